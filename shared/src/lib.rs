@@ -1,0 +1,24 @@
+//! Types and logic shared by the indexer, the query service and the fixture chain.
+//!
+//! This crate holds the on-chain event model of the two indexed programs (DFPN and Psy), written
+//! as Anchor `#[event]` structs so discriminators and Borsh layout are Anchor's own; the enums with
+//! the exact string forms the API documents use; the log decoder that turns a transaction's log
+//! lines (and inner instructions) into decoded events; the envelope stored in the event log; and
+//! the Anchor IDL generated from the same Rust types.
+#![deny(missing_docs)]
+
+pub mod decoder;
+pub mod enums;
+pub mod envelope;
+pub mod error;
+pub mod event;
+pub mod field;
+pub mod idl;
+pub mod modality;
+pub mod program;
+
+pub use decoder::{decode_transaction, DecodedEvent, DecodedTransaction, InnerInstruction, SkipReason};
+pub use envelope::EventEnvelope;
+pub use error::{Error, Result};
+pub use event::{dfpn, psy, ChainEvent};
+pub use program::{ProgramKind, ProgramSet};
