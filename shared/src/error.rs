@@ -27,6 +27,9 @@ pub enum Error {
         /// The accepted values, comma separated.
         expected: String,
     },
+    /// A `getTransaction` answer lacks what decoding needs (logs, JSON message, valid keys).
+    #[error("unusable transaction answer: {0}")]
+    UnusableTransaction(String),
     /// A program id string is not a valid base58 public key.
     #[error("invalid program id {0:?}")]
     InvalidProgramId(String),

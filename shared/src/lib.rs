@@ -16,6 +16,7 @@ pub mod field;
 pub mod idl;
 pub mod modality;
 pub mod program;
+pub mod rpc;
 
 pub use decoder::{decode_transaction, DecodedEvent, DecodedTransaction, InnerInstruction, SkipReason};
 pub use envelope::EventEnvelope;
