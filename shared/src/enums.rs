@@ -197,9 +197,7 @@ impl ProvingJobCircuitType {
             Self::UserRegistration => JobFilterCategory::UserRegistration,
             Self::ContractDeployment => JobFilterCategory::ContractDeployment,
             Self::ContractExecution => JobFilterCategory::ContractExecution,
-            Self::CheckpointAggregation | Self::StateTreeUpdate | Self::RealmBlock => {
-                JobFilterCategory::Maintenance
-            }
+            Self::CheckpointAggregation | Self::StateTreeUpdate | Self::RealmBlock => JobFilterCategory::Maintenance,
         }
     }
 }

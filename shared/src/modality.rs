@@ -17,14 +17,8 @@ pub const TEXT: u32 = 1 << 4;
 pub const VOICE: u32 = 1 << 5;
 
 /// Every defined bit, with its name, in bit order.
-pub const NAMED_BITS: &[(u32, &str)] = &[
-    (IMAGE, "image"),
-    (VIDEO, "video"),
-    (AUDIO, "audio"),
-    (FACE, "face"),
-    (TEXT, "text"),
-    (VOICE, "voice"),
-];
+pub const NAMED_BITS: &[(u32, &str)] =
+    &[(IMAGE, "image"), (VIDEO, "video"), (AUDIO, "audio"), (FACE, "face"), (TEXT, "text"), (VOICE, "voice")];
 
 /// The union of every defined bit.
 pub const ALL: u32 = IMAGE | VIDEO | AUDIO | FACE | TEXT | VOICE;

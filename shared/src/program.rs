@@ -10,8 +10,18 @@ use crate::error::{Error, Result};
 
 /// Which of the two indexed programs an event comes from.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-    borsh::BorshSerialize, borsh::BorshDeserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum ProgramKind {
@@ -43,11 +53,9 @@ impl ProgramKind {
 }
 
 /// Default DFPN program id.
-pub const DEFAULT_DFPN_PROGRAM_ID: Pubkey =
-    Pubkey::from_str_const("CdVd6SuPjFV3wp62axirvM9qZm54t9qx1LUEjFPxFBGQ");
+pub const DEFAULT_DFPN_PROGRAM_ID: Pubkey = Pubkey::from_str_const("CdVd6SuPjFV3wp62axirvM9qZm54t9qx1LUEjFPxFBGQ");
 /// Default Psy program id.
-pub const DEFAULT_PSY_PROGRAM_ID: Pubkey =
-    Pubkey::from_str_const("DRkbSHnQBE5pjSP6BhTorUfWV96ynVFJPxpVuBtR59eP");
+pub const DEFAULT_PSY_PROGRAM_ID: Pubkey = Pubkey::from_str_const("DRkbSHnQBE5pjSP6BhTorUfWV96ynVFJPxpVuBtR59eP");
 
 /// The configured program ids, looked up by the id string found in log lines.
 #[derive(Debug, Clone)]

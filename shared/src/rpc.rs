@@ -35,13 +35,18 @@ pub fn decode_fetched_transaction(
     let mut inner_sets = Vec::new();
     if let OptionSerializer::Some(inner) = &meta.inner_instructions {
         for set in inner {
-            let outer = message.instructions.get(set.index as usize).ok_or_else(|| unusable("inner index outside instructions"))?;
+            let outer = message
+                .instructions
+                .get(set.index as usize)
+                .ok_or_else(|| unusable("inner index outside instructions"))?;
             let mut instructions = Vec::with_capacity(set.instructions.len());
             for instruction in &set.instructions {
                 let UiInstruction::Compiled(compiled) = instruction else {
                     return Err(unusable("parsed inner instruction; request encoding json"));
                 };
-                let data = bs58::decode(&compiled.data).into_vec().map_err(|_| unusable("inner instruction data is not base58"))?;
+                let data = bs58::decode(&compiled.data)
+                    .into_vec()
+                    .map_err(|_| unusable("inner instruction data is not base58"))?;
                 instructions.push(InnerInstruction {
                     program_id: key(compiled.program_id_index)?,
                     data,

@@ -215,7 +215,8 @@ fn emit_cpi_events_decode_from_self_invoked_inner_instructions_after_log_events(
             InnerInstruction { program_id: psy_id(), data: tagged(&checkpoint(2)), stack_height: 3 },
         ],
     }];
-    let logs = vec![invoke(OTHER, 1), invoke(&dfpn_id(), 2), data_line(&cancelled(1)), success(&dfpn_id()), success(OTHER)];
+    let logs =
+        vec![invoke(OTHER, 1), invoke(&dfpn_id(), 2), data_line(&cancelled(1)), success(&dfpn_id()), success(OTHER)];
     let decoded = decode_transaction(&ProgramSet::defaults(), &logs, false, Some(&inner));
     let got: Vec<_> = decoded.events.iter().map(|e| (e.event_index, e.event.clone())).collect();
     assert_eq!(got, vec![(0, cancelled(1)), (1, cancelled(4)), (2, checkpoint(2))]);
@@ -224,10 +225,8 @@ fn emit_cpi_events_decode_from_self_invoked_inner_instructions_after_log_events(
 
 #[test]
 fn every_event_round_trips_through_encode_and_decode() {
-    let event = ChainEvent::Dfpn(DfpnEvent::ModelScoreUpdated(ModelScoreUpdated {
-        model: Pubkey::new_unique(),
-        score: 9720,
-    }));
+    let event =
+        ChainEvent::Dfpn(DfpnEvent::ModelScoreUpdated(ModelScoreUpdated { model: Pubkey::new_unique(), score: 9720 }));
     assert_eq!(ChainEvent::decode(ProgramKind::Dfpn, &event.encode()).unwrap(), event);
     assert_eq!(
         ChainEvent::decode(ProgramKind::Psy, &event.encode()).unwrap_err().to_string().split(' ').next(),

@@ -1,0 +1,35 @@
+//! The error type of the indexer.
+
+use std::path::PathBuf;
+
+/// Errors of the indexer.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Another process holds the data directory.
+    #[error("data directory {0} is in use by another indexer process (sled allows one); stop it or use another --data-dir")]
+    DataDirLocked(PathBuf),
+    /// sled failed.
+    #[error("event log storage: {0}")]
+    Storage(#[from] sled::Error),
+    /// A record could not be encoded.
+    #[error("encoding a log record: {0}")]
+    Encode(std::io::Error),
+    /// A stored record does not decode: the log is damaged.
+    #[error("corrupt event log: {0}")]
+    Corrupt(String),
+    /// A signature string is not 64 base58 bytes.
+    #[error("invalid signature {0:?}")]
+    InvalidSignature(String),
+    /// The RPC node answered with an error (after retries).
+    #[error("rpc: {0}")]
+    Rpc(String),
+    /// The PubSub connection failed.
+    #[error("pubsub: {0}")]
+    Pubsub(String),
+    /// Invalid configuration.
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+/// Result alias of the indexer.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

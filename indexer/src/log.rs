@@ -1,0 +1,239 @@
+//! The event log: the append-only source of truth, in one sled tree.
+//!
+//! Keys are prefixed by kind so that a whole append (records, idempotency entries and the source
+//! cursor) is one atomic sled batch:
+//! - `L` + seq (u64 big-endian) → a Borsh [`LogRecord`]; seqs are gap-free from 1;
+//! - `K` + signature (64 bytes) + event_index (u32 big-endian) → seq, the idempotency index;
+//! - `C` + program name → the program's [`Cursor`].
+//!
+//! Durability: every append is applied as one atomic batch and flushed (fsync) before it
+//! returns, so whatever a caller saw appended survives a crash, and a crash mid-append leaves
+//! either all or none of the batch. Only one process can open a data directory.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use shared::envelope::{EventEnvelope, EventSource};
+use shared::{ChainEvent, ProgramKind};
+
+use crate::error::{Error, Result};
+
+const RECORD: u8 = b'L';
+const KEY: u8 = b'K';
+const CURSOR: u8 = b'C';
+
+/// A stored event: the envelope with the event kept in its compact Anchor encoding.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct StoredEvent {
+    /// Slot of the transaction.
+    pub slot: u64,
+    /// Transaction signature.
+    pub signature: [u8; 64],
+    /// Position in the transaction.
+    pub event_index: u32,
+    /// Block time, when known.
+    pub block_time: Option<i64>,
+    /// Where the event entered from.
+    pub source: EventSource,
+    /// Emitting program.
+    pub program: ProgramKind,
+    /// Discriminator + Borsh.
+    pub payload: Vec<u8>,
+}
+
+/// One entry of the log.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub enum LogRecord {
+    /// An event.
+    Event(StoredEvent),
+    /// The transaction was dropped from the chain (abandoned fork): its events no longer count.
+    Retraction {
+        /// The dropped transaction.
+        signature: [u8; 64],
+        /// Its slot.
+        slot: u64,
+    },
+}
+
+impl StoredEvent {
+    /// Stores an envelope (its `seq` is assigned by the log).
+    pub fn from_envelope(envelope: &EventEnvelope) -> Result<Self> {
+        Ok(Self {
+            slot: envelope.slot,
+            signature: parse_signature(&envelope.signature)?,
+            event_index: envelope.event_index,
+            block_time: envelope.block_time,
+            source: envelope.source,
+            program: envelope.program(),
+            payload: envelope.event.encode(),
+        })
+    }
+
+    /// The envelope, with the event decoded.
+    pub fn to_envelope(&self, seq: u64) -> Result<EventEnvelope> {
+        Ok(EventEnvelope {
+            seq,
+            slot: self.slot,
+            signature: bs58::encode(self.signature).into_string(),
+            event_index: self.event_index,
+            block_time: self.block_time,
+            source: self.source,
+            event: ChainEvent::decode(self.program, &self.payload).map_err(|err| Error::Corrupt(format!("seq {seq}: {err}")))?,
+        })
+    }
+}
+
+/// Parses a base58 transaction signature.
+pub fn parse_signature(signature: &str) -> Result<[u8; 64]> {
+    bs58::decode(signature)
+        .into_vec()
+        .ok()
+        .and_then(|bytes| bytes.try_into().ok())
+        .ok_or_else(|| Error::InvalidSignature(signature.to_owned()))
+}
+
+/// How far a program's history is known to be complete in the log.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct Cursor {
+    /// Every transaction up to and including this one (newest first order) is in the log.
+    pub signature: [u8; 64],
+    /// Its slot.
+    pub slot: u64,
+}
+
+/// What an append did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct AppendOutcome {
+    /// Seqs of the records appended, in order.
+    pub appended: Vec<u64>,
+    /// Events skipped because their `(signature, event_index)` was already in the log.
+    pub duplicates: usize,
+}
+
+/// The sled-backed event log.
+pub struct EventLog {
+    db: sled::Db,
+    tree: sled::Tree,
+    /// The last assigned seq; the lock also serializes appends.
+    last_seq: Mutex<u64>,
+}
+
+fn record_key(seq: u64) -> [u8; 9] {
+    let mut key = [RECORD; 9];
+    key[1..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
+
+fn idempotency_key(signature: &[u8; 64], event_index: u32) -> [u8; 69] {
+    let mut key = [KEY; 69];
+    key[1..65].copy_from_slice(signature);
+    key[65..].copy_from_slice(&event_index.to_be_bytes());
+    key
+}
+
+fn cursor_key(program: ProgramKind) -> Vec<u8> {
+    let mut key = vec![CURSOR];
+    key.extend_from_slice(program.as_str().as_bytes());
+    key
+}
+
+impl EventLog {
+    /// Opens (or creates) the log in `dir` with a page cache of `cache_bytes`.
+    pub fn open(dir: &Path, cache_bytes: u64) -> Result<Self> {
+        let db = sled::Config::new().path(dir).cache_capacity(cache_bytes).open().map_err(|err| open_error(dir, err))?;
+        let tree = db.open_tree("log")?;
+        let last_seq = match tree.scan_prefix([RECORD]).next_back() {
+            Some(entry) => {
+                let (key, _) = entry?;
+                u64::from_be_bytes(key[1..9].try_into().map_err(|_| Error::Corrupt("record key".into()))?)
+            }
+            None => 0,
+        };
+        Ok(Self { db, tree, last_seq: Mutex::new(last_seq) })
+    }
+
+    /// The seq of the newest record (0 when empty).
+    pub fn last_seq(&self) -> u64 {
+        *self.last_seq.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Appends events not yet in the log, and optionally moves a program's cursor, atomically.
+    pub fn append(&self, events: &[EventEnvelope], cursor: Option<(ProgramKind, &Cursor)>) -> Result<AppendOutcome> {
+        let mut last_seq = self.last_seq.lock().unwrap_or_else(|p| p.into_inner());
+        let mut batch = sled::Batch::default();
+        let mut outcome = AppendOutcome::default();
+        let mut seen_in_batch = std::collections::HashSet::new();
+        let mut seq = *last_seq;
+        for envelope in events {
+            let stored = StoredEvent::from_envelope(envelope)?;
+            let key = idempotency_key(&stored.signature, stored.event_index);
+            if !seen_in_batch.insert(key) || self.tree.contains_key(key)? {
+                outcome.duplicates += 1;
+                continue;
+            }
+            seq += 1;
+            batch.insert(&key[..], &seq.to_be_bytes()[..]);
+            batch.insert(&record_key(seq)[..], borsh::to_vec(&LogRecord::Event(stored)).map_err(Error::Encode)?);
+            outcome.appended.push(seq);
+        }
+        if let Some((program, cursor)) = cursor {
+            batch.insert(cursor_key(program), borsh::to_vec(cursor).map_err(Error::Encode)?);
+        }
+        if outcome.appended.is_empty() && cursor.is_none() {
+            return Ok(outcome);
+        }
+        self.tree.apply_batch(batch)?;
+        self.db.flush()?;
+        *last_seq = seq;
+        Ok(outcome)
+    }
+
+    /// Appends a retraction of a dropped transaction; returns its seq.
+    pub fn retract(&self, signature: [u8; 64], slot: u64) -> Result<u64> {
+        let mut last_seq = self.last_seq.lock().unwrap_or_else(|p| p.into_inner());
+        let seq = *last_seq + 1;
+        let record = borsh::to_vec(&LogRecord::Retraction { signature, slot }).map_err(Error::Encode)?;
+        self.tree.insert(record_key(seq), record)?;
+        self.db.flush()?;
+        *last_seq = seq;
+        Ok(seq)
+    }
+
+    /// Whether an event is in the log.
+    pub fn contains(&self, signature: &[u8; 64], event_index: u32) -> Result<bool> {
+        Ok(self.tree.contains_key(idempotency_key(signature, event_index))?)
+    }
+
+    /// The cursor of a program, if its history was ever synced.
+    pub fn cursor(&self, program: ProgramKind) -> Result<Option<Cursor>> {
+        self.tree
+            .get(cursor_key(program))?
+            .map(|bytes| Cursor::try_from_slice(&bytes).map_err(|err| Error::Corrupt(format!("cursor: {err}"))))
+            .transpose()
+    }
+
+    /// Records from `seq` (inclusive) on, in order.
+    pub fn read_from(&self, seq: u64) -> impl Iterator<Item = Result<(u64, LogRecord)>> + '_ {
+        self.tree.range(record_key(seq.max(1))..record_key(u64::MAX)).map(|entry| {
+            let (key, value) = entry?;
+            let seq = u64::from_be_bytes(key[1..9].try_into().map_err(|_| Error::Corrupt("record key".into()))?);
+            let record = LogRecord::try_from_slice(&value).map_err(|err| Error::Corrupt(format!("seq {seq}: {err}")))?;
+            Ok((seq, record))
+        })
+    }
+
+    /// Bytes the log occupies on disk.
+    pub fn size_on_disk(&self) -> Result<u64> {
+        Ok(self.db.size_on_disk()?)
+    }
+}
+
+fn open_error(dir: &Path, err: sled::Error) -> Error {
+    match &err {
+        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") => {
+            Error::DataDirLocked(dir.to_path_buf())
+        }
+        _ => Error::Storage(err),
+    }
+}

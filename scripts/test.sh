@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs every test of the project: formatting, then the whole workspace's unit, property and
+# integration tests (fixture node on ephemeral loopback ports). This is the README's test command
+# and what .ci/run calls.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/indexer-target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== cargo test (workspace)"
+cargo test --workspace --locked
