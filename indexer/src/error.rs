@@ -6,7 +6,9 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Another process holds the data directory.
-    #[error("data directory {0} is in use by another indexer process (sled allows one); stop it or use another --data-dir")]
+    #[error(
+        "data directory {0} is in use by another indexer process (sled allows one); stop it or use another --data-dir"
+    )]
     DataDirLocked(PathBuf),
     /// sled failed.
     #[error("event log storage: {0}")]

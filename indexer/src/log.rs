@@ -4,7 +4,9 @@
 //! cursor) is one atomic sled batch:
 //! - `L` + seq (u64 big-endian) → a Borsh [`LogRecord`]; seqs are gap-free from 1;
 //! - `K` + signature (64 bytes) + event_index (u32 big-endian) → seq, the idempotency index;
-//! - `C` + program name → the program's [`Cursor`].
+//! - `C` + program name → the program's [`Cursor`];
+//! - `P` + signature → slot, for transactions appended above the finalized slot: the finality
+//!   check later confirms them or retracts them.
 //!
 //! Durability: every append is applied as one atomic batch and flushed (fsync) before it
 //! returns, so whatever a caller saw appended survives a crash, and a crash mid-append leaves
@@ -22,6 +24,7 @@ use crate::error::{Error, Result};
 const RECORD: u8 = b'L';
 const KEY: u8 = b'K';
 const CURSOR: u8 = b'C';
+const PENDING: u8 = b'P';
 
 /// A stored event: the envelope with the event kept in its compact Anchor encoding.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -79,7 +82,8 @@ impl StoredEvent {
             event_index: self.event_index,
             block_time: self.block_time,
             source: self.source,
-            event: ChainEvent::decode(self.program, &self.payload).map_err(|err| Error::Corrupt(format!("seq {seq}: {err}")))?,
+            event: ChainEvent::decode(self.program, &self.payload)
+                .map_err(|err| Error::Corrupt(format!("seq {seq}: {err}")))?,
         })
     }
 }
@@ -132,6 +136,12 @@ fn idempotency_key(signature: &[u8; 64], event_index: u32) -> [u8; 69] {
     key
 }
 
+fn pending_key(signature: &[u8; 64]) -> [u8; 65] {
+    let mut key = [PENDING; 65];
+    key[1..].copy_from_slice(signature);
+    key
+}
+
 fn cursor_key(program: ProgramKind) -> Vec<u8> {
     let mut key = vec![CURSOR];
     key.extend_from_slice(program.as_str().as_bytes());
@@ -141,7 +151,8 @@ fn cursor_key(program: ProgramKind) -> Vec<u8> {
 impl EventLog {
     /// Opens (or creates) the log in `dir` with a page cache of `cache_bytes`.
     pub fn open(dir: &Path, cache_bytes: u64) -> Result<Self> {
-        let db = sled::Config::new().path(dir).cache_capacity(cache_bytes).open().map_err(|err| open_error(dir, err))?;
+        let db =
+            sled::Config::new().path(dir).cache_capacity(cache_bytes).open().map_err(|err| open_error(dir, err))?;
         let tree = db.open_tree("log")?;
         let last_seq = match tree.scan_prefix([RECORD]).next_back() {
             Some(entry) => {
@@ -159,7 +170,13 @@ impl EventLog {
     }
 
     /// Appends events not yet in the log, and optionally moves a program's cursor, atomically.
-    pub fn append(&self, events: &[EventEnvelope], cursor: Option<(ProgramKind, &Cursor)>) -> Result<AppendOutcome> {
+    /// Events above `finalized_slot` are remembered as pending finality.
+    pub fn append(
+        &self,
+        events: &[EventEnvelope],
+        cursor: Option<(ProgramKind, &Cursor)>,
+        finalized_slot: u64,
+    ) -> Result<AppendOutcome> {
         let mut last_seq = self.last_seq.lock().unwrap_or_else(|p| p.into_inner());
         let mut batch = sled::Batch::default();
         let mut outcome = AppendOutcome::default();
@@ -174,6 +191,9 @@ impl EventLog {
             }
             seq += 1;
             batch.insert(&key[..], &seq.to_be_bytes()[..]);
+            if stored.slot > finalized_slot && stored.source == EventSource::Chain {
+                batch.insert(&pending_key(&stored.signature)[..], &stored.slot.to_be_bytes()[..]);
+            }
             batch.insert(&record_key(seq)[..], borsh::to_vec(&LogRecord::Event(stored)).map_err(Error::Encode)?);
             outcome.appended.push(seq);
         }
@@ -194,10 +214,38 @@ impl EventLog {
         let mut last_seq = self.last_seq.lock().unwrap_or_else(|p| p.into_inner());
         let seq = *last_seq + 1;
         let record = borsh::to_vec(&LogRecord::Retraction { signature, slot }).map_err(Error::Encode)?;
-        self.tree.insert(record_key(seq), record)?;
+        let mut batch = sled::Batch::default();
+        batch.insert(&record_key(seq)[..], record);
+        batch.remove(&pending_key(&signature)[..]);
+        self.tree.apply_batch(batch)?;
         self.db.flush()?;
         *last_seq = seq;
         Ok(seq)
+    }
+
+    /// Transactions pending finality whose slot is at most `up_to_slot`.
+    pub fn pending(&self, up_to_slot: u64) -> Result<Vec<([u8; 64], u64)>> {
+        let mut out = Vec::new();
+        for entry in self.tree.scan_prefix([PENDING]) {
+            let (key, value) = entry?;
+            let slot =
+                u64::from_be_bytes(value.as_ref().try_into().map_err(|_| Error::Corrupt("pending slot".into()))?);
+            if slot <= up_to_slot {
+                let signature: [u8; 64] = key[1..].try_into().map_err(|_| Error::Corrupt("pending key".into()))?;
+                out.push((signature, slot));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Marks transactions as finalized: they are no longer pending.
+    pub fn confirm_final(&self, signatures: &[[u8; 64]]) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for signature in signatures {
+            batch.remove(&pending_key(signature)[..]);
+        }
+        self.tree.apply_batch(batch)?;
+        Ok(())
     }
 
     /// Whether an event is in the log.
@@ -218,7 +266,8 @@ impl EventLog {
         self.tree.range(record_key(seq.max(1))..record_key(u64::MAX)).map(|entry| {
             let (key, value) = entry?;
             let seq = u64::from_be_bytes(key[1..9].try_into().map_err(|_| Error::Corrupt("record key".into()))?);
-            let record = LogRecord::try_from_slice(&value).map_err(|err| Error::Corrupt(format!("seq {seq}: {err}")))?;
+            let record =
+                LogRecord::try_from_slice(&value).map_err(|err| Error::Corrupt(format!("seq {seq}: {err}")))?;
             Ok((seq, record))
         })
     }
@@ -235,5 +284,88 @@ fn open_error(dir: &Path, err: sled::Error) -> Error {
             Error::DataDirLocked(dir.to_path_buf())
         }
         _ => Error::Storage(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::dfpn::{DfpnEvent, ModelScoreUpdated};
+
+    fn envelope(signature_byte: u8, event_index: u32, slot: u64) -> EventEnvelope {
+        EventEnvelope {
+            seq: 0,
+            slot,
+            signature: bs58::encode([signature_byte; 64]).into_string(),
+            event_index,
+            block_time: Some(1_720_000_000),
+            source: EventSource::Chain,
+            event: ChainEvent::Dfpn(DfpnEvent::ModelScoreUpdated(ModelScoreUpdated {
+                model: solana_pubkey::Pubkey::new_from_array([signature_byte; 32]),
+                score: 100 + event_index as u16,
+            })),
+        }
+    }
+
+    fn read_all(log: &EventLog) -> Vec<(u64, LogRecord)> {
+        log.read_from(1).collect::<Result<Vec<_>>>().unwrap()
+    }
+
+    #[test]
+    fn appends_are_gap_free_idempotent_and_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let log = EventLog::open(dir.path(), 1 << 20).unwrap();
+            let first = log.append(&[envelope(1, 0, 10), envelope(1, 1, 10), envelope(1, 0, 10)], None, 0).unwrap();
+            assert_eq!(first.appended, vec![1, 2]);
+            assert_eq!(first.duplicates, 1, "a duplicate inside one batch");
+            let second = log.append(&[envelope(1, 1, 10), envelope(2, 0, 11)], None, 0).unwrap();
+            assert_eq!(second.appended, vec![3]);
+            assert_eq!(second.duplicates, 1);
+        }
+        let log = EventLog::open(dir.path(), 1 << 20).unwrap();
+        assert_eq!(log.last_seq(), 3);
+        let records = read_all(&log);
+        assert_eq!(records.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(), vec![1, 2, 3]);
+        let LogRecord::Event(stored) = &records[2].1 else { panic!("event record") };
+        assert_eq!(stored.to_envelope(3).unwrap(), EventEnvelope { seq: 3, ..envelope(2, 0, 11) });
+        assert!(log.contains(&[2; 64], 0).unwrap());
+        assert_eq!(log.append(&[envelope(3, 0, 12)], None, 0).unwrap().appended, vec![4]);
+    }
+
+    #[test]
+    fn cursors_move_atomically_with_their_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = EventLog::open(dir.path(), 1 << 20).unwrap();
+        assert_eq!(log.cursor(ProgramKind::Psy).unwrap(), None);
+        let cursor = Cursor { signature: [9; 64], slot: 44 };
+        log.append(&[envelope(9, 0, 44)], Some((ProgramKind::Psy, &cursor)), 100).unwrap();
+        assert_eq!(log.cursor(ProgramKind::Psy).unwrap(), Some(cursor));
+        assert_eq!(log.cursor(ProgramKind::Dfpn).unwrap(), None);
+    }
+
+    #[test]
+    fn events_above_the_finalized_slot_stay_pending_until_confirmed_or_retracted() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = EventLog::open(dir.path(), 1 << 20).unwrap();
+        log.append(&[envelope(1, 0, 5), envelope(2, 0, 50), envelope(3, 0, 60)], None, 10).unwrap();
+        assert_eq!(log.pending(u64::MAX).unwrap().len(), 2);
+        assert_eq!(log.pending(55).unwrap(), vec![([2; 64], 50)]);
+        log.confirm_final(&[[2; 64]]).unwrap();
+        let seq = log.retract([3; 64], 60).unwrap();
+        assert_eq!(seq, 4);
+        assert!(log.pending(u64::MAX).unwrap().is_empty());
+        assert_eq!(read_all(&log)[3].1, LogRecord::Retraction { signature: [3; 64], slot: 60 });
+    }
+
+    #[test]
+    fn a_held_data_directory_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let _held = EventLog::open(dir.path(), 1 << 20).unwrap();
+        match EventLog::open(dir.path(), 1 << 20) {
+            Err(Error::DataDirLocked(path)) => assert_eq!(path, dir.path()),
+            Err(other) => panic!("unexpected error {other}"),
+            Ok(_) => panic!("a second open must fail"),
+        }
     }
 }

@@ -135,6 +135,9 @@ pub struct DecodedTransaction {
     pub failed: bool,
     /// Invoke/return lines that did not match the stack (only seen in damaged logs).
     pub stack_anomalies: u32,
+    /// A configured program invoked itself, the shape of `emit_cpi!`: its events are only in the
+    /// inner instructions, so a caller holding only logs should fetch the transaction.
+    pub self_invocations: u32,
 }
 
 /// A log line the runtime writes about an invocation.
@@ -221,6 +224,9 @@ pub fn decode_transaction<S: AsRef<str>>(
     for (line_index, line) in logs.iter().enumerate() {
         match classify(line.as_ref()) {
             RuntimeLine::Invoke { program, depth } => {
+                if stack.last() == Some(&program) && programs.kind_of(program).is_some() {
+                    decoded.self_invocations += 1;
+                }
                 if depth != stack.len() + 1 {
                     decoded.stack_anomalies += 1;
                     stack.truncate(depth.saturating_sub(1));

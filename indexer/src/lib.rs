@@ -1,0 +1,16 @@
+//! The indexer: sources (backfill and live) feed decoded events into the sled event log, the
+//! single source of truth.
+//!
+//! Only this crate opens the log. Sources talk to a Solana node (a real cluster or the fixture
+//! node) through the `solana-rpc-client` and `solana-pubsub-client` crates.
+
+pub mod backfill;
+pub mod cli;
+pub mod error;
+pub mod live;
+pub mod log;
+pub mod metrics;
+pub mod rpc;
+
+pub use error::{Error, Result};
+pub use log::EventLog;

@@ -1,0 +1,190 @@
+//! The live source: `logsSubscribe {mentions: [program]}` for every configured program, with
+//! reconnection (exponential backoff with jitter) and gap backfill after every (re)connect.
+//!
+//! After subscribing, and before trusting the stream, each program is backfilled from its cursor,
+//! so nothing announced while disconnected is missed; notifications that overlap the backfill are
+//! skipped by the log's idempotency index. A periodic reconciliation backfills from the cursor
+//! again (catching notifications a server dropped silently, and moving the cursor) and checks
+//! pending transactions for finality. Truncated logs are re-fetched with `getTransaction`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use shared::envelope::{EventEnvelope, EventSource};
+use shared::ProgramKind;
+use solana_commitment_config::CommitmentConfig;
+use solana_pubsub_client::nonblocking::pubsub_client::PubsubClient;
+use solana_rpc_client_api::config::{RpcTransactionLogsConfig, RpcTransactionLogsFilter};
+use solana_rpc_client_api::response::{Response, RpcLogsResponse};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::backfill::{BackfillFrom, Context};
+use crate::error::{Error, Result};
+use crate::metrics::Metrics;
+use crate::rpc::backoff;
+
+/// How the live source runs.
+#[derive(Debug, Clone)]
+pub struct LiveConfig {
+    /// PubSub URL.
+    pub ws_url: String,
+    /// Commitment of the subscription.
+    pub commitment: CommitmentConfig,
+    /// Interval of the reconciliation backfill and finality check.
+    pub reconcile_interval: Duration,
+}
+
+/// Runs the live source until `shutdown` turns true.
+pub async fn run(context: Arc<Context>, config: LiveConfig, mut shutdown: watch::Receiver<bool>) -> Result<()> {
+    let mut attempt = 0u32;
+    loop {
+        let connected = Arc::new(AtomicBool::new(false));
+        let outcome = session(context.clone(), config.clone(), shutdown.clone(), connected.clone()).await;
+        if *shutdown.borrow() {
+            return Ok(());
+        }
+        if let Err(err) = outcome {
+            tracing::warn!(error = %err, attempt, "live session ended");
+        }
+        attempt = if connected.load(Ordering::Relaxed) { 1 } else { attempt + 1 };
+        Metrics::add(&context.metrics.reconnects, 1);
+        tokio::select! {
+            _ = tokio::time::sleep(backoff(attempt)) => {}
+            _ = shutdown.changed() => return Ok(()),
+        }
+    }
+}
+
+/// One connection: subscribe, close the gap, then follow the stream until it breaks.
+async fn session(
+    context: Arc<Context>,
+    config: LiveConfig,
+    mut shutdown: watch::Receiver<bool>,
+    connected: Arc<AtomicBool>,
+) -> Result<()> {
+    let client =
+        Arc::new(PubsubClient::new(config.ws_url.as_str()).await.map_err(|err| Error::Pubsub(err.to_string()))?);
+    let (sender, mut notifications) = mpsc::channel(NOTIFICATION_BUFFER);
+    let mut forwarders = Vec::new();
+    let ids: Vec<String> = context.programs.iter().map(|(_, id)| id.to_string()).collect();
+    for id in ids {
+        let (subscribed, confirmation) = oneshot::channel();
+        forwarders.push(tokio::spawn(forward(client.clone(), id, config.commitment, sender.clone(), subscribed)));
+        confirmation.await.map_err(|_| Error::Pubsub("subscription task ended".into()))??;
+    }
+    drop(sender);
+    let _abort = AbortOnDrop(forwarders);
+    tracing::info!(url = %config.ws_url, "subscribed; closing the gap since the cursors");
+    reconcile(&context).await?;
+    connected.store(true, Ordering::Relaxed);
+    let mut ticker = tokio::time::interval(config.reconcile_interval);
+    ticker.tick().await;
+    loop {
+        tokio::select! {
+            notification = notifications.recv() => match notification {
+                Some(notification) => handle(&context, notification).await?,
+                None => return Err(Error::Pubsub("connection closed".into())),
+            },
+            _ = ticker.tick() => reconcile(&context).await?,
+            _ = shutdown.changed() => return Ok(()),
+        }
+    }
+}
+
+/// Notifications buffered between the subscription tasks and the appender.
+const NOTIFICATION_BUFFER: usize = 16_384;
+
+/// Aborts the subscription tasks when a session ends.
+struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.iter().for_each(tokio::task::JoinHandle::abort);
+    }
+}
+
+/// Subscribes to one program's logs and forwards notifications until the stream ends.
+async fn forward(
+    client: Arc<PubsubClient>,
+    program: String,
+    commitment: CommitmentConfig,
+    sender: mpsc::Sender<Response<RpcLogsResponse>>,
+    subscribed: oneshot::Sender<Result<()>>,
+) {
+    let filter = RpcTransactionLogsFilter::Mentions(vec![program]);
+    let config = RpcTransactionLogsConfig { commitment: Some(commitment) };
+    let (mut stream, _unsubscribe) = match client.logs_subscribe(filter, config).await {
+        Ok(subscription) => subscription,
+        Err(err) => {
+            let _ = subscribed.send(Err(Error::Pubsub(err.to_string())));
+            return;
+        }
+    };
+    let _ = subscribed.send(Ok(()));
+    while let Some(notification) = stream.next().await {
+        if sender.send(notification).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Backfills every program from its cursor, then checks finality.
+pub async fn reconcile(context: &Arc<Context>) -> Result<()> {
+    let programs: Vec<ProgramKind> = context.programs.iter().map(|(program, _)| program).collect();
+    for program in programs {
+        let stats = context.backfill(program, BackfillFrom::Cursor).await?;
+        if stats.appended > 0 {
+            tracing::info!(
+                program = program.as_str(),
+                appended = stats.appended,
+                "reconciliation appended missed events"
+            );
+        }
+    }
+    context.check_finality().await?;
+    Ok(())
+}
+
+/// Decodes one notification and appends its events.
+async fn handle(context: &Arc<Context>, notification: Response<RpcLogsResponse>) -> Result<()> {
+    let slot = notification.context.slot;
+    let logs = notification.value;
+    if logs.err.is_some() {
+        Metrics::add(&context.metrics.failed_transactions, 1);
+        return Ok(());
+    }
+    let decoded = shared::decode_transaction(&context.programs, &logs.logs, false, None);
+    let events = if decoded.truncated || decoded.self_invocations > 0 {
+        if decoded.truncated {
+            Metrics::add(&context.metrics.truncated_refetches, 1);
+        }
+        context.fetch_events(&logs.signature).await?
+    } else {
+        for skipped in &decoded.skipped {
+            context.metrics.decode_failure(skipped.reason);
+        }
+        if decoded.events.is_empty() {
+            return Ok(());
+        }
+        let block_time = context.rpc.block_time(slot).await?;
+        decoded
+            .events
+            .into_iter()
+            .map(|event| EventEnvelope {
+                seq: 0,
+                slot,
+                signature: logs.signature.clone(),
+                event_index: event.event_index,
+                block_time,
+                source: EventSource::Chain,
+                event: event.event,
+            })
+            .collect()
+    };
+    let outcome = context.log.append(&events, None::<(ProgramKind, &crate::log::Cursor)>, slot.saturating_sub(1))?;
+    Metrics::add(&context.metrics.events_appended, outcome.appended.len() as u64);
+    Metrics::add(&context.metrics.duplicates_skipped, outcome.duplicates as u64);
+    Ok(())
+}

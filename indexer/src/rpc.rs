@@ -1,0 +1,171 @@
+//! The indexer's view of a Solana node: the RPC calls it needs, each retried with exponential
+//! backoff and jitter on failure. HTTP 429 with `Retry-After` is honored by the client itself;
+//! what still fails after that is retried here and counted.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rand::Rng;
+use solana_commitment_config::CommitmentConfig;
+use solana_pubkey::Pubkey;
+use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_rpc_client::rpc_client::GetConfirmedSignaturesForAddress2Config;
+use solana_rpc_client_api::config::RpcTransactionConfig;
+use solana_rpc_client_api::response::RpcConfirmedTransactionStatusWithSignature;
+use solana_signature::Signature;
+use solana_transaction_status_client_types::{EncodedConfirmedTransactionWithStatusMeta, UiTransactionEncoding};
+
+use crate::error::{Error, Result};
+use crate::metrics::Metrics;
+
+/// Attempts per call before giving up.
+const MAX_ATTEMPTS: u32 = 8;
+/// First backoff delay; doubled per attempt, capped at [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Largest page `getSignaturesForAddress` returns.
+pub const SIGNATURE_PAGE: usize = 1_000;
+
+/// A Solana RPC endpoint with retries and a per-slot block-time cache.
+#[derive(Clone)]
+pub struct Rpc {
+    client: Arc<RpcClient>,
+    commitment: CommitmentConfig,
+    metrics: Arc<Metrics>,
+    block_times: Arc<Mutex<HashMap<u64, i64>>>,
+}
+
+/// The delay before retry number `attempt` (1-based): exponential with full jitter.
+pub fn backoff(attempt: u32) -> Duration {
+    let ceiling = FIRST_BACKOFF.saturating_mul(1 << attempt.min(16)).min(MAX_BACKOFF);
+    let millis = rand::thread_rng().gen_range(ceiling.as_millis() as u64 / 2..=ceiling.as_millis() as u64);
+    Duration::from_millis(millis)
+}
+
+impl Rpc {
+    /// A client of `url` reading at `commitment`.
+    pub fn new(url: &str, commitment: CommitmentConfig, metrics: Arc<Metrics>) -> Self {
+        Self {
+            client: Arc::new(RpcClient::new_with_timeout_and_commitment(
+                url.to_owned(),
+                Duration::from_secs(30),
+                commitment,
+            )),
+            commitment,
+            metrics,
+            block_times: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    async fn retry<T, F, Fut>(&self, what: &str, mut call: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, solana_rpc_client_api::client_error::Error>>,
+    {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match call().await {
+                Ok(value) => return Ok(value),
+                Err(err) if attempt < MAX_ATTEMPTS => {
+                    Metrics::add(&self.metrics.rpc_retries, 1);
+                    tracing::debug!(call = what, attempt, error = %err, "rpc call failed, retrying");
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                Err(err) => return Err(Error::Rpc(format!("{what}: {err}"))),
+            }
+        }
+    }
+
+    /// Time spent waiting on HTTP 429 `Retry-After` answers, as the client measured it.
+    pub fn rate_limited_time(&self) -> Duration {
+        self.client.get_transport_stats().rate_limited_time
+    }
+
+    /// The newest slot at `finalized`.
+    pub async fn finalized_slot(&self) -> Result<u64> {
+        self.retry("getSlot", || self.client.get_slot_with_commitment(CommitmentConfig::finalized())).await
+    }
+
+    /// One page of signatures, newest first, strictly older than `before`.
+    pub async fn signatures(
+        &self,
+        program: &Pubkey,
+        before: Option<Signature>,
+        until: Option<Signature>,
+    ) -> Result<Vec<RpcConfirmedTransactionStatusWithSignature>> {
+        self.retry("getSignaturesForAddress", || {
+            let config = GetConfirmedSignaturesForAddress2Config {
+                before,
+                until,
+                limit: Some(SIGNATURE_PAGE),
+                commitment: Some(self.commitment),
+            };
+            self.client.get_signatures_for_address_with_config(program, config)
+        })
+        .await
+    }
+
+    /// A transaction in JSON encoding, or `None` when the node does not have it (or no longer:
+    /// dropped with its fork).
+    pub async fn transaction(&self, signature: &str) -> Result<Option<EncodedConfirmedTransactionWithStatusMeta>> {
+        let signature = Signature::from_str(signature).map_err(|_| Error::InvalidSignature(signature.to_owned()))?;
+        let config = RpcTransactionConfig {
+            encoding: Some(UiTransactionEncoding::Json),
+            commitment: Some(self.commitment),
+            max_supported_transaction_version: Some(0),
+        };
+        let answer = self
+            .retry("getTransaction", || async {
+                match self.client.get_transaction_with_config(&signature, config).await {
+                    Ok(tx) => Ok(Some(tx)),
+                    Err(err) if is_null_result(&err) => Ok(None),
+                    Err(err) => Err(err),
+                }
+            })
+            .await?;
+        Metrics::add(&self.metrics.transactions_fetched, 1);
+        if let Some(tx) = &answer {
+            if let Some(time) = tx.block_time {
+                self.block_times.lock().unwrap_or_else(|p| p.into_inner()).insert(tx.slot, time);
+            }
+        }
+        Ok(answer)
+    }
+
+    /// The block time of a slot, cached.
+    pub async fn block_time(&self, slot: u64) -> Result<Option<i64>> {
+        if let Some(time) = self.block_times.lock().unwrap_or_else(|p| p.into_inner()).get(&slot) {
+            return Ok(Some(*time));
+        }
+        let time = match self.client.get_block_time(slot).await {
+            Ok(time) => Some(time),
+            Err(err) => {
+                tracing::debug!(slot, error = %err, "block time unavailable");
+                None
+            }
+        };
+        if let Some(time) = time {
+            let mut cache = self.block_times.lock().unwrap_or_else(|p| p.into_inner());
+            if cache.len() > 100_000 {
+                cache.clear();
+            }
+            cache.insert(slot, time);
+        }
+        Ok(time)
+    }
+
+    /// Statuses of up to 256 signatures (`None`: unknown to the node).
+    pub async fn statuses(&self, signatures: &[Signature]) -> Result<Vec<Option<u64>>> {
+        let answer =
+            self.retry("getSignatureStatuses", || self.client.get_signature_statuses_with_history(signatures)).await?;
+        Ok(answer.value.into_iter().map(|status| status.map(|s| s.slot)).collect())
+    }
+}
+
+/// `getTransaction` answers `null` for an unknown signature, which the client reports as an error.
+fn is_null_result(err: &solana_rpc_client_api::client_error::Error) -> bool {
+    matches!(err.kind(), solana_rpc_client_api::client_error::ErrorKind::SerdeJson(_))
+}

