@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::live::{self, LiveConfig};
 use crate::log::EventLog;
 use crate::metrics::Metrics;
+use crate::projector::{self, Projector};
 use crate::rpc::Rpc;
 
 /// Command-line interface of `indexer`.
@@ -69,6 +70,9 @@ pub enum Command {
         /// Seconds between reconciliation passes.
         #[arg(long, env = "RECONCILE_SECS", default_value_t = 10)]
         reconcile_secs: u64,
+        /// Milliseconds between projection commits.
+        #[arg(long, env = "COMMIT_INTERVAL_MS", default_value_t = 250)]
+        commit_interval_ms: u64,
     },
     /// Backfill every program from genesis, the cursor, or a slot, then exit (run it offline).
     Backfill {
@@ -76,7 +80,9 @@ pub enum Command {
         #[arg(long, default_value = "cursor")]
         from: String,
     },
-    /// Print the log length and cursors as JSON.
+    /// Drop every projection and rebuild it from the log's first event, then exit (run it offline).
+    Replay,
+    /// Print the log length, cursors and projection progress as JSON.
     Status,
 }
 
@@ -106,16 +112,33 @@ fn context(common: &CommonArgs, metrics: Arc<Metrics>) -> Result<Context> {
 pub async fn run(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<()> {
     let metrics = Arc::new(Metrics::default());
     match cli.command {
-        Command::Run { reconcile_secs } => {
+        Command::Run { reconcile_secs, commit_interval_ms } => {
             let context = Arc::new(context(&cli.common, metrics)?);
+            let mut projector = Projector::open(&projections_dir(&cli.common))?;
+            let projector_log = context.log.clone();
+            let projector_shutdown = shutdown.clone();
+            let projector_thread = std::thread::Builder::new()
+                .name("projector".into())
+                .spawn(move || {
+                    let interval = Duration::from_millis(commit_interval_ms.max(10));
+                    projector::follow(&projector_log, &mut projector, interval, &projector_shutdown)?;
+                    projector.finish()
+                })
+                .map_err(|err| Error::Projection(format!("starting the projector thread: {err}")))?;
             let config = LiveConfig {
                 ws_url: cli.common.ws_url.clone(),
                 commitment: commitment(&cli.common.commitment)?,
                 reconcile_interval: Duration::from_secs(reconcile_secs.max(1)),
             };
             tracing::info!(data_dir = %cli.common.data_dir.display(), last_seq = context.log.last_seq(), "indexer running");
-            live::run(context.clone(), config, shutdown).await?;
-            tracing::info!(last_seq = context.log.last_seq(), "stopped; log flushed");
+            let live_result = live::run(context.clone(), config, shutdown).await;
+            let projector_result = tokio::task::spawn_blocking(move || projector_thread.join())
+                .await
+                .map_err(|err| Error::Projection(err.to_string()))?
+                .map_err(|_| Error::Projection("projector thread panicked".into()))?;
+            live_result?;
+            projector_result?;
+            tracing::info!(last_seq = context.log.last_seq(), "stopped; log flushed, projections committed");
             Ok(())
         }
         Command::Backfill { from } => {
@@ -136,12 +159,32 @@ pub async fn run(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<()> {
             println!("{}", status_json(&context.log)?);
             Ok(())
         }
+        Command::Replay => {
+            let log = EventLog::open(&cli.common.data_dir.join("log"), cli.common.cache_mb << 20)?;
+            let started = std::time::Instant::now();
+            let folded = projector::replay(&log, &projections_dir(&cli.common))?;
+            let seconds = started.elapsed().as_secs_f64();
+            println!(
+                "{}",
+                serde_json::json!({ "records": folded, "seconds": seconds, "records_per_s": folded as f64 / seconds.max(1e-9) })
+            );
+            Ok(())
+        }
         Command::Status => {
             let log = EventLog::open(&cli.common.data_dir.join("log"), cli.common.cache_mb << 20)?;
-            println!("{}", status_json(&log)?);
+            let mut status = status_json(&log)?;
+            let projector = Projector::open(&projections_dir(&cli.common))?;
+            status["projection_seq"] = projector.committed_seq().into();
+            status["projection_lag"] = log.last_seq().saturating_sub(projector.committed_seq()).into();
+            println!("{status}");
             Ok(())
         }
     }
+}
+
+/// Where the projections live under the data directory.
+pub fn projections_dir(common: &CommonArgs) -> PathBuf {
+    common.data_dir.join("projections")
 }
 
 fn status_json(log: &EventLog) -> Result<serde_json::Value> {

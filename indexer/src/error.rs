@@ -28,6 +28,12 @@ pub enum Error {
     /// The PubSub connection failed.
     #[error("pubsub: {0}")]
     Pubsub(String),
+    /// A projection index failed.
+    #[error("projection: {0}")]
+    Projection(String),
+    /// tantivy failed.
+    #[error("projection index: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
     /// Invalid configuration.
     #[error("configuration: {0}")]
     Config(String),

@@ -10,6 +10,7 @@ pub mod error;
 pub mod live;
 pub mod log;
 pub mod metrics;
+pub mod projector;
 pub mod rpc;
 
 pub use error::{Error, Result};

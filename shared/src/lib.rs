@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 pub mod decoder;
+pub mod entity;
 pub mod enums;
 pub mod envelope;
 pub mod error;
@@ -17,6 +18,7 @@ pub mod idl;
 pub mod modality;
 pub mod program;
 pub mod rpc;
+pub mod schema;
 
 pub use decoder::{decode_transaction, DecodedEvent, DecodedTransaction, InnerInstruction, SkipReason};
 pub use envelope::EventEnvelope;

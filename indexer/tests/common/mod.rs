@@ -61,3 +61,48 @@ pub fn read_log(log: &EventLog) -> LogContents {
         .collect();
     LogContents { lines, event_records, retracted }
 }
+
+/// Reads every document of the DFPN projections back as API objects, keyed by id.
+pub fn projected(dir: &Path) -> fixtures::testing::ExpectedDfpn {
+    use shared::entity::{Model, Request, Worker};
+    use shared::schema::{Family, ModelFields, RequestFields, WorkerFields};
+    use tantivy::collector::DocSetCollector;
+    use tantivy::query::AllQuery;
+
+    fn all_docs(dir: &Path, family: Family) -> (tantivy::schema::Schema, Vec<tantivy::TantivyDocument>) {
+        let index = tantivy::Index::open_in_dir(dir.join(family.dir_name())).expect("projection exists");
+        let searcher = index.reader().expect("reader").searcher();
+        let addresses = searcher.search(&AllQuery, &DocSetCollector).expect("search");
+        let docs = addresses.into_iter().map(|address| searcher.doc(address).expect("stored doc")).collect();
+        (index.schema(), docs)
+    }
+    let mut out = fixtures::testing::ExpectedDfpn::default();
+    let (schema, docs) = all_docs(dir, Family::Requests);
+    let fields = RequestFields::resolve(&schema);
+    for doc in docs {
+        let request = Request::from_document(&doc, &fields).expect("request doc");
+        assert!(
+            out.requests.insert(request.id.clone(), serde_json::to_value(&request).unwrap()).is_none(),
+            "one doc per request"
+        );
+    }
+    let (schema, docs) = all_docs(dir, Family::Workers);
+    let fields = WorkerFields::resolve(&schema);
+    for doc in docs {
+        let worker = Worker::from_document(&doc, &fields).expect("worker doc");
+        assert!(
+            out.workers.insert(worker.id.clone(), serde_json::to_value(&worker).unwrap()).is_none(),
+            "one doc per worker"
+        );
+    }
+    let (schema, docs) = all_docs(dir, Family::Models);
+    let fields = ModelFields::resolve(&schema);
+    for doc in docs {
+        let model = Model::from_document(&doc, &fields).expect("model doc");
+        assert!(
+            out.models.insert(model.id.clone(), serde_json::to_value(&model).unwrap()).is_none(),
+            "one doc per model"
+        );
+    }
+    out
+}
