@@ -1,0 +1,98 @@
+//! The real `indexer` binary against a fixture node: SIGKILL at random moments during backfill
+//! and replay, a held data directory, and a graceful SIGTERM of `indexer run`.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use common::{projected, read_log};
+use fixtures::node::{Faults, NodeHandle};
+use fixtures::testing::{expected_dfpn, ground_truth, produce_slots, start_node};
+use indexer::log::EventLog;
+use rand::{Rng, SeedableRng};
+
+fn indexer(node: &NodeHandle, data_dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_indexer"));
+    command
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["--rpc-url", &node.http_url(), "--ws-url", &node.ws_url()])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+async fn finish(child: Child) -> Output {
+    tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_backfill_and_replay_loses_and_duplicates_nothing() {
+    let node = start_node(41, 8_000, Faults { delay_ms: 2, ..Faults::default() }).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(41);
+    let truth = ground_truth(&node, None);
+    let mut interrupted = 0;
+    for _ in 0..3 {
+        let mut child = indexer(&node, dir.path(), &["backfill", "--from", "genesis"]).spawn().unwrap();
+        tokio::time::sleep(Duration::from_millis(rng.gen_range(150..900))).await;
+        child.kill().unwrap();
+        finish(child).await;
+        let stored = EventLog::open(&dir.path().join("log"), 8 << 20).unwrap().last_seq() as usize;
+        interrupted += usize::from(stored < truth.len());
+    }
+    assert!(interrupted >= 1, "at least one kill landed mid-backfill");
+    let output = finish(indexer(&node, dir.path(), &["backfill", "--from", "cursor"]).spawn().unwrap()).await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+
+    let mut replay = indexer(&node, dir.path(), &["replay"]).spawn().unwrap();
+    tokio::time::sleep(Duration::from_millis(rng.gen_range(50..400))).await;
+    replay.kill().unwrap();
+    finish(replay).await;
+    let output = finish(indexer(&node, dir.path(), &["replay"]).spawn().unwrap()).await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+
+    let log = EventLog::open(&dir.path().join("log"), 8 << 20).unwrap();
+    let contents = read_log(&log);
+    assert_eq!(contents.event_records, truth.len(), "no duplicates");
+    assert_eq!(contents.lines, truth);
+    assert_eq!(projected(&dir.path().join("projections")), expected_dfpn(node.node.ground_truth(None).lines()));
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_follows_live_refuses_a_second_process_and_stops_cleanly_on_sigterm() {
+    let node = start_node(42, 600, Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let run = indexer(&node, dir.path(), &["run", "--reconcile-secs", "1", "--commit-interval-ms", "100"]).spawn().unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let status = finish(indexer(&node, dir.path(), &["status"]).spawn().unwrap()).await;
+    assert_eq!(status.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&status.stderr);
+    assert!(stderr.contains("is in use by another indexer process"), "{stderr}");
+
+    for _ in 0..20 {
+        produce_slots(&node, 3).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    produce_slots(&node, 35).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let killed = Command::new("kill").args(["-TERM", &run.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let output = finish(run).await;
+    assert!(output.status.success(), "graceful exit: {}", String::from_utf8_lossy(&output.stderr));
+
+    let status = finish(indexer(&node, dir.path(), &["status"]).spawn().unwrap()).await;
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["projection_lag"], 0, "projections committed before exit: {status}");
+    let log = EventLog::open(&dir.path().join("log"), 8 << 20).unwrap();
+    assert_eq!(read_log(&log).lines, ground_truth(&node, None));
+    drop(log);
+    assert_eq!(projected(&dir.path().join("projections")), expected_dfpn(node.node.ground_truth(None).lines()));
+    node.stop().await;
+}
