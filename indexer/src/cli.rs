@@ -71,10 +71,11 @@ pub enum Command {
         #[arg(long, env = "RECONCILE_SECS", default_value_t = 10)]
         reconcile_secs: u64,
         /// Milliseconds between projection commits.
-        #[arg(long, env = "COMMIT_INTERVAL_MS", default_value_t = 250)]
+        #[arg(long, env = "COMMIT_INTERVAL_MS", default_value_t = DEFAULT_COMMIT_INTERVAL_MS)]
         commit_interval_ms: u64,
     },
-    /// Backfill every program from genesis, the cursor, or a slot, then exit (run it offline).
+    /// Backfill every program from genesis, the cursor, or a slot, projecting as it goes, then
+    /// exit (run it offline).
     Backfill {
         /// `genesis`, `cursor` or a slot number.
         #[arg(long, default_value = "cursor")]
@@ -114,17 +115,7 @@ pub async fn run(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<()> {
     match cli.command {
         Command::Run { reconcile_secs, commit_interval_ms } => {
             let context = Arc::new(context(&cli.common, metrics)?);
-            let mut projector = Projector::open(&projections_dir(&cli.common))?;
-            let projector_log = context.log.clone();
-            let projector_shutdown = shutdown.clone();
-            let projector_thread = std::thread::Builder::new()
-                .name("projector".into())
-                .spawn(move || {
-                    let interval = Duration::from_millis(commit_interval_ms.max(10));
-                    projector::follow(&projector_log, &mut projector, interval, &projector_shutdown)?;
-                    projector.finish()
-                })
-                .map_err(|err| Error::Projection(format!("starting the projector thread: {err}")))?;
+            let projector_thread = spawn_projector(&cli.common, &context.log, commit_interval_ms, shutdown.clone())?;
             let config = LiveConfig {
                 ws_url: cli.common.ws_url.clone(),
                 commitment: commitment(&cli.common.commitment)?,
@@ -132,10 +123,7 @@ pub async fn run(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<()> {
             };
             tracing::info!(data_dir = %cli.common.data_dir.display(), last_seq = context.log.last_seq(), "indexer running");
             let live_result = live::run(context.clone(), config, shutdown).await;
-            let projector_result = tokio::task::spawn_blocking(move || projector_thread.join())
-                .await
-                .map_err(|err| Error::Projection(err.to_string()))?
-                .map_err(|_| Error::Projection("projector thread panicked".into()))?;
+            let projector_result = join_projector(projector_thread).await;
             live_result?;
             projector_result?;
             tracing::info!(last_seq = context.log.last_seq(), "stopped; log flushed, projections committed");
@@ -180,6 +168,35 @@ pub async fn run(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Milliseconds between projection commits unless configured.
+pub const DEFAULT_COMMIT_INTERVAL_MS: u64 = 250;
+
+/// Starts the projector on its own thread, following the log until `shutdown`.
+fn spawn_projector(
+    common: &CommonArgs,
+    log: &Arc<EventLog>,
+    commit_interval_ms: u64,
+    shutdown: watch::Receiver<bool>,
+) -> Result<std::thread::JoinHandle<Result<()>>> {
+    let mut projector = Projector::open(&projections_dir(common))?;
+    let log = log.clone();
+    std::thread::Builder::new()
+        .name("projector".into())
+        .spawn(move || {
+            let interval = Duration::from_millis(commit_interval_ms.max(10));
+            projector::follow(&log, &mut projector, interval, &shutdown)?;
+            projector.finish()
+        })
+        .map_err(|err| Error::Projection(format!("starting the projector thread: {err}")))
+}
+
+async fn join_projector(thread: std::thread::JoinHandle<Result<()>>) -> Result<()> {
+    tokio::task::spawn_blocking(move || thread.join())
+        .await
+        .map_err(|err| Error::Projection(err.to_string()))?
+        .map_err(|_| Error::Projection("projector thread panicked".into()))?
 }
 
 /// Where the projections live under the data directory.

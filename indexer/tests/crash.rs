@@ -68,7 +68,8 @@ async fn sigkill_during_backfill_and_replay_loses_and_duplicates_nothing() {
 async fn run_follows_live_refuses_a_second_process_and_stops_cleanly_on_sigterm() {
     let node = start_node(42, 600, Faults::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let run = indexer(&node, dir.path(), &["run", "--reconcile-secs", "1", "--commit-interval-ms", "100"]).spawn().unwrap();
+    let run =
+        indexer(&node, dir.path(), &["run", "--reconcile-secs", "1", "--commit-interval-ms", "100"]).spawn().unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let status = finish(indexer(&node, dir.path(), &["status"]).spawn().unwrap()).await;

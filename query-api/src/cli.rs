@@ -1,0 +1,109 @@
+//! The `query-api` command line: `serve` the API surfaces, or mint a `token` for operators.
+//! Every flag has an environment fallback.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::auth::{unix_now, Auth};
+use crate::ratelimit::Limits;
+use crate::Config;
+
+/// Command-line interface of `query-api`.
+#[derive(Debug, Parser)]
+#[command(name = "query-api", version, about = "Serves the DFPN indexer API from the indexer's projections")]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API surfaces until Ctrl-C or SIGTERM.
+    Serve(ServeArgs),
+    /// Print a JWT for `--sub`, signed with JWT_SECRET.
+    Token {
+        /// Subject of the token.
+        #[arg(long, default_value = "ops")]
+        sub: String,
+        /// Validity in hours.
+        #[arg(long, env = "JWT_EXPIRATION_HOURS", default_value_t = 3)]
+        hours: u64,
+        /// The signing secret.
+        #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+        secret: String,
+    },
+}
+
+/// Arguments of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The indexer's data directory.
+    #[arg(long, env = "INDEXER_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// Address of the DFPN surface.
+    #[arg(long, env = "DFPN_BIND", default_value = "127.0.0.1:3030")]
+    pub dfpn_bind: SocketAddr,
+    /// Requests per window for anonymous clients.
+    #[arg(long, env = "RATE_LIMIT_ANONYMOUS", default_value_t = 100)]
+    pub rate_limit_anonymous: u64,
+    /// Requests per window for clients with a valid bearer token.
+    #[arg(long, env = "RATE_LIMIT_AUTHENTICATED", default_value_t = 1_000)]
+    pub rate_limit_authenticated: u64,
+    /// Window length in seconds.
+    #[arg(long, env = "RATE_LIMIT_WINDOW_SECS", default_value_t = 60)]
+    pub rate_limit_window_secs: u64,
+    /// Identify clients by the first X-Forwarded-For address (only behind a trusted proxy).
+    #[arg(long, env = "TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+    /// JWT secret (HS256); without it every client is anonymous and admin endpoints refuse.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Origins allowed by CORS (repeat; `*` for any).
+    #[arg(long = "cors-origin", env = "CORS_ORIGINS", value_delimiter = ',', default_value = "*")]
+    pub cors_origins: Vec<String>,
+}
+
+impl ServeArgs {
+    /// The service configuration.
+    pub fn config(&self) -> Config {
+        Config {
+            data_dir: self.data_dir.clone(),
+            dfpn_addr: self.dfpn_bind,
+            limits: Limits {
+                anonymous: self.rate_limit_anonymous,
+                authenticated: self.rate_limit_authenticated,
+                window: Duration::from_secs(self.rate_limit_window_secs.max(1)),
+            },
+            trust_forwarded_for: self.trust_forwarded_for,
+            jwt_secret: self.jwt_secret.clone().filter(|secret| !secret.is_empty()),
+            cors_origins: self.cors_origins.clone(),
+        }
+    }
+}
+
+/// Runs a parsed command; `serve` returns after `shutdown` resolves.
+pub async fn run(cli: Cli, shutdown: impl std::future::Future<Output = ()>) -> Result<(), String> {
+    match cli.command {
+        Command::Serve(args) => {
+            let running = crate::start(args.config())
+                .await
+                .map_err(|err| format!("cannot listen on {}: {err}", args.dfpn_bind))?;
+            println!("query-api listening: dfpn http://{}", running.dfpn_addr);
+            shutdown.await;
+            running.stop().await;
+            Ok(())
+        }
+        Command::Token { sub, hours, secret } => {
+            if secret.is_empty() {
+                return Err("JWT_SECRET is empty".into());
+            }
+            println!("{}", Auth::new(&secret).mint(&sub, hours, unix_now()));
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! The error type of the query service and its one mapping to HTTP.
+
+use warp::http::StatusCode;
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Invalid parameters or search syntax.
+    #[error("{0}")]
+    BadRequest(String),
+    /// No such resource or path.
+    #[error("{0}")]
+    NotFound(String),
+    /// Too many requests from this client in the current window.
+    #[error("rate limit of {limit} requests per window exceeded; retry after the reset time")]
+    RateLimited {
+        /// The client's limit.
+        limit: u64,
+    },
+    /// A failure of ours (index I/O); details are logged, not returned.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// The HTTP status of this error: the one place errors become statuses.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The DFPN error body: `{"error", "message", "status"}`.
+    pub fn dfpn_body(&self) -> serde_json::Value {
+        let status = self.status();
+        if let ApiError::Internal(detail) = self {
+            tracing::error!(detail, "internal error");
+        }
+        serde_json::json!({
+            "error": status.canonical_reason().unwrap_or("Error"),
+            "message": self.to_string(),
+            "status": status.as_u16(),
+        })
+    }
+}
+
+impl From<tantivy::TantivyError> for ApiError {
+    fn from(err: tantivy::TantivyError) -> Self {
+        ApiError::Internal(err.to_string())
+    }
+}
+
+/// Result alias of the query service.
+pub type Result<T, E = ApiError> = std::result::Result<T, E>;

@@ -1,0 +1,57 @@
+//! Read-only access to the indexer's tantivy projections.
+//!
+//! The query service never opens the sled log. An index that does not exist yet (the indexer
+//! has not started) is opened on first use after it appears; until then lists are empty and
+//! counts are 0. Readers reload shortly after each indexer commit; a failed reload (a merge
+//! removed a segment in between) is retried on the next request, never fatal.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use shared::schema::Family;
+use tantivy::{Index, IndexReader, ReloadPolicy, Searcher};
+
+use crate::error::{ApiError, Result};
+
+/// One family's index and reader.
+pub struct FamilyReader {
+    /// The index (for its schema).
+    pub index: Index,
+    reader: IndexReader,
+}
+
+impl FamilyReader {
+    /// A searcher over the latest loaded commit.
+    pub fn searcher(&self) -> Searcher {
+        self.reader.searcher()
+    }
+}
+
+/// The projections directory and its lazily opened readers.
+pub struct Projections {
+    dir: PathBuf,
+    readers: [OnceLock<FamilyReader>; Family::ALL.len()],
+}
+
+impl Projections {
+    /// Projections under `dir` (`<data-dir>/projections`).
+    pub fn new(dir: &Path) -> Self {
+        Self { dir: dir.to_path_buf(), readers: Default::default() }
+    }
+
+    /// The reader of a family, or `None` while its index does not exist.
+    pub fn family(&self, family: Family) -> Result<Option<&FamilyReader>> {
+        let slot = &self.readers[Family::ALL.iter().position(|f| *f == family).expect("family listed")];
+        if let Some(reader) = slot.get() {
+            return Ok(Some(reader));
+        }
+        let path = self.dir.join(family.dir_name());
+        if !path.join("meta.json").exists() {
+            return Ok(None);
+        }
+        let index =
+            Index::open_in_dir(&path).map_err(|err| ApiError::Internal(format!("{}: {err}", path.display())))?;
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::OnCommitWithDelay).try_into()?;
+        Ok(Some(slot.get_or_init(|| FamilyReader { index, reader })))
+    }
+}
