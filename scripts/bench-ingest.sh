@@ -36,6 +36,7 @@ replay_rss=$(grep "Maximum resident" "$WORK/replay.err" | awk '{print $NF}')
 to_seconds() { echo "$1" | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }'; }
 bs=$(to_seconds "$backfill_s")
 echo "events in log:            $events"
-echo "backfill (log only):      ${bs} s, $(python3 -c "print(round($events/$bs))") events/s, peak RSS $((backfill_rss/1024)) MiB"
+echo "backfill (log + projections): ${bs} s, $(python3 -c "print(round($events/$bs))") events/s, peak RSS $((backfill_rss/1024)) MiB, indexer CPU user $(grep "User time" "$WORK/backfill.err" | awk '{print $NF}') s sys $(grep "System time" "$WORK/backfill.err" | awk '{print $NF}') s"
+echo "fixture-node CPU during its life: $(ps -o times= -p $NODE_PID) s"
 echo "replay (log->projections): $(cat "$WORK/replay.json"), peak RSS $((replay_rss/1024)) MiB"
 echo "disk: log $(du -sm "$WORK/data/log" | cut -f1) MiB, projections $(du -sm "$WORK/data/projections" | cut -f1) MiB"

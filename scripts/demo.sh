@@ -1,57 +1,86 @@
 #!/usr/bin/env bash
 # The main job, in one command: builds in release mode, starts the fixture node (a realistic,
-# seeded DFPN/Psy chain with a pre-produced history and a new slot every 400 ms), waits until it
-# is healthy, prints the URLs and ready-to-paste curl lines, then prints every decoded event of
-# the live chain as a JSON line, decoded by our log decoder from real logsSubscribe
-# notifications. Ctrl-C or SIGTERM stops everything it started.
+# seeded DFPN/Psy chain with a pre-produced history and a new slot every 400 ms), the indexer
+# (gap backfill, live subscriptions, projections) and the query-api (DFPN surface), waits until
+# every part is healthy, prints the URLs and ready-to-paste curl lines, then prints the DFPN
+# health counts every few seconds as the live chain grows. Ctrl-C or SIGTERM stops everything.
 #
-# Environment: RPC_PORT (8899), FIXTURE_SEED (42), FIXTURE_HISTORY_EVENTS (5000),
-# FIXTURE_SLOT_MS (400), DEMO_EVENTS (0 = run until stopped; N = stop after N live events).
+# Environment: DATA_DIR (./.demo-data, reused between runs; FRESH=1 wipes it first),
+# RPC_PORT (8899), DFPN_PORT (3030), FIXTURE_SEED (42), FIXTURE_HISTORY_EVENTS (5000),
+# FIXTURE_SLOT_MS (400), DEMO_SECONDS (0 = run until stopped). No terminal needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/indexer-target}"
+DATA_DIR="${DATA_DIR:-$PWD/.demo-data}"
 RPC_PORT="${RPC_PORT:-8899}"
-DEMO_EVENTS="${DEMO_EVENTS:-0}"
-BIN="$CARGO_TARGET_DIR/release/fixture-node"
+DFPN_PORT="${DFPN_PORT:-3030}"
+DEMO_SECONDS="${DEMO_SECONDS:-0}"
+BIN="$CARGO_TARGET_DIR/release"
 
 echo "building (release) ..."
-cargo build --release --locked -p fixtures --bin fixture-node
+cargo build --release --locked -p fixtures -p indexer -p query-api
+
+if [ "${FRESH:-0}" = 1 ]; then rm -rf "$DATA_DIR"; fi
+mkdir -p "$DATA_DIR"
 
 pids=()
 cleanup() {
   trap - EXIT INT TERM
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-"$BIN" serve --bind "127.0.0.1:$RPC_PORT" &
-pids+=($!)
+wait_for() { # name url [post-body]
+  for _ in $(seq 1 600); do
+    if [ -n "${3:-}" ]; then
+      curl -sf -X POST -H 'content-type: application/json' -d "$3" "$2" >/dev/null 2>&1 && return 0
+    else
+      curl -sf "$2" >/dev/null 2>&1 && return 0
+    fi
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || { echo "$1: a process exited; see $DATA_DIR/*.log" >&2; exit 1; }; done
+    sleep 0.2
+  done
+  echo "$1 did not become healthy" >&2
+  exit 1
+}
 
-rpc() { curl -sf -X POST -H 'content-type: application/json' -d "$1" "http://127.0.0.1:$RPC_PORT/"; }
+"$BIN/fixture-node" serve --bind "127.0.0.1:$RPC_PORT" > "$DATA_DIR/fixture-node.log" 2>&1 &
+pids+=($!)
+wait_for fixture-node "http://127.0.0.1:$RPC_PORT/" '{"jsonrpc":"2.0","id":1,"method":"getHealth"}'
+
+"$BIN/indexer" run --data-dir "$DATA_DIR" --rpc-url "http://127.0.0.1:$RPC_PORT" --ws-url "ws://127.0.0.1:$RPC_PORT" > "$DATA_DIR/indexer.log" 2>&1 &
+pids+=($!)
+"$BIN/query-api" serve --data-dir "$DATA_DIR" --dfpn-bind "127.0.0.1:$DFPN_PORT" > "$DATA_DIR/query-api.log" 2>&1 &
+pids+=($!)
+wait_for query-api "http://127.0.0.1:$DFPN_PORT/health"
 for _ in $(seq 1 300); do
-  if rpc '{"jsonrpc":"2.0","id":1,"method":"getHealth"}' >/dev/null 2>&1; then break; fi
-  if ! kill -0 "${pids[0]}" 2>/dev/null; then echo "fixture-node exited" >&2; exit 1; fi
+  curl -sf "http://127.0.0.1:$DFPN_PORT/health" | grep -q '"worker_count":[1-9]' && break
   sleep 0.2
 done
-rpc '{"jsonrpc":"2.0","id":1,"method":"getHealth"}' >/dev/null
 
-DFPN=CdVd6SuPjFV3wp62axirvM9qZm54t9qx1LUEjFPxFBGQ
+DFPN="http://127.0.0.1:$DFPN_PORT"
 cat <<INFO
-ready fixture-node rpc=http://127.0.0.1:$RPC_PORT pubsub=ws://127.0.0.1:$RPC_PORT
+ready fixture-node=http://127.0.0.1:$RPC_PORT indexer=$DATA_DIR dfpn=$DFPN
 
 Try, in another terminal:
+  curl -s $DFPN/health
+  curl -s '$DFPN/requests?status=Finalized&limit=3'
+  curl -s '$DFPN/workers?status=Active&min_reputation=8000&limit=5'
+  curl -s '$DFPN/models/search?q=face'
+  curl -s '$DFPN/requests/search?q=arweave&limit=2'
   curl -s -X POST -H 'content-type: application/json' -d '{"jsonrpc":"2.0","id":1,"method":"getSlot","params":[{"commitment":"confirmed"}]}' http://127.0.0.1:$RPC_PORT/
-  curl -s -X POST -H 'content-type: application/json' -d '{"jsonrpc":"2.0","id":1,"method":"getSignaturesForAddress","params":["$DFPN",{"limit":3}]}' http://127.0.0.1:$RPC_PORT/
-  curl -s http://127.0.0.1:$RPC_PORT/fixture/ground-truth | head -3
-  curl -s http://127.0.0.1:$RPC_PORT/fixture/status
+Logs: $DATA_DIR/{fixture-node,indexer,query-api}.log
 
-Live decoded events (Ctrl-C stops):
+Live counts (Ctrl-C stops everything):
 INFO
 
-"$BIN" tail --ws-url "ws://127.0.0.1:$RPC_PORT" --limit "$DEMO_EVENTS" &
-pids+=($!)
-wait "${pids[1]}"
+started=$(date +%s)
+while true; do
+  echo "$(date -u +%H:%M:%S) $(curl -sf "$DFPN/health" || echo '{"status":"unreachable"}')"
+  if [ "$DEMO_SECONDS" -gt 0 ] && [ $(( $(date +%s) - started )) -ge "$DEMO_SECONDS" ]; then break; fi
+  sleep 5
+done

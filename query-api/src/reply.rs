@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use warp::http::{HeaderValue, StatusCode};
-use warp::reply::{Reply, Response};
+use warp::reply::Response;
 use warp::Filter;
 
 use crate::error::ApiError;
@@ -18,10 +18,26 @@ pub enum Surface {
     Dfpn,
 }
 
+/// Bodies smaller than this are sent uncompressed even when the client accepts gzip.
+const GZIP_MIN_BYTES: usize = 1_024;
+
+/// The serialized JSON of a response, kept so that the compression step can reuse it.
+#[derive(Clone)]
+struct JsonBody(Vec<u8>);
+
+fn json_response(value: &serde_json::Value, status: StatusCode) -> Response {
+    let bytes = serde_json::to_vec(value).expect("JSON values serialize");
+    let mut response = Response::new(bytes.clone().into());
+    *response.status_mut() = status;
+    response.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
+    response.extensions_mut().insert(JsonBody(bytes));
+    response
+}
+
 /// A JSON response for a handler result.
 pub fn json(surface: Surface, result: Result<serde_json::Value, ApiError>) -> Response {
     match result {
-        Ok(value) => warp::reply::json(&value).into_response(),
+        Ok(value) => json_response(&value, StatusCode::OK),
         Err(error) => error_response(surface, &error),
     }
 }
@@ -30,7 +46,34 @@ fn error_response(surface: Surface, error: &ApiError) -> Response {
     let body = match surface {
         Surface::Dfpn => error.dfpn_body(),
     };
-    warp::reply::with_status(warp::reply::json(&body), error.status()).into_response()
+    json_response(&body, error.status())
+}
+
+/// Gzips a JSON response when the client accepts it and the body is worth compressing.
+fn maybe_gzip(mut response: Response, accept_encoding: Option<&str>) -> Response {
+    let accepts = accept_encoding.is_some_and(|value| {
+        value.split(',').any(|coding| {
+            let mut parts = coding.trim().split(';');
+            parts.next().is_some_and(|name| name.trim().eq_ignore_ascii_case("gzip"))
+                && !parts.any(|param| param.trim().replace(' ', "") == "q=0")
+        })
+    });
+    let Some(JsonBody(bytes)) = response.extensions_mut().remove::<JsonBody>() else { return response };
+    if !accepts || bytes.len() < GZIP_MIN_BYTES {
+        return response;
+    }
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 4), flate2::Compression::fast());
+    if encoder.write_all(&bytes).is_err() {
+        return response;
+    }
+    let Ok(compressed) = encoder.finish() else { return response };
+    *response.body_mut() = compressed.into();
+    let headers = response.headers_mut();
+    headers.insert("content-encoding", HeaderValue::from_static("gzip"));
+    headers.remove("content-length");
+    headers.insert("vary", HeaderValue::from_static("accept-encoding"));
+    response
 }
 
 fn add_quota_headers(mut response: Response, quota: &Quota) -> Response {
@@ -42,12 +85,14 @@ fn add_quota_headers(mut response: Response, quota: &Quota) -> Response {
 }
 
 /// Counts every request against its client's limit; over the limit answers 429, otherwise runs
-/// `routes`. Every response carries `X-RateLimit-Limit`, `-Remaining` and `-Reset`.
+/// `routes` (gzipping the answer when asked). Every response carries `X-RateLimit-Limit`,
+/// `-Remaining` and `-Reset`.
 pub fn rate_limited(
     state: Arc<State>,
     surface: Surface,
     routes: warp::filters::BoxedFilter<(Response,)>,
 ) -> warp::filters::BoxedFilter<(Response,)> {
+    let accept_encoding = warp::header::optional::<String>("accept-encoding");
     warp::addr::remote()
         .and(warp::header::optional::<String>("authorization"))
         .and(warp::header::optional::<String>("x-forwarded-for"))
@@ -72,7 +117,10 @@ pub fn rate_limited(
             }
         })
         .and(routes)
-        .map(|quota: Quota, response: Response| add_quota_headers(response, &quota))
+        .and(accept_encoding)
+        .map(|quota: Quota, response: Response, encoding: Option<String>| {
+            add_quota_headers(maybe_gzip(response, encoding.as_deref()), &quota)
+        })
         .recover(move |rejection: warp::Rejection| async move {
             match rejection.find::<OverLimit>() {
                 Some(OverLimit(quota)) => {

@@ -211,6 +211,16 @@ async fn every_endpoint_and_filter_matches_the_ground_truth() {
     face_sorted.sort();
     assert!(!face.is_empty());
     assert_eq!(found, face_sorted, "names and URIs carry the token");
+    let plain = w.client.get(format!("{}/requests?limit=50", w.base)).send().await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    let raw = reqwest::Client::builder().no_gzip().build().unwrap();
+    let gzipped =
+        raw.get(format!("{}/requests?limit=50", w.base)).header("accept-encoding", "gzip").send().await.unwrap();
+    assert_eq!(gzipped.headers()["content-encoding"], "gzip");
+    let compressed = gzipped.bytes().await.unwrap();
+    let mut decoded = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&compressed[..]), &mut decoded).unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&decoded).unwrap(), Value::Array(all_requests[..50].to_vec()));
     w.api.stop().await;
 }
 
