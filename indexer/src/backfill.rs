@@ -108,8 +108,8 @@ impl Context {
                 _ => None,
             };
             let outcome = self.log.append(&events, cursor.as_ref().map(|c| (program, c)), finalized_slot)?;
-            Metrics::add(&self.metrics.events_appended, outcome.appended.len() as u64);
-            Metrics::add(&self.metrics.duplicates_skipped, outcome.duplicates as u64);
+            self.metrics.events_appended.inc_by(outcome.appended.len() as u64);
+            self.metrics.duplicates_skipped.inc_by(outcome.duplicates as u64);
             stats.appended += outcome.appended.len() as u64;
             stats.duplicates += outcome.duplicates as u64;
             done += chunk.len();
@@ -176,7 +176,7 @@ impl Context {
                 let (signature, failed) = (entry.signature.clone(), entry.failed);
                 async move {
                     if failed {
-                        Metrics::add(&context.metrics.failed_transactions, 1);
+                        context.metrics.failed_transactions.inc();
                         return Ok(Vec::new());
                     }
                     context.fetch_events(&signature).await
@@ -197,7 +197,7 @@ impl Context {
         let decoded = shared::rpc::decode_fetched_transaction(&self.programs, &fetched)
             .map_err(|err| Error::Rpc(format!("getTransaction {signature}: {err}")))?;
         if decoded.failed {
-            Metrics::add(&self.metrics.failed_transactions, 1);
+            self.metrics.failed_transactions.inc();
         }
         for skipped in &decoded.skipped {
             self.metrics.decode_failure(skipped.reason);
@@ -233,7 +233,7 @@ impl Context {
                     Some(_) => confirmed.push(*signature),
                     None => {
                         self.log.retract(*signature, *slot)?;
-                        Metrics::add(&self.metrics.retractions, 1);
+                        self.metrics.retractions.inc();
                         retracted += 1;
                         tracing::warn!(signature = %Signature::from(*signature), slot, "transaction dropped from the chain; retracted");
                     }

@@ -70,6 +70,9 @@ pub enum Command {
         /// Seconds between reconciliation passes.
         #[arg(long, env = "RECONCILE_SECS", default_value_t = 10)]
         reconcile_secs: u64,
+        /// Address of the Prometheus `/metrics` endpoint (loopback by default).
+        #[arg(long, env = "METRICS_BIND", default_value = "127.0.0.1:9464")]
+        metrics_bind: std::net::SocketAddr,
         /// Milliseconds between projection commits.
         #[arg(long, env = "COMMIT_INTERVAL_MS", default_value_t = DEFAULT_COMMIT_INTERVAL_MS)]
         commit_interval_ms: u64,
@@ -113,9 +116,10 @@ fn context(common: &CommonArgs, metrics: Arc<Metrics>) -> Result<Context> {
 pub async fn run(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<()> {
     let metrics = Arc::new(Metrics::default());
     match cli.command {
-        Command::Run { reconcile_secs, commit_interval_ms } => {
+        Command::Run { reconcile_secs, commit_interval_ms, metrics_bind } => {
             let context = Arc::new(context(&cli.common, metrics)?);
-            let projector_thread = spawn_projector(&cli.common, &context.log, commit_interval_ms, shutdown.clone())?;
+            let projector_thread = spawn_projector(&cli.common, &context, commit_interval_ms, shutdown.clone())?;
+            let metrics_server = serve_metrics(metrics_bind, context.clone(), shutdown.clone()).await?;
             let config = LiveConfig {
                 ws_url: cli.common.ws_url.clone(),
                 commitment: commitment(&cli.common.commitment)?,
@@ -124,6 +128,7 @@ pub async fn run(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<()> {
             tracing::info!(data_dir = %cli.common.data_dir.display(), last_seq = context.log.last_seq(), "indexer running");
             let live_result = live::run(context.clone(), config, shutdown).await;
             let projector_result = join_projector(projector_thread).await;
+            let _ = metrics_server.await;
             live_result?;
             projector_result?;
             tracing::info!(last_seq = context.log.last_seq(), "stopped; log flushed, projections committed");
@@ -176,17 +181,18 @@ pub const DEFAULT_COMMIT_INTERVAL_MS: u64 = 250;
 /// Starts the projector on its own thread, following the log until `shutdown`.
 fn spawn_projector(
     common: &CommonArgs,
-    log: &Arc<EventLog>,
+    context: &Context,
     commit_interval_ms: u64,
     shutdown: watch::Receiver<bool>,
 ) -> Result<std::thread::JoinHandle<Result<()>>> {
     let mut projector = Projector::open(&projections_dir(common))?;
-    let log = log.clone();
+    let log = context.log.clone();
+    let metrics = context.metrics.clone();
     std::thread::Builder::new()
         .name("projector".into())
         .spawn(move || {
             let interval = Duration::from_millis(commit_interval_ms.max(10));
-            projector::follow(&log, &mut projector, interval, &shutdown)?;
+            projector::follow(&log, &mut projector, interval, &shutdown, &metrics)?;
             projector.finish()
         })
         .map_err(|err| Error::Projection(format!("starting the projector thread: {err}")))
@@ -197,6 +203,36 @@ async fn join_projector(thread: std::thread::JoinHandle<Result<()>>) -> Result<(
         .await
         .map_err(|err| Error::Projection(err.to_string()))?
         .map_err(|_| Error::Projection("projector thread panicked".into()))?
+}
+
+/// Serves `GET /metrics` (Prometheus text) and `GET /health` until `shutdown`.
+async fn serve_metrics(
+    addr: std::net::SocketAddr,
+    context: Arc<Context>,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<tokio::task::JoinHandle<()>> {
+    use warp::Filter;
+    let metrics_context = context.clone();
+    let metrics = warp::path!("metrics").map(move || {
+        let metrics = &metrics_context.metrics;
+        metrics.log_seq.set(metrics_context.log.last_seq() as i64);
+        metrics.rate_limited_seconds.set(metrics_context.rpc.rate_limited_time().as_secs() as i64);
+        warp::reply::with_header(metrics.render(), "content-type", "text/plain; version=0.0.4")
+    });
+    let health = warp::path!("health").map(|| warp::reply::json(&serde_json::json!({ "status": "ok" })));
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|err| Error::Config(format!("cannot listen on {addr} for metrics: {err}")))?;
+    tracing::info!(%addr, "metrics endpoint listening");
+    Ok(tokio::spawn(async move {
+        warp::serve(warp::get().and(metrics.or(health)))
+            .incoming(listener)
+            .graceful(async move {
+                let _ = shutdown.wait_for(|stop| *stop).await;
+            })
+            .run()
+            .await;
+    }))
 }
 
 /// Where the projections live under the data directory.

@@ -22,7 +22,6 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::backfill::{BackfillFrom, Context};
 use crate::error::{Error, Result};
-use crate::metrics::Metrics;
 use crate::rpc::backoff;
 
 /// How the live source runs.
@@ -49,7 +48,7 @@ pub async fn run(context: Arc<Context>, config: LiveConfig, mut shutdown: watch:
             tracing::warn!(error = %err, attempt, "live session ended");
         }
         attempt = if connected.load(Ordering::Relaxed) { 1 } else { attempt + 1 };
-        Metrics::add(&context.metrics.reconnects, 1);
+        context.metrics.reconnects.inc();
         tokio::select! {
             _ = tokio::time::sleep(backoff(attempt)) => {}
             _ = shutdown.changed() => return Ok(()),
@@ -132,6 +131,11 @@ async fn forward(
 
 /// Backfills every program from its cursor, then checks finality.
 pub async fn reconcile(context: &Arc<Context>) -> Result<()> {
+    let tip = context.rpc.tip_slot().await?;
+    let newest = context.metrics.newest_notified_slot.get();
+    if newest > 0 {
+        context.metrics.slot_lag.set(tip as i64 - newest);
+    }
     let programs: Vec<ProgramKind> = context.programs.iter().map(|(program, _)| program).collect();
     for program in programs {
         let stats = context.backfill(program, BackfillFrom::Cursor).await?;
@@ -150,15 +154,16 @@ pub async fn reconcile(context: &Arc<Context>) -> Result<()> {
 /// Decodes one notification and appends its events.
 async fn handle(context: &Arc<Context>, notification: Response<RpcLogsResponse>) -> Result<()> {
     let slot = notification.context.slot;
+    context.metrics.newest_notified_slot.set(context.metrics.newest_notified_slot.get().max(slot as i64));
     let logs = notification.value;
     if logs.err.is_some() {
-        Metrics::add(&context.metrics.failed_transactions, 1);
+        context.metrics.failed_transactions.inc();
         return Ok(());
     }
     let decoded = shared::decode_transaction(&context.programs, &logs.logs, false, None);
     let events = if decoded.truncated || decoded.self_invocations > 0 {
         if decoded.truncated {
-            Metrics::add(&context.metrics.truncated_refetches, 1);
+            context.metrics.truncated_refetches.inc();
         }
         context.fetch_events(&logs.signature).await?
     } else {
@@ -184,7 +189,7 @@ async fn handle(context: &Arc<Context>, notification: Response<RpcLogsResponse>)
             .collect()
     };
     let outcome = context.log.append(&events, None::<(ProgramKind, &crate::log::Cursor)>, slot.saturating_sub(1))?;
-    Metrics::add(&context.metrics.events_appended, outcome.appended.len() as u64);
-    Metrics::add(&context.metrics.duplicates_skipped, outcome.duplicates as u64);
+    context.metrics.events_appended.inc_by(outcome.appended.len() as u64);
+    context.metrics.duplicates_skipped.inc_by(outcome.duplicates as u64);
     Ok(())
 }

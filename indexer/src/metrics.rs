@@ -1,46 +1,103 @@
-//! Counters of what the indexer did, shared by every task (exposed over HTTP in a later step).
+//! The indexer's Prometheus metrics, shared by every task and served at `/metrics`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
+use prometheus::{Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
 use shared::decoder::SkipReason;
 
-/// Monotonic counters; cheap to update from any task.
-#[derive(Debug, Default)]
+/// Every metric of the indexer, registered in one registry.
 pub struct Metrics {
+    registry: Registry,
     /// Events appended to the log.
-    pub events_appended: AtomicU64,
+    pub events_appended: IntCounter,
     /// Events skipped because the log already had them.
-    pub duplicates_skipped: AtomicU64,
-    /// Payloads skipped by the decoder, indexed like [`SkipReason::ALL`].
-    pub decode_failures: [AtomicU64; SkipReason::ALL.len()],
+    pub duplicates_skipped: IntCounter,
+    /// Payloads skipped by the decoder, by reason.
+    pub decode_failures: IntCounterVec,
     /// Transactions re-fetched because their notification's log was truncated.
-    pub truncated_refetches: AtomicU64,
+    pub truncated_refetches: IntCounter,
     /// Failed transactions seen (ignored).
-    pub failed_transactions: AtomicU64,
-    /// PubSub (re)connections after the first.
-    pub reconnects: AtomicU64,
-    /// RPC calls that failed and were retried.
-    pub rpc_retries: AtomicU64,
+    pub failed_transactions: IntCounter,
+    /// PubSub reconnections.
+    pub reconnects: IntCounter,
+    /// RPC errors that were retried, by call.
+    pub rpc_retries: IntCounterVec,
     /// Retractions appended for transactions dropped from the chain.
-    pub retractions: AtomicU64,
+    pub retractions: IntCounter,
     /// Transactions fetched with `getTransaction`.
-    pub transactions_fetched: AtomicU64,
+    pub transactions_fetched: IntCounter,
+    /// Seconds spent waiting on HTTP 429 `Retry-After`.
+    pub rate_limited_seconds: IntGauge,
+    /// Newest seq in the log.
+    pub log_seq: IntGauge,
+    /// Newest seq committed to the projections.
+    pub projection_seq: IntGauge,
+    /// Slots between the node's tip and the newest slot seen in a notification.
+    pub slot_lag: IntGauge,
+    /// Newest slot seen in a notification.
+    pub newest_notified_slot: IntGauge,
+    /// Duration of projection commits.
+    pub commit_seconds: Histogram,
+}
+
+fn register<T: prometheus::core::Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
+    registry.register(Box::new(metric.clone())).expect("metric names are unique");
+    metric
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let registry = Registry::new_custom(Some("indexer".into()), None).expect("valid prefix");
+        let counter = |name: &str, help: &str| register(&registry, IntCounter::new(name, help).expect("valid metric"));
+        let gauge = |name: &str, help: &str| register(&registry, IntGauge::new(name, help).expect("valid metric"));
+        let decode_failures = register(
+            &registry,
+            IntCounterVec::new(
+                Opts::new("decode_failures_total", "Payloads skipped by the decoder, by reason"),
+                &["reason"],
+            )
+            .expect("valid metric"),
+        );
+        for reason in SkipReason::ALL {
+            decode_failures.with_label_values(&[reason.as_str()]);
+        }
+        Self {
+            events_appended: counter("events_appended_total", "Events appended to the log"),
+            duplicates_skipped: counter("duplicates_skipped_total", "Events skipped because the log already had them"),
+            decode_failures,
+            truncated_refetches: counter("truncated_refetches_total", "Transactions re-fetched after a truncated log"),
+            failed_transactions: counter("failed_transactions_total", "Failed transactions seen and ignored"),
+            reconnects: counter("reconnects_total", "PubSub reconnections"),
+            rpc_retries: register(
+                &registry,
+                IntCounterVec::new(Opts::new("rpc_retries_total", "RPC errors retried, by call"), &["call"])
+                    .expect("valid metric"),
+            ),
+            retractions: counter("retractions_total", "Transactions retracted after being dropped from the chain"),
+            transactions_fetched: counter("transactions_fetched_total", "Transactions fetched with getTransaction"),
+            rate_limited_seconds: gauge("rate_limited_seconds", "Seconds spent waiting on HTTP 429 Retry-After"),
+            log_seq: gauge("log_seq", "Newest seq in the event log"),
+            projection_seq: gauge("projection_seq", "Newest seq committed to the projections"),
+            slot_lag: gauge("slot_lag", "Slots between the node tip and the newest notified slot"),
+            newest_notified_slot: gauge("newest_notified_slot", "Newest slot seen in a log notification"),
+            commit_seconds: register(
+                &registry,
+                Histogram::with_opts(HistogramOpts::new("commit_seconds", "Duration of projection commits"))
+                    .expect("valid metric"),
+            ),
+            registry,
+        }
+    }
 }
 
 impl Metrics {
-    /// Adds `n` to a counter.
-    pub fn add(counter: &AtomicU64, n: u64) {
-        counter.fetch_add(n, Ordering::Relaxed);
-    }
-
-    /// Reads a counter.
-    pub fn get(counter: &AtomicU64) -> u64 {
-        counter.load(Ordering::Relaxed)
-    }
-
     /// Counts one decoder skip.
     pub fn decode_failure(&self, reason: SkipReason) {
-        let index = SkipReason::ALL.iter().position(|r| *r == reason).unwrap_or(0);
-        Self::add(&self.decode_failures[index], 1);
+        self.decode_failures.with_label_values(&[reason.as_str()]).inc();
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut buffer = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut buffer).expect("text encoding cannot fail");
+        String::from_utf8(buffer).expect("exposition is UTF-8")
     }
 }

@@ -70,7 +70,7 @@ impl Rpc {
             match call().await {
                 Ok(value) => return Ok(value),
                 Err(err) if attempt < MAX_ATTEMPTS => {
-                    Metrics::add(&self.metrics.rpc_retries, 1);
+                    self.metrics.rpc_retries.with_label_values(&[what]).inc();
                     tracing::debug!(call = what, attempt, error = %err, "rpc call failed, retrying");
                     tokio::time::sleep(backoff(attempt)).await;
                 }
@@ -82,6 +82,11 @@ impl Rpc {
     /// Time spent waiting on HTTP 429 `Retry-After` answers, as the client measured it.
     pub fn rate_limited_time(&self) -> Duration {
         self.client.get_transport_stats().rate_limited_time
+    }
+
+    /// The newest slot at the configured commitment.
+    pub async fn tip_slot(&self) -> Result<u64> {
+        self.retry("getSlot", || self.client.get_slot_with_commitment(self.commitment)).await
     }
 
     /// The newest slot at `finalized`.
@@ -126,7 +131,7 @@ impl Rpc {
                 }
             })
             .await?;
-        Metrics::add(&self.metrics.transactions_fetched, 1);
+        self.metrics.transactions_fetched.inc();
         if let Some(tx) = &answer {
             if let Some(time) = tx.block_time {
                 self.block_times.lock().unwrap_or_else(|p| p.into_inner()).insert(tx.slot, time);

@@ -68,8 +68,15 @@ async fn sigkill_during_backfill_and_replay_loses_and_duplicates_nothing() {
 async fn run_follows_live_refuses_a_second_process_and_stops_cleanly_on_sigterm() {
     let node = start_node(42, 600, Faults::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let run =
-        indexer(&node, dir.path(), &["run", "--reconcile-secs", "1", "--commit-interval-ms", "100"]).spawn().unwrap();
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let metrics_bind = format!("127.0.0.1:{metrics_port}");
+    let run = indexer(
+        &node,
+        dir.path(),
+        &["run", "--reconcile-secs", "1", "--commit-interval-ms", "100", "--metrics-bind", &metrics_bind],
+    )
+    .spawn()
+    .unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let status = finish(indexer(&node, dir.path(), &["status"]).spawn().unwrap()).await;
@@ -83,6 +90,19 @@ async fn run_follows_live_refuses_a_second_process_and_stops_cleanly_on_sigterm(
     }
     produce_slots(&node, 35).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
+    let scraped = reqwest::get(format!("http://{metrics_bind}/metrics")).await.unwrap().text().await.unwrap();
+    let counter = |name: &str| -> f64 {
+        scraped
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().last())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(-1.0)
+    };
+    assert!(counter("indexer_events_appended_total") > 0.0, "{scraped}");
+    assert!(counter("indexer_log_seq") > 0.0);
+    assert!(counter("indexer_projection_seq") > 0.0);
+    assert!(scraped.contains("indexer_decode_failures_total{reason=\"unknown_discriminator\"}"));
     let killed = Command::new("kill").args(["-TERM", &run.id().to_string()]).status().unwrap();
     assert!(killed.success());
     let output = finish(run).await;

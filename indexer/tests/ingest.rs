@@ -11,7 +11,6 @@ use fixtures::node::Faults;
 use fixtures::testing::{ground_truth, produce_slots, start_node};
 use indexer::backfill::BackfillFrom;
 use indexer::live::{self, LiveConfig};
-use indexer::metrics::Metrics;
 use shared::ProgramKind;
 use solana_commitment_config::CommitmentConfig;
 
@@ -36,7 +35,7 @@ async fn backfill_from_genesis_stores_the_ground_truth_exactly_once() {
         let genesis = context.backfill(program, BackfillFrom::Genesis).await.unwrap();
         assert_eq!(genesis.appended, 0, "a second full backfill is a no-op");
     }
-    assert!(Metrics::get(&context.metrics.failed_transactions) > 0, "failed transactions were seen and ignored");
+    assert!(context.metrics.failed_transactions.get() > 0, "failed transactions were seen and ignored");
     node.stop().await;
 }
 
@@ -94,9 +93,9 @@ async fn live_following_loses_and_duplicates_nothing_through_faults() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let metrics = &context.metrics;
-    assert!(Metrics::get(&metrics.reconnects) >= 3, "reconnected after each drop");
-    assert!(Metrics::get(&metrics.duplicates_skipped) > 0, "duplicates arrived and were skipped");
-    assert!(Metrics::get(&metrics.retractions) > 0, "fork transactions were retracted");
+    assert!(metrics.reconnects.get() >= 3, "reconnected after each drop");
+    assert!(metrics.duplicates_skipped.get() > 0, "duplicates arrived and were skipped");
+    assert!(metrics.retractions.get() > 0, "fork transactions were retracted");
     stop.send(true).unwrap();
     live.await.unwrap().unwrap();
     node.stop().await;

@@ -318,12 +318,15 @@ pub fn follow(
     projector: &mut Projector,
     interval: std::time::Duration,
     shutdown: &tokio::sync::watch::Receiver<bool>,
+    metrics: &crate::metrics::Metrics,
 ) -> Result<()> {
     loop {
         let stopping = *shutdown.borrow();
         let folded = projector.catch_up(log, STEP)?;
         let started = std::time::Instant::now();
         projector.commit()?;
+        metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
+        metrics.projection_seq.set(projector.committed_seq() as i64);
         if folded > 0 {
             tracing::debug!(
                 folded,
