@@ -6,9 +6,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{context, read_log};
+use common::{assert_dfpn, assert_psy, context, projected, projected_psy, read_log};
 use fixtures::node::Faults;
-use fixtures::testing::{ground_truth, produce_slots, start_node};
+use fixtures::testing::{expected_dfpn, expected_psy, ground_truth, produce_slots, start_node};
 use indexer::backfill::BackfillFrom;
 use indexer::live::{self, LiveConfig};
 use shared::ProgramKind;
@@ -98,5 +98,14 @@ async fn live_following_loses_and_duplicates_nothing_through_faults() {
     assert!(metrics.retractions.get() > 0, "fork transactions were retracted");
     stop.send(true).unwrap();
     live.await.unwrap().unwrap();
+
+    let projections = dir.path().join("projections");
+    let mut projector = indexer::projector::Projector::open(&projections).unwrap();
+    projector.catch_up(&context.log, usize::MAX).unwrap();
+    projector.commit().unwrap();
+    projector.finish().unwrap();
+    let lines = node.node.ground_truth(None);
+    assert_dfpn(&projected(&projections), &expected_dfpn(lines.lines()));
+    assert_psy(&projected_psy(&projections), &expected_psy(lines.lines()));
     node.stop().await;
 }

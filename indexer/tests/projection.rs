@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::{context, projected};
+use common::{context, projected, projected_psy};
 use fixtures::node::Faults;
-use fixtures::testing::{expected_dfpn, start_node};
+use fixtures::testing::{expected_dfpn, expected_psy, start_node};
 use indexer::backfill::BackfillFrom;
 use indexer::projector::{self, Projector};
 use shared::ProgramKind;
@@ -39,10 +39,17 @@ async fn projections_equal_the_ground_truth_and_replay_reproduces_them() {
     projector.finish().unwrap();
     let live_built = projected(&projections);
     assert_eq!(live_built, expected);
+    let expected_psy = expected_psy(node.node.ground_truth(None).lines());
+    assert!(
+        expected_psy.jobs.len() > 50 && !expected_psy.contracts.is_empty() && expected_psy.worker_events.len() > 100
+    );
+    let live_built_psy = projected_psy(&projections);
+    assert_eq!(live_built_psy, expected_psy);
 
     let folded = projector::replay(&context.log, &projections).unwrap();
     assert_eq!(folded, context.log.last_seq());
     assert_eq!(projected(&projections), live_built, "replay answers exactly as the live build");
+    assert_eq!(projected_psy(&projections), live_built_psy);
     node.stop().await;
 }
 
@@ -65,5 +72,6 @@ async fn a_crash_before_or_after_a_commit_neither_loses_nor_double_applies() {
     projector.commit().unwrap();
     projector.finish().unwrap();
     assert_eq!(projected(&projections), expected);
+    assert_eq!(projected_psy(&projections), expected_psy(node.node.ground_truth(None).lines()));
     node.stop().await;
 }

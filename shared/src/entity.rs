@@ -44,6 +44,13 @@ pub struct Request {
     pub seq: u64,
 }
 
+/// The order of an update on chain, to apply "set" fields in chain order even when events reach
+/// the log out of order (a dropped notification backfilled later): the slot, then the log seq
+/// to break ties within a slot.
+pub fn version(slot: u64, seq: u64) -> u64 {
+    (slot << 32) | (seq & 0xFFFF_FFFF)
+}
+
 /// A DFPN worker.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Worker {
@@ -68,6 +75,15 @@ pub struct Worker {
     /// Log seq of the registration (list order).
     #[serde(skip)]
     pub seq: u64,
+    /// Version of the update that set `stake`.
+    #[serde(skip)]
+    pub stake_version: u64,
+    /// Version of the update that set `status`.
+    #[serde(skip)]
+    pub status_version: u64,
+    /// Version of the update that set `reputation`.
+    #[serde(skip)]
+    pub reputation_version: u64,
 }
 
 /// A DFPN detection model.
@@ -96,6 +112,12 @@ pub struct Model {
     /// Log seq of the registration (list order).
     #[serde(skip)]
     pub seq: u64,
+    /// Version of the update that set `status`.
+    #[serde(skip)]
+    pub status_version: u64,
+    /// Version of the update that set `score`.
+    #[serde(skip)]
+    pub score_version: u64,
 }
 
 /// Reads a stored field of a document, or reports which one is missing.
@@ -199,6 +221,9 @@ impl Worker {
         doc.add_u64(f.tasks_failed, self.tasks_failed);
         doc.add_u64(f.last_active_slot, self.last_active_slot);
         doc.add_u64(f.seq, self.seq);
+        doc.add_u64(f.stake_version, self.stake_version);
+        doc.add_u64(f.status_version, self.status_version);
+        doc.add_u64(f.reputation_version, self.reputation_version);
         doc
     }
 
@@ -216,6 +241,9 @@ impl Worker {
             tasks_failed: r.u64(f.tasks_failed, "tasks_failed")?,
             last_active_slot: r.u64(f.last_active_slot, "last_active_slot")?,
             seq: r.u64(f.seq, "seq")?,
+            stake_version: r.u64(f.stake_version, "stake_version")?,
+            status_version: r.u64(f.status_version, "status_version")?,
+            reputation_version: r.u64(f.reputation_version, "reputation_version")?,
         })
     }
 }
@@ -235,6 +263,8 @@ impl Model {
         doc.add_u64(f.total_uses, self.total_uses);
         doc.add_i64(f.created_at, self.created_at);
         doc.add_u64(f.seq, self.seq);
+        doc.add_u64(f.status_version, self.status_version);
+        doc.add_u64(f.score_version, self.score_version);
         doc
     }
 
@@ -253,6 +283,8 @@ impl Model {
             total_uses: r.u64(f.total_uses, "total_uses")?,
             created_at: r.i64(f.created_at, "created_at")?,
             seq: r.u64(f.seq, "seq")?,
+            status_version: r.u64(f.status_version, "status_version")?,
+            score_version: r.u64(f.score_version, "score_version")?,
         })
     }
 }

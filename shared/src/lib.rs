@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 pub mod decoder;
+pub mod doc_value;
 pub mod entity;
 pub mod enums;
 pub mod envelope;

@@ -16,11 +16,36 @@ pub enum Family {
     Workers,
     /// DFPN detection models.
     Models,
+    /// Psy registered users.
+    Users,
+    /// Psy user events (registrations, deployments, transactions), one document per event.
+    UserEvents,
+    /// Psy proving-job worker events, one document per event.
+    WorkerEvents,
+    /// Psy proving jobs folded from their worker events (start, end, duration, final status).
+    Jobs,
+    /// Psy realms.
+    Realms,
+    /// Psy checkpoints.
+    Checkpoints,
+    /// Psy deployed contracts.
+    Contracts,
 }
 
 impl Family {
     /// Every family.
-    pub const ALL: [Family; 3] = [Family::Requests, Family::Workers, Family::Models];
+    pub const ALL: [Family; 10] = [
+        Family::Requests,
+        Family::Workers,
+        Family::Models,
+        Family::Users,
+        Family::UserEvents,
+        Family::WorkerEvents,
+        Family::Jobs,
+        Family::Realms,
+        Family::Checkpoints,
+        Family::Contracts,
+    ];
 
     /// The index directory name.
     pub fn dir_name(self) -> &'static str {
@@ -28,6 +53,13 @@ impl Family {
             Family::Requests => "requests",
             Family::Workers => "workers",
             Family::Models => "models",
+            Family::Users => "users",
+            Family::UserEvents => "user_events",
+            Family::WorkerEvents => "worker_events",
+            Family::Jobs => "jobs",
+            Family::Realms => "realms",
+            Family::Checkpoints => "checkpoints",
+            Family::Contracts => "contracts",
         }
     }
 
@@ -38,6 +70,13 @@ impl Family {
             Family::Requests => RequestFields::declare(&mut builder),
             Family::Workers => WorkerFields::declare(&mut builder),
             Family::Models => ModelFields::declare(&mut builder),
+            Family::Users => psy::UserFields::declare(&mut builder),
+            Family::UserEvents => psy::UserEventFields::declare(&mut builder),
+            Family::WorkerEvents => psy::WorkerEventFields::declare(&mut builder),
+            Family::Jobs => psy::JobFields::declare(&mut builder),
+            Family::Realms => psy::RealmFields::declare(&mut builder),
+            Family::Checkpoints => psy::CheckpointFields::declare(&mut builder),
+            Family::Contracts => psy::ContractFields::declare(&mut builder),
         }
         builder.build()
     }
@@ -51,15 +90,16 @@ macro_rules! fields {
     (@add $builder:ident, text, $name:expr, $options:expr) => { $builder.add_text_field($name, $options) };
     (@add $builder:ident, u64, $name:expr, $options:expr) => { $builder.add_u64_field($name, $options) };
     (@add $builder:ident, i64, $name:expr, $options:expr) => { $builder.add_i64_field($name, $options) };
-    ($(#[doc = $doc:literal])* $name:ident { $($(#[doc = $fdoc:literal])* $field:ident : $kind:ident ($options:expr)),* $(,)? }) => {
-        $(#[doc = $doc])*
+    (@add $builder:ident, bool, $name:expr, $options:expr) => { $builder.add_u64_field($name, $options) };
+    ($(#[$meta:meta])* $name:ident { $($(#[doc = $fdoc:literal])* $field:ident : $kind:ident ($options:expr)),* $(,)? }) => {
+        $(#[$meta])*
         #[derive(Debug, Clone, Copy)]
         pub struct $name {
             $($(#[doc = $fdoc])* pub $field: Field,)*
         }
 
         impl $name {
-            fn declare(builder: &mut SchemaBuilder) {
+            pub(crate) fn declare(builder: &mut SchemaBuilder) {
                 $( fields!(@add builder, $kind, stringify!($field), $options); )*
             }
 
@@ -79,6 +119,9 @@ fn text() -> tantivy::schema::TextOptions {
 }
 fn number() -> tantivy::schema::NumericOptions {
     tantivy::schema::NumericOptions::from(INDEXED | STORED | FAST)
+}
+fn stored() -> tantivy::schema::NumericOptions {
+    tantivy::schema::NumericOptions::from(STORED)
 }
 fn bits() -> tantivy::schema::NumericOptions {
     tantivy::schema::NumericOptions::from(INDEXED)
@@ -143,6 +186,12 @@ fields! {
         last_active_slot: u64(number()),
         /// Log seq of the registration: list order.
         seq: u64(number()),
+        /// Version (see `entity::version`) of the event that set `stake`.
+        stake_version: u64(stored()),
+        /// Version of the event that set `status`.
+        status_version: u64(stored()),
+        /// Version of the event that set `reputation`.
+        reputation_version: u64(stored()),
     }
 }
 
@@ -173,5 +222,225 @@ fields! {
         created_at: i64(number()),
         /// Log seq of the registration: list order.
         seq: u64(number()),
+        /// Version of the event that set `status`.
+        status_version: u64(stored()),
+        /// Version of the event that set `score`.
+        score_version: u64(stored()),
+    }
+}
+
+/// Declares a family whose entity is stored field by field: the fields struct, the entity
+/// struct, and the conversions between them.
+macro_rules! family {
+    (
+        $(#[doc = $doc:literal])* $entity:ident / $fields:ident {
+            $( $(#[doc = $fdoc:literal])* $field:ident : $ty:ty => $kind:ident ($options:expr) ),* $(,)?
+        }
+    ) => {
+        fields! {
+            #[doc = concat!("Fields of the [`", stringify!($entity), "`] index.")]
+            $fields { $( $(#[doc = $fdoc])* $field: $kind($options) ),* }
+        }
+
+        $(#[doc = $doc])*
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct $entity {
+            $( $(#[doc = $fdoc])* pub $field: $ty, )*
+        }
+
+        impl $entity {
+            /// The entity as a document of its index.
+            pub fn to_document(&self, f: &$fields) -> tantivy::TantivyDocument {
+                let mut doc = tantivy::TantivyDocument::new();
+                $( $crate::doc_value::DocValue::add(&self.$field, &mut doc, f.$field); )*
+                doc
+            }
+
+            /// Reads the entity back from its document.
+            pub fn from_document(doc: &tantivy::TantivyDocument, f: &$fields) -> Result<Self, $crate::entity::MissingField> {
+                Ok(Self {
+                    $( $field: <$ty as $crate::doc_value::DocValue>::read(doc, f.$field)
+                        .ok_or($crate::entity::MissingField(stringify!($field)))?, )*
+                })
+            }
+        }
+    };
+}
+
+/// The Psy families. Every entity has a text `id` (the document key) and the `seq` of the log
+/// record that created it; timestamps are unix seconds.
+pub mod psy {
+    use super::{key, number};
+    use crate::enums::{JobFilterCategory, ProvingJobCircuitType, QJobTopic, UserEventTxType, WorkerEventStatus};
+    use tantivy::schema::{Field, Schema, SchemaBuilder};
+
+    family! {
+        /// A registered user.
+        User / UserFields {
+            /// Decimal user id (document key).
+            id: String => text(key()),
+            /// User id.
+            user_id: u64 => u64(number()),
+            /// `0x`-hex ed25519 public key.
+            public_key: String => text(key()),
+            /// Twitter handle.
+            twitter_handle: String => text(key()),
+            /// Label.
+            label: String => text(key()),
+            /// Checkpoint of the registration.
+            checkpoint_id: u64 => u64(number()),
+            /// Registration time.
+            created_at: i64 => i64(number()),
+            /// Log seq of the registration.
+            seq: u64 => u64(number()),
+        }
+    }
+
+    family! {
+        /// One user event.
+        UserEvent / UserEventFields {
+            /// Decimal log seq (document key).
+            id: String => text(key()),
+            /// Log seq: the event's API id and tie-breaker.
+            seq: u64 => u64(number()),
+            /// User id.
+            user_id: u64 => u64(number()),
+            /// `0x`-hex public key of the user.
+            public_key: String => text(key()),
+            /// Kind of event.
+            tx_type: UserEventTxType => text(key()),
+            /// Checkpoint it was included in.
+            checkpoint_id: u64 => u64(number()),
+            /// When it happened.
+            timestamp: i64 => i64(number()),
+        }
+    }
+
+    family! {
+        /// One proving-job worker event.
+        WorkerEvent / WorkerEventFields {
+            /// Decimal log seq (document key).
+            id: String => text(key()),
+            /// Log seq: the event's API id and tie-breaker.
+            seq: u64 => u64(number()),
+            /// Realm of the job.
+            realm_id: u64 => u64(number()),
+            /// `0x`-hex worker public key.
+            worker_public_key: String => text(key()),
+            /// Status after the event.
+            status: WorkerEventStatus => text(key()),
+            /// Job id.
+            job_id: u64 => u64(number()),
+            /// Queue topic.
+            topic: QJobTopic => text(key()),
+            /// Circuit type.
+            circuit_type: ProvingJobCircuitType => text(key()),
+            /// Category of the circuit type.
+            category: JobFilterCategory => text(key()),
+            /// Start (or queue) time.
+            start_time: i64 => i64(number()),
+            /// End time, once ended.
+            end_time: Option<i64> => i64(number()),
+            /// Checkpoint proven.
+            checkpoint_id: u64 => u64(number()),
+            /// Block time of the event.
+            timestamp: i64 => i64(number()),
+        }
+    }
+
+    family! {
+        /// A proving job folded from its worker events.
+        Job / JobFields {
+            /// Decimal job id (document key).
+            id: String => text(key()),
+            /// Job id.
+            job_id: u64 => u64(number()),
+            /// Realm.
+            realm_id: u64 => u64(number()),
+            /// `0x`-hex worker public key.
+            worker_public_key: String => text(key()),
+            /// Queue topic.
+            topic: QJobTopic => text(key()),
+            /// Circuit type.
+            circuit_type: ProvingJobCircuitType => text(key()),
+            /// Category of the circuit type.
+            category: JobFilterCategory => text(key()),
+            /// Latest status.
+            status: WorkerEventStatus => text(key()),
+            /// Start time (queue time until a worker starts it).
+            start_time: i64 => i64(number()),
+            /// End time, once ended.
+            end_time: Option<i64> => i64(number()),
+            /// End minus start in milliseconds, once ended.
+            duration_ms: Option<i64> => i64(number()),
+            /// Checkpoint proven.
+            checkpoint_id: u64 => u64(number()),
+            /// Block time of the latest event.
+            updated_at: i64 => i64(number()),
+            /// Log seq of the first event.
+            seq: u64 => u64(number()),
+        }
+    }
+
+    family! {
+        /// A realm.
+        Realm / RealmFields {
+            /// Decimal realm id (document key).
+            id: String => text(key()),
+            /// Realm id.
+            realm_id: u64 => u64(number()),
+            /// Name.
+            name: String => text(key()),
+            /// Whether it accepts jobs.
+            active: bool => bool(number()),
+            /// Version of the event that set `active`.
+            active_version: u64 => u64(super::stored()),
+            /// Creation time.
+            created_at: i64 => i64(number()),
+            /// Log seq of the creation.
+            seq: u64 => u64(number()),
+        }
+    }
+
+    family! {
+        /// A checkpoint.
+        Checkpoint / CheckpointFields {
+            /// Decimal checkpoint id (document key).
+            id: String => text(key()),
+            /// Checkpoint id.
+            checkpoint_id: u64 => u64(number()),
+            /// Block height at creation, then at finalization.
+            block_height: u64 => u64(number()),
+            /// Creation time.
+            created_at: i64 => i64(number()),
+            /// Finalization time, once finalized.
+            finalized_at: Option<i64> => i64(number()),
+            /// Log seq of the creation.
+            seq: u64 => u64(number()),
+        }
+    }
+
+    family! {
+        /// A deployed contract.
+        Contract / ContractFields {
+            /// Contract UUID (document key).
+            id: String => text(key()),
+            /// `0x`-hex deployer public key.
+            deployer: String => text(key()),
+            /// Deploying user.
+            user_id: u64 => u64(number()),
+            /// State tree height.
+            state_tree_height: u64 => u64(number()),
+            /// Functions as a JSON array of `{name, method_id, description}`.
+            functions: String => text(key()),
+            /// Number of functions.
+            function_count: u64 => u64(number()),
+            /// Checkpoint of the deployment.
+            checkpoint_id: u64 => u64(number()),
+            /// Deployment time.
+            deployed_at: i64 => i64(number()),
+            /// Log seq of the deployment.
+            seq: u64 => u64(number()),
+        }
     }
 }

@@ -41,8 +41,13 @@ pub fn entity_of(event: &DfpnEvent) -> EntityKey {
     }
 }
 
+/// Whether the event creates its entity.
+pub fn is_creation(event: &DfpnEvent) -> bool {
+    matches!(event, DfpnEvent::RequestCreated(_) | DfpnEvent::WorkerRegistered(_) | DfpnEvent::ModelRegistered(_))
+}
+
 /// Creates the entity a creation event describes (`None` for other events).
-pub fn create(event: &DfpnEvent, seq: u64) -> Option<Entity> {
+pub fn create(event: &DfpnEvent, seq: u64, version: u64) -> Option<Entity> {
     Some(match event {
         DfpnEvent::RequestCreated(e) => Entity::Request(Request {
             id: e.request.to_string(),
@@ -70,6 +75,9 @@ pub fn create(event: &DfpnEvent, seq: u64) -> Option<Entity> {
             tasks_failed: 0,
             last_active_slot: e.slot,
             seq,
+            stake_version: version,
+            status_version: version,
+            reputation_version: version,
         }),
         DfpnEvent::ModelRegistered(e) => Entity::Model(Model {
             id: e.model.to_string(),
@@ -83,6 +91,8 @@ pub fn create(event: &DfpnEvent, seq: u64) -> Option<Entity> {
             total_uses: 0,
             created_at: e.created_at,
             seq,
+            status_version: version,
+            score_version: version,
         }),
         _ => return None,
     })
@@ -99,35 +109,61 @@ pub enum Entity {
     Model(Model),
 }
 
-/// Applies a non-creation event to its entity. Counters take the larger of the event's
-/// post-instruction value and the current one, so replaying a window twice changes nothing.
-pub fn apply(entity: &mut Entity, event: &DfpnEvent) {
+/// Orders request statuses along the lifecycle, so that the furthest one wins whatever order
+/// the events reach the log in.
+fn lifecycle_rank(status: RequestStatus) -> u8 {
+    match status {
+        RequestStatus::Created => 0,
+        RequestStatus::Committed => 1,
+        RequestStatus::Revealed => 2,
+        RequestStatus::Finalized | RequestStatus::Cancelled | RequestStatus::Expired => 3,
+        RequestStatus::Disputed => 4,
+    }
+}
+
+fn advance(request: &mut Request, status: RequestStatus) {
+    if lifecycle_rank(status) > lifecycle_rank(request.status) {
+        request.status = status;
+    }
+}
+
+/// Sets a field if the update is at least as new as the one that set it last.
+fn set<T>(field: &mut T, field_version: &mut u64, value: T, version: u64) {
+    if version >= *field_version {
+        *field = value;
+        *field_version = version;
+    }
+}
+
+/// Applies a non-creation event to its entity, in any order: counters keep the largest
+/// post-instruction value, request statuses the furthest lifecycle step, and other fields the
+/// value of the newest update by [`shared::entity::version`]. Applying an event twice changes
+/// nothing.
+pub fn apply(entity: &mut Entity, event: &DfpnEvent, version: u64) {
     use DfpnEvent::*;
     match (entity, event) {
         (Entity::Request(r), RequestCommitted(e)) => {
             r.commit_count = r.commit_count.max(e.commit_count);
-            if r.status == RequestStatus::Created {
-                r.status = RequestStatus::Committed;
-            }
+            advance(r, RequestStatus::Committed);
         }
         (Entity::Request(r), RequestRevealed(e)) => {
             r.reveal_count = r.reveal_count.max(e.reveal_count);
-            if matches!(r.status, RequestStatus::Created | RequestStatus::Committed) {
-                r.status = RequestStatus::Revealed;
-            }
+            advance(r, RequestStatus::Revealed);
         }
-        (Entity::Request(r), RequestFinalized(_)) => r.status = RequestStatus::Finalized,
-        (Entity::Request(r), RequestCancelled(_)) => r.status = RequestStatus::Cancelled,
-        (Entity::Request(r), RequestExpired(_)) => r.status = RequestStatus::Expired,
-        (Entity::Request(r), RequestDisputed(_)) => r.status = RequestStatus::Disputed,
-        (Entity::Worker(w), WorkerStakeChanged(e)) => w.stake = e.stake,
-        (Entity::Worker(w), WorkerStatusChanged(e)) => w.status = e.status,
-        (Entity::Worker(w), WorkerReputationUpdated(e)) => w.reputation = e.reputation,
+        (Entity::Request(r), RequestFinalized(_)) => advance(r, RequestStatus::Finalized),
+        (Entity::Request(r), RequestCancelled(_)) => advance(r, RequestStatus::Cancelled),
+        (Entity::Request(r), RequestExpired(_)) => advance(r, RequestStatus::Expired),
+        (Entity::Request(r), RequestDisputed(_)) => advance(r, RequestStatus::Disputed),
+        (Entity::Worker(w), WorkerStakeChanged(e)) => set(&mut w.stake, &mut w.stake_version, e.stake, version),
+        (Entity::Worker(w), WorkerStatusChanged(e)) => set(&mut w.status, &mut w.status_version, e.status, version),
+        (Entity::Worker(w), WorkerReputationUpdated(e)) => {
+            set(&mut w.reputation, &mut w.reputation_version, e.reputation, version)
+        }
         (Entity::Worker(w), WorkerTaskCompleted(e)) => w.tasks_completed = w.tasks_completed.max(e.tasks_completed),
         (Entity::Worker(w), WorkerTaskFailed(e)) => w.tasks_failed = w.tasks_failed.max(e.tasks_failed),
         (Entity::Worker(w), WorkerActive(e)) => w.last_active_slot = w.last_active_slot.max(e.slot),
-        (Entity::Model(m), ModelStatusChanged(e)) => m.status = e.status,
-        (Entity::Model(m), ModelScoreUpdated(e)) => m.score = e.score,
+        (Entity::Model(m), ModelStatusChanged(e)) => set(&mut m.status, &mut m.status_version, e.status, version),
+        (Entity::Model(m), ModelScoreUpdated(e)) => set(&mut m.score, &mut m.score_version, e.score, version),
         (Entity::Model(m), ModelUsed(e)) => m.total_uses = m.total_uses.max(e.total_uses),
         _ => {}
     }

@@ -1,19 +1,31 @@
 //! The projector: folds the event log into tantivy projections, one index per entity family.
 //!
 //! Entity updates are coalesced: the projector keeps the snapshots changed since the last commit
-//! and writes one document per changed entity per commit (delete by id + add). Each index's
-//! commit payload is the last log seq folded into it; on start the projector resumes after the
-//! smallest payload and skips, per family, what that family already holds, so a crash at any
-//! point neither loses nor double-applies an event. Entities not in memory are reloaded from
-//! their stored document. A retraction rebuilds the entities its transaction touched from the
-//! log, without the retracted transactions.
+//! and writes one document per changed entity per commit (delete by id + add); append-only
+//! families (Psy user and worker events) get one document per event. Each index's commit payload
+//! is the last log seq folded into it; on start the projector resumes after the smallest payload.
+//!
+//! Events can reach the log out of chain order (a notification the node dropped is backfilled at
+//! the next reconciliation, after newer ones). Folding is therefore order-independent and
+//! idempotent: counters keep their largest post-instruction value, lifecycle statuses their
+//! furthest step, other fields the value of the newest update by (slot, seq); an update that
+//! arrives before its entity's creation waits for it (and holds the commit payload back so a
+//! restart folds it again). Two updates of one field in the same slot that reach the log out of
+//! order resolve in arrival order: the one case a slot-level order cannot settle. A retraction
+//! rebuilds the entities its transaction touched from the log, without retracted transactions,
+//! and deletes its append-only documents.
 
 pub mod dfpn;
+pub mod psy;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use shared::entity::{Model, Request, Worker};
+use shared::schema::psy::{
+    Checkpoint, CheckpointFields, Contract, ContractFields, Job, JobFields, Realm, RealmFields, User, UserEventFields,
+    UserFields, WorkerEventFields,
+};
 use shared::schema::{Family, ModelFields, RequestFields, WorkerFields};
 use shared::ChainEvent;
 use tantivy::collector::TopDocs;
@@ -23,19 +35,127 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Te
 
 use crate::error::{Error, Result};
 use crate::log::{EventLog, LogRecord};
-use dfpn::{Entity, EntityKey};
+use psy::{PsyEntity, PsyKind};
 
 /// Writer memory per index.
-const WRITER_MEMORY: usize = 64 << 20;
+const WRITER_MEMORY: usize = 32 << 20;
 /// Snapshots kept in memory after a commit, beyond which the cache is cleared.
 const CACHE_LIMIT: usize = 200_000;
 
+/// A mutable entity: its family and document id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum EntityKey {
+    /// A DFPN entity.
+    Dfpn(dfpn::EntityKey),
+    /// A Psy entity.
+    Psy(PsyKind, String),
+}
+
+/// A mutable entity's snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Entity {
+    /// A DFPN entity.
+    Dfpn(dfpn::Entity),
+    /// A Psy entity.
+    Psy(PsyEntity),
+}
+
+impl EntityKey {
+    fn family(&self) -> Family {
+        match self {
+            EntityKey::Dfpn(dfpn::EntityKey::Request(_)) => Family::Requests,
+            EntityKey::Dfpn(dfpn::EntityKey::Worker(_)) => Family::Workers,
+            EntityKey::Dfpn(dfpn::EntityKey::Model(_)) => Family::Models,
+            EntityKey::Psy(PsyKind::User, _) => Family::Users,
+            EntityKey::Psy(PsyKind::Job, _) => Family::Jobs,
+            EntityKey::Psy(PsyKind::Realm, _) => Family::Realms,
+            EntityKey::Psy(PsyKind::Checkpoint, _) => Family::Checkpoints,
+            EntityKey::Psy(PsyKind::Contract, _) => Family::Contracts,
+        }
+    }
+
+    fn id(&self) -> &str {
+        match self {
+            EntityKey::Dfpn(
+                dfpn::EntityKey::Request(id) | dfpn::EntityKey::Worker(id) | dfpn::EntityKey::Model(id),
+            ) => id,
+            EntityKey::Psy(_, id) => id,
+        }
+    }
+}
+
+/// The entity an event changes, if any.
+fn entity_of(event: &ChainEvent) -> Option<EntityKey> {
+    match event {
+        ChainEvent::Dfpn(event) => Some(EntityKey::Dfpn(dfpn::entity_of(event))),
+        ChainEvent::Psy(event) => psy::entity_of(event).map(|(kind, id)| EntityKey::Psy(kind, id)),
+    }
+}
+
+/// What folding an event into an entity slot did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Folded {
+    /// The entity was created or updated (or the event was already folded in).
+    Changed,
+    /// The event updates an entity that does not exist (yet).
+    Orphan,
+}
+
+/// Folds an event into an entity slot: creates the entity from a creation event, or applies an
+/// update to it. Folding is idempotent and order-independent (see `dfpn::apply`).
+fn fold_into(slot: &mut Option<Entity>, event: &ChainEvent, seq: u64, time: i64, version: u64) -> Folded {
+    match (slot.as_mut(), event) {
+        (Some(Entity::Dfpn(entity)), ChainEvent::Dfpn(event)) => {
+            if !dfpn::is_creation(event) {
+                dfpn::apply(entity, event, version);
+            }
+            Folded::Changed
+        }
+        (Some(Entity::Psy(entity)), ChainEvent::Psy(event)) => {
+            psy::apply(entity, event, time, version);
+            Folded::Changed
+        }
+        (_, ChainEvent::Dfpn(event)) => match dfpn::create(event, seq, version) {
+            Some(created) => {
+                *slot = Some(Entity::Dfpn(created));
+                Folded::Changed
+            }
+            None => Folded::Orphan,
+        },
+        (_, ChainEvent::Psy(event)) => match psy::create(event, seq, time, version) {
+            Some(created) => {
+                *slot = Some(Entity::Psy(created));
+                Folded::Changed
+            }
+            None => Folded::Orphan,
+        },
+    }
+}
+
+/// An update that arrived before its entity's creation, kept until the creation arrives.
+#[derive(Debug, Clone)]
+struct Orphan {
+    seq: u64,
+    slot: u64,
+    time: i64,
+    event: ChainEvent,
+}
+
+/// Slots after which an update still waiting for its entity's creation is dropped (counted):
+/// a creation missed by the live stream is backfilled within a reconciliation interval.
+const ORPHAN_HORIZON_SLOTS: u64 = 3_000;
+
+/// The time an event is stamped with: its block time, else its slot's order is all we know.
+fn event_time(block_time: Option<i64>) -> i64 {
+    block_time.unwrap_or_default()
+}
+
 /// One family's index, writer and reader.
 struct FamilyIndex {
-    index: Index,
     writer: IndexWriter,
     reader: IndexReader,
     id_field: Field,
+    schema: tantivy::schema::Schema,
     /// Last seq folded into the committed index (its commit payload).
     committed_seq: u64,
 }
@@ -57,8 +177,9 @@ impl FamilyIndex {
             .unwrap_or(0);
         let writer = index.writer_with_num_threads(1, WRITER_MEMORY)?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        let id_field = index.schema().get_field("id")?;
-        Ok(Self { index, writer, reader, id_field, committed_seq })
+        let schema = index.schema();
+        let id_field = schema.get_field("id")?;
+        Ok(Self { writer, reader, id_field, schema, committed_seq })
     }
 
     fn load(&self, id: &str) -> Result<Option<TantivyDocument>> {
@@ -75,37 +196,41 @@ impl FamilyIndex {
 /// The projections and the coalescing state.
 pub struct Projector {
     dir: PathBuf,
-    requests: FamilyIndex,
-    workers: FamilyIndex,
-    models: FamilyIndex,
-    request_fields: RequestFields,
-    worker_fields: WorkerFields,
-    model_fields: ModelFields,
-    /// Snapshots known in memory; `None` marks an entity deleted (retracted creation).
+    families: HashMap<Family, FamilyIndex>,
+    /// Snapshots known in memory; `None` marks an entity that does not exist (or was retracted).
     cache: HashMap<EntityKey, Option<Entity>>,
     dirty: HashSet<EntityKey>,
+    /// Append-only documents (with their id) waiting for the next commit; written as
+    /// delete-by-id + add so that folding an event again after a restart is harmless.
+    appends: Vec<(Family, (String, TantivyDocument))>,
+    /// Append-only documents (family, id) to delete at the next commit (retractions).
+    deletions: Vec<(Family, String)>,
+    /// Updates waiting for their entity's creation.
+    orphans: HashMap<EntityKey, Vec<Orphan>>,
+    /// Newest slot folded in.
+    newest_slot: u64,
     applied_seq: u64,
-    /// Events that referred to an entity never created (counted, skipped).
+    /// Updates dropped because their entity was never created within the horizon.
     pub orphan_events: u64,
 }
 
 impl Projector {
     /// Opens (or creates) the projections under `dir`.
     pub fn open(dir: &Path) -> Result<Self> {
-        let requests = FamilyIndex::open(dir, Family::Requests)?;
-        let workers = FamilyIndex::open(dir, Family::Workers)?;
-        let models = FamilyIndex::open(dir, Family::Models)?;
-        let applied_seq = requests.committed_seq.min(workers.committed_seq).min(models.committed_seq);
+        let mut families = HashMap::new();
+        for family in Family::ALL {
+            families.insert(family, FamilyIndex::open(dir, family)?);
+        }
+        let applied_seq = families.values().map(|f| f.committed_seq).min().unwrap_or(0);
         Ok(Self {
             dir: dir.to_path_buf(),
-            request_fields: RequestFields::resolve(&requests.index.schema()),
-            worker_fields: WorkerFields::resolve(&workers.index.schema()),
-            model_fields: ModelFields::resolve(&models.index.schema()),
-            requests,
-            workers,
-            models,
+            families,
             cache: HashMap::new(),
             dirty: HashSet::new(),
+            appends: Vec::new(),
+            deletions: Vec::new(),
+            orphans: HashMap::new(),
+            newest_slot: 0,
             applied_seq,
             orphan_events: 0,
         })
@@ -132,15 +257,11 @@ impl Projector {
 
     /// The smallest committed seq over the families: what a restart resumes after.
     pub fn committed_seq(&self) -> u64 {
-        self.requests.committed_seq.min(self.workers.committed_seq).min(self.models.committed_seq)
+        self.families.values().map(|f| f.committed_seq).min().unwrap_or(0)
     }
 
-    fn family(&self, key: &EntityKey) -> &FamilyIndex {
-        match key {
-            EntityKey::Request(_) => &self.requests,
-            EntityKey::Worker(_) => &self.workers,
-            EntityKey::Model(_) => &self.models,
-        }
+    fn family(&self, family: Family) -> &FamilyIndex {
+        &self.families[&family]
     }
 
     /// Folds the log from `applied_seq + 1` on, at most `max` records; returns how many.
@@ -158,11 +279,15 @@ impl Projector {
         match record {
             LogRecord::Event(stored) => {
                 let envelope = stored.to_envelope(seq)?;
-                if let ChainEvent::Dfpn(event) = &envelope.event {
-                    let key = dfpn::entity_of(event);
-                    if seq > self.family(&key).committed_seq {
-                        self.fold(key, event, seq)?;
+                let time = event_time(envelope.block_time);
+                self.newest_slot = self.newest_slot.max(envelope.slot);
+                if let Some(key) = entity_of(&envelope.event) {
+                    if seq > self.family(key.family()).committed_seq {
+                        self.fold(key, envelope.event.clone(), seq, envelope.slot, time)?;
                     }
+                }
+                if let ChainEvent::Psy(event) = &envelope.event {
+                    self.append(event, seq, time);
                 }
             }
             LogRecord::Retraction { signature, .. } => self.rebuild_after_retraction(log, &signature, seq)?,
@@ -171,88 +296,156 @@ impl Projector {
         Ok(())
     }
 
-    fn fold(&mut self, key: EntityKey, event: &shared::dfpn::DfpnEvent, seq: u64) -> Result<()> {
-        if let Some(created) = dfpn::create(event, seq) {
-            self.cache.insert(key.clone(), Some(created));
-            self.dirty.insert(key);
-            return Ok(());
+    fn append(&mut self, event: &shared::psy::PsyEvent, seq: u64, time: i64) {
+        let document = match psy::appended(event, seq, time) {
+            Some(psy::Appended::User(user_event)) if seq > self.family(Family::UserEvents).committed_seq => {
+                let fields = UserEventFields::resolve(&self.family(Family::UserEvents).schema);
+                (Family::UserEvents, (user_event.id.clone(), user_event.to_document(&fields)))
+            }
+            Some(psy::Appended::Worker(worker_event)) if seq > self.family(Family::WorkerEvents).committed_seq => {
+                let fields = WorkerEventFields::resolve(&self.family(Family::WorkerEvents).schema);
+                (Family::WorkerEvents, (worker_event.id.clone(), worker_event.to_document(&fields)))
+            }
+            _ => return,
+        };
+        self.appends.push(document);
+    }
+
+    fn fold(&mut self, key: EntityKey, event: ChainEvent, seq: u64, slot: u64, time: i64) -> Result<()> {
+        if !self.cache.contains_key(&key) {
+            let loaded = self.load(&key)?;
+            self.cache.insert(key.clone(), loaded);
         }
-        match self.snapshot(&key)? {
-            Some(entity) => {
-                dfpn::apply(entity, event);
+        let entry = self.cache.get_mut(&key).expect("cached above");
+        let version = shared::entity::version(slot, seq);
+        match fold_into(entry, &event, seq, time, version) {
+            Folded::Changed => {
+                if let Some(waiting) = self.orphans.remove(&key) {
+                    for orphan in waiting {
+                        let version = shared::entity::version(orphan.slot, orphan.seq);
+                        fold_into(entry, &orphan.event, orphan.seq, orphan.time, version);
+                    }
+                }
                 self.dirty.insert(key);
             }
-            None => self.orphan_events += 1,
+            Folded::Orphan => self.orphans.entry(key).or_default().push(Orphan { seq, slot, time, event }),
         }
         Ok(())
     }
 
-    /// The current snapshot of an entity, loading it from its document if needed.
-    fn snapshot(&mut self, key: &EntityKey) -> Result<Option<&mut Entity>> {
-        if !self.cache.contains_key(key) {
-            let loaded = self.load(key)?;
-            self.cache.insert(key.clone(), loaded);
-        }
-        Ok(self.cache.get_mut(key).and_then(Option::as_mut))
+    /// Drops orphans older than the horizon; returns the seq a commit may record as folded:
+    /// just before the oldest orphan still waiting, so that a restart folds it again.
+    fn settle_orphans(&mut self) -> u64 {
+        let horizon = self.newest_slot.saturating_sub(ORPHAN_HORIZON_SLOTS);
+        let mut dropped = 0;
+        self.orphans.retain(|_, waiting| {
+            let before = waiting.len();
+            waiting.retain(|orphan| orphan.slot >= horizon);
+            dropped += (before - waiting.len()) as u64;
+            !waiting.is_empty()
+        });
+        self.orphan_events += dropped;
+        let oldest = self.orphans.values().flatten().map(|orphan| orphan.seq).min();
+        oldest.map_or(self.applied_seq, |seq| (seq - 1).min(self.applied_seq))
     }
 
     fn load(&self, key: &EntityKey) -> Result<Option<Entity>> {
+        let family = self.family(key.family());
+        let Some(doc) = family.load(key.id())? else { return Ok(None) };
+        let s = &family.schema;
         let corrupt = |err: shared::entity::MissingField| Error::Projection(err.to_string());
-        Ok(match key {
-            EntityKey::Request(id) => self
-                .requests
-                .load(id)?
-                .map(|d| Request::from_document(&d, &self.request_fields).map(Entity::Request))
-                .transpose()
-                .map_err(corrupt)?,
-            EntityKey::Worker(id) => self
-                .workers
-                .load(id)?
-                .map(|d| Worker::from_document(&d, &self.worker_fields).map(Entity::Worker))
-                .transpose()
-                .map_err(corrupt)?,
-            EntityKey::Model(id) => self
-                .models
-                .load(id)?
-                .map(|d| Model::from_document(&d, &self.model_fields).map(Entity::Model))
-                .transpose()
-                .map_err(corrupt)?,
-        })
+        let entity = match key.family() {
+            Family::Requests => Entity::Dfpn(dfpn::Entity::Request(
+                Request::from_document(&doc, &RequestFields::resolve(s)).map_err(corrupt)?,
+            )),
+            Family::Workers => Entity::Dfpn(dfpn::Entity::Worker(
+                Worker::from_document(&doc, &WorkerFields::resolve(s)).map_err(corrupt)?,
+            )),
+            Family::Models => Entity::Dfpn(dfpn::Entity::Model(
+                Model::from_document(&doc, &ModelFields::resolve(s)).map_err(corrupt)?,
+            )),
+            Family::Users => {
+                Entity::Psy(PsyEntity::User(User::from_document(&doc, &UserFields::resolve(s)).map_err(corrupt)?))
+            }
+            Family::Jobs => {
+                Entity::Psy(PsyEntity::Job(Job::from_document(&doc, &JobFields::resolve(s)).map_err(corrupt)?))
+            }
+            Family::Realms => {
+                Entity::Psy(PsyEntity::Realm(Realm::from_document(&doc, &RealmFields::resolve(s)).map_err(corrupt)?))
+            }
+            Family::Checkpoints => Entity::Psy(PsyEntity::Checkpoint(
+                Checkpoint::from_document(&doc, &CheckpointFields::resolve(s)).map_err(corrupt)?,
+            )),
+            Family::Contracts => Entity::Psy(PsyEntity::Contract(
+                Contract::from_document(&doc, &ContractFields::resolve(s)).map_err(corrupt)?,
+            )),
+            Family::UserEvents | Family::WorkerEvents => {
+                return Err(Error::Projection("append-only families hold no entities".into()))
+            }
+        };
+        Ok(Some(entity))
     }
 
-    /// Rebuilds the entities a retracted transaction touched by folding their events from the
-    /// log again, skipping every retracted transaction.
+    fn document(&self, entity: &Entity) -> TantivyDocument {
+        let schema = |family| &self.family(family).schema;
+        match entity {
+            Entity::Dfpn(dfpn::Entity::Request(r)) => r.to_document(&RequestFields::resolve(schema(Family::Requests))),
+            Entity::Dfpn(dfpn::Entity::Worker(w)) => w.to_document(&WorkerFields::resolve(schema(Family::Workers))),
+            Entity::Dfpn(dfpn::Entity::Model(m)) => m.to_document(&ModelFields::resolve(schema(Family::Models))),
+            Entity::Psy(PsyEntity::User(u)) => u.to_document(&UserFields::resolve(schema(Family::Users))),
+            Entity::Psy(PsyEntity::Job(j)) => j.to_document(&JobFields::resolve(schema(Family::Jobs))),
+            Entity::Psy(PsyEntity::Realm(r)) => r.to_document(&RealmFields::resolve(schema(Family::Realms))),
+            Entity::Psy(PsyEntity::Checkpoint(c)) => {
+                c.to_document(&CheckpointFields::resolve(schema(Family::Checkpoints)))
+            }
+            Entity::Psy(PsyEntity::Contract(c)) => c.to_document(&ContractFields::resolve(schema(Family::Contracts))),
+        }
+    }
+
+    /// Rebuilds what a retracted transaction touched by folding the log again without every
+    /// retracted transaction: its entities are recomputed, its append-only documents deleted.
     fn rebuild_after_retraction(&mut self, log: &EventLog, signature: &[u8; 64], up_to: u64) -> Result<()> {
         let mut retracted = HashSet::new();
         let mut touched = HashSet::new();
-        for entry in log.read_from(1).take_while(|e| e.as_ref().map_or(true, |(seq, _)| *seq <= up_to)) {
+        let within = |entry: &Result<(u64, LogRecord)>| entry.as_ref().map_or(true, |(seq, _)| *seq <= up_to);
+        for entry in log.read_from(1).take_while(within) {
             match entry? {
                 (_, LogRecord::Retraction { signature, .. }) => {
                     retracted.insert(signature);
                 }
                 (seq, LogRecord::Event(stored)) if &stored.signature == signature => {
-                    if let ChainEvent::Dfpn(event) = stored.to_envelope(seq)?.event {
-                        touched.insert(dfpn::entity_of(&event));
+                    let event = stored.to_envelope(seq)?.event;
+                    touched.extend(entity_of(&event));
+                    if let ChainEvent::Psy(event) = &event {
+                        match psy::appended(event, seq, 0) {
+                            Some(psy::Appended::User(_)) => self.deletions.push((Family::UserEvents, seq.to_string())),
+                            Some(psy::Appended::Worker(_)) => {
+                                self.deletions.push((Family::WorkerEvents, seq.to_string()))
+                            }
+                            None => {}
+                        }
                     }
                 }
                 _ => {}
             }
         }
-        let mut rebuilt: HashMap<EntityKey, Option<Entity>> = touched.iter().map(|key| (key.clone(), None)).collect();
-        for entry in log.read_from(1).take_while(|e| e.as_ref().map_or(true, |(seq, _)| *seq <= up_to)) {
+        let mut events = Vec::new();
+        for entry in log.read_from(1).take_while(within) {
             let (seq, record) = entry?;
             let LogRecord::Event(stored) = record else { continue };
             if retracted.contains(&stored.signature) {
                 continue;
             }
-            let ChainEvent::Dfpn(event) = stored.to_envelope(seq)?.event else { continue };
-            let key = dfpn::entity_of(&event);
-            let Some(slot) = rebuilt.get_mut(&key) else { continue };
-            if let Some(created) = dfpn::create(&event, seq) {
-                *slot = Some(created);
-            } else if let Some(entity) = slot.as_mut() {
-                dfpn::apply(entity, &event);
+            let envelope = stored.to_envelope(seq)?;
+            if let Some(key) = entity_of(&envelope.event).filter(|key| touched.contains(key)) {
+                events.push((shared::entity::version(envelope.slot, seq), seq, key, envelope));
             }
+        }
+        events.sort_by_key(|(version, ..)| *version);
+        let mut rebuilt: HashMap<EntityKey, Option<Entity>> = touched.iter().map(|key| (key.clone(), None)).collect();
+        for (version, seq, key, envelope) in events {
+            let slot = rebuilt.get_mut(&key).expect("touched keys are in the map");
+            fold_into(slot, &envelope.event, seq, event_time(envelope.block_time), version);
         }
         for (key, entity) in rebuilt {
             self.cache.insert(key.clone(), entity);
@@ -261,35 +454,42 @@ impl Projector {
         Ok(())
     }
 
-    /// Writes the changed snapshots and commits every index with the applied seq as payload.
+    /// Writes the changed snapshots and pending documents, then commits every index with the
+    /// applied seq as payload.
     pub fn commit(&mut self) -> Result<()> {
-        if self.applied_seq == self.committed_seq() && self.dirty.is_empty() {
+        let folded = self.settle_orphans();
+        if folded == self.committed_seq()
+            && self.dirty.is_empty()
+            && self.appends.is_empty()
+            && self.deletions.is_empty()
+        {
             return Ok(());
         }
         for key in std::mem::take(&mut self.dirty) {
-            let entity = self.cache.get(&key).cloned().flatten();
-            let (family, id) = match &key {
-                EntityKey::Request(id) => (&mut self.requests, id),
-                EntityKey::Worker(id) => (&mut self.workers, id),
-                EntityKey::Model(id) => (&mut self.models, id),
-            };
-            family.writer.delete_term(Term::from_field_text(family.id_field, id));
-            let document = match entity {
-                Some(Entity::Request(r)) => Some(r.to_document(&self.request_fields)),
-                Some(Entity::Worker(w)) => Some(w.to_document(&self.worker_fields)),
-                Some(Entity::Model(m)) => Some(m.to_document(&self.model_fields)),
-                None => None,
-            };
+            let document = self.cache.get(&key).cloned().flatten().map(|entity| self.document(&entity));
+            let family = self.families.get_mut(&key.family()).expect("every family is open");
+            family.writer.delete_term(Term::from_field_text(family.id_field, key.id()));
             if let Some(document) = document {
                 family.writer.add_document(document)?;
             }
         }
-        let payload = self.applied_seq.to_string();
-        for family in [&mut self.requests, &mut self.workers, &mut self.models] {
+        for (family, (id, document)) in std::mem::take(&mut self.appends) {
+            let family = self.families.get_mut(&family).expect("every family is open");
+            family.writer.delete_term(Term::from_field_text(family.id_field, &id));
+            family.writer.add_document(document)?;
+        }
+        // Retractions come after the appends of the same window: a delete only removes
+        // documents added before it.
+        for (family, id) in std::mem::take(&mut self.deletions) {
+            let family = self.families.get_mut(&family).expect("every family is open");
+            family.writer.delete_term(Term::from_field_text(family.id_field, &id));
+        }
+        let payload = folded.to_string();
+        for family in self.families.values_mut() {
             let mut prepared = family.writer.prepare_commit()?;
             prepared.set_payload(&payload);
             prepared.commit()?;
-            family.committed_seq = self.applied_seq;
+            family.committed_seq = folded;
             family.reader.reload()?;
         }
         if self.cache.len() > CACHE_LIMIT {
@@ -300,7 +500,7 @@ impl Projector {
 
     /// Waits for background merges to finish (before exiting).
     pub fn finish(self) -> Result<()> {
-        for family in [self.requests, self.workers, self.models] {
+        for (_, family) in self.families {
             family.writer.wait_merging_threads()?;
         }
         Ok(())
