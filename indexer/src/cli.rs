@@ -20,6 +20,7 @@ use crate::log::EventLog;
 use crate::metrics::Metrics;
 use crate::projector::{self, Projector};
 use crate::rpc::Rpc;
+use crate::telemetry;
 
 /// Command-line interface of `indexer`.
 #[derive(Debug, Parser)]
@@ -73,6 +74,9 @@ pub enum Command {
         /// Address of the Prometheus `/metrics` endpoint (loopback by default).
         #[arg(long, env = "METRICS_BIND", default_value = "127.0.0.1:9464")]
         metrics_bind: std::net::SocketAddr,
+        /// Seconds between telemetry polls (performance samples, slot, block height).
+        #[arg(long, env = "TELEMETRY_SECS", default_value_t = 12)]
+        telemetry_secs: u64,
         /// Milliseconds between projection commits.
         #[arg(long, env = "COMMIT_INTERVAL_MS", default_value_t = DEFAULT_COMMIT_INTERVAL_MS)]
         commit_interval_ms: u64,
@@ -116,7 +120,7 @@ fn context(common: &CommonArgs, metrics: Arc<Metrics>) -> Result<Context> {
 pub async fn run(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<()> {
     let metrics = Arc::new(Metrics::default());
     match cli.command {
-        Command::Run { reconcile_secs, commit_interval_ms, metrics_bind } => {
+        Command::Run { reconcile_secs, commit_interval_ms, metrics_bind, telemetry_secs } => {
             let context = Arc::new(context(&cli.common, metrics)?);
             let projector_thread = spawn_projector(&cli.common, &context, commit_interval_ms, shutdown.clone())?;
             let metrics_server = serve_metrics(metrics_bind, context.clone(), shutdown.clone()).await?;
@@ -126,7 +130,13 @@ pub async fn run(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<()> {
                 reconcile_interval: Duration::from_secs(reconcile_secs.max(1)),
             };
             tracing::info!(data_dir = %cli.common.data_dir.display(), last_seq = context.log.last_seq(), "indexer running");
+            let telemetry = tokio::spawn(telemetry::run(
+                context.clone(),
+                Duration::from_secs(telemetry_secs.max(1)),
+                shutdown.clone(),
+            ));
             let live_result = live::run(context.clone(), config, shutdown).await;
+            let _ = telemetry.await;
             let projector_result = join_projector(projector_thread).await;
             let _ = metrics_server.await;
             live_result?;
@@ -137,18 +147,14 @@ pub async fn run(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<()> {
         Command::Backfill { from } => {
             let from: BackfillFrom = from.parse()?;
             let context = Arc::new(context(&cli.common, metrics)?);
-            let programs: Vec<ProgramKind> = context.programs.iter().map(|(program, _)| program).collect();
-            for program in programs {
-                let stats = context.backfill(program, from).await?;
-                tracing::info!(
-                    program = program.as_str(),
-                    signatures = stats.signatures,
-                    appended = stats.appended,
-                    duplicates = stats.duplicates,
-                    "backfill done"
-                );
-            }
-            context.check_finality().await?;
+            let (stop_projector, projector_shutdown) = watch::channel(false);
+            let projector_thread =
+                spawn_projector(&cli.common, &context, DEFAULT_COMMIT_INTERVAL_MS, projector_shutdown)?;
+            let outcome = backfill_all(&context, from).await;
+            let _ = stop_projector.send(true);
+            let projector_result = join_projector(projector_thread).await;
+            outcome?;
+            projector_result?;
             println!("{}", status_json(&context.log)?);
             Ok(())
         }
@@ -173,6 +179,23 @@ pub async fn run(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Backfills every configured program, then checks finality.
+async fn backfill_all(context: &Arc<Context>, from: BackfillFrom) -> Result<()> {
+    let programs: Vec<ProgramKind> = context.programs.iter().map(|(program, _)| program).collect();
+    for program in programs {
+        let stats = context.backfill(program, from).await?;
+        tracing::info!(
+            program = program.as_str(),
+            signatures = stats.signatures,
+            appended = stats.appended,
+            duplicates = stats.duplicates,
+            "backfill done"
+        );
+    }
+    context.check_finality().await?;
+    Ok(())
 }
 
 /// Milliseconds between projection commits unless configured.

@@ -12,6 +12,7 @@ pub mod log;
 pub mod metrics;
 pub mod projector;
 pub mod rpc;
+pub mod telemetry;
 
 pub use error::{Error, Result};
 pub use log::EventLog;

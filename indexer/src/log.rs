@@ -45,6 +45,25 @@ pub struct StoredEvent {
     pub payload: Vec<u8>,
 }
 
+/// A reading of the cluster's performance, polled by the telemetry task.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct Telemetry {
+    /// Unix time of the poll.
+    pub observed_at: i64,
+    /// Tip slot at the poll.
+    pub slot: u64,
+    /// Block height at the poll.
+    pub block_height: u64,
+    /// Slot that closes the newest performance sample.
+    pub sample_slot: u64,
+    /// Transactions in that sample (non-vote when the node reports it).
+    pub num_transactions: u64,
+    /// Slots in that sample.
+    pub num_slots: u64,
+    /// Seconds the sample covers.
+    pub sample_period_secs: u16,
+}
+
 /// One entry of the log.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum LogRecord {
@@ -57,6 +76,8 @@ pub enum LogRecord {
         /// Its slot.
         slot: u64,
     },
+    /// A telemetry reading (for the Psy `/stats` and `/ws/tps`).
+    Telemetry(Telemetry),
 }
 
 impl StoredEvent {
@@ -209,18 +230,28 @@ impl EventLog {
         Ok(outcome)
     }
 
-    /// Appends a retraction of a dropped transaction; returns its seq.
-    pub fn retract(&self, signature: [u8; 64], slot: u64) -> Result<u64> {
+    /// Appends a telemetry reading; returns its seq.
+    pub fn append_telemetry(&self, telemetry: &Telemetry) -> Result<u64> {
+        self.append_record(&LogRecord::Telemetry(telemetry.clone()), None)
+    }
+
+    fn append_record(&self, record: &LogRecord, remove: Option<&[u8]>) -> Result<u64> {
         let mut last_seq = self.last_seq.lock().unwrap_or_else(|p| p.into_inner());
         let seq = *last_seq + 1;
-        let record = borsh::to_vec(&LogRecord::Retraction { signature, slot }).map_err(Error::Encode)?;
         let mut batch = sled::Batch::default();
-        batch.insert(&record_key(seq)[..], record);
-        batch.remove(&pending_key(&signature)[..]);
+        batch.insert(&record_key(seq)[..], borsh::to_vec(record).map_err(Error::Encode)?);
+        if let Some(key) = remove {
+            batch.remove(key);
+        }
         self.tree.apply_batch(batch)?;
         self.db.flush()?;
         *last_seq = seq;
         Ok(seq)
+    }
+
+    /// Appends a retraction of a dropped transaction; returns its seq.
+    pub fn retract(&self, signature: [u8; 64], slot: u64) -> Result<u64> {
+        self.append_record(&LogRecord::Retraction { signature, slot }, Some(&pending_key(&signature)[..]))
     }
 
     /// Transactions pending finality whose slot is at most `up_to_slot`.

@@ -89,6 +89,18 @@ impl Rpc {
         self.retry("getSlot", || self.client.get_slot_with_commitment(self.commitment)).await
     }
 
+    /// Block height at the configured commitment.
+    pub async fn block_height(&self) -> Result<u64> {
+        self.retry("getBlockHeight", || self.client.get_block_height_with_commitment(self.commitment)).await
+    }
+
+    /// The newest performance sample, if the node has one.
+    pub async fn newest_performance_sample(&self) -> Result<Option<solana_rpc_client_api::response::RpcPerfSample>> {
+        let samples =
+            self.retry("getRecentPerformanceSamples", || self.client.get_recent_performance_samples(Some(1))).await?;
+        Ok(samples.into_iter().next())
+    }
+
     /// The newest slot at `finalized`.
     pub async fn finalized_slot(&self) -> Result<u64> {
         self.retry("getSlot", || self.client.get_slot_with_commitment(CommitmentConfig::finalized())).await

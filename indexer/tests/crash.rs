@@ -48,6 +48,8 @@ async fn sigkill_during_backfill_and_replay_loses_and_duplicates_nothing() {
     assert!(interrupted >= 1, "at least one kill landed mid-backfill");
     let output = finish(indexer(&node, dir.path(), &["backfill", "--from", "cursor"]).spawn().unwrap()).await;
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let expected = expected_dfpn(node.node.ground_truth(None).lines());
+    assert_eq!(projected(&dir.path().join("projections")), expected, "backfill projects as it goes");
 
     let mut replay = indexer(&node, dir.path(), &["replay"]).spawn().unwrap();
     tokio::time::sleep(Duration::from_millis(rng.gen_range(50..400))).await;
@@ -60,7 +62,7 @@ async fn sigkill_during_backfill_and_replay_loses_and_duplicates_nothing() {
     let contents = read_log(&log);
     assert_eq!(contents.event_records, truth.len(), "no duplicates");
     assert_eq!(contents.lines, truth);
-    assert_eq!(projected(&dir.path().join("projections")), expected_dfpn(node.node.ground_truth(None).lines()));
+    assert_eq!(projected(&dir.path().join("projections")), expected);
     node.stop().await;
 }
 

@@ -75,3 +75,43 @@ async fn a_crash_before_or_after_a_commit_neither_loses_nor_double_applies() {
     assert_eq!(projected_psy(&projections), expected_psy(node.node.ground_truth(None).lines()));
     node.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_readings_are_logged_and_projected_one_document_per_sample() {
+    use shared::schema::psy::{TelemetrySample, TelemetrySampleFields};
+    use tantivy::collector::DocSetCollector;
+    use tantivy::query::AllQuery;
+
+    let node = start_node(33, 300, Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let context = context(&node, &dir.path().join("log"));
+    let first = indexer::telemetry::poll_once(&context).await.unwrap();
+    assert_eq!(first.block_height, node.node.tip());
+    assert!(first.num_transactions > 0 && first.sample_period_secs == 60);
+    let again = indexer::telemetry::poll_once(&context).await.unwrap();
+    assert_eq!(again.sample_slot, first.sample_slot, "no new slot, same sample");
+    fixtures::testing::produce_slots(&node, 160).await;
+    let later = indexer::telemetry::poll_once(&context).await.unwrap();
+    assert_eq!(later.block_height, node.node.tip());
+    assert!(later.sample_slot > first.sample_slot);
+
+    let projections = dir.path().join("projections");
+    let mut projector = Projector::open(&projections).unwrap();
+    projector.catch_up(&context.log, usize::MAX).unwrap();
+    projector.commit().unwrap();
+    projector.finish().unwrap();
+    let index = tantivy::Index::open_in_dir(projections.join("telemetry")).unwrap();
+    let fields = TelemetrySampleFields::resolve(&index.schema());
+    let searcher = index.reader().unwrap().searcher();
+    let mut samples: Vec<TelemetrySample> = searcher
+        .search(&AllQuery, &DocSetCollector)
+        .unwrap()
+        .into_iter()
+        .map(|address| TelemetrySample::from_document(&searcher.doc(address).unwrap(), &fields).unwrap())
+        .collect();
+    samples.sort_by_key(|s| s.sample_slot);
+    assert_eq!(samples.len(), 2, "two distinct samples");
+    assert_eq!((samples[0].sample_slot, samples[0].num_transactions), (first.sample_slot, first.num_transactions));
+    assert_eq!((samples[1].block_height, samples[1].num_transactions), (later.block_height, later.num_transactions));
+    node.stop().await;
+}

@@ -30,11 +30,13 @@ pub enum Family {
     Checkpoints,
     /// Psy deployed contracts.
     Contracts,
+    /// Cluster telemetry: one document per performance sample, updated by every poll.
+    Telemetry,
 }
 
 impl Family {
     /// Every family.
-    pub const ALL: [Family; 10] = [
+    pub const ALL: [Family; 11] = [
         Family::Requests,
         Family::Workers,
         Family::Models,
@@ -45,6 +47,7 @@ impl Family {
         Family::Realms,
         Family::Checkpoints,
         Family::Contracts,
+        Family::Telemetry,
     ];
 
     /// The index directory name.
@@ -60,6 +63,7 @@ impl Family {
             Family::Realms => "realms",
             Family::Checkpoints => "checkpoints",
             Family::Contracts => "contracts",
+            Family::Telemetry => "telemetry",
         }
     }
 
@@ -77,6 +81,7 @@ impl Family {
             Family::Realms => psy::RealmFields::declare(&mut builder),
             Family::Checkpoints => psy::CheckpointFields::declare(&mut builder),
             Family::Contracts => psy::ContractFields::declare(&mut builder),
+            Family::Telemetry => psy::TelemetrySampleFields::declare(&mut builder),
         }
         builder.build()
     }
@@ -441,6 +446,28 @@ pub mod psy {
             deployed_at: i64 => i64(number()),
             /// Log seq of the deployment.
             seq: u64 => u64(number()),
+        }
+    }
+
+    family! {
+        /// A performance sample of the cluster with the newest poll that saw it.
+        TelemetrySample / TelemetrySampleFields {
+            /// Decimal sample slot (document key).
+            id: String => text(key()),
+            /// Slot closing the sample.
+            sample_slot: u64 => u64(number()),
+            /// Transactions in the sample.
+            num_transactions: u64 => u64(number()),
+            /// Slots in the sample.
+            num_slots: u64 => u64(number()),
+            /// Seconds the sample covers.
+            sample_period_secs: u64 => u64(number()),
+            /// Unix time of the newest poll that saw the sample.
+            observed_at: i64 => i64(number()),
+            /// Tip slot at that poll.
+            slot: u64 => u64(number()),
+            /// Block height at that poll.
+            block_height: u64 => u64(number()),
         }
     }
 }

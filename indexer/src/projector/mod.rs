@@ -23,8 +23,8 @@ use std::path::{Path, PathBuf};
 
 use shared::entity::{Model, Request, Worker};
 use shared::schema::psy::{
-    Checkpoint, CheckpointFields, Contract, ContractFields, Job, JobFields, Realm, RealmFields, User, UserEventFields,
-    UserFields, WorkerEventFields,
+    Checkpoint, CheckpointFields, Contract, ContractFields, Job, JobFields, Realm, RealmFields, TelemetrySample,
+    TelemetrySampleFields, User, UserEventFields, UserFields, WorkerEventFields,
 };
 use shared::schema::{Family, ModelFields, RequestFields, WorkerFields};
 use shared::ChainEvent;
@@ -291,6 +291,21 @@ impl Projector {
                 }
             }
             LogRecord::Retraction { signature, .. } => self.rebuild_after_retraction(log, &signature, seq)?,
+            LogRecord::Telemetry(reading) if seq > self.family(Family::Telemetry).committed_seq => {
+                let sample = TelemetrySample {
+                    id: reading.sample_slot.to_string(),
+                    sample_slot: reading.sample_slot,
+                    num_transactions: reading.num_transactions,
+                    num_slots: reading.num_slots,
+                    sample_period_secs: u64::from(reading.sample_period_secs),
+                    observed_at: reading.observed_at,
+                    slot: reading.slot,
+                    block_height: reading.block_height,
+                };
+                let fields = TelemetrySampleFields::resolve(&self.family(Family::Telemetry).schema);
+                self.appends.push((Family::Telemetry, (sample.id.clone(), sample.to_document(&fields))));
+            }
+            LogRecord::Telemetry(_) => {}
         }
         self.applied_seq = seq;
         Ok(())
@@ -379,7 +394,7 @@ impl Projector {
             Family::Contracts => Entity::Psy(PsyEntity::Contract(
                 Contract::from_document(&doc, &ContractFields::resolve(s)).map_err(corrupt)?,
             )),
-            Family::UserEvents | Family::WorkerEvents => {
+            Family::UserEvents | Family::WorkerEvents | Family::Telemetry => {
                 return Err(Error::Projection("append-only families hold no entities".into()))
             }
         };

@@ -51,6 +51,7 @@ pub fn read_log(log: &EventLog) -> LogContents {
             LogRecord::Retraction { signature, .. } => {
                 retracted.insert(signature);
             }
+            LogRecord::Telemetry(_) => {}
         }
     }
     let event_records = events.len();
