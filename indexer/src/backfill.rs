@@ -74,6 +74,24 @@ pub struct BackfillStats {
     pub duplicates: u64,
 }
 
+/// A progress bar with rate and ETA when stderr is a terminal; `None` otherwise (plain periodic
+/// log lines are written instead).
+fn progress_bar(program: ProgramKind, total: u64) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    let style = indicatif::ProgressStyle::with_template(
+        "{prefix} [{bar:40}] {pos}/{len} transactions {per_sec} eta {eta} {msg}",
+    )
+    .map(|style| style.progress_chars("=> "))
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.set_prefix(format!("backfill {}", program.as_str()));
+    Some(bar)
+}
+
 struct Listed {
     signature: String,
     slot: u64,
@@ -97,6 +115,7 @@ impl Context {
         let started = Instant::now();
         let total = listed.len();
         let mut done = 0usize;
+        let bar = progress_bar(program, total as u64);
         for chunk in listed.chunks(CHUNK) {
             let events = self.fetch_chunk(chunk).await?;
             let newest_final = chunk.iter().rev().find(|entry| entry.slot <= finalized_slot);
@@ -113,6 +132,10 @@ impl Context {
             stats.appended += outcome.appended.len() as u64;
             stats.duplicates += outcome.duplicates as u64;
             done += chunk.len();
+            if let Some(bar) = &bar {
+                bar.set_position(done as u64);
+                continue;
+            }
             let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-3);
             tracing::info!(
                 program = program.as_str(),
@@ -122,6 +145,9 @@ impl Context {
                 tx_per_s = rate as u64,
                 "backfill progress"
             );
+        }
+        if let Some(bar) = bar {
+            bar.finish_with_message("done");
         }
         Ok(stats)
     }
