@@ -48,6 +48,12 @@ pub struct ServeArgs {
     /// Address of the DFPN surface.
     #[arg(long, env = "DFPN_BIND", default_value = "127.0.0.1:3030")]
     pub dfpn_bind: SocketAddr,
+    /// Address of the Psy surface.
+    #[arg(long, env = "PSY_BIND", default_value = "127.0.0.1:3000")]
+    pub psy_bind: SocketAddr,
+    /// Port of the Psy surface (overrides the port of --psy-bind), as the Psy document's `--port`.
+    #[arg(long, env = "PORT")]
+    pub port: Option<u16>,
     /// Requests per window for anonymous clients.
     #[arg(long, env = "RATE_LIMIT_ANONYMOUS", default_value_t = 100)]
     pub rate_limit_anonymous: u64,
@@ -74,6 +80,7 @@ impl ServeArgs {
         Config {
             data_dir: self.data_dir.clone(),
             dfpn_addr: self.dfpn_bind,
+            psy_addr: SocketAddr::new(self.psy_bind.ip(), self.port.unwrap_or(self.psy_bind.port())),
             limits: Limits {
                 anonymous: self.rate_limit_anonymous,
                 authenticated: self.rate_limit_authenticated,
@@ -90,10 +97,11 @@ impl ServeArgs {
 pub async fn run(cli: Cli, shutdown: impl std::future::Future<Output = ()>) -> Result<(), String> {
     match cli.command {
         Command::Serve(args) => {
-            let running = crate::start(args.config())
+            let config = args.config();
+            let running = crate::start(config.clone())
                 .await
-                .map_err(|err| format!("cannot listen on {}: {err}", args.dfpn_bind))?;
-            println!("query-api listening: dfpn http://{}", running.dfpn_addr);
+                .map_err(|err| format!("cannot listen on {} / {}: {err}", config.dfpn_addr, config.psy_addr))?;
+            println!("query-api listening: dfpn http://{} psy http://{}", running.dfpn_addr, running.psy_addr);
             shutdown.await;
             running.stop().await;
             Ok(())

@@ -47,6 +47,25 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The Psy error body: `{"error", "details"?}`.
+    pub fn psy_body(&self) -> serde_json::Value {
+        if let ApiError::Internal(detail) = self {
+            tracing::error!(detail, "internal error");
+        }
+        let (error, details) = match self {
+            ApiError::BadRequest(details) => ("Bad Request: invalid parameters", Some(details.clone())),
+            ApiError::NotFound(details) => ("Not Found", Some(details.clone())),
+            ApiError::RateLimited { .. } => ("Too Many Requests", Some(self.to_string())),
+            ApiError::Internal(_) => ("Internal Server Error", None),
+        };
+        match details {
+            Some(details) => serde_json::json!({ "error": error, "details": details }),
+            None => serde_json::json!({ "error": error }),
+        }
+    }
+}
+
 impl From<tantivy::TantivyError> for ApiError {
     fn from(err: tantivy::TantivyError) -> Self {
         ApiError::Internal(err.to_string())

@@ -7,8 +7,11 @@ pub mod dfpn;
 pub mod error;
 pub mod params;
 pub mod projections;
+pub mod psy;
+pub mod query;
 pub mod ratelimit;
 pub mod reply;
+pub mod timefmt;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -28,6 +31,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Address of the DFPN surface.
     pub dfpn_addr: SocketAddr,
+    /// Address of the Psy surface.
+    pub psy_addr: SocketAddr,
     /// Rate limits.
     pub limits: Limits,
     /// Count clients by the first `X-Forwarded-For` address (only behind a trusted proxy).
@@ -54,16 +59,41 @@ pub struct State {
 pub struct Running {
     /// Where the DFPN surface listens.
     pub dfpn_addr: SocketAddr,
-    shutdown: tokio::sync::oneshot::Sender<()>,
-    server: tokio::task::JoinHandle<()>,
+    /// Where the Psy surface listens.
+    pub psy_addr: SocketAddr,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    servers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
     /// Stops serving and waits for in-flight requests.
     pub async fn stop(self) {
-        let _ = self.shutdown.send(());
-        let _ = self.server.await;
+        let _ = self.shutdown.send(true);
+        for server in self.servers {
+            let _ = server.await;
+        }
     }
+}
+
+/// Serves `routes` on `listener` until `shutdown` turns true.
+fn serve<F>(
+    routes: F,
+    listener: tokio::net::TcpListener,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()>
+where
+    F: warp::Filter + Clone + Send + Sync + 'static,
+    F::Extract: warp::Reply,
+{
+    tokio::spawn(async move {
+        warp::serve(routes)
+            .incoming(listener)
+            .graceful(async move {
+                let _ = shutdown.wait_for(|stop| *stop).await;
+            })
+            .run()
+            .await;
+    })
 }
 
 /// Milliseconds since the Unix epoch.
@@ -92,18 +122,14 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
     let dfpn = reply::rate_limited(state.clone(), Surface::Dfpn, dfpn::routes(state.clone()))
         .with(cors(&config.cors_origins))
         .recover(|rejection| reply::recover(Surface::Dfpn, rejection));
-    let listener = tokio::net::TcpListener::bind(config.dfpn_addr).await?;
-    let dfpn_addr = listener.local_addr()?;
-    let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        warp::serve(dfpn)
-            .incoming(listener)
-            .graceful(async {
-                let _ = shutdown_rx.await;
-            })
-            .run()
-            .await;
-    });
-    tracing::info!(%dfpn_addr, "DFPN surface listening");
-    Ok(Running { dfpn_addr, shutdown, server })
+    let psy = reply::rate_limited(state.clone(), Surface::Psy, psy::routes(state.clone()))
+        .with(cors(&config.cors_origins))
+        .recover(|rejection| reply::recover(Surface::Psy, rejection));
+    let dfpn_listener = tokio::net::TcpListener::bind(config.dfpn_addr).await?;
+    let psy_listener = tokio::net::TcpListener::bind(config.psy_addr).await?;
+    let (dfpn_addr, psy_addr) = (dfpn_listener.local_addr()?, psy_listener.local_addr()?);
+    let (shutdown, stop) = tokio::sync::watch::channel(false);
+    let servers = vec![serve(dfpn, dfpn_listener, stop.clone()), serve(psy, psy_listener, stop)];
+    tracing::info!(%dfpn_addr, %psy_addr, "DFPN and Psy surfaces listening");
+    Ok(Running { dfpn_addr, psy_addr, shutdown, servers })
 }

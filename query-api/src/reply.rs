@@ -16,6 +16,8 @@ use crate::State;
 pub enum Surface {
     /// `{"error", "message", "status"}`.
     Dfpn,
+    /// `{"error", "details"?}`.
+    Psy,
 }
 
 /// Bodies smaller than this are sent uncompressed even when the client accepts gzip.
@@ -45,6 +47,7 @@ pub fn json(surface: Surface, result: Result<serde_json::Value, ApiError>) -> Re
 fn error_response(surface: Surface, error: &ApiError) -> Response {
     let body = match surface {
         Surface::Dfpn => error.dfpn_body(),
+        Surface::Psy => error.psy_body(),
     };
     json_response(&body, error.status())
 }

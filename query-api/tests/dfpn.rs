@@ -1,105 +1,11 @@
 //! The DFPN surface end to end: fixture chain → indexer (backfill + projector) → query-api, all
 //! on loopback. Every answer is compared with what the test computes from the ground truth.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+mod common;
 
-use fixtures::node::Faults;
-use fixtures::testing::{creation_order, expected_dfpn, start_node, ExpectedDfpn};
-use indexer::backfill::{BackfillFrom, Context};
-use indexer::log::EventLog;
-use indexer::metrics::Metrics;
-use indexer::projector::Projector;
-use indexer::rpc::Rpc;
+use common::{generous, world};
 use query_api::ratelimit::Limits;
-use query_api::{Config, Running};
 use serde_json::{json, Value};
-use shared::{ProgramKind, ProgramSet};
-
-struct World {
-    _dir: tempfile::TempDir,
-    api: Running,
-    base: String,
-    expected: ExpectedDfpn,
-    truth_lines: Vec<String>,
-    client: reqwest::Client,
-}
-
-async fn world(limits: Limits, jwt_secret: Option<&str>) -> World {
-    let node = start_node(51, 4_000, Faults::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let metrics = Arc::new(Metrics::default());
-    let context = Arc::new(Context {
-        rpc: Rpc::new(&node.http_url(), solana_commitment_config_confirmed(), metrics.clone()),
-        log: Arc::new(EventLog::open(&dir.path().join("log"), 8 << 20).unwrap()),
-        programs: ProgramSet::defaults(),
-        metrics,
-        concurrency: 8,
-    });
-    for program in ProgramKind::ALL {
-        context.backfill(program, BackfillFrom::Genesis).await.unwrap();
-    }
-    let mut projector = Projector::open(&dir.path().join("projections")).unwrap();
-    projector.catch_up(&context.log, usize::MAX).unwrap();
-    projector.commit().unwrap();
-    projector.finish().unwrap();
-    let truth = node.node.ground_truth(None);
-    node.stop().await;
-    let truth_lines: Vec<String> = truth.lines().map(str::to_owned).collect();
-    let api = query_api::start(Config {
-        data_dir: dir.path().to_path_buf(),
-        dfpn_addr: "127.0.0.1:0".parse().unwrap(),
-        limits,
-        trust_forwarded_for: false,
-        jwt_secret: jwt_secret.map(str::to_owned),
-        cors_origins: vec!["*".into()],
-    })
-    .await
-    .unwrap();
-    let base = format!("http://{}", api.dfpn_addr);
-    World {
-        _dir: dir,
-        api,
-        base,
-        expected: expected_dfpn(truth_lines.iter().map(String::as_str)),
-        truth_lines,
-        client: reqwest::Client::new(),
-    }
-}
-
-fn solana_commitment_config_confirmed() -> solana_commitment_config::CommitmentConfig {
-    solana_commitment_config::CommitmentConfig::confirmed()
-}
-
-fn generous() -> Limits {
-    Limits { anonymous: 100_000, authenticated: 100_000, window: std::time::Duration::from_secs(60) }
-}
-
-impl World {
-    async fn get(&self, path: &str) -> (u16, Value) {
-        let response = self.client.get(format!("{}{path}", self.base)).send().await.unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap())
-    }
-
-    async fn ok(&self, path: &str) -> Value {
-        let (status, body) = self.get(path).await;
-        assert_eq!(status, 200, "{path}: {body}");
-        body
-    }
-
-    fn newest_first(
-        &self,
-        event: &str,
-        id_field: &str,
-        family: &BTreeMap<String, Value>,
-        keep: impl Fn(&Value) -> bool,
-    ) -> Vec<Value> {
-        let mut order = creation_order(self.truth_lines.iter().map(String::as_str), event, id_field);
-        order.reverse();
-        order.into_iter().map(|id| family[&id].clone()).filter(|v| keep(v)).collect()
-    }
-}
 
 fn ids(values: &Value) -> Vec<String> {
     values.as_array().unwrap().iter().map(|v| v["id"].as_str().unwrap().to_owned()).collect()

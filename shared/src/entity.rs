@@ -51,6 +51,16 @@ pub fn version(slot: u64, seq: u64) -> u64 {
     (slot << 32) | (seq & 0xFFFF_FFFF)
 }
 
+/// Unix time of 2020-01-01, the origin of [`time_order`].
+const TIME_ORDER_ORIGIN: i64 = 1_577_836_800;
+
+/// A single sortable key for "by time, then by log position": seconds since 2020 in the high
+/// 30 bits, the log seq in the low 34.
+pub fn time_order(timestamp: i64, seq: u64) -> u64 {
+    let seconds = (timestamp - TIME_ORDER_ORIGIN).clamp(0, (1 << 30) - 1) as u64;
+    (seconds << 34) | (seq & ((1 << 34) - 1))
+}
+
 /// A DFPN worker.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Worker {

@@ -308,6 +308,8 @@ pub mod psy {
             id: String => text(key()),
             /// Log seq: the event's API id and tie-breaker.
             seq: u64 => u64(number()),
+            /// Time order: `entity::time_order(timestamp, seq)`.
+            sort_key: u64 => u64(number()),
             /// User id.
             user_id: u64 => u64(number()),
             /// `0x`-hex public key of the user.
@@ -328,6 +330,8 @@ pub mod psy {
             id: String => text(key()),
             /// Log seq: the event's API id and tie-breaker.
             seq: u64 => u64(number()),
+            /// Time order: `entity::time_order(timestamp, seq)`.
+            sort_key: u64 => u64(number()),
             /// Realm of the job.
             realm_id: u64 => u64(number()),
             /// `0x`-hex worker public key.

@@ -185,6 +185,7 @@ pub fn appended(event: &PsyEvent, seq: u64, time: i64) -> Option<Appended> {
         Appended::User(UserEvent {
             id: seq.to_string(),
             seq,
+            sort_key: shared::entity::time_order(timestamp, seq),
             user_id,
             public_key: key_hex(public_key),
             tx_type,
@@ -205,6 +206,7 @@ pub fn appended(event: &PsyEvent, seq: u64, time: i64) -> Option<Appended> {
         PsyEvent::WorkerJobUpdated(e) => Appended::Worker(WorkerEvent {
             id: seq.to_string(),
             seq,
+            sort_key: shared::entity::time_order(time, seq),
             realm_id: e.realm_id,
             worker_public_key: key_hex(&e.worker_public_key),
             status: e.status,

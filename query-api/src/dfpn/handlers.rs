@@ -8,13 +8,14 @@ use shared::enums::{ModelStatus, RequestStatus, WorkerStatus};
 use shared::modality;
 use shared::schema::{Family, ModelFields, RequestFields, WorkerFields};
 use tantivy::collector::TopDocs;
-use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
+use tantivy::query::{Query, QueryParser, RangeQuery, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
+use tantivy::{Order, Searcher, TantivyDocument, Term};
 
 use crate::error::{ApiError, Result};
 use crate::params::Params;
 use crate::projections::{FamilyReader, Projections};
+use crate::query::{conjunction, first, page_by, text_term as term};
 
 /// Default `limit` of every list.
 pub const DEFAULT_LIMIT: usize = 100;
@@ -32,10 +33,6 @@ pub fn health(projections: &Projections) -> Result<serde_json::Value> {
     }))
 }
 
-fn term(field: Field, value: &str) -> Box<dyn Query> {
-    Box::new(TermQuery::new(Term::from_field_text(field, value), IndexRecordOption::Basic))
-}
-
 fn modality_terms(field: Field, required: u32) -> Vec<Box<dyn Query>> {
     modality::NAMED_BITS
         .iter()
@@ -45,14 +42,6 @@ fn modality_terms(field: Field, required: u32) -> Vec<Box<dyn Query>> {
                 as Box<dyn Query>
         })
         .collect()
-}
-
-fn conjunction(clauses: Vec<Box<dyn Query>>) -> Box<dyn Query> {
-    if clauses.is_empty() {
-        Box::new(AllQuery)
-    } else {
-        Box::new(BooleanQuery::new(clauses.into_iter().map(|q| (Occur::Must, q)).collect()))
-    }
 }
 
 fn modalities(params: &Params) -> Result<Option<u32>> {
@@ -66,12 +55,7 @@ fn modalities(params: &Params) -> Result<Option<u32>> {
 
 /// Newest first (by creation seq), paginated.
 fn list(searcher: &Searcher, query: &dyn Query, limit: usize, offset: usize) -> Result<Vec<TantivyDocument>> {
-    if limit == 0 {
-        return Ok(Vec::new());
-    }
-    let collector = TopDocs::with_limit(limit).and_offset(offset).order_by_fast_field::<u64>("seq", Order::Desc);
-    let hits: Vec<(Option<u64>, DocAddress)> = searcher.search(query, &collector)?;
-    hits.into_iter().map(|(_, address)| searcher.doc(address).map_err(ApiError::from)).collect()
+    page_by(searcher, query, "seq", Order::Desc, limit, offset)
 }
 
 fn search(reader: &FamilyReader, fields: Vec<Field>, q: &str, limit: usize) -> Result<Vec<TantivyDocument>> {
@@ -83,12 +67,6 @@ fn search(reader: &FamilyReader, fields: Vec<Field>, q: &str, limit: usize) -> R
     let searcher = reader.searcher();
     let hits = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
     hits.into_iter().map(|(_, address)| searcher.doc(address).map_err(ApiError::from)).collect()
-}
-
-fn first(reader: &FamilyReader, field: Field, value: &str) -> Result<Option<TantivyDocument>> {
-    let searcher = reader.searcher();
-    let hits = searcher.search(&*term(field, value), &TopDocs::with_limit(1).order_by_score())?;
-    hits.first().map(|(_, address)| searcher.doc(*address).map_err(ApiError::from)).transpose()
 }
 
 fn corrupt(err: shared::entity::MissingField) -> ApiError {

@@ -1,0 +1,73 @@
+//! Small builders over tantivy queries and collectors, shared by both surfaces.
+
+use std::ops::Bound;
+
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
+
+use crate::error::{ApiError, Result};
+use crate::projections::FamilyReader;
+
+/// Documents whose text field equals `value`.
+pub fn text_term(field: Field, value: &str) -> Box<dyn Query> {
+    Box::new(TermQuery::new(Term::from_field_text(field, value), IndexRecordOption::Basic))
+}
+
+/// Documents whose u64 field equals `value`.
+pub fn u64_term(field: Field, value: u64) -> Box<dyn Query> {
+    Box::new(TermQuery::new(Term::from_field_u64(field, value), IndexRecordOption::Basic))
+}
+
+/// Documents whose u64 field is within `[lower, upper]` (either side optional).
+pub fn u64_range(field: Field, lower: Option<u64>, upper: Option<u64>) -> Box<dyn Query> {
+    let bound =
+        |value: Option<u64>| value.map_or(Bound::Unbounded, |v| Bound::Included(Term::from_field_u64(field, v)));
+    Box::new(RangeQuery::new(bound(lower), bound(upper)))
+}
+
+/// Documents whose i64 field is within `[lower, upper]` (either side optional).
+pub fn i64_range(field: Field, lower: Option<i64>, upper: Option<i64>) -> Box<dyn Query> {
+    let bound =
+        |value: Option<i64>| value.map_or(Bound::Unbounded, |v| Bound::Included(Term::from_field_i64(field, v)));
+    Box::new(RangeQuery::new(bound(lower), bound(upper)))
+}
+
+/// All clauses must match; no clause matches everything.
+pub fn conjunction(clauses: Vec<Box<dyn Query>>) -> Box<dyn Query> {
+    if clauses.is_empty() {
+        Box::new(AllQuery)
+    } else {
+        Box::new(BooleanQuery::new(clauses.into_iter().map(|q| (Occur::Must, q)).collect()))
+    }
+}
+
+/// A page of matching documents sorted by a u64 fast field.
+pub fn page_by(
+    searcher: &Searcher,
+    query: &dyn Query,
+    sort_field: &str,
+    order: Order,
+    limit: usize,
+    offset: usize,
+) -> Result<Vec<TantivyDocument>> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let collector = TopDocs::with_limit(limit).and_offset(offset).order_by_fast_field::<u64>(sort_field, order);
+    let hits: Vec<(Option<u64>, DocAddress)> = searcher.search(query, &collector)?;
+    hits.into_iter().map(|(_, address)| searcher.doc(address).map_err(ApiError::from)).collect()
+}
+
+/// Number of matching documents.
+pub fn count(searcher: &Searcher, query: &dyn Query) -> Result<u64> {
+    Ok(searcher.search(query, &Count)? as u64)
+}
+
+/// The first document whose text field equals `value`.
+pub fn first(reader: &FamilyReader, field: Field, value: &str) -> Result<Option<TantivyDocument>> {
+    let searcher = reader.searcher();
+    let hits = searcher.search(&*text_term(field, value), &TopDocs::with_limit(1).order_by_score())?;
+    hits.first().map(|(_, address)| searcher.doc(*address).map_err(ApiError::from)).transpose()
+}

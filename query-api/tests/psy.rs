@@ -1,0 +1,209 @@
+//! The Psy surface end to end (the endpoints implemented so far), against the ground truth.
+
+mod common;
+
+use common::{generous, world, World};
+use serde_json::{json, Value};
+
+fn rfc3339(unix: i64) -> String {
+    query_api::timefmt::rfc3339(unix)
+}
+
+/// Psy events of the ground truth in chain order, with their position.
+fn psy_events(w: &World) -> Vec<Value> {
+    w.truth_lines.iter().map(|l| serde_json::from_str::<Value>(l).unwrap()).filter(|e| e["program"] == "psy").collect()
+}
+
+fn hex_key(value: &Value) -> String {
+    format!("0x{}", value.as_str().unwrap())
+}
+
+/// Expected `/worker_events` items, oldest first (by block time, then chain order).
+fn worker_events(w: &World) -> Vec<(i64, usize, Value, Value)> {
+    let mut out: Vec<(i64, usize, Value, Value)> = psy_events(w)
+        .into_iter()
+        .enumerate()
+        .filter(|(_, e)| e["name"] == "WorkerJobUpdated")
+        .map(|(position, e)| {
+            let f = &e["fields"];
+            let item = json!({
+                "realm_id": f["realm_id"], "worker_public_key": hex_key(&f["worker_public_key"]), "status": f["status"],
+                "start_time": rfc3339(f["start_time"].as_i64().unwrap()),
+                "end_time": f["end_time"].as_i64().map(rfc3339),
+                "job_id": f["job_id"].as_u64().unwrap().to_string(), "circuit_type": f["circuit_type"],
+            });
+            (e["block_time"].as_i64().unwrap(), position, item, f.clone())
+        })
+        .collect();
+    out.sort_by_key(|(time, position, ..)| (*time, *position));
+    out
+}
+
+fn without_ids(items: &Value) -> Vec<Value> {
+    items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| {
+            let mut item = item.clone();
+            assert!(item["id"].is_u64(), "ids are integers: {item}");
+            item.as_object_mut().unwrap().remove("id");
+            item
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn implemented_endpoints_match_the_ground_truth() {
+    let w = world(generous(), None).await;
+    assert_eq!(w.psy_get("/health").await, (200, json!({"status": "ok"})));
+
+    let all = worker_events(&w);
+    let newest: Vec<Value> = all.iter().rev().map(|(_, _, item, _)| item.clone()).collect();
+    let (status, page) = w.psy_get("/worker_events").await;
+    assert_eq!(status, 200);
+    assert_eq!(without_ids(&page), newest[..300.min(newest.len())].to_vec(), "default limit 300, newest first");
+    let (_, page) = w.psy_get("/worker_events?order=asc&limit=25&offset=10").await;
+    let oldest: Vec<Value> = all.iter().map(|(_, _, item, _)| item.clone()).collect();
+    assert_eq!(without_ids(&page), oldest[10..35].to_vec());
+    let (_, page) = w.psy_get("/worker_events?limit=5000").await;
+    assert_eq!(page.as_array().unwrap().len(), all.len().min(1000), "limit capped at 1000");
+
+    let filtered = |keep: &dyn Fn(&Value) -> bool| -> Vec<Value> {
+        all.iter().rev().filter(|(_, _, _, f)| keep(f)).map(|(_, _, item, _)| item.clone()).take(1000).collect()
+    };
+    let key = all[0].2["worker_public_key"].as_str().unwrap().to_owned();
+    let cases: Vec<(String, Vec<Value>)> = vec![
+        ("realm_id=2".into(), filtered(&|f| f["realm_id"] == 2)),
+        ("status=Completed".into(), filtered(&|f| f["status"] == "Completed")),
+        ("circuit_type=ContractExecution".into(), filtered(&|f| f["circuit_type"] == "ContractExecution")),
+        ("topic=AggregateProofs".into(), filtered(&|f| f["topic"] == "AggregateProofs")),
+        (format!("public_key={key}"), filtered(&|f| hex_key(&f["worker_public_key"]) == key)),
+        (
+            "from_checkpoint_id=3&to_checkpoint_id=5".into(),
+            filtered(&|f| (3..=5).contains(&f["checkpoint_id"].as_u64().unwrap())),
+        ),
+        (
+            "category=Maintenance".into(),
+            filtered(&|f| {
+                ["CheckpointAggregation", "StateTreeUpdate", "RealmBlock"]
+                    .contains(&f["circuit_type"].as_str().unwrap())
+            }),
+        ),
+        ("category=All&realm_id=1&status=Failed".into(), filtered(&|f| f["realm_id"] == 1 && f["status"] == "Failed")),
+    ];
+    for (query, expected) in cases {
+        assert!(!expected.is_empty(), "{query} selects something");
+        let (status, page) = w.psy_get(&format!("/worker_events?limit=1000&{query}")).await;
+        assert_eq!(status, 200, "{query}: {page}");
+        assert_eq!(without_ids(&page), expected, "{query}");
+    }
+
+    let users: Vec<Value> = psy_events(&w).into_iter().filter(|e| e["name"] == "UserRegistered").collect();
+    let user = &users[3]["fields"];
+    let (status, info) = w.psy_get(&format!("/user_info?public_key={}", hex_key(&user["public_key"]))).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        info,
+        json!({"id": user["user_id"], "public_key": hex_key(&user["public_key"]), "twitter_handle": user["twitter_handle"], "label": user["label"], "created_at": rfc3339(user["registered_at"].as_i64().unwrap())})
+    );
+
+    let mut user_events: Vec<(i64, usize, Value)> = psy_events(&w)
+        .into_iter()
+        .enumerate()
+        .filter_map(|(position, e)| {
+            let f = &e["fields"];
+            let (tx_type, key, time) = match e["name"].as_str().unwrap() {
+                "UserRegistered" => ("RegisterUser", "public_key", "registered_at"),
+                "ContractDeployed" => ("DeployContract", "deployer", "deployed_at"),
+                "UserTransactionExecuted" => ("UserTransaction", "public_key", "executed_at"),
+                _ => return None,
+            };
+            let time = f[time].as_i64().unwrap();
+            let item = json!({"user_id": f["user_id"].as_u64().unwrap().to_string(), "public_key": hex_key(&f[key]), "tx_type": tx_type, "checkpoint_id": f["checkpoint_id"], "timestamp": rfc3339(time)});
+            Some((time, position, item))
+        })
+        .collect();
+    user_events.sort_by_key(|(time, position, _)| (*time, *position));
+    let newest: Vec<Value> = user_events.iter().rev().map(|(_, _, item)| item.clone()).collect();
+    let (_, page) = w.psy_get("/user_events?limit=1000").await;
+    assert_eq!(without_ids(&page), newest[..newest.len().min(1000)].to_vec());
+    let (from, to) = (user_events[20].0, user_events[60].0);
+    let window: Vec<Value> = user_events
+        .iter()
+        .filter(|(time, _, item)| {
+            (from..=to).contains(time) && item["tx_type"] == "UserTransaction" && item["user_id"] == "2"
+        })
+        .map(|(_, _, item)| item.clone())
+        .collect();
+    let path = format!(
+        "/user_events?order=asc&user_id=2&tx_type=UserTransaction&start_time={}&end_time={}",
+        rfc3339(from),
+        rfc3339(to)
+    );
+    let (status, page) = w.psy_get(&path).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(without_ids(&page), window);
+
+    let deployments: Vec<Value> = psy_events(&w).into_iter().filter(|e| e["name"] == "ContractDeployed").collect();
+    let contract_json = |e: &Value| {
+        let f = &e["fields"];
+        json!({"uuid": f["uuid"], "deployer": hex_key(&f["deployer"]), "state_tree_height": f["state_tree_height"], "function_count": f["functions"].as_array().unwrap().len(), "functions": f["functions"], "deployed_at": rfc3339(f["deployed_at"].as_i64().unwrap())})
+    };
+    let newest_contracts: Vec<Value> = deployments.iter().rev().map(contract_json).collect();
+    assert_eq!(
+        w.psy_get("/contracts").await,
+        (200, Value::Array(newest_contracts.iter().take(100).cloned().collect()))
+    );
+    let deployer = newest_contracts[0]["deployer"].as_str().unwrap();
+    let by_deployer: Vec<Value> = newest_contracts.iter().filter(|c| c["deployer"] == deployer).cloned().collect();
+    assert_eq!(w.psy_get(&format!("/contracts?deployer={deployer}")).await, (200, Value::Array(by_deployer)));
+    let uuid = newest_contracts[1]["uuid"].as_str().unwrap();
+    assert_eq!(w.psy_get(&format!("/contracts/{uuid}")).await, (200, newest_contracts[1].clone()));
+
+    let mut jobs = std::collections::BTreeMap::new();
+    for (_, _, _, f) in &all {
+        let end = f["end_time"].as_i64();
+        let start = f["start_time"].as_i64().unwrap();
+        jobs.insert(f["job_id"].as_u64().unwrap(), json!({
+            "id": f["job_id"], "checkpoint_id": f["checkpoint_id"], "job_id": f["job_id"].as_u64().unwrap().to_string(),
+            "worker_public_key": hex_key(&f["worker_public_key"]), "circuit_type": f["circuit_type"], "status": f["status"],
+            "duration_ms": end.map(|e| (e - start).max(0) * 1000), "start_time": rfc3339(start), "end_time": end.map(rfc3339),
+        }));
+    }
+    let checkpoint_jobs: Vec<Value> = jobs.values().filter(|j| j["checkpoint_id"] == 4).cloned().collect();
+    assert!(!checkpoint_jobs.is_empty());
+    assert_eq!(w.psy_get("/checkpoint/job-events/4").await, (200, Value::Array(checkpoint_jobs)));
+    let mut counts = serde_json::Map::new();
+    for status in ["Pending", "InProgress", "Completed", "Failed", "Cancelled"] {
+        counts.insert(status.into(), jobs.values().filter(|j| j["status"] == status).count().into());
+    }
+    assert_eq!(w.psy_get("/stats/jobs/counts").await, (200, Value::Object(counts)));
+    w.api.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_the_psy_error_body() {
+    let w = world(generous(), None).await;
+    let bad = |details: &str| json!({"error": "Bad Request: invalid parameters", "details": details});
+    let cases = [
+        ("/worker_events?status=Done", 400, bad("`status`: invalid WorkerEventStatus value \"Done\"; expected one of: Pending, InProgress, Completed, Failed, Cancelled")),
+        ("/worker_events?order=up", 400, bad("`order` must be \"asc\" or \"desc\", got \"up\"")),
+        ("/worker_events?limit=-1", 400, bad("`limit` must be a non-negative integer, got \"-1\"")),
+        ("/worker_events?public_key=0x12", 400, bad("`public_key` must be a 32-byte public key in 0x-hex or base58, got \"0x12\"")),
+        ("/worker_events?shape=round", 400, bad("unknown parameter `shape`; accepted: realm_id, status, public_key, topic, circuit_type, from_checkpoint_id, to_checkpoint_id, offset, limit, order, category")),
+        ("/user_events?start_time=yesterday", 400, bad("`start_time` must be an RFC 3339 time such as 2024-01-01T00:00:00Z, got \"yesterday\"")),
+        ("/user_events?start_time=2024-01-02T00:00:00Z&end_time=2024-01-01T00:00:00Z", 400, bad("`start_time` is after `end_time`")),
+        ("/user_info", 400, bad("`public_key` is required")),
+        ("/checkpoint/job-events/abc", 400, bad("checkpoint id must be a non-negative integer, got \"abc\"")),
+        ("/contracts/nope", 404, json!({"error": "Not Found", "details": "no contract with uuid \"nope\""})),
+        ("/nowhere", 404, json!({"error": "Not Found", "details": "no such endpoint"})),
+    ];
+    for (path, status, body) in cases {
+        assert_eq!(w.psy_get(path).await, (status, body), "{path}");
+    }
+    let unknown = format!("0x{}", "ab".repeat(32));
+    let (status, body) = w.psy_get(&format!("/user_info?public_key={unknown}")).await;
+    assert_eq!((status, body["error"].as_str()), (404, Some("Not Found")));
+    w.api.stop().await;
+}
