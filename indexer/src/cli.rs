@@ -149,7 +149,7 @@ pub async fn run(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<()> {
             let context = Arc::new(context(&cli.common, metrics)?);
             let (stop_projector, projector_shutdown) = watch::channel(false);
             let projector_thread =
-                spawn_projector(&cli.common, &context, DEFAULT_COMMIT_INTERVAL_MS, projector_shutdown)?;
+                spawn_projector(&cli.common, &context, BACKFILL_COMMIT_INTERVAL_MS, projector_shutdown)?;
             let outcome = backfill_all(&context, from).await;
             let _ = stop_projector.send(true);
             let projector_result = join_projector(projector_thread).await;
@@ -200,6 +200,10 @@ async fn backfill_all(context: &Arc<Context>, from: BackfillFrom) -> Result<()> 
 
 /// Milliseconds between projection commits unless configured.
 pub const DEFAULT_COMMIT_INTERVAL_MS: u64 = 250;
+
+/// Milliseconds between projection commits during an offline backfill: nobody queries, so fewer,
+/// larger segments are cheaper than fresh ones.
+pub const BACKFILL_COMMIT_INTERVAL_MS: u64 = 2_000;
 
 /// Starts the projector on its own thread, following the log until `shutdown`.
 fn spawn_projector(

@@ -94,6 +94,11 @@ impl StoredEvent {
         })
     }
 
+    /// The decoded event alone (no signature encoding: the projector's hot path).
+    pub fn event(&self, seq: u64) -> Result<ChainEvent> {
+        ChainEvent::decode(self.program, &self.payload).map_err(|err| Error::Corrupt(format!("seq {seq}: {err}")))
+    }
+
     /// The envelope, with the event decoded.
     pub fn to_envelope(&self, seq: u64) -> Result<EventEnvelope> {
         Ok(EventEnvelope {

@@ -278,16 +278,16 @@ impl Projector {
     fn apply(&mut self, log: &EventLog, seq: u64, record: LogRecord) -> Result<()> {
         match record {
             LogRecord::Event(stored) => {
-                let envelope = stored.to_envelope(seq)?;
-                let time = event_time(envelope.block_time);
-                self.newest_slot = self.newest_slot.max(envelope.slot);
-                if let Some(key) = entity_of(&envelope.event) {
-                    if seq > self.family(key.family()).committed_seq {
-                        self.fold(key, envelope.event.clone(), seq, envelope.slot, time)?;
-                    }
-                }
-                if let ChainEvent::Psy(event) = &envelope.event {
+                let event = stored.event(seq)?;
+                let time = event_time(stored.block_time);
+                self.newest_slot = self.newest_slot.max(stored.slot);
+                if let ChainEvent::Psy(event) = &event {
                     self.append(event, seq, time);
+                }
+                if let Some(key) = entity_of(&event) {
+                    if seq > self.family(key.family()).committed_seq {
+                        self.fold(key, event, seq, stored.slot, time)?;
+                    }
                 }
             }
             LogRecord::Retraction { signature, .. } => self.rebuild_after_retraction(log, &signature, seq)?,
@@ -429,7 +429,7 @@ impl Projector {
                     retracted.insert(signature);
                 }
                 (seq, LogRecord::Event(stored)) if &stored.signature == signature => {
-                    let event = stored.to_envelope(seq)?.event;
+                    let event = stored.event(seq)?;
                     touched.extend(entity_of(&event));
                     if let ChainEvent::Psy(event) = &event {
                         match psy::appended(event, seq, 0) {
