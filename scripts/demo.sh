@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The main job, in one command: builds in release mode, starts the fixture node (a realistic,
 # seeded DFPN/Psy chain with a pre-produced history and a new slot every 400 ms), the indexer
-# (gap backfill, live subscriptions, projections) and the query-api (DFPN surface), waits until
+# (gap backfill, live subscriptions, projections) and the query-api (DFPN and Psy surfaces), waits until
 # every part is healthy, prints the URLs and ready-to-paste curl lines, then prints the DFPN
 # health counts every few seconds as the live chain grows. Ctrl-C or SIGTERM stops everything.
 #
 # Environment: DATA_DIR (./.demo-data, reused between runs; FRESH=1 wipes it first),
-# RPC_PORT (8899), DFPN_PORT (3030), FIXTURE_SEED (42), FIXTURE_HISTORY_EVENTS (5000),
+# RPC_PORT (8899), DFPN_PORT (3030), PSY_PORT (3000), FIXTURE_SEED (42), FIXTURE_HISTORY_EVENTS (5000),
 # FIXTURE_SLOT_MS (400), DEMO_SECONDS (0 = run until stopped). No terminal needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +15,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/indexer-target}"
 DATA_DIR="${DATA_DIR:-$PWD/.demo-data}"
 RPC_PORT="${RPC_PORT:-8899}"
 DFPN_PORT="${DFPN_PORT:-3030}"
+PSY_PORT="${PSY_PORT:-3000}"
 DEMO_SECONDS="${DEMO_SECONDS:-0}"
 BIN="$CARGO_TARGET_DIR/release"
 
@@ -54,7 +55,7 @@ wait_for fixture-node "http://127.0.0.1:$RPC_PORT/" '{"jsonrpc":"2.0","id":1,"me
 
 "$BIN/indexer" run --data-dir "$DATA_DIR" --rpc-url "http://127.0.0.1:$RPC_PORT" --ws-url "ws://127.0.0.1:$RPC_PORT" > "$DATA_DIR/indexer.log" 2>&1 &
 pids+=($!)
-"$BIN/query-api" serve --data-dir "$DATA_DIR" --dfpn-bind "127.0.0.1:$DFPN_PORT" > "$DATA_DIR/query-api.log" 2>&1 &
+"$BIN/query-api" serve --data-dir "$DATA_DIR" --dfpn-bind "127.0.0.1:$DFPN_PORT" --psy-bind "127.0.0.1:$PSY_PORT" > "$DATA_DIR/query-api.log" 2>&1 &
 pids+=($!)
 wait_for query-api "http://127.0.0.1:$DFPN_PORT/health"
 for _ in $(seq 1 300); do
@@ -63,8 +64,9 @@ for _ in $(seq 1 300); do
 done
 
 DFPN="http://127.0.0.1:$DFPN_PORT"
+PSY="http://127.0.0.1:$PSY_PORT"
 cat <<INFO
-ready fixture-node=http://127.0.0.1:$RPC_PORT indexer=$DATA_DIR dfpn=$DFPN
+ready fixture-node=http://127.0.0.1:$RPC_PORT indexer=$DATA_DIR dfpn=$DFPN psy=$PSY metrics=http://127.0.0.1:9464/metrics
 
 Try, in another terminal:
   curl -s $DFPN/health
@@ -72,6 +74,10 @@ Try, in another terminal:
   curl -s '$DFPN/workers?status=Active&min_reputation=8000&limit=5'
   curl -s '$DFPN/models/search?q=face'
   curl -s '$DFPN/requests/search?q=arweave&limit=2'
+  curl -s '$PSY/worker_events?limit=3&status=Completed'
+  curl -s '$PSY/user_events?limit=3&tx_type=DeployContract'
+  curl -s '$PSY/stats/jobs/counts'
+  curl -s http://127.0.0.1:9464/metrics | grep indexer_events_appended_total
   curl -s -X POST -H 'content-type: application/json' -d '{"jsonrpc":"2.0","id":1,"method":"getSlot","params":[{"commitment":"confirmed"}]}' http://127.0.0.1:$RPC_PORT/
 Logs: $DATA_DIR/{fixture-node,indexer,query-api}.log
 
