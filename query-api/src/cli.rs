@@ -69,6 +69,9 @@ pub struct ServeArgs {
     /// JWT secret (HS256); without it every client is anonymous and admin endpoints refuse.
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
+    /// Milliseconds a request may take before it is answered 503.
+    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
+    pub request_timeout_ms: u64,
     /// Origins allowed by CORS (repeat; `*` for any).
     #[arg(long = "cors-origin", env = "CORS_ORIGINS", value_delimiter = ',', default_value = "*")]
     pub cors_origins: Vec<String>,
@@ -89,6 +92,7 @@ impl ServeArgs {
             trust_forwarded_for: self.trust_forwarded_for,
             jwt_secret: self.jwt_secret.clone().filter(|secret| !secret.is_empty()),
             cors_origins: self.cors_origins.clone(),
+            request_timeout: Duration::from_millis(self.request_timeout_ms.max(1)),
         }
     }
 }

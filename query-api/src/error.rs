@@ -17,6 +17,9 @@ pub enum ApiError {
         /// The client's limit.
         limit: u64,
     },
+    /// The request took longer than the configured timeout.
+    #[error("the request took longer than {0:?}; narrow it (filters, limit) or retry")]
+    Timeout(std::time::Duration),
     /// A failure of ours (index I/O); details are logged, not returned.
     #[error("internal error")]
     Internal(String),
@@ -29,6 +32,7 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -57,6 +61,7 @@ impl ApiError {
             ApiError::BadRequest(details) => ("Bad Request: invalid parameters", Some(details.clone())),
             ApiError::NotFound(details) => ("Not Found", Some(details.clone())),
             ApiError::RateLimited { .. } => ("Too Many Requests", Some(self.to_string())),
+            ApiError::Timeout(_) => ("Service Unavailable", Some(self.to_string())),
             ApiError::Internal(_) => ("Internal Server Error", None),
         };
         match details {

@@ -41,6 +41,8 @@ pub struct Config {
     pub jwt_secret: Option<String>,
     /// Origins allowed by CORS; `*` allows any.
     pub cors_origins: Vec<String>,
+    /// Longest time a request may take before it is answered 503.
+    pub request_timeout: std::time::Duration,
 }
 
 /// What every request handler shares.
@@ -53,6 +55,8 @@ pub struct State {
     pub auth: Option<Auth>,
     /// Whether `X-Forwarded-For` identifies clients.
     pub trust_forwarded_for: bool,
+    /// Longest time a request may take.
+    pub request_timeout: std::time::Duration,
 }
 
 /// A running service.
@@ -118,6 +122,7 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         limiter: RateLimiter::new(config.limits),
         auth: config.jwt_secret.as_deref().map(Auth::new),
         trust_forwarded_for: config.trust_forwarded_for,
+        request_timeout: config.request_timeout,
     });
     let dfpn = reply::rate_limited(state.clone(), Surface::Dfpn, dfpn::routes(state.clone()))
         .with(cors(&config.cors_origins))

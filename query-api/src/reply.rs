@@ -36,6 +36,23 @@ fn json_response(value: &serde_json::Value, status: StatusCode) -> Response {
     response
 }
 
+/// Runs a handler on the blocking pool (tantivy searches are synchronous), bounded by the
+/// configured request timeout, and answers with its result: a slow query never stalls the
+/// server's async workers, and its client gets a 503 instead of waiting forever.
+pub async fn run<F>(surface: Surface, state: Arc<State>, handler: F) -> Response
+where
+    F: FnOnce(&State) -> Result<serde_json::Value, ApiError> + Send + 'static,
+{
+    let timeout = state.request_timeout;
+    let task = tokio::task::spawn_blocking(move || handler(&state));
+    let result = match tokio::time::timeout(timeout, task).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(failure)) => Err(ApiError::Internal(format!("handler failed: {failure}"))),
+        Err(_) => Err(ApiError::Timeout(timeout)),
+    };
+    json(surface, result)
+}
+
 /// A JSON response for a handler result.
 pub fn json(surface: Surface, result: Result<serde_json::Value, ApiError>) -> Response {
     match result {
@@ -157,4 +174,45 @@ pub async fn recover(surface: Surface, rejection: warp::Rejection) -> Result<Res
         *response.status_mut() = StatusCode::NOT_FOUND;
     }
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::projections::Projections;
+    use crate::ratelimit::{Limits, RateLimiter};
+
+    fn state(request_timeout: Duration) -> Arc<State> {
+        Arc::new(State {
+            projections: Projections::new(std::path::Path::new("/nonexistent")),
+            limiter: RateLimiter::new(Limits::default()),
+            auth: None,
+            trust_forwarded_for: false,
+            request_timeout,
+        })
+    }
+
+    #[tokio::test]
+    async fn a_handler_slower_than_the_timeout_is_answered_503() {
+        let slow = run(Surface::Dfpn, state(Duration::from_millis(50)), |_| {
+            std::thread::sleep(Duration::from_millis(400));
+            Ok(serde_json::json!([]))
+        })
+        .await;
+        assert_eq!(slow.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let fast = run(Surface::Psy, state(Duration::from_secs(5)), |_| Ok(serde_json::json!({"status": "ok"}))).await;
+        assert_eq!(fast.status(), StatusCode::OK);
+    }
+
+    #[test]
+    fn gzip_only_when_accepted_and_worth_it() {
+        let big = json(Surface::Dfpn, Ok(serde_json::json!(vec!["x".repeat(100); 50])));
+        assert_eq!(maybe_gzip(big, Some("br, gzip;q=0.8")).headers()["content-encoding"], "gzip");
+        let refused = json(Surface::Dfpn, Ok(serde_json::json!(vec!["x".repeat(100); 50])));
+        assert!(maybe_gzip(refused, Some("gzip;q=0")).headers().get("content-encoding").is_none());
+        let small = json(Surface::Dfpn, Ok(serde_json::json!({"status": "ok"})));
+        assert!(maybe_gzip(small, Some("gzip")).headers().get("content-encoding").is_none());
+    }
 }

@@ -13,7 +13,7 @@ use warp::reply::Response;
 use warp::Filter;
 
 use crate::error::ApiError;
-use crate::reply::{json, Surface};
+use crate::reply::{json, run, Surface};
 use crate::State;
 
 fn with_state(state: Arc<State>) -> impl Filter<Extract = (Arc<State>,), Error = std::convert::Infallible> + Clone {
@@ -25,36 +25,33 @@ pub fn routes(state: Arc<State>) -> BoxedFilter<(Response,)> {
     let query = || warp::query::<HashMap<String, String>>();
     let s = || with_state(state.clone());
     let reply = |result| json(Surface::Dfpn, result);
-    let health = warp::path!("health").and(s()).map(move |st: Arc<State>| reply(handlers::health(&st.projections)));
-    let requests_search = warp::path!("requests" / "search")
-        .and(query())
+    let health = warp::path!("health")
         .and(s())
-        .map(move |q, st: Arc<State>| reply(handlers::search_requests(&st.projections, q).map(to_value)));
-    let request = warp::path!("requests" / String)
-        .and(s())
-        .map(move |id: String, st: Arc<State>| reply(handlers::request(&st.projections, &id).map(to_value)));
-    let requests = warp::path!("requests")
-        .and(query())
-        .and(s())
-        .map(move |q, st: Arc<State>| reply(handlers::requests(&st.projections, q).map(to_value)));
-    let worker = warp::path!("workers" / String)
-        .and(s())
-        .map(move |operator: String, st: Arc<State>| reply(handlers::worker(&st.projections, &operator).map(to_value)));
-    let workers = warp::path!("workers")
-        .and(query())
-        .and(s())
-        .map(move |q, st: Arc<State>| reply(handlers::workers(&st.projections, q).map(to_value)));
-    let models_search = warp::path!("models" / "search")
-        .and(query())
-        .and(s())
-        .map(move |q, st: Arc<State>| reply(handlers::search_models(&st.projections, q).map(to_value)));
-    let model = warp::path!("models" / String)
-        .and(s())
-        .map(move |id: String, st: Arc<State>| reply(handlers::model(&st.projections, &id).map(to_value)));
-    let models = warp::path!("models")
-        .and(query())
-        .and(s())
-        .map(move |q, st: Arc<State>| reply(handlers::models(&st.projections, q).map(to_value)));
+        .then(move |st: Arc<State>| run(Surface::Dfpn, st, move |st: &State| handlers::health(&st.projections)));
+    let requests_search = warp::path!("requests" / "search").and(query()).and(s()).then(move |q, st: Arc<State>| {
+        run(Surface::Dfpn, st, move |st: &State| handlers::search_requests(&st.projections, q).map(to_value))
+    });
+    let request = warp::path!("requests" / String).and(s()).then(move |id: String, st: Arc<State>| {
+        run(Surface::Dfpn, st, move |st: &State| handlers::request(&st.projections, &id).map(to_value))
+    });
+    let requests = warp::path!("requests").and(query()).and(s()).then(move |q, st: Arc<State>| {
+        run(Surface::Dfpn, st, move |st: &State| handlers::requests(&st.projections, q).map(to_value))
+    });
+    let worker = warp::path!("workers" / String).and(s()).then(move |operator: String, st: Arc<State>| {
+        run(Surface::Dfpn, st, move |st: &State| handlers::worker(&st.projections, &operator).map(to_value))
+    });
+    let workers = warp::path!("workers").and(query()).and(s()).then(move |q, st: Arc<State>| {
+        run(Surface::Dfpn, st, move |st: &State| handlers::workers(&st.projections, q).map(to_value))
+    });
+    let models_search = warp::path!("models" / "search").and(query()).and(s()).then(move |q, st: Arc<State>| {
+        run(Surface::Dfpn, st, move |st: &State| handlers::search_models(&st.projections, q).map(to_value))
+    });
+    let model = warp::path!("models" / String).and(s()).then(move |id: String, st: Arc<State>| {
+        run(Surface::Dfpn, st, move |st: &State| handlers::model(&st.projections, &id).map(to_value))
+    });
+    let models = warp::path!("models").and(query()).and(s()).then(move |q, st: Arc<State>| {
+        run(Surface::Dfpn, st, move |st: &State| handlers::models(&st.projections, q).map(to_value))
+    });
     let not_found = warp::any().map(move || reply(Err(ApiError::NotFound("no such endpoint".into()))));
     warp::get()
         .and(

@@ -12,7 +12,7 @@ use warp::reply::Response;
 use warp::Filter;
 
 use crate::error::ApiError;
-use crate::reply::{json, Surface};
+use crate::reply::{json, run, Surface};
 use crate::State;
 
 /// Every Psy route implemented so far, ending in a 404 for other paths; never rejects.
@@ -27,32 +27,30 @@ pub fn routes(state: Arc<State>) -> BoxedFilter<(Response,)> {
     };
     let reply = |result| json(Surface::Psy, result);
     let health = warp::path!("health").map(move || reply(Ok(handlers::health())));
-    let user_info = warp::path!("user_info")
-        .and(query())
-        .and(s())
-        .map(move |q, st: Arc<State>| reply(handlers::user_info(&st.projections, q)));
-    let worker_events = warp::path!("worker_events")
-        .and(query())
-        .and(s())
-        .map(move |q, st: Arc<State>| reply(handlers::worker_events(&st.projections, q)));
-    let user_events = warp::path!("user_events")
-        .and(query())
-        .and(s())
-        .map(move |q, st: Arc<State>| reply(handlers::user_events(&st.projections, q)));
-    let contract = warp::path!("contracts" / String)
-        .and(s())
-        .map(move |uuid: String, st: Arc<State>| reply(handlers::contract(&st.projections, &uuid)));
-    let contracts = warp::path!("contracts")
-        .and(query())
-        .and(s())
-        .map(move |q, st: Arc<State>| reply(handlers::contracts(&st.projections, q)));
+    let user_info = warp::path!("user_info").and(query()).and(s()).then(move |q, st: Arc<State>| {
+        run(Surface::Psy, st, move |st: &State| handlers::user_info(&st.projections, q))
+    });
+    let worker_events = warp::path!("worker_events").and(query()).and(s()).then(move |q, st: Arc<State>| {
+        run(Surface::Psy, st, move |st: &State| handlers::worker_events(&st.projections, q))
+    });
+    let user_events = warp::path!("user_events").and(query()).and(s()).then(move |q, st: Arc<State>| {
+        run(Surface::Psy, st, move |st: &State| handlers::user_events(&st.projections, q))
+    });
+    let contract = warp::path!("contracts" / String).and(s()).then(move |uuid: String, st: Arc<State>| {
+        run(Surface::Psy, st, move |st: &State| handlers::contract(&st.projections, &uuid))
+    });
+    let contracts = warp::path!("contracts").and(query()).and(s()).then(move |q, st: Arc<State>| {
+        run(Surface::Psy, st, move |st: &State| handlers::contracts(&st.projections, q))
+    });
     let job_events =
-        warp::path!("checkpoint" / "job-events" / String).and(s()).map(move |id: String, st: Arc<State>| {
-            reply(checkpoint_id(&id).and_then(|id| handlers::checkpoint_job_events(&st.projections, id)))
+        warp::path!("checkpoint" / "job-events" / String).and(s()).then(move |id: String, st: Arc<State>| {
+            run(Surface::Psy, st, move |st: &State| {
+                checkpoint_id(&id).and_then(|id| handlers::checkpoint_job_events(&st.projections, id))
+            })
         });
     let job_counts = warp::path!("stats" / "jobs" / "counts")
         .and(s())
-        .map(move |st: Arc<State>| reply(handlers::job_counts(&st.projections)));
+        .then(move |st: Arc<State>| run(Surface::Psy, st, move |st: &State| handlers::job_counts(&st.projections)));
     let not_found = warp::any().map(move || reply(Err(ApiError::NotFound("no such endpoint".into()))));
     warp::get()
         .and(

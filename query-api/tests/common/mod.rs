@@ -65,6 +65,7 @@ pub async fn world(limits: Limits, jwt_secret: Option<&str>) -> World {
         trust_forwarded_for: false,
         jwt_secret: jwt_secret.map(str::to_owned),
         cors_origins: vec!["*".into()],
+        request_timeout: std::time::Duration::from_secs(10),
     })
     .await
     .unwrap();
