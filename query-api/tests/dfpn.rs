@@ -194,3 +194,87 @@ async fn the_101st_anonymous_request_is_refused_with_headers_and_tokens_get_the_
     assert_eq!(anonymous.status(), 429, "a token signed with another secret counts as anonymous");
     w.api.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starts_before_the_projections_exist_and_follows_the_indexers_commits() {
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let api = query_api::start(query_api::Config {
+        data_dir: dir.path().to_path_buf(),
+        dfpn_addr: "127.0.0.1:0".parse().unwrap(),
+        psy_addr: "127.0.0.1:0".parse().unwrap(),
+        limits: generous(),
+        trust_forwarded_for: false,
+        jwt_secret: None,
+        cors_origins: vec!["*".into()],
+        request_timeout: std::time::Duration::from_secs(10),
+    })
+    .await
+    .unwrap();
+    let base = format!("http://{}", api.dfpn_addr);
+    let get = |path: &'static str| {
+        let url = format!("{base}{path}");
+        async move {
+            let response = reqwest::get(url).await.unwrap();
+            (response.status().as_u16(), response.json::<Value>().await.unwrap())
+        }
+    };
+    assert_eq!(
+        get("/health").await,
+        (200, json!({"status": "healthy", "request_count": 0, "worker_count": 0, "model_count": 0}))
+    );
+    assert_eq!(get("/requests").await, (200, json!([])));
+    assert_eq!(get("/requests/unknown").await.0, 404);
+
+    let node = fixtures::testing::start_node(52, 600, fixtures::node::Faults::default()).await;
+    let metrics = Arc::new(indexer::metrics::Metrics::default());
+    let context = Arc::new(indexer::backfill::Context {
+        rpc: indexer::rpc::Rpc::new(
+            &node.http_url(),
+            solana_commitment_config::CommitmentConfig::confirmed(),
+            metrics.clone(),
+        ),
+        log: Arc::new(indexer::log::EventLog::open(&dir.path().join("log"), 8 << 20).unwrap()),
+        programs: shared::ProgramSet::defaults(),
+        metrics,
+        concurrency: 8,
+    });
+    for program in shared::ProgramKind::ALL {
+        context.backfill(program, indexer::backfill::BackfillFrom::Genesis).await.unwrap();
+    }
+    let mut projector = indexer::projector::Projector::open(&dir.path().join("projections")).unwrap();
+    projector.catch_up(&context.log, usize::MAX).unwrap();
+    projector.commit().unwrap();
+    let expected = fixtures::testing::expected_dfpn(node.node.ground_truth(None).lines());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (_, health) = get("/health").await;
+        if health["request_count"] == expected.requests.len() {
+            assert_eq!(health["worker_count"], expected.workers.len());
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the service never saw the indexer's commit: {health}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    fixtures::testing::produce_slots(&node, 120).await;
+    for program in shared::ProgramKind::ALL {
+        context.backfill(program, indexer::backfill::BackfillFrom::Cursor).await.unwrap();
+    }
+    projector.catch_up(&context.log, usize::MAX).unwrap();
+    projector.commit().unwrap();
+    let grown = fixtures::testing::expected_dfpn(node.node.ground_truth(None).lines());
+    assert!(grown.requests.len() > expected.requests.len());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (_, health) = get("/health").await;
+        if health["request_count"] == grown.requests.len() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the open reader never reloaded: {health}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    projector.finish().unwrap();
+    node.stop().await;
+    api.stop().await;
+}
