@@ -140,11 +140,9 @@ fn job_rank(status: WorkerEventStatus) -> u8 {
 /// Applies an event to an existing entity, in any order and idempotently (see `dfpn::apply`).
 pub fn apply(entity: &mut PsyEntity, event: &PsyEvent, time: i64, version: u64) {
     match (entity, event) {
-        (PsyEntity::Realm(realm), PsyEvent::RealmStatusChanged(e)) => {
-            if version >= realm.active_version {
-                realm.active = e.active;
-                realm.active_version = version;
-            }
+        (PsyEntity::Realm(realm), PsyEvent::RealmStatusChanged(e)) if version >= realm.active_version => {
+            realm.active = e.active;
+            realm.active_version = version;
         }
         (PsyEntity::Job(job), PsyEvent::WorkerJobUpdated(e)) if job_rank(e.status) >= job_rank(job.status) => {
             let (end_time, duration_ms) = job_end(e);
