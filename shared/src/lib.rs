@@ -17,6 +17,7 @@ pub mod event;
 pub mod field;
 pub mod idl;
 pub mod modality;
+pub mod process;
 pub mod program;
 pub mod rpc;
 pub mod schema;
