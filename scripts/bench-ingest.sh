@@ -10,7 +10,8 @@ EVENTS="${EVENTS:-1000000}"
 PORT="${PORT:-18999}"
 CONCURRENCY="${CONCURRENCY:-32}"
 WORK="$(mktemp -d)"
-trap 'kill $NODE_PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
+NODE_PID=""
+trap 'if [ -n "$NODE_PID" ]; then kill "$NODE_PID" 2>/dev/null || true; fi; rm -rf "$WORK"' EXIT
 
 cargo build --release --locked -p fixtures -p indexer
 BIN="$CARGO_TARGET_DIR/release"
