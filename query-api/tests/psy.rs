@@ -207,3 +207,113 @@ async fn bad_input_gets_the_psy_error_body() {
     assert_eq!((status, body["error"].as_str()), (404, Some("Not Found")));
     w.api.stop().await;
 }
+
+/// Buckets computed from the ground truth: start → (total, per-key counts, distinct workers).
+fn expected_buckets(
+    events: &[(i64, String, String)],
+    bucket: &str,
+) -> Vec<(i64, u64, std::collections::HashMap<String, u64>, usize)> {
+    use std::collections::{BTreeMap, HashMap, HashSet};
+    let month_start = |t: i64| {
+        let date = time::OffsetDateTime::from_unix_timestamp(t).unwrap();
+        date.replace_day(1).unwrap().replace_time(time::Time::MIDNIGHT).unix_timestamp()
+    };
+    let first = events.iter().map(|(t, ..)| *t).min().unwrap();
+    let start_of = |t: i64| match bucket {
+        "2min" => t - t.rem_euclid(120),
+        "1h" => t - t.rem_euclid(3_600),
+        "1d" => t - t.rem_euclid(86_400),
+        "1w" => t - (t - 4 * 86_400).rem_euclid(604_800),
+        "1m" => month_start(t),
+        _ => first,
+    };
+    let mut out: BTreeMap<i64, (u64, HashMap<String, u64>, HashSet<String>)> = BTreeMap::new();
+    for (t, key, worker) in events {
+        let entry = out.entry(start_of(*t)).or_default();
+        entry.0 += 1;
+        *entry.1.entry(key.clone()).or_default() += 1;
+        entry.2.insert(worker.clone());
+    }
+    out.into_iter().map(|(start, (total, keys, workers))| (start, total, keys, workers.len())).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aggregations_match_buckets_computed_from_the_ground_truth() {
+    let w = world(generous(), None).await;
+    let worker_events: Vec<(i64, String, String)> = psy_events(&w)
+        .into_iter()
+        .filter(|e| e["name"] == "WorkerJobUpdated")
+        .map(|e| {
+            (
+                e["block_time"].as_i64().unwrap(),
+                e["fields"]["status"].as_str().unwrap().to_owned(),
+                hex_key(&e["fields"]["worker_public_key"]),
+            )
+        })
+        .collect();
+    for bucket in ["2min", "1h", "1d", "1w", "1m", "all_time"] {
+        let expected: Vec<Value> = expected_buckets(&worker_events, bucket)
+            .into_iter()
+            .rev()
+            .take(100)
+            .map(|(start, total, keys, workers)| {
+                json!({
+                    "time_bucket": rfc3339(start), "total_events": total,
+                    "completed_events": keys.get("Completed").copied().unwrap_or(0),
+                    "failed_events": keys.get("Failed").copied().unwrap_or(0), "unique_workers": workers,
+                })
+            })
+            .collect();
+        assert_eq!(
+            w.psy_get(&format!("/worker_events_aggregations?bucket={bucket}")).await,
+            (200, Value::Array(expected)),
+            "{bucket}"
+        );
+    }
+    let two_min = expected_buckets(&worker_events, "2min");
+    let (status, page) = w.psy_get("/worker_events_aggregations?bucket=2min&order=asc&offset=1&limit=1").await;
+    assert_eq!(status, 200);
+    let starts: Vec<&str> = page.as_array().unwrap().iter().map(|b| b["time_bucket"].as_str().unwrap()).collect();
+    let wanted: Vec<String> = two_min.iter().skip(1).take(1).map(|b| rfc3339(b.0)).collect();
+    assert_eq!(starts, wanted, "offset and limit apply to buckets in order");
+    let first = worker_events.iter().map(|(t, ..)| *t).min().unwrap();
+    let (from, to) = (first + 20, first + 50);
+    let expected_total = worker_events.iter().filter(|(t, ..)| (from..=to).contains(t)).count();
+    assert!(expected_total > 0);
+    let (_, page) = w
+        .psy_get(&format!(
+            "/worker_events_aggregations?bucket=all_time&start_time={}&end_time={}",
+            rfc3339(from),
+            rfc3339(to)
+        ))
+        .await;
+    assert_eq!(page[0]["total_events"], expected_total, "time filters bound the buckets");
+
+    let user_events: Vec<(i64, String, String)> = psy_events(&w)
+        .into_iter()
+        .filter_map(|e| {
+            let f = &e["fields"];
+            let (kind, time) = match e["name"].as_str().unwrap() {
+                "UserRegistered" => ("RegisterUser", "registered_at"),
+                "ContractDeployed" => ("DeployContract", "deployed_at"),
+                "UserTransactionExecuted" => ("UserTransaction", "executed_at"),
+                _ => return None,
+            };
+            Some((f[time].as_i64().unwrap(), kind.to_owned(), String::new()))
+        })
+        .collect();
+    let expected: Vec<Value> = expected_buckets(&user_events, "1h")
+        .into_iter()
+        .map(|(start, total, keys, _)| {
+            let n = |k: &str| keys.get(k).copied().unwrap_or(0);
+            json!({"time_bucket": rfc3339(start), "total_events": total, "register_user_count": n("RegisterUser"), "deploy_contract_count": n("DeployContract"), "user_tx_count": n("UserTransaction")})
+        })
+        .collect();
+    assert_eq!(w.psy_get("/user_events_aggregations?bucket=1h&order=asc").await, (200, Value::Array(expected)));
+    let (status, body) = w.psy_get("/worker_events_aggregations?bucket=5min").await;
+    assert_eq!(
+        (status, body["details"].as_str()),
+        (400, Some("`bucket` must be one of 2min, 1h, 1d, 1w, 1m, all_time, got \"5min\""))
+    );
+    w.api.stop().await;
+}

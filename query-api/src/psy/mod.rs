@@ -2,6 +2,7 @@
 //! Implemented so far: health, user info, worker and user events, contracts, a checkpoint's
 //! job events and job counts; the other endpoints of the document follow.
 
+pub mod aggregations;
 pub mod handlers;
 
 use std::collections::HashMap;
@@ -51,6 +52,14 @@ pub fn routes(state: Arc<State>) -> BoxedFilter<(Response,)> {
     let job_counts = warp::path!("stats" / "jobs" / "counts")
         .and(s())
         .then(move |st: Arc<State>| run(Surface::Psy, st, move |st: &State| handlers::job_counts(&st.projections)));
+    let worker_aggregations =
+        warp::path!("worker_events_aggregations").and(query()).and(s()).then(move |q, st: Arc<State>| {
+            run(Surface::Psy, st, move |st: &State| aggregations::worker_events(&st.projections, q))
+        });
+    let user_aggregations =
+        warp::path!("user_events_aggregations").and(query()).and(s()).then(move |q, st: Arc<State>| {
+            run(Surface::Psy, st, move |st: &State| aggregations::user_events(&st.projections, q))
+        });
     let not_found = warp::any().map(move || reply(Err(ApiError::NotFound("no such endpoint".into()))));
     warp::get()
         .and(
@@ -68,6 +77,10 @@ pub fn routes(state: Arc<State>) -> BoxedFilter<(Response,)> {
                 .or(job_events)
                 .unify()
                 .or(job_counts)
+                .unify()
+                .or(worker_aggregations)
+                .unify()
+                .or(user_aggregations)
                 .unify(),
         )
         .or(not_found)

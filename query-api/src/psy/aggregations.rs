@@ -1,0 +1,289 @@
+//! `/worker_events_aggregations` and `/user_events_aggregations`: time buckets computed with
+//! tantivy aggregations over fast fields (a histogram for fixed intervals, a range aggregation
+//! over calendar months, terms for the per-status or per-type counts).
+//!
+//! Buckets: `2min`, `1h`, `1d` (UTC days), `1w` (weeks starting Monday 00:00 UTC), `1m` (calendar
+//! months, UTC), `all_time` (one bucket stamped with the first event's time). Only buckets with
+//! events are listed; `order` (default `desc`) sorts them by time before `offset`/`limit`
+//! (default 100, capped at 1000). `unique_workers` is exact: a terms aggregation over worker keys
+//! within each returned bucket.
+
+use std::collections::HashMap;
+
+use serde_json::{json, Value};
+use shared::schema::psy::{UserEventFields, WorkerEventFields};
+use shared::schema::Family;
+use tantivy::aggregation::agg_req::Aggregations;
+use tantivy::aggregation::{AggContextParams, AggregationCollector};
+use tantivy::query::Query;
+use tantivy::Searcher;
+
+use crate::error::{ApiError, Result};
+use crate::params::Params;
+use crate::projections::Projections;
+use crate::query::{conjunction, i64_range};
+use crate::timefmt::{self, rfc3339};
+
+/// Default number of buckets returned.
+pub const DEFAULT_BUCKETS: usize = 100;
+/// Largest number of buckets returned; larger limits are capped.
+pub const MAX_BUCKETS: usize = 1_000;
+/// Distinct workers counted exactly per bucket.
+const MAX_DISTINCT_WORKERS: u64 = 65_000;
+/// Unix time of a Monday 00:00 UTC minus the epoch's weekday: aligns weekly buckets to Mondays.
+const WEEK_OFFSET_SECS: f64 = 4.0 * 86_400.0;
+
+/// A bucket size of the aggregation endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BucketSize {
+    /// Fixed length in seconds, with an alignment offset.
+    Fixed { seconds: i64, offset: i64 },
+    /// Calendar months (UTC).
+    Month,
+    /// Everything in one bucket.
+    AllTime,
+}
+
+impl BucketSize {
+    /// Parses a `bucket` parameter.
+    pub fn parse(value: &str) -> Result<Self> {
+        Ok(match value {
+            "2min" => Self::Fixed { seconds: 120, offset: 0 },
+            "1h" => Self::Fixed { seconds: 3_600, offset: 0 },
+            "1d" => Self::Fixed { seconds: 86_400, offset: 0 },
+            "1w" => Self::Fixed { seconds: 604_800, offset: WEEK_OFFSET_SECS as i64 },
+            "1m" => Self::Month,
+            "all_time" => Self::AllTime,
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "`bucket` must be one of 2min, 1h, 1d, 1w, 1m, all_time, got {other:?}"
+                )))
+            }
+        })
+    }
+}
+
+fn aggregate(searcher: &Searcher, query: &dyn Query, request: Value) -> Result<Value> {
+    let aggregations: Aggregations =
+        serde_json::from_value(request).map_err(|err| ApiError::Internal(format!("aggregation request: {err}")))?;
+    let collector = AggregationCollector::from_aggs(aggregations, AggContextParams::default());
+    let results = searcher.search(query, &collector)?;
+    serde_json::to_value(results).map_err(|err| ApiError::Internal(format!("aggregation result: {err}")))
+}
+
+/// Start of the calendar month containing `unix` and of the next one.
+fn month_bounds(unix: i64) -> (i64, i64) {
+    let date = time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let start = date.replace_day(1).expect("day 1 exists").replace_time(time::Time::MIDNIGHT);
+    let (year, month) = if date.month() == time::Month::December {
+        (date.year() + 1, time::Month::January)
+    } else {
+        (date.year(), date.month().next())
+    };
+    let next = start.replace_year(year).and_then(|d| d.replace_month(month)).expect("valid month start");
+    (start.unix_timestamp(), next.unix_timestamp())
+}
+
+/// One bucket: its start and the counts of its sub-aggregation keys.
+struct Bucket {
+    start: i64,
+    end: i64,
+    total: u64,
+    by_key: HashMap<String, u64>,
+}
+
+fn sub_counts(bucket: &Value, name: &str) -> HashMap<String, u64> {
+    bucket[name]["buckets"]
+        .as_array()
+        .map(|buckets| {
+            buckets.iter().filter_map(|b| Some((b["key"].as_str()?.to_owned(), b["doc_count"].as_u64()?))).collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Computes the non-empty buckets of `query` over `time_field`, with per-key counts of `key_field`.
+fn buckets(
+    searcher: &Searcher,
+    query: &dyn Query,
+    time_field: &str,
+    key_field: &str,
+    size: BucketSize,
+) -> Result<Vec<Bucket>> {
+    let sub = json!({ "by_key": { "terms": { "field": key_field, "size": 100 } } });
+    let stats = aggregate(searcher, query, json!({ "span": { "stats": { "field": time_field } } }))?;
+    let (Some(min), Some(max)) = (stats["span"]["min"].as_f64(), stats["span"]["max"].as_f64()) else {
+        return Ok(Vec::new());
+    };
+    let (min, max) = (min as i64, max as i64);
+    let to_bucket = |start: i64, end: i64, value: &Value| Bucket {
+        start,
+        end,
+        total: value["doc_count"].as_u64().unwrap_or(0),
+        by_key: sub_counts(value, "by_key"),
+    };
+    let all: Vec<Bucket> = match size {
+        BucketSize::AllTime => {
+            let result = aggregate(
+                searcher,
+                query,
+                json!({ "all": { "range": { "field": time_field, "ranges": [{ "from": min as f64, "to": (max + 1) as f64 }] }, "aggs": sub } }),
+            )?;
+            result["all"]["buckets"].as_array().into_iter().flatten().map(|b| to_bucket(min, max + 1, b)).collect()
+        }
+        BucketSize::Month => {
+            let mut ranges = Vec::new();
+            let mut start = month_bounds(min).0;
+            while start <= max {
+                let (_, next) = month_bounds(start);
+                ranges.push(json!({ "from": start as f64, "to": next as f64 }));
+                start = next;
+            }
+            let result = aggregate(
+                searcher,
+                query,
+                json!({ "months": { "range": { "field": time_field, "ranges": ranges }, "aggs": sub } }),
+            )?;
+            result["months"]["buckets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|b| {
+                    let from = b["from"].as_f64()? as i64;
+                    Some(to_bucket(from, month_bounds(from).1, b))
+                })
+                .collect()
+        }
+        BucketSize::Fixed { seconds, offset } => {
+            let request = json!({ "hist": {
+                "histogram": { "field": time_field, "interval": seconds as f64, "offset": offset as f64, "min_doc_count": 1 },
+                "aggs": sub,
+            }});
+            let result = aggregate(searcher, query, request)?;
+            result["hist"]["buckets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|b| {
+                    let start = b["key"].as_f64()? as i64;
+                    Some(to_bucket(start, start + seconds, b))
+                })
+                .collect()
+        }
+    };
+    Ok(all.into_iter().filter(|b| b.total > 0).collect())
+}
+
+struct Request {
+    start: Option<i64>,
+    end: Option<i64>,
+    size: BucketSize,
+    descending: bool,
+    limit: usize,
+    offset: usize,
+}
+
+fn request(query: HashMap<String, String>) -> Result<Request> {
+    let params = Params::new(query, &["start_time", "end_time", "bucket", "offset", "limit", "order"])?;
+    let start = params.text("start_time").map(|v| timefmt::parse("start_time", v)).transpose()?;
+    let end = params.text("end_time").map(|v| timefmt::parse("end_time", v)).transpose()?;
+    if let (Some(start), Some(end)) = (start, end) {
+        if start > end {
+            return Err(ApiError::BadRequest("`start_time` is after `end_time`".into()));
+        }
+    }
+    let size = BucketSize::parse(params.text("bucket").unwrap_or("1h"))?;
+    let descending = match params.text("order") {
+        None | Some("desc") => true,
+        Some("asc") => false,
+        Some(other) => return Err(ApiError::BadRequest(format!("`order` must be \"asc\" or \"desc\", got {other:?}"))),
+    };
+    let (limit, offset) = params.page(DEFAULT_BUCKETS, MAX_BUCKETS)?;
+    Ok(Request { start, end, size, descending, limit, offset })
+}
+
+fn page(mut buckets: Vec<Bucket>, request: &Request) -> Vec<Bucket> {
+    buckets.sort_by_key(|b| b.start);
+    if request.descending {
+        buckets.reverse();
+    }
+    buckets.into_iter().skip(request.offset).take(request.limit).collect()
+}
+
+/// `GET /worker_events_aggregations`.
+pub fn worker_events(projections: &Projections, query: HashMap<String, String>) -> Result<Value> {
+    let request = request(query)?;
+    let Some(reader) = projections.family(Family::WorkerEvents)? else { return Ok(json!([])) };
+    let f = WorkerEventFields::resolve(&reader.index.schema());
+    let searcher = reader.searcher();
+    let time_filter = |from: Option<i64>, to: Option<i64>| {
+        if from.is_some() || to.is_some() {
+            vec![i64_range(f.timestamp, from, to)]
+        } else {
+            Vec::new()
+        }
+    };
+    let base = conjunction(time_filter(request.start, request.end));
+    let found = page(buckets(&searcher, &*base, "timestamp", "status", request.size)?, &request);
+    let mut items = Vec::with_capacity(found.len());
+    for bucket in found {
+        let lower = request.start.map_or(bucket.start, |s| s.max(bucket.start));
+        let upper = request.end.map_or(bucket.end - 1, |e| e.min(bucket.end - 1));
+        let within = conjunction(time_filter(Some(lower), Some(upper)));
+        let workers = aggregate(
+            &searcher,
+            &*within,
+            json!({ "workers": { "terms": { "field": "worker_public_key", "size": MAX_DISTINCT_WORKERS } } }),
+        )?;
+        let unique_workers = workers["workers"]["buckets"].as_array().map_or(0, Vec::len);
+        let count = |status: &str| bucket.by_key.get(status).copied().unwrap_or(0);
+        items.push(json!({
+            "time_bucket": rfc3339(bucket.start),
+            "total_events": bucket.total,
+            "completed_events": count("Completed"),
+            "failed_events": count("Failed"),
+            "unique_workers": unique_workers,
+        }));
+    }
+    Ok(Value::Array(items))
+}
+
+/// `GET /user_events_aggregations`.
+pub fn user_events(projections: &Projections, query: HashMap<String, String>) -> Result<Value> {
+    let request = request(query)?;
+    let Some(reader) = projections.family(Family::UserEvents)? else { return Ok(json!([])) };
+    let f = UserEventFields::resolve(&reader.index.schema());
+    let searcher = reader.searcher();
+    let clauses = if request.start.is_some() || request.end.is_some() {
+        vec![i64_range(f.timestamp, request.start, request.end)]
+    } else {
+        Vec::new()
+    };
+    let found = page(buckets(&searcher, &*conjunction(clauses), "timestamp", "tx_type", request.size)?, &request);
+    Ok(Value::Array(
+        found
+            .into_iter()
+            .map(|bucket| {
+                let count = |kind: &str| bucket.by_key.get(kind).copied().unwrap_or(0);
+                json!({
+                    "time_bucket": rfc3339(bucket.start),
+                    "total_events": bucket.total,
+                    "register_user_count": count("RegisterUser"),
+                    "deploy_contract_count": count("DeployContract"),
+                    "user_tx_count": count("UserTransaction"),
+                })
+            })
+            .collect(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_are_calendar_months() {
+        assert_eq!(month_bounds(1_720_000_000), (1_719_792_000, 1_722_470_400)); // July 2024
+        assert_eq!(month_bounds(1_735_689_599).1, 1_735_689_600); // December 2024 → January 2025
+        assert!(BucketSize::parse("5min").is_err());
+    }
+}
