@@ -208,12 +208,15 @@ async fn bad_input_gets_the_psy_error_body() {
     w.api.stop().await;
 }
 
-/// Buckets computed from the ground truth: start → (total, per-key counts, distinct workers).
-fn expected_buckets(
-    events: &[(i64, String, String)],
-    bucket: &str,
-) -> Vec<(i64, u64, std::collections::HashMap<String, u64>, usize)> {
-    use std::collections::{BTreeMap, HashMap, HashSet};
+/// A bucket computed from the ground truth: start, total, per-key counts, distinct workers.
+type ExpectedBucket = (i64, u64, std::collections::HashMap<String, u64>, usize);
+
+/// Running counts of one bucket: total, per-key counts, workers seen.
+type Tally = (u64, std::collections::HashMap<String, u64>, std::collections::HashSet<String>);
+
+/// Buckets computed from the ground truth, oldest first.
+fn expected_buckets(events: &[(i64, String, String)], bucket: &str) -> Vec<ExpectedBucket> {
+    use std::collections::BTreeMap;
     let month_start = |t: i64| {
         let date = time::OffsetDateTime::from_unix_timestamp(t).unwrap();
         date.replace_day(1).unwrap().replace_time(time::Time::MIDNIGHT).unix_timestamp()
@@ -227,7 +230,7 @@ fn expected_buckets(
         "1m" => month_start(t),
         _ => first,
     };
-    let mut out: BTreeMap<i64, (u64, HashMap<String, u64>, HashSet<String>)> = BTreeMap::new();
+    let mut out: BTreeMap<i64, Tally> = BTreeMap::new();
     for (t, key, worker) in events {
         let entry = out.entry(start_of(*t)).or_default();
         entry.0 += 1;
