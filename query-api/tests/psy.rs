@@ -179,6 +179,24 @@ async fn implemented_endpoints_match_the_ground_truth() {
         counts.insert(status.into(), jobs.values().filter(|j| j["status"] == status).count().into());
     }
     assert_eq!(w.psy_get("/stats/jobs/counts").await, (200, Value::Object(counts)));
+    let realms: Vec<u64> = psy_events(&w)
+        .iter()
+        .filter(|e| e["name"] == "RealmCreated")
+        .map(|e| e["fields"]["realm_id"].as_u64().unwrap())
+        .collect();
+    let per_realm: Vec<Value> = realms
+        .iter()
+        .map(|realm| {
+            let of_realm: Vec<&Value> = jobs.values().filter(|j| all.iter().any(|(_, _, _, f)| f["job_id"] == j["id"] && f["realm_id"] == *realm)).collect();
+            let total = of_realm.len();
+            let completed = of_realm.iter().filter(|j| j["status"] == "Completed").count();
+            let failed = of_realm.iter().filter(|j| j["status"] == "Failed").count();
+            let rate = if total == 0 { 0.0 } else { completed as f64 / total as f64 };
+            json!({"realm_id": realm, "total_jobs": total, "completed_jobs": completed, "failed_jobs": failed, "success_rate": rate})
+        })
+        .collect();
+    assert!(per_realm.iter().any(|r| r["total_jobs"].as_u64().unwrap() > 0));
+    assert_eq!(w.psy_get("/stats/jobs/all-realms").await, (200, Value::Array(per_realm)));
     w.api.stop().await;
 }
 

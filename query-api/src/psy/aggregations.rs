@@ -276,6 +276,44 @@ pub fn user_events(projections: &Projections, query: HashMap<String, String>) ->
     ))
 }
 
+/// `GET /stats/jobs/all-realms`: every realm with its jobs (all time) by outcome, by realm id;
+/// `success_rate` is completed over total (0 for a realm without jobs).
+pub fn jobs_by_realm(projections: &Projections) -> Result<Value> {
+    let Some(realms) = projections.family(Family::Realms)? else { return Ok(json!([])) };
+    let realm_fields = shared::schema::psy::RealmFields::resolve(&realms.index.schema());
+    let searcher = realms.searcher();
+    let all_realms = crate::query::count(&searcher, &tantivy::query::AllQuery)? as usize;
+    let docs =
+        crate::query::page_by(&searcher, &tantivy::query::AllQuery, "realm_id", tantivy::Order::Asc, all_realms, 0)?;
+    let mut counts: HashMap<u64, (u64, HashMap<String, u64>)> = HashMap::new();
+    if let Some(jobs) = projections.family(Family::Jobs)? {
+        let request = json!({ "realms": { "terms": { "field": "realm_id", "size": 65_000 }, "aggs": {
+            "by_key": { "terms": { "field": "status", "size": 10 } } } } });
+        let result = aggregate(&jobs.searcher(), &tantivy::query::AllQuery, request)?;
+        for bucket in result["realms"]["buckets"].as_array().into_iter().flatten() {
+            if let (Some(realm), Some(total)) = (bucket["key"].as_f64(), bucket["doc_count"].as_u64()) {
+                counts.insert(realm as u64, (total, sub_counts(bucket, "by_key")));
+            }
+        }
+    }
+    let mut items = Vec::with_capacity(docs.len());
+    for doc in &docs {
+        let realm = shared::schema::psy::Realm::from_document(doc, &realm_fields)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let (total, by_status) = counts.remove(&realm.realm_id).unwrap_or_default();
+        let count = |status: &str| by_status.get(status).copied().unwrap_or(0);
+        let success_rate = if total == 0 { 0.0 } else { count("Completed") as f64 / total as f64 };
+        items.push(json!({
+            "realm_id": realm.realm_id,
+            "total_jobs": total,
+            "completed_jobs": count("Completed"),
+            "failed_jobs": count("Failed"),
+            "success_rate": success_rate,
+        }));
+    }
+    Ok(Value::Array(items))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -60,6 +60,9 @@ pub fn routes(state: Arc<State>) -> BoxedFilter<(Response,)> {
         warp::path!("user_events_aggregations").and(query()).and(s()).then(move |q, st: Arc<State>| {
             run(Surface::Psy, st, move |st: &State| aggregations::user_events(&st.projections, q))
         });
+    let all_realms = warp::path!("stats" / "jobs" / "all-realms").and(s()).then(move |st: Arc<State>| {
+        run(Surface::Psy, st, move |st: &State| aggregations::jobs_by_realm(&st.projections))
+    });
     let not_found = warp::any().map(move || reply(Err(ApiError::NotFound("no such endpoint".into()))));
     warp::get()
         .and(
@@ -81,6 +84,8 @@ pub fn routes(state: Arc<State>) -> BoxedFilter<(Response,)> {
                 .or(worker_aggregations)
                 .unify()
                 .or(user_aggregations)
+                .unify()
+                .or(all_realms)
                 .unify(),
         )
         .or(not_found)
