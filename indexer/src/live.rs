@@ -83,8 +83,9 @@ async fn session(
     loop {
         tokio::select! {
             notification = notifications.recv() => match notification {
-                Some(notification) => handle(&context, notification).await?,
-                None => return Err(Error::Pubsub("connection closed".into())),
+                Some(Some(notification)) => handle(&context, notification).await?,
+                // One subscription ended (or all did): resubscribe everything.
+                Some(None) | None => return Err(Error::Pubsub("subscription stream ended".into())),
             },
             _ = ticker.tick() => reconcile(&context).await?,
             _ = shutdown.changed() => return Ok(()),
@@ -104,12 +105,13 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Subscribes to one program's logs and forwards notifications until the stream ends.
+/// Subscribes to one program's logs and forwards notifications until the stream ends, then
+/// sends `None` so that the session reconnects even if other subscriptions still run.
 async fn forward(
     client: Arc<PubsubClient>,
     program: String,
     commitment: CommitmentConfig,
-    sender: mpsc::Sender<Response<RpcLogsResponse>>,
+    sender: mpsc::Sender<Option<Response<RpcLogsResponse>>>,
     subscribed: oneshot::Sender<Result<()>>,
 ) {
     let filter = RpcTransactionLogsFilter::Mentions(vec![program]);
@@ -123,10 +125,11 @@ async fn forward(
     };
     let _ = subscribed.send(Ok(()));
     while let Some(notification) = stream.next().await {
-        if sender.send(notification).await.is_err() {
+        if sender.send(Some(notification)).await.is_err() {
             return;
         }
     }
+    let _ = sender.send(None).await;
 }
 
 /// Backfills every program from its cursor, then checks finality.
