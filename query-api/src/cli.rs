@@ -72,6 +72,10 @@ pub struct ServeArgs {
     /// Milliseconds a request may take before it is answered 503.
     #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
     pub request_timeout_ms: u64,
+    /// Unix time to use as "now" for the last-24-hours statistics (default: the system clock);
+    /// for serving a past history, such as the fixture chain's, as if it were live.
+    #[arg(long, env = "STATS_NOW")]
+    pub now: Option<i64>,
     /// Origins allowed by CORS (repeat; `*` for any).
     #[arg(long = "cors-origin", env = "CORS_ORIGINS", value_delimiter = ',', default_value = "*")]
     pub cors_origins: Vec<String>,
@@ -93,6 +97,7 @@ impl ServeArgs {
             jwt_secret: self.jwt_secret.clone().filter(|secret| !secret.is_empty()),
             cors_origins: self.cors_origins.clone(),
             request_timeout: Duration::from_millis(self.request_timeout_ms.max(1)),
+            clock: self.now.map_or(crate::Clock::System, crate::Clock::Fixed),
         }
     }
 }

@@ -43,6 +43,27 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// Longest time a request may take before it is answered 503.
     pub request_timeout: std::time::Duration,
+    /// What "now" is for the "last 24 hours" statistics.
+    pub clock: Clock,
+}
+
+/// The time "last 24 hours" statistics are relative to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// The system clock.
+    System,
+    /// A fixed unix time (tests, and replaying a past history as if it were live).
+    Fixed(i64),
+}
+
+impl Clock {
+    /// Unix seconds now.
+    pub fn now(self) -> i64 {
+        match self {
+            Clock::System => (unix_millis() / 1_000) as i64,
+            Clock::Fixed(unix) => unix,
+        }
+    }
 }
 
 /// What every request handler shares.
@@ -57,6 +78,8 @@ pub struct State {
     pub trust_forwarded_for: bool,
     /// Longest time a request may take.
     pub request_timeout: std::time::Duration,
+    /// What "now" is.
+    pub clock: Clock,
 }
 
 /// A running service.
@@ -123,6 +146,7 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         auth: config.jwt_secret.as_deref().map(Auth::new),
         trust_forwarded_for: config.trust_forwarded_for,
         request_timeout: config.request_timeout,
+        clock: config.clock,
     });
     let dfpn = reply::rate_limited(state.clone(), Surface::Dfpn, dfpn::routes(state.clone()))
         .with(cors(&config.cors_origins))

@@ -191,6 +191,7 @@ mod tests {
             auth: None,
             trust_forwarded_for: false,
             request_timeout,
+            clock: crate::Clock::System,
         })
     }
 

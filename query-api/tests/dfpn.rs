@@ -209,6 +209,7 @@ async fn starts_before_the_projections_exist_and_follows_the_indexers_commits() 
         jwt_secret: None,
         cors_origins: vec!["*".into()],
         request_timeout: std::time::Duration::from_secs(10),
+        clock: query_api::Clock::System,
     })
     .await
     .unwrap();

@@ -197,6 +197,18 @@ async fn implemented_endpoints_match_the_ground_truth() {
         .collect();
     assert!(per_realm.iter().any(|r| r["total_jobs"].as_u64().unwrap() > 0));
     assert_eq!(w.psy_get("/stats/jobs/all-realms").await, (200, Value::Array(per_realm)));
+
+    let day = (w.now - 86_400)..=w.now;
+    let worker_24h = all.iter().filter(|(t, ..)| day.contains(t)).count();
+    let user_24h = user_events.iter().filter(|(t, ..)| day.contains(t)).count();
+    assert!(w.block_height > 0);
+    assert_eq!(
+        w.psy_get("/stats").await,
+        (
+            200,
+            json!({"status": "ok", "worker_events_24h": worker_24h, "user_events_24h": user_24h, "block_height": w.block_height, "timestamp": rfc3339(w.now)})
+        )
+    );
     w.api.stop().await;
 }
 

@@ -262,6 +262,39 @@ pub fn checkpoint_job_events(projections: &Projections, checkpoint_id: u64) -> R
     Ok(Value::Array(jobs))
 }
 
+/// Seconds in the statistics' "last 24 hours".
+pub const DAY_SECS: i64 = 86_400;
+
+/// `GET /stats`: events of the last 24 hours (by event time, relative to the service's clock) and
+/// the newest block height the indexer's telemetry saw (0 before its first poll).
+pub fn stats(projections: &Projections, now: i64) -> Result<Value> {
+    let window = |family: Family| -> Result<u64> {
+        let Some(reader) = projections.family(family)? else { return Ok(0) };
+        let field = reader.index.schema().get_field("timestamp")?;
+        count(&reader.searcher(), &*i64_range(field, Some(now - DAY_SECS), Some(now)))
+    };
+    let block_height = match projections.family(Family::Telemetry)? {
+        Some(reader) => {
+            let f = shared::schema::psy::TelemetrySampleFields::resolve(&reader.index.schema());
+            let newest = page_by(&reader.searcher(), &tantivy::query::AllQuery, "sample_slot", Order::Desc, 1, 0)?;
+            match newest.first() {
+                Some(doc) => {
+                    shared::schema::psy::TelemetrySample::from_document(doc, &f).map_err(corrupt)?.block_height
+                }
+                None => 0,
+            }
+        }
+        None => 0,
+    };
+    Ok(json!({
+        "status": "ok",
+        "worker_events_24h": window(Family::WorkerEvents)?,
+        "user_events_24h": window(Family::UserEvents)?,
+        "block_height": block_height,
+        "timestamp": rfc3339(now),
+    }))
+}
+
 /// `GET /stats/jobs/counts`: jobs by current status (every status, zeros included).
 pub fn job_counts(projections: &Projections) -> Result<Value> {
     let mut counts = serde_json::Map::new();

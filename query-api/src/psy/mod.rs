@@ -63,6 +63,10 @@ pub fn routes(state: Arc<State>) -> BoxedFilter<(Response,)> {
     let all_realms = warp::path!("stats" / "jobs" / "all-realms").and(s()).then(move |st: Arc<State>| {
         run(Surface::Psy, st, move |st: &State| aggregations::jobs_by_realm(&st.projections))
     });
+    let stats = warp::path!("stats").and(s()).then(move |st: Arc<State>| {
+        let now = st.clock.now();
+        run(Surface::Psy, st, move |st: &State| handlers::stats(&st.projections, now))
+    });
     let not_found = warp::any().map(move || reply(Err(ApiError::NotFound("no such endpoint".into()))));
     warp::get()
         .and(
@@ -86,6 +90,8 @@ pub fn routes(state: Arc<State>) -> BoxedFilter<(Response,)> {
                 .or(user_aggregations)
                 .unify()
                 .or(all_realms)
+                .unify()
+                .or(stats)
                 .unify(),
         )
         .or(not_found)

@@ -33,6 +33,10 @@ pub struct World {
     pub truth_lines: Vec<String>,
     /// HTTP client.
     pub client: reqwest::Client,
+    /// The service's clock: a minute after the newest block.
+    pub now: i64,
+    /// Block height the telemetry poll saw.
+    pub block_height: u64,
 }
 
 /// Indexes a 4,000-event fixture chain and starts query-api over it.
@@ -50,6 +54,7 @@ pub async fn world(limits: Limits, jwt_secret: Option<&str>) -> World {
     for program in ProgramKind::ALL {
         context.backfill(program, BackfillFrom::Genesis).await.unwrap();
     }
+    let telemetry = indexer::telemetry::poll_once(&context).await.unwrap();
     let mut projector = Projector::open(&dir.path().join("projections")).unwrap();
     projector.catch_up(&context.log, usize::MAX).unwrap();
     projector.commit().unwrap();
@@ -57,6 +62,9 @@ pub async fn world(limits: Limits, jwt_secret: Option<&str>) -> World {
     let truth = node.node.ground_truth(None);
     node.stop().await;
     let truth_lines: Vec<String> = truth.lines().map(str::to_owned).collect();
+    let now =
+        truth_lines.iter().filter_map(|l| serde_json::from_str::<Value>(l).ok()?["block_time"].as_i64()).max().unwrap()
+            + 60;
     let api = query_api::start(Config {
         data_dir: dir.path().to_path_buf(),
         dfpn_addr: "127.0.0.1:0".parse().unwrap(),
@@ -66,6 +74,7 @@ pub async fn world(limits: Limits, jwt_secret: Option<&str>) -> World {
         jwt_secret: jwt_secret.map(str::to_owned),
         cors_origins: vec!["*".into()],
         request_timeout: std::time::Duration::from_secs(10),
+        clock: query_api::Clock::Fixed(now),
     })
     .await
     .unwrap();
@@ -79,6 +88,8 @@ pub async fn world(limits: Limits, jwt_secret: Option<&str>) -> World {
         expected: expected_dfpn(truth_lines.iter().map(String::as_str)),
         truth_lines,
         client: reqwest::Client::new(),
+        now,
+        block_height: telemetry.block_height,
     }
 }
 
@@ -92,6 +103,11 @@ pub fn generous() -> Limits {
 }
 
 impl World {
+    /// The projections the service reads, for calling handlers directly.
+    pub fn projections(&self) -> query_api::projections::Projections {
+        query_api::projections::Projections::new(&self._dir.path().join("projections"))
+    }
+
     /// GET on the DFPN surface: status and JSON body.
     pub async fn get(&self, path: &str) -> (u16, Value) {
         self.get_at(&self.base, path).await
