@@ -24,6 +24,11 @@ cargo build --release --locked -p fixtures -p indexer -p query-api
 
 if [ "${FRESH:-0}" = 1 ]; then rm -rf "$DATA_DIR"; fi
 mkdir -p "$DATA_DIR"
+# The chain's slot 0 is placed ten minutes before the first run, so that live slots carry
+# current times and the "last 24 hours" statistics are meaningful; kept with the data dir so a
+# re-run regenerates the very same chain.
+if [ ! -s "$DATA_DIR/genesis-unix" ]; then echo $(( $(date +%s) - 600 )) > "$DATA_DIR/genesis-unix"; fi
+export FIXTURE_GENESIS_UNIX="${FIXTURE_GENESIS_UNIX:-$(cat "$DATA_DIR/genesis-unix")}"
 
 pids=()
 cleanup() {
