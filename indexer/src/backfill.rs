@@ -205,6 +205,12 @@ impl Context {
                         context.metrics.failed_transactions.inc();
                         return Ok(Vec::new());
                     }
+                    // A transaction whose first event is stored was stored whole (the live path
+                    // fetches every transaction whose logs cannot tell the whole story), so a
+                    // reconciliation does not fetch it again.
+                    if context.log.contains(&parse_signature(&signature)?, 0)? {
+                        return Ok(Vec::new());
+                    }
                     context.fetch_events(&signature).await
                 }
             })
