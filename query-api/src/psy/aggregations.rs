@@ -314,6 +314,101 @@ pub fn jobs_by_realm(projections: &Projections) -> Result<Value> {
     Ok(Value::Array(items))
 }
 
+/// Average of a numeric fast field over the matching documents (`None` when none match).
+fn average(searcher: &Searcher, query: &dyn Query, field: &str) -> Result<Option<f64>> {
+    let result = aggregate(searcher, query, json!({ "avg": { "avg": { "field": field } } }))?;
+    Ok(result["avg"]["value"].as_f64())
+}
+
+/// Distinct values of a text fast field over the matching documents.
+fn distinct(searcher: &Searcher, query: &dyn Query, field: &str) -> Result<usize> {
+    let result =
+        aggregate(searcher, query, json!({ "values": { "terms": { "field": field, "size": MAX_DISTINCT_WORKERS } } }))?;
+    Ok(result["values"]["buckets"].as_array().map_or(0, Vec::len))
+}
+
+/// Job statistics over the 24 hours before `now`, optionally for one realm: jobs started in the
+/// window, the average duration (seconds) of jobs completed in it, and completed over
+/// completed-or-failed among jobs that ended in it.
+struct JobWindow {
+    started: u64,
+    average_completion_secs: f64,
+    success_rate: f64,
+}
+
+fn job_window(projections: &Projections, realm: Option<u64>, now: i64) -> Result<JobWindow> {
+    let Some(reader) = projections.family(Family::Jobs)? else {
+        return Ok(JobWindow { started: 0, average_completion_secs: 0.0, success_rate: 0.0 });
+    };
+    let f = shared::schema::psy::JobFields::resolve(&reader.index.schema());
+    let searcher = reader.searcher();
+    let window = (Some(now - super::handlers::DAY_SECS), Some(now));
+    let scoped = |mut clauses: Vec<Box<dyn Query>>| {
+        if let Some(realm) = realm {
+            clauses.push(crate::query::u64_term(f.realm_id, realm));
+        }
+        conjunction(clauses)
+    };
+    let started = crate::query::count(&searcher, &*scoped(vec![i64_range(f.start_time, window.0, window.1)]))?;
+    let ended_with = |status: &str| {
+        scoped(vec![i64_range(f.end_time, window.0, window.1), crate::query::text_term(f.status, status)])
+    };
+    let completed = crate::query::count(&searcher, &*ended_with("Completed"))?;
+    let failed = crate::query::count(&searcher, &*ended_with("Failed"))?;
+    let average_ms = average(&searcher, &*ended_with("Completed"), "duration_ms")?.unwrap_or(0.0);
+    let success_rate = if completed + failed == 0 { 0.0 } else { completed as f64 / (completed + failed) as f64 };
+    Ok(JobWindow { started, average_completion_secs: average_ms / 1_000.0, success_rate })
+}
+
+/// `GET /stats/realms`: realm counts and the last 24 hours of jobs over every realm.
+pub fn realms_stats(projections: &Projections, now: i64) -> Result<Value> {
+    let (total, active) = match projections.family(Family::Realms)? {
+        Some(reader) => {
+            let f = shared::schema::psy::RealmFields::resolve(&reader.index.schema());
+            let searcher = reader.searcher();
+            (
+                crate::query::count(&searcher, &tantivy::query::AllQuery)?,
+                crate::query::count(&searcher, &*crate::query::u64_term(f.active, 1))?,
+            )
+        }
+        None => (0, 0),
+    };
+    let jobs = job_window(projections, None, now)?;
+    Ok(json!({
+        "total_realms": total,
+        "active_realms": active,
+        "total_jobs_24h": jobs.started,
+        "average_completion_time": jobs.average_completion_secs,
+    }))
+}
+
+/// `GET /stats/realms/{realm_id}`: the realm's last 24 hours.
+pub fn realm_stats(projections: &Projections, realm_id: u64, now: i64) -> Result<Value> {
+    let not_found = || ApiError::NotFound(format!("no realm with id {realm_id}"));
+    let reader = projections.family(Family::Realms)?.ok_or_else(not_found)?;
+    let f = shared::schema::psy::RealmFields::resolve(&reader.index.schema());
+    crate::query::first(reader, f.id, &realm_id.to_string())?.ok_or_else(not_found)?;
+    let jobs = job_window(projections, Some(realm_id), now)?;
+    let active_workers = match projections.family(Family::WorkerEvents)? {
+        Some(events) => {
+            let ef = WorkerEventFields::resolve(&events.index.schema());
+            let query = conjunction(vec![
+                crate::query::u64_term(ef.realm_id, realm_id),
+                i64_range(ef.timestamp, Some(now - super::handlers::DAY_SECS), Some(now)),
+            ]);
+            distinct(&events.searcher(), &*query, "worker_public_key")?
+        }
+        None => 0,
+    };
+    Ok(json!({
+        "realm_id": realm_id,
+        "jobs_24h": jobs.started,
+        "active_workers": active_workers,
+        "average_completion_time": jobs.average_completion_secs,
+        "success_rate": jobs.success_rate,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -67,6 +67,19 @@ pub fn routes(state: Arc<State>) -> BoxedFilter<(Response,)> {
         let now = st.clock.now();
         run(Surface::Psy, st, move |st: &State| handlers::stats(&st.projections, now))
     });
+    let realms_stats = warp::path!("stats" / "realms").and(s()).then(move |st: Arc<State>| {
+        let now = st.clock.now();
+        run(Surface::Psy, st, move |st: &State| aggregations::realms_stats(&st.projections, now))
+    });
+    let realm_stats = warp::path!("stats" / "realms" / String).and(s()).then(move |id: String, st: Arc<State>| {
+        let now = st.clock.now();
+        run(Surface::Psy, st, move |st: &State| {
+            let realm_id = id
+                .parse()
+                .map_err(|_| ApiError::BadRequest(format!("realm id must be a non-negative integer, got {id:?}")))?;
+            aggregations::realm_stats(&st.projections, realm_id, now)
+        })
+    });
     let not_found = warp::any().map(move || reply(Err(ApiError::NotFound("no such endpoint".into()))));
     warp::get()
         .and(
@@ -92,6 +105,10 @@ pub fn routes(state: Arc<State>) -> BoxedFilter<(Response,)> {
                 .or(all_realms)
                 .unify()
                 .or(stats)
+                .unify()
+                .or(realms_stats)
+                .unify()
+                .or(realm_stats)
                 .unify(),
         )
         .or(not_found)
