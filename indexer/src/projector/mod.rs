@@ -193,10 +193,45 @@ impl FamilyIndex {
     }
 }
 
+/// Every family's resolved fields, looked up once.
+struct Fields {
+    requests: RequestFields,
+    workers: WorkerFields,
+    models: ModelFields,
+    users: UserFields,
+    user_events: UserEventFields,
+    worker_events: WorkerEventFields,
+    jobs: JobFields,
+    realms: RealmFields,
+    checkpoints: CheckpointFields,
+    contracts: ContractFields,
+    telemetry: TelemetrySampleFields,
+}
+
+impl Fields {
+    fn resolve(families: &HashMap<Family, FamilyIndex>) -> Self {
+        let schema = |family: Family| &families[&family].schema;
+        Self {
+            requests: RequestFields::resolve(schema(Family::Requests)),
+            workers: WorkerFields::resolve(schema(Family::Workers)),
+            models: ModelFields::resolve(schema(Family::Models)),
+            users: UserFields::resolve(schema(Family::Users)),
+            user_events: UserEventFields::resolve(schema(Family::UserEvents)),
+            worker_events: WorkerEventFields::resolve(schema(Family::WorkerEvents)),
+            jobs: JobFields::resolve(schema(Family::Jobs)),
+            realms: RealmFields::resolve(schema(Family::Realms)),
+            checkpoints: CheckpointFields::resolve(schema(Family::Checkpoints)),
+            contracts: ContractFields::resolve(schema(Family::Contracts)),
+            telemetry: TelemetrySampleFields::resolve(schema(Family::Telemetry)),
+        }
+    }
+}
+
 /// The projections and the coalescing state.
 pub struct Projector {
     dir: PathBuf,
     families: HashMap<Family, FamilyIndex>,
+    fields: Fields,
     /// Snapshots known in memory; `None` marks an entity that does not exist (or was retracted).
     cache: HashMap<EntityKey, Option<Entity>>,
     dirty: HashSet<EntityKey>,
@@ -224,6 +259,7 @@ impl Projector {
         let applied_seq = families.values().map(|f| f.committed_seq).min().unwrap_or(0);
         Ok(Self {
             dir: dir.to_path_buf(),
+            fields: Fields::resolve(&families),
             families,
             cache: HashMap::new(),
             dirty: HashSet::new(),
@@ -302,8 +338,8 @@ impl Projector {
                     slot: reading.slot,
                     block_height: reading.block_height,
                 };
-                let fields = TelemetrySampleFields::resolve(&self.family(Family::Telemetry).schema);
-                self.appends.push((Family::Telemetry, (sample.id.clone(), sample.to_document(&fields))));
+                let document = sample.to_document(&self.fields.telemetry);
+                self.appends.push((Family::Telemetry, (sample.id.clone(), document)));
             }
             LogRecord::Telemetry(_) => {}
         }
@@ -314,12 +350,10 @@ impl Projector {
     fn append(&mut self, event: &shared::psy::PsyEvent, seq: u64, time: i64) {
         let document = match psy::appended(event, seq, time) {
             Some(psy::Appended::User(user_event)) if seq > self.family(Family::UserEvents).committed_seq => {
-                let fields = UserEventFields::resolve(&self.family(Family::UserEvents).schema);
-                (Family::UserEvents, (user_event.id.clone(), user_event.to_document(&fields)))
+                (Family::UserEvents, (user_event.id.clone(), user_event.to_document(&self.fields.user_events)))
             }
             Some(psy::Appended::Worker(worker_event)) if seq > self.family(Family::WorkerEvents).committed_seq => {
-                let fields = WorkerEventFields::resolve(&self.family(Family::WorkerEvents).schema);
-                (Family::WorkerEvents, (worker_event.id.clone(), worker_event.to_document(&fields)))
+                (Family::WorkerEvents, (worker_event.id.clone(), worker_event.to_document(&self.fields.worker_events)))
             }
             _ => return,
         };
@@ -367,32 +401,29 @@ impl Projector {
     fn load(&self, key: &EntityKey) -> Result<Option<Entity>> {
         let family = self.family(key.family());
         let Some(doc) = family.load(key.id())? else { return Ok(None) };
-        let s = &family.schema;
         let corrupt = |err: shared::entity::MissingField| Error::Projection(err.to_string());
         let entity = match key.family() {
             Family::Requests => Entity::Dfpn(dfpn::Entity::Request(
-                Request::from_document(&doc, &RequestFields::resolve(s)).map_err(corrupt)?,
+                Request::from_document(&doc, &self.fields.requests).map_err(corrupt)?,
             )),
-            Family::Workers => Entity::Dfpn(dfpn::Entity::Worker(
-                Worker::from_document(&doc, &WorkerFields::resolve(s)).map_err(corrupt)?,
-            )),
-            Family::Models => Entity::Dfpn(dfpn::Entity::Model(
-                Model::from_document(&doc, &ModelFields::resolve(s)).map_err(corrupt)?,
-            )),
+            Family::Workers => {
+                Entity::Dfpn(dfpn::Entity::Worker(Worker::from_document(&doc, &self.fields.workers).map_err(corrupt)?))
+            }
+            Family::Models => {
+                Entity::Dfpn(dfpn::Entity::Model(Model::from_document(&doc, &self.fields.models).map_err(corrupt)?))
+            }
             Family::Users => {
-                Entity::Psy(PsyEntity::User(User::from_document(&doc, &UserFields::resolve(s)).map_err(corrupt)?))
+                Entity::Psy(PsyEntity::User(User::from_document(&doc, &self.fields.users).map_err(corrupt)?))
             }
-            Family::Jobs => {
-                Entity::Psy(PsyEntity::Job(Job::from_document(&doc, &JobFields::resolve(s)).map_err(corrupt)?))
-            }
+            Family::Jobs => Entity::Psy(PsyEntity::Job(Job::from_document(&doc, &self.fields.jobs).map_err(corrupt)?)),
             Family::Realms => {
-                Entity::Psy(PsyEntity::Realm(Realm::from_document(&doc, &RealmFields::resolve(s)).map_err(corrupt)?))
+                Entity::Psy(PsyEntity::Realm(Realm::from_document(&doc, &self.fields.realms).map_err(corrupt)?))
             }
             Family::Checkpoints => Entity::Psy(PsyEntity::Checkpoint(
-                Checkpoint::from_document(&doc, &CheckpointFields::resolve(s)).map_err(corrupt)?,
+                Checkpoint::from_document(&doc, &self.fields.checkpoints).map_err(corrupt)?,
             )),
             Family::Contracts => Entity::Psy(PsyEntity::Contract(
-                Contract::from_document(&doc, &ContractFields::resolve(s)).map_err(corrupt)?,
+                Contract::from_document(&doc, &self.fields.contracts).map_err(corrupt)?,
             )),
             Family::UserEvents | Family::WorkerEvents | Family::Telemetry => {
                 return Err(Error::Projection("append-only families hold no entities".into()))
@@ -402,18 +433,15 @@ impl Projector {
     }
 
     fn document(&self, entity: &Entity) -> TantivyDocument {
-        let schema = |family| &self.family(family).schema;
         match entity {
-            Entity::Dfpn(dfpn::Entity::Request(r)) => r.to_document(&RequestFields::resolve(schema(Family::Requests))),
-            Entity::Dfpn(dfpn::Entity::Worker(w)) => w.to_document(&WorkerFields::resolve(schema(Family::Workers))),
-            Entity::Dfpn(dfpn::Entity::Model(m)) => m.to_document(&ModelFields::resolve(schema(Family::Models))),
-            Entity::Psy(PsyEntity::User(u)) => u.to_document(&UserFields::resolve(schema(Family::Users))),
-            Entity::Psy(PsyEntity::Job(j)) => j.to_document(&JobFields::resolve(schema(Family::Jobs))),
-            Entity::Psy(PsyEntity::Realm(r)) => r.to_document(&RealmFields::resolve(schema(Family::Realms))),
-            Entity::Psy(PsyEntity::Checkpoint(c)) => {
-                c.to_document(&CheckpointFields::resolve(schema(Family::Checkpoints)))
-            }
-            Entity::Psy(PsyEntity::Contract(c)) => c.to_document(&ContractFields::resolve(schema(Family::Contracts))),
+            Entity::Dfpn(dfpn::Entity::Request(r)) => r.to_document(&self.fields.requests),
+            Entity::Dfpn(dfpn::Entity::Worker(w)) => w.to_document(&self.fields.workers),
+            Entity::Dfpn(dfpn::Entity::Model(m)) => m.to_document(&self.fields.models),
+            Entity::Psy(PsyEntity::User(u)) => u.to_document(&self.fields.users),
+            Entity::Psy(PsyEntity::Job(j)) => j.to_document(&self.fields.jobs),
+            Entity::Psy(PsyEntity::Realm(r)) => r.to_document(&self.fields.realms),
+            Entity::Psy(PsyEntity::Checkpoint(c)) => c.to_document(&self.fields.checkpoints),
+            Entity::Psy(PsyEntity::Contract(c)) => c.to_document(&self.fields.contracts),
         }
     }
 
