@@ -13,7 +13,11 @@ use crate::Config;
 
 /// Command-line interface of `query-api`.
 #[derive(Debug, Parser)]
-#[command(name = "query-api", version, about = "Serves the DFPN indexer API from the indexer's projections")]
+#[command(
+    name = "query-api",
+    version,
+    about = "Serves the DFPN indexer API and the Psy API Services from the indexer's projections"
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
