@@ -14,6 +14,7 @@ use solana_commitment_config::CommitmentConfig;
 use tokio::sync::watch;
 
 use crate::backfill::{BackfillFrom, Context};
+use crate::control;
 use crate::error::{Error, Result};
 use crate::live::{self, LiveConfig};
 use crate::log::EventLog;
@@ -80,6 +81,14 @@ pub enum Command {
         /// Milliseconds between projection commits.
         #[arg(long, env = "COMMIT_INTERVAL_MS", default_value_t = DEFAULT_COMMIT_INTERVAL_MS)]
         commit_interval_ms: u64,
+        /// Loopback address of the control endpoint through which the query service submits the
+        /// Psy API's writes (registrations, reward calculations).
+        #[arg(long, env = "CONTROL_BIND", default_value = "127.0.0.1:9466")]
+        control_bind: std::net::SocketAddr,
+        /// Shared token the query service presents to the control endpoint; without it the
+        /// control endpoint is off and the API's writes answer 503.
+        #[arg(long, env = "CONTROL_TOKEN", hide_env_values = true)]
+        control_token: Option<String>,
     },
     /// Backfill every program from genesis, the cursor, or a slot, projecting as it goes, then
     /// exit (run it offline).
@@ -120,10 +129,26 @@ fn context(common: &CommonArgs, metrics: Arc<Metrics>) -> Result<Context> {
 pub async fn run(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<()> {
     let metrics = Arc::new(Metrics::default());
     match cli.command {
-        Command::Run { reconcile_secs, commit_interval_ms, metrics_bind, telemetry_secs } => {
+        Command::Run {
+            reconcile_secs,
+            commit_interval_ms,
+            metrics_bind,
+            telemetry_secs,
+            control_bind,
+            control_token,
+        } => {
             let context = Arc::new(context(&cli.common, metrics)?);
             let projector_thread = spawn_projector(&cli.common, &context, commit_interval_ms, shutdown.clone())?;
             let metrics_server = serve_metrics(metrics_bind, context.clone(), shutdown.clone()).await?;
+            let control_server = match control_token {
+                Some(token) => {
+                    Some(control::serve(control_bind, token, context.log.clone(), shutdown.clone()).await?.1)
+                }
+                None => {
+                    tracing::warn!("no --control-token: the control endpoint is off, the Psy API's writes answer 503");
+                    None
+                }
+            };
             let config = LiveConfig {
                 ws_url: cli.common.ws_url.clone(),
                 commitment: commitment(&cli.common.commitment)?,
@@ -139,6 +164,9 @@ pub async fn run(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<()> {
             let _ = telemetry.await;
             let projector_result = join_projector(projector_thread).await;
             let _ = metrics_server.await;
+            if let Some(control_server) = control_server {
+                let _ = control_server.await;
+            }
             live_result?;
             projector_result?;
             tracing::info!(last_seq = context.log.last_seq(), "stopped; log flushed, projections committed");

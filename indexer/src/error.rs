@@ -34,6 +34,9 @@ pub enum Error {
     /// tantivy failed.
     #[error("projection index: {0}")]
     Tantivy(#[from] tantivy::TantivyError),
+    /// An off-chain write is inconsistent.
+    #[error("invalid write: {0}")]
+    InvalidWrite(String),
     /// Invalid configuration.
     #[error("configuration: {0}")]
     Config(String),

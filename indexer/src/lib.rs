@@ -6,6 +6,7 @@
 
 pub mod backfill;
 pub mod cli;
+pub mod control;
 pub mod error;
 pub mod live;
 pub mod log;

@@ -16,6 +16,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use borsh::{BorshDeserialize, BorshSerialize};
+use shared::control::ApiEvent;
 use shared::envelope::{EventEnvelope, EventSource};
 use shared::{ChainEvent, ProgramKind};
 
@@ -78,6 +79,8 @@ pub enum LogRecord {
     },
     /// A telemetry reading (for the Psy `/stats` and `/ws/tps`).
     Telemetry(Telemetry),
+    /// An off-chain event written through the control endpoint (source `api`).
+    Api(ApiEvent),
 }
 
 impl StoredEvent {
@@ -233,6 +236,54 @@ impl EventLog {
         self.db.flush()?;
         *last_seq = seq;
         Ok(outcome)
+    }
+
+    /// Appends the records of one off-chain write atomically, unless a write with the same
+    /// idempotency `key` is already stored: then nothing is appended and the stored records'
+    /// seqs are returned. The key takes a signature's place in the idempotency index, with the
+    /// record's position in the write as its event index.
+    pub fn append_api(&self, key: &[u8; 64], events: &[ApiEvent]) -> Result<shared::control::WriteOutcome> {
+        let mut last_seq = self.last_seq.lock().unwrap_or_else(|p| p.into_inner());
+        let stored = self.write_seqs(key)?;
+        if !stored.is_empty() {
+            return Ok(shared::control::WriteOutcome { created: false, seqs: stored });
+        }
+        let mut batch = sled::Batch::default();
+        let mut seqs = Vec::with_capacity(events.len());
+        for (index, event) in events.iter().enumerate() {
+            let seq = *last_seq + 1 + index as u64;
+            batch.insert(&idempotency_key(key, index as u32)[..], &seq.to_be_bytes()[..]);
+            batch.insert(&record_key(seq)[..], borsh::to_vec(&LogRecord::Api(event.clone())).map_err(Error::Encode)?);
+            seqs.push(seq);
+        }
+        if seqs.is_empty() {
+            return Ok(shared::control::WriteOutcome { created: false, seqs });
+        }
+        self.tree.apply_batch(batch)?;
+        self.db.flush()?;
+        *last_seq += seqs.len() as u64;
+        Ok(shared::control::WriteOutcome { created: true, seqs })
+    }
+
+    /// Seqs of the records stored under an off-chain write's idempotency key, in order.
+    fn write_seqs(&self, key: &[u8; 64]) -> Result<Vec<u64>> {
+        let mut prefix = vec![KEY];
+        prefix.extend_from_slice(key);
+        self.tree
+            .scan_prefix(prefix)
+            .map(|entry| {
+                let (_, value) = entry?;
+                Ok(u64::from_be_bytes(value.as_ref().try_into().map_err(|_| Error::Corrupt("idempotency seq".into()))?))
+            })
+            .collect()
+    }
+
+    /// Reads one record.
+    pub fn record(&self, seq: u64) -> Result<Option<LogRecord>> {
+        self.tree
+            .get(record_key(seq))?
+            .map(|bytes| LogRecord::try_from_slice(&bytes).map_err(|err| Error::Corrupt(format!("seq {seq}: {err}"))))
+            .transpose()
     }
 
     /// Appends a telemetry reading; returns its seq.
@@ -392,6 +443,30 @@ mod tests {
         assert_eq!(seq, 4);
         assert!(log.pending(u64::MAX).unwrap().is_empty());
         assert_eq!(read_all(&log)[3].1, LogRecord::Retraction { signature: [3; 64], slot: 60 });
+    }
+
+    #[test]
+    fn off_chain_writes_are_stored_once_under_their_key() {
+        use shared::control::{registration_key, UserRegistration};
+        let dir = tempfile::tempdir().unwrap();
+        let log = EventLog::open(dir.path(), 1 << 20).unwrap();
+        log.append(&[envelope(1, 0, 5)], None, 0).unwrap();
+        let registration = |label: &str| {
+            ApiEvent::UserRegistered(UserRegistration {
+                public_key: [7; 32],
+                twitter_handle: "@x".into(),
+                label: label.into(),
+                registered_at: 1,
+            })
+        };
+        let key = registration_key(&[7; 32]);
+        let first = log.append_api(&key, &[registration("a"), registration("b")]).unwrap();
+        assert_eq!(first, shared::control::WriteOutcome { created: true, seqs: vec![2, 3] });
+        let again = log.append_api(&key, &[registration("c")]).unwrap();
+        assert_eq!(again, shared::control::WriteOutcome { created: false, seqs: vec![2, 3] });
+        assert_eq!(log.last_seq(), 3);
+        assert_eq!(log.record(3).unwrap(), Some(LogRecord::Api(registration("b"))));
+        assert_eq!(log.append(&[envelope(2, 0, 6)], None, 0).unwrap().appended, vec![4]);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The telemetry poller: reads the cluster's performance (`getRecentPerformanceSamples`,
 //! `getSlot`, `getBlockHeight`) at an interval and appends each reading to the log, so that the
 //! TPS stream and statistics are projections like everything else and replay reproduces them.
+//! A reading is stamped with the block time of the tip slot (chain time, like the events), or the
+//! system clock when the node does not know it yet.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,8 +18,10 @@ pub async fn poll_once(context: &Context) -> Result<Telemetry> {
     let slot = context.rpc.tip_slot().await?;
     let block_height = context.rpc.block_height().await?;
     let sample = context.rpc.newest_performance_sample().await?;
-    let observed_at =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let observed_at = match context.rpc.block_time(slot).await {
+        Ok(Some(time)) => time,
+        _ => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64),
+    };
     let telemetry = Telemetry {
         observed_at,
         slot,

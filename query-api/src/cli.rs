@@ -8,8 +8,10 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::auth::{unix_now, Auth};
+use crate::control::ControlConfig;
+use crate::psy::rewards::RewardRule;
 use crate::ratelimit::Limits;
-use crate::Config;
+use crate::{Config, Intervals};
 
 /// Command-line interface of `query-api`.
 #[derive(Debug, Parser)]
@@ -24,8 +26,9 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// The subcommands.
+/// The subcommands (parsed once, so the size difference between them does not matter).
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Serve the API surfaces until Ctrl-C or SIGTERM.
     Serve(ServeArgs),
@@ -83,12 +86,35 @@ pub struct ServeArgs {
     /// Origins allowed by CORS (repeat; `*` for any).
     #[arg(long = "cors-origin", env = "CORS_ORIGINS", value_delimiter = ',', default_value = "*")]
     pub cors_origins: Vec<String>,
+    /// URL of the indexer's control endpoint, where the Psy writes (register, rewards) go.
+    #[arg(long, env = "CONTROL_URL", default_value = "http://127.0.0.1:9466")]
+    pub control_url: String,
+    /// Token of the indexer's control endpoint; without it the Psy writes answer 503.
+    #[arg(long, env = "CONTROL_TOKEN", hide_env_values = true)]
+    pub control_token: Option<String>,
+    /// JSON file of reward units per completed job by circuit type (overrides the defaults).
+    #[arg(long, env = "REWARD_RATES")]
+    pub reward_rates: Option<PathBuf>,
+    /// Seconds between job status refreshes.
+    #[arg(long, env = "JOB_REFRESH_SECS", default_value_t = 10)]
+    pub job_refresh_secs: u64,
+    /// Seconds between checkpoint reward processing passes.
+    #[arg(long, env = "REWARD_PROCESSING_SECS", default_value_t = 30)]
+    pub reward_processing_secs: u64,
+    /// Seconds between TPS broadcasts to `/ws/tps` clients.
+    #[arg(long, env = "TPS_BROADCAST_SECS", default_value_t = 12)]
+    pub tps_broadcast_secs: u64,
 }
 
 impl ServeArgs {
-    /// The service configuration.
-    pub fn config(&self) -> Config {
-        Config {
+    /// The service configuration (fails on an unreadable reward rates file).
+    pub fn config(&self) -> Result<Config, String> {
+        let reward_rule = match &self.reward_rates {
+            Some(path) => RewardRule::from_file(path)?,
+            None => RewardRule::default(),
+        };
+        let seconds = |secs: u64| Duration::from_secs(secs.max(1));
+        Ok(Config {
             data_dir: self.data_dir.clone(),
             dfpn_addr: self.dfpn_bind,
             psy_addr: SocketAddr::new(self.psy_bind.ip(), self.port.unwrap_or(self.psy_bind.port())),
@@ -102,7 +128,18 @@ impl ServeArgs {
             cors_origins: self.cors_origins.clone(),
             request_timeout: Duration::from_millis(self.request_timeout_ms.max(1)),
             clock: self.now.map_or(crate::Clock::System, crate::Clock::Fixed),
-        }
+            control: self
+                .control_token
+                .clone()
+                .filter(|token| !token.is_empty())
+                .map(|token| ControlConfig { url: self.control_url.clone(), token }),
+            reward_rule,
+            intervals: Intervals {
+                job_refresh: seconds(self.job_refresh_secs),
+                reward_processing: seconds(self.reward_processing_secs),
+                tps_broadcast: seconds(self.tps_broadcast_secs),
+            },
+        })
     }
 }
 
@@ -110,7 +147,7 @@ impl ServeArgs {
 pub async fn run(cli: Cli, shutdown: impl std::future::Future<Output = ()>) -> Result<(), String> {
     match cli.command {
         Command::Serve(args) => {
-            let config = args.config();
+            let config = args.config()?;
             let running = crate::start(config.clone())
                 .await
                 .map_err(|err| format!("cannot listen on {} / {}: {err}", config.dfpn_addr, config.psy_addr))?;

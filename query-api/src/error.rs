@@ -20,6 +20,18 @@ pub enum ApiError {
     /// The request took longer than the configured timeout.
     #[error("the request took longer than {0:?}; narrow it (filters, limit) or retry")]
     Timeout(std::time::Duration),
+    /// Missing, malformed or invalid credentials (JWT, register signature).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The resource already exists (a registered public key).
+    #[error("{0}")]
+    Conflict(String),
+    /// The request body is larger than the endpoint accepts.
+    #[error("request body larger than {0} bytes")]
+    PayloadTooLarge(u64),
+    /// A dependency is not configured or not reachable (JWT secret, the indexer's control endpoint).
+    #[error("{0}")]
+    Unavailable(String),
     /// A failure of ours (index I/O); details are logged, not returned.
     #[error("internal error")]
     Internal(String),
@@ -32,7 +44,10 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Timeout(_) | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -61,7 +76,10 @@ impl ApiError {
             ApiError::BadRequest(details) => ("Bad Request: invalid parameters", Some(details.clone())),
             ApiError::NotFound(details) => ("Not Found", Some(details.clone())),
             ApiError::RateLimited { .. } => ("Too Many Requests", Some(self.to_string())),
-            ApiError::Timeout(_) => ("Service Unavailable", Some(self.to_string())),
+            ApiError::Timeout(_) | ApiError::Unavailable(_) => ("Service Unavailable", Some(self.to_string())),
+            ApiError::Unauthorized(details) => ("Unauthorized", Some(details.clone())),
+            ApiError::Conflict(details) => ("Conflict", Some(details.clone())),
+            ApiError::PayloadTooLarge(_) => ("Payload Too Large", Some(self.to_string())),
             ApiError::Internal(_) => ("Internal Server Error", None),
         };
         match details {

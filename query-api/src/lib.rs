@@ -1,8 +1,10 @@
-//! The query service: a separate process that serves the DFPN indexer API (and, next, the Psy
-//! API) from the indexer's tantivy projections. It never opens the sled log.
+//! The query service: a separate process that serves the DFPN indexer API and the Psy API
+//! Services from the indexer's tantivy projections. It never opens the sled log; its writes go
+//! through the indexer's control endpoint.
 
 pub mod auth;
 pub mod cli;
+pub mod control;
 pub mod dfpn;
 pub mod error;
 pub mod params;
@@ -11,6 +13,7 @@ pub mod psy;
 pub mod query;
 pub mod ratelimit;
 pub mod reply;
+pub mod services;
 pub mod timefmt;
 
 use std::net::SocketAddr;
@@ -20,7 +23,11 @@ use std::sync::Arc;
 use warp::Filter;
 
 use crate::auth::Auth;
+use crate::control::{ControlClient, ControlConfig};
 use crate::projections::Projections;
+use crate::psy::jobs::JobStatusView;
+use crate::psy::rewards::RewardRule;
+use crate::psy::tps::TpsHub;
 use crate::ratelimit::{Limits, RateLimiter};
 use crate::reply::Surface;
 
@@ -45,6 +52,53 @@ pub struct Config {
     pub request_timeout: std::time::Duration,
     /// What "now" is for the "last 24 hours" statistics.
     pub clock: Clock,
+    /// The indexer's control endpoint; `None` makes the writes (register, rewards) answer 503.
+    pub control: Option<ControlConfig>,
+    /// Reward units per completed job by circuit type.
+    pub reward_rule: RewardRule,
+    /// Intervals of the background services.
+    pub intervals: Intervals,
+}
+
+impl Config {
+    /// The documented defaults over `data_dir`.
+    pub fn new(data_dir: PathBuf) -> Self {
+        Self {
+            data_dir,
+            dfpn_addr: SocketAddr::from(([127, 0, 0, 1], 3030)),
+            psy_addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            limits: Limits::default(),
+            trust_forwarded_for: false,
+            jwt_secret: None,
+            cors_origins: vec!["*".into()],
+            request_timeout: std::time::Duration::from_secs(10),
+            clock: Clock::System,
+            control: None,
+            reward_rule: RewardRule::default(),
+            intervals: Intervals::default(),
+        }
+    }
+}
+
+/// How often the Psy document's background services run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Intervals {
+    /// Job status refresh (10 s).
+    pub job_refresh: std::time::Duration,
+    /// Checkpoint reward processing (30 s).
+    pub reward_processing: std::time::Duration,
+    /// TPS broadcast to `/ws/tps` clients (12 s).
+    pub tps_broadcast: std::time::Duration,
+}
+
+impl Default for Intervals {
+    fn default() -> Self {
+        Self {
+            job_refresh: std::time::Duration::from_secs(10),
+            reward_processing: std::time::Duration::from_secs(30),
+            tps_broadcast: std::time::Duration::from_secs(12),
+        }
+    }
 }
 
 /// The time "last 24 hours" statistics are relative to.
@@ -80,6 +134,35 @@ pub struct State {
     pub request_timeout: std::time::Duration,
     /// What "now" is.
     pub clock: Clock,
+    /// The indexer's control endpoint, when configured.
+    pub control: Option<ControlClient>,
+    /// The reward rule.
+    pub reward_rule: RewardRule,
+    /// The refreshed job status summary.
+    pub job_view: JobStatusView,
+    /// The `/ws/tps` clients.
+    pub tps: Arc<TpsHub>,
+    /// Intervals of the background services.
+    pub intervals: Intervals,
+}
+
+impl State {
+    /// The shared state of a service configured by `config`.
+    pub fn new(config: &Config) -> Self {
+        Self {
+            projections: Projections::new(&config.data_dir.join("projections")),
+            limiter: RateLimiter::new(config.limits),
+            auth: config.jwt_secret.as_deref().map(Auth::new),
+            trust_forwarded_for: config.trust_forwarded_for,
+            request_timeout: config.request_timeout,
+            clock: config.clock,
+            control: config.control.clone().map(ControlClient::new),
+            reward_rule: config.reward_rule.clone(),
+            job_view: JobStatusView::default(),
+            tps: Arc::new(TpsHub::default()),
+            intervals: config.intervals,
+        }
+    }
 }
 
 /// A running service.
@@ -140,14 +223,7 @@ fn cors(origins: &[String]) -> warp::cors::Builder {
 
 /// Binds the listeners and serves until [`Running::stop`].
 pub async fn start(config: Config) -> std::io::Result<Running> {
-    let state = Arc::new(State {
-        projections: Projections::new(&config.data_dir.join("projections")),
-        limiter: RateLimiter::new(config.limits),
-        auth: config.jwt_secret.as_deref().map(Auth::new),
-        trust_forwarded_for: config.trust_forwarded_for,
-        request_timeout: config.request_timeout,
-        clock: config.clock,
-    });
+    let state = Arc::new(State::new(&config));
     let dfpn = reply::rate_limited(state.clone(), Surface::Dfpn, dfpn::routes(state.clone()))
         .with(cors(&config.cors_origins))
         .recover(|rejection| reply::recover(Surface::Dfpn, rejection));
@@ -158,7 +234,8 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
     let psy_listener = tokio::net::TcpListener::bind(config.psy_addr).await?;
     let (dfpn_addr, psy_addr) = (dfpn_listener.local_addr()?, psy_listener.local_addr()?);
     let (shutdown, stop) = tokio::sync::watch::channel(false);
-    let servers = vec![serve(dfpn, dfpn_listener, stop.clone()), serve(psy, psy_listener, stop)];
+    let mut servers = vec![serve(dfpn, dfpn_listener, stop.clone()), serve(psy, psy_listener, stop.clone())];
+    servers.extend(services::spawn(state, stop));
     tracing::info!(%dfpn_addr, %psy_addr, "DFPN and Psy surfaces listening");
     Ok(Running { dfpn_addr, psy_addr, shutdown, servers })
 }

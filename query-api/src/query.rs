@@ -52,7 +52,7 @@ pub fn page_by(
     limit: usize,
     offset: usize,
 ) -> Result<Vec<TantivyDocument>> {
-    if limit == 0 {
+    if limit == 0 || offset as u64 >= searcher.num_docs() {
         return Ok(Vec::new());
     }
     let collector = TopDocs::with_limit(limit).and_offset(offset).order_by_fast_field::<u64>(sort_field, order);
@@ -70,4 +70,23 @@ pub fn first(reader: &FamilyReader, field: Field, value: &str) -> Result<Option<
     let searcher = reader.searcher();
     let hits = searcher.search(&*text_term(field, value), &TopDocs::with_limit(1).order_by_score())?;
     hits.first().map(|(_, address)| searcher.doc(*address).map_err(ApiError::from)).transpose()
+}
+
+/// The values of a u64 fast field over the matching documents, sorted (documents without a value
+/// are skipped).
+pub fn u64_values(searcher: &Searcher, query: &dyn Query, field: &str) -> Result<Vec<u64>> {
+    let addresses = searcher.search(query, &tantivy::collector::DocSetCollector)?;
+    let mut columns = std::collections::HashMap::new();
+    let mut values = Vec::with_capacity(addresses.len());
+    for address in addresses {
+        let column = match columns.entry(address.segment_ord) {
+            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                entry.insert(searcher.segment_reader(address.segment_ord).fast_fields().u64(field)?)
+            }
+        };
+        values.extend(column.first(address.doc_id));
+    }
+    values.sort_unstable();
+    Ok(values)
 }

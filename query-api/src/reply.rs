@@ -20,6 +20,9 @@ pub enum Surface {
     Psy,
 }
 
+/// Largest request body accepted (the Psy writes are small JSON objects).
+pub const MAX_BODY_BYTES: u64 = 16 * 1024;
+
 /// Bodies smaller than this are sent uncompressed even when the client accepts gzip.
 const GZIP_MIN_BYTES: usize = 1_024;
 
@@ -51,6 +54,17 @@ where
         Err(_) => Err(ApiError::Timeout(timeout)),
     };
     json(surface, result)
+}
+
+/// Runs synchronous work (tantivy searches) on the blocking pool from an async handler.
+pub async fn blocking<T, F>(state: Arc<State>, work: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&State) -> Result<T, ApiError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(move || work(&state))
+        .await
+        .map_err(|failure| ApiError::Internal(format!("handler failed: {failure}")))?
 }
 
 /// A JSON response for a handler result.
@@ -165,7 +179,7 @@ pub async fn recover(surface: Surface, rejection: warp::Rejection) -> Result<Res
     let error = if rejection.is_not_found() {
         ApiError::NotFound("no such endpoint".into())
     } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
-        ApiError::BadRequest("request body too large".into())
+        ApiError::PayloadTooLarge(MAX_BODY_BYTES)
     } else {
         ApiError::BadRequest(format!("bad request: {rejection:?}"))
     };
@@ -181,18 +195,10 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::projections::Projections;
-    use crate::ratelimit::{Limits, RateLimiter};
 
     fn state(request_timeout: Duration) -> Arc<State> {
-        Arc::new(State {
-            projections: Projections::new(std::path::Path::new("/nonexistent")),
-            limiter: RateLimiter::new(Limits::default()),
-            auth: None,
-            trust_forwarded_for: false,
-            request_timeout,
-            clock: crate::Clock::System,
-        })
+        let config = crate::Config { request_timeout, ..crate::Config::new("/nonexistent".into()) };
+        Arc::new(State::new(&config))
     }
 
     #[tokio::test]

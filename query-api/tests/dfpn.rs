@@ -201,15 +201,10 @@ async fn starts_before_the_projections_exist_and_follows_the_indexers_commits() 
 
     let dir = tempfile::tempdir().unwrap();
     let api = query_api::start(query_api::Config {
-        data_dir: dir.path().to_path_buf(),
         dfpn_addr: "127.0.0.1:0".parse().unwrap(),
         psy_addr: "127.0.0.1:0".parse().unwrap(),
         limits: generous(),
-        trust_forwarded_for: false,
-        jwt_secret: None,
-        cors_origins: vec!["*".into()],
-        request_timeout: std::time::Duration::from_secs(10),
-        clock: query_api::Clock::System,
+        ..query_api::Config::new(dir.path().to_path_buf())
     })
     .await
     .unwrap();

@@ -7,6 +7,7 @@
 //! the Anchor IDL generated from the same Rust types.
 #![deny(missing_docs)]
 
+pub mod control;
 pub mod decoder;
 pub mod doc_value;
 pub mod entity;

@@ -32,11 +32,15 @@ pub enum Family {
     Contracts,
     /// Cluster telemetry: one document per performance sample, updated by every poll.
     Telemetry,
+    /// Psy reward distributions (one worker, circuit type and checkpoint each), from the API.
+    RewardDistributions,
+    /// Psy checkpoints whose rewards were calculated, one document per checkpoint.
+    RewardRuns,
 }
 
 impl Family {
     /// Every family.
-    pub const ALL: [Family; 11] = [
+    pub const ALL: [Family; 13] = [
         Family::Requests,
         Family::Workers,
         Family::Models,
@@ -48,6 +52,8 @@ impl Family {
         Family::Checkpoints,
         Family::Contracts,
         Family::Telemetry,
+        Family::RewardDistributions,
+        Family::RewardRuns,
     ];
 
     /// The index directory name.
@@ -64,6 +70,8 @@ impl Family {
             Family::Checkpoints => "checkpoints",
             Family::Contracts => "contracts",
             Family::Telemetry => "telemetry",
+            Family::RewardDistributions => "reward_distributions",
+            Family::RewardRuns => "reward_runs",
         }
     }
 
@@ -82,6 +90,8 @@ impl Family {
             Family::Checkpoints => psy::CheckpointFields::declare(&mut builder),
             Family::Contracts => psy::ContractFields::declare(&mut builder),
             Family::Telemetry => psy::TelemetrySampleFields::declare(&mut builder),
+            Family::RewardDistributions => psy::RewardDistributionFields::declare(&mut builder),
+            Family::RewardRuns => psy::RewardRunFields::declare(&mut builder),
         }
         builder.build()
     }
@@ -472,6 +482,46 @@ pub mod psy {
             slot: u64 => u64(number()),
             /// Block height at that poll.
             block_height: u64 => u64(number()),
+        }
+    }
+
+    family! {
+        /// One reward distribution: a worker's reward for one circuit type in one checkpoint.
+        RewardDistribution / RewardDistributionFields {
+            /// Decimal log seq (document key).
+            id: String => text(key()),
+            /// Log seq: the distribution's API id.
+            seq: u64 => u64(number()),
+            /// Checkpoint rewarded.
+            checkpoint_id: u64 => u64(number()),
+            /// `0x`-hex worker public key.
+            worker_public_key: String => text(key()),
+            /// Circuit type of the rewarded jobs.
+            circuit_type: ProvingJobCircuitType => text(key()),
+            /// Completed jobs rewarded.
+            job_count: u64 => u64(number()),
+            /// Reward units.
+            total_rewards: u64 => u64(number()),
+            /// Date of the reward: the checkpoint's finalization.
+            created_at: i64 => i64(number()),
+        }
+    }
+
+    family! {
+        /// A checkpoint whose rewards were calculated.
+        RewardRun / RewardRunFields {
+            /// Decimal checkpoint id (document key).
+            id: String => text(key()),
+            /// Checkpoint processed.
+            checkpoint_id: u64 => u64(number()),
+            /// Distributions written.
+            distributions: u64 => u64(number()),
+            /// Sum of their rewards.
+            total_rewards: u64 => u64(number()),
+            /// When the calculation ran.
+            processed_at: i64 => i64(number()),
+            /// Log seq of the closing record.
+            seq: u64 => u64(number()),
         }
     }
 }

@@ -21,10 +21,12 @@ pub mod psy;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use shared::control::ApiEvent;
 use shared::entity::{Model, Request, Worker};
 use shared::schema::psy::{
-    Checkpoint, CheckpointFields, Contract, ContractFields, Job, JobFields, Realm, RealmFields, TelemetrySample,
-    TelemetrySampleFields, User, UserEventFields, UserFields, WorkerEventFields,
+    Checkpoint, CheckpointFields, Contract, ContractFields, Job, JobFields, Realm, RealmFields,
+    RewardDistributionFields, RewardRunFields, TelemetrySample, TelemetrySampleFields, User, UserEventFields,
+    UserFields, WorkerEventFields,
 };
 use shared::schema::{Family, ModelFields, RequestFields, WorkerFields};
 use shared::ChainEvent;
@@ -206,6 +208,8 @@ struct Fields {
     checkpoints: CheckpointFields,
     contracts: ContractFields,
     telemetry: TelemetrySampleFields,
+    reward_distributions: RewardDistributionFields,
+    reward_runs: RewardRunFields,
 }
 
 impl Fields {
@@ -223,6 +227,8 @@ impl Fields {
             checkpoints: CheckpointFields::resolve(schema(Family::Checkpoints)),
             contracts: ContractFields::resolve(schema(Family::Contracts)),
             telemetry: TelemetrySampleFields::resolve(schema(Family::Telemetry)),
+            reward_distributions: RewardDistributionFields::resolve(schema(Family::RewardDistributions)),
+            reward_runs: RewardRunFields::resolve(schema(Family::RewardRuns)),
         }
     }
 }
@@ -342,9 +348,37 @@ impl Projector {
                 self.appends.push((Family::Telemetry, (sample.id.clone(), document)));
             }
             LogRecord::Telemetry(_) => {}
+            LogRecord::Api(event) => self.apply_api(event, seq),
         }
         self.applied_seq = seq;
         Ok(())
+    }
+
+    /// Folds an off-chain event: a registration creates its user; reward records are
+    /// append-only documents.
+    fn apply_api(&mut self, event: ApiEvent, seq: u64) {
+        match event {
+            ApiEvent::UserRegistered(registration) if seq > self.family(Family::Users).committed_seq => {
+                let user = psy::api_user(&registration, seq);
+                let key = EntityKey::Psy(PsyKind::User, user.id.clone());
+                self.cache.insert(key.clone(), Some(Entity::Psy(PsyEntity::User(user))));
+                self.dirty.insert(key);
+            }
+            ApiEvent::RewardDistributed(distribution)
+                if seq > self.family(Family::RewardDistributions).committed_seq =>
+            {
+                let document = psy::distribution(&distribution, seq);
+                let id = document.id.clone();
+                self.appends
+                    .push((Family::RewardDistributions, (id, document.to_document(&self.fields.reward_distributions))));
+            }
+            ApiEvent::CheckpointRewardsProcessed(run) if seq > self.family(Family::RewardRuns).committed_seq => {
+                let document = psy::reward_run(&run, seq);
+                let id = document.id.clone();
+                self.appends.push((Family::RewardRuns, (id, document.to_document(&self.fields.reward_runs))));
+            }
+            _ => {}
+        }
     }
 
     fn append(&mut self, event: &shared::psy::PsyEvent, seq: u64, time: i64) {
@@ -425,9 +459,11 @@ impl Projector {
             Family::Contracts => Entity::Psy(PsyEntity::Contract(
                 Contract::from_document(&doc, &self.fields.contracts).map_err(corrupt)?,
             )),
-            Family::UserEvents | Family::WorkerEvents | Family::Telemetry => {
-                return Err(Error::Projection("append-only families hold no entities".into()))
-            }
+            Family::UserEvents
+            | Family::WorkerEvents
+            | Family::Telemetry
+            | Family::RewardDistributions
+            | Family::RewardRuns => return Err(Error::Projection("append-only families hold no entities".into())),
         };
         Ok(Some(entity))
     }

@@ -5,10 +5,13 @@
 //! conversion): its latest status, its start (the `InProgress` event's start), its end and
 //! duration once it ended.
 
+use shared::control::{CheckpointRewards, RewardDistribution as Distribution, UserRegistration};
 use shared::enums::{UserEventTxType, WorkerEventStatus};
 use shared::field::hex;
 use shared::psy::{ContractFunction, PsyEvent, WorkerJobUpdated};
-use shared::schema::psy::{Checkpoint, Contract, Job, Realm, User, UserEvent, WorkerEvent};
+use shared::schema::psy::{
+    Checkpoint, Contract, Job, Realm, RewardDistribution, RewardRun, User, UserEvent, WorkerEvent,
+};
 
 /// `0x`-hex form of a Psy public key, as the API writes it.
 pub fn key_hex(key: &[u8; 32]) -> String {
@@ -219,4 +222,45 @@ pub fn appended(event: &PsyEvent, seq: u64, time: i64) -> Option<Appended> {
         }),
         _ => return None,
     })
+}
+
+/// The user an API registration stored at `seq` creates. It is not part of a checkpoint (0).
+pub fn api_user(registration: &UserRegistration, seq: u64) -> User {
+    let user_id = shared::control::api_user_id(seq);
+    User {
+        id: user_id.to_string(),
+        user_id,
+        public_key: key_hex(&registration.public_key),
+        twitter_handle: registration.twitter_handle.clone(),
+        label: registration.label.clone(),
+        checkpoint_id: 0,
+        created_at: registration.registered_at,
+        seq,
+    }
+}
+
+/// The document of a reward distribution stored at `seq`.
+pub fn distribution(distribution: &Distribution, seq: u64) -> RewardDistribution {
+    RewardDistribution {
+        id: seq.to_string(),
+        seq,
+        checkpoint_id: distribution.checkpoint_id,
+        worker_public_key: key_hex(&distribution.worker_public_key),
+        circuit_type: distribution.circuit_type,
+        job_count: distribution.job_count,
+        total_rewards: distribution.total_rewards,
+        created_at: distribution.created_at,
+    }
+}
+
+/// The document of a checkpoint's completed reward calculation stored at `seq`.
+pub fn reward_run(run: &CheckpointRewards, seq: u64) -> RewardRun {
+    RewardRun {
+        id: run.checkpoint_id.to_string(),
+        checkpoint_id: run.checkpoint_id,
+        distributions: u64::from(run.distributions),
+        total_rewards: run.total_rewards,
+        processed_at: run.processed_at,
+        seq,
+    }
 }

@@ -51,7 +51,7 @@ pub fn read_log(log: &EventLog) -> LogContents {
             LogRecord::Retraction { signature, .. } => {
                 retracted.insert(signature);
             }
-            LogRecord::Telemetry(_) => {}
+            LogRecord::Telemetry(_) | LogRecord::Api(_) => {}
         }
     }
     let event_records = events.len();

@@ -29,7 +29,7 @@ pub const DEFAULT_BUCKETS: usize = 100;
 /// Largest number of buckets returned; larger limits are capped.
 pub const MAX_BUCKETS: usize = 1_000;
 /// Distinct workers counted exactly per bucket.
-const MAX_DISTINCT_WORKERS: u64 = 65_000;
+pub(crate) const MAX_DISTINCT_WORKERS: u64 = 65_000;
 /// Unix time of a Monday 00:00 UTC minus the epoch's weekday: aligns weekly buckets to Mondays.
 const WEEK_OFFSET_SECS: f64 = 4.0 * 86_400.0;
 
@@ -45,25 +45,31 @@ pub enum BucketSize {
 }
 
 impl BucketSize {
-    /// Parses a `bucket` parameter.
+    /// Parses the `bucket` parameter of the event aggregations.
     pub fn parse(value: &str) -> Result<Self> {
-        Ok(match value {
-            "2min" => Self::Fixed { seconds: 120, offset: 0 },
-            "1h" => Self::Fixed { seconds: 3_600, offset: 0 },
-            "1d" => Self::Fixed { seconds: 86_400, offset: 0 },
-            "1w" => Self::Fixed { seconds: 604_800, offset: WEEK_OFFSET_SECS as i64 },
-            "1m" => Self::Month,
-            "all_time" => Self::AllTime,
-            other => {
-                return Err(ApiError::BadRequest(format!(
-                    "`bucket` must be one of 2min, 1h, 1d, 1w, 1m, all_time, got {other:?}"
-                )))
-            }
+        Self::parse_among("bucket", value, &["2min", "1h", "1d", "1w", "1m", "all_time"])
+    }
+
+    /// Parses a bucket name among those an endpoint accepts (`2min`/`2m` two minutes, `1h`, `1d`,
+    /// `1w`, `1m` a calendar month, `all_time`).
+    pub fn parse_among(param: &str, value: &str, accepted: &[&str]) -> Result<Self> {
+        let size = match value {
+            "2min" | "2m" => Some(Self::Fixed { seconds: 120, offset: 0 }),
+            "1h" => Some(Self::Fixed { seconds: 3_600, offset: 0 }),
+            "1d" => Some(Self::Fixed { seconds: 86_400, offset: 0 }),
+            "1w" => Some(Self::Fixed { seconds: 604_800, offset: WEEK_OFFSET_SECS as i64 }),
+            "1m" => Some(Self::Month),
+            "all_time" => Some(Self::AllTime),
+            _ => None,
+        };
+        size.filter(|_| accepted.contains(&value)).ok_or_else(|| {
+            ApiError::BadRequest(format!("`{param}` must be one of {}, got {value:?}", accepted.join(", ")))
         })
     }
 }
 
-fn aggregate(searcher: &Searcher, query: &dyn Query, request: Value) -> Result<Value> {
+/// Runs an aggregation request (tantivy's JSON form) and returns its JSON result.
+pub(crate) fn aggregate(searcher: &Searcher, query: &dyn Query, request: Value) -> Result<Value> {
     let aggregations: Aggregations =
         serde_json::from_value(request).map_err(|err| ApiError::Internal(format!("aggregation request: {err}")))?;
     let collector = AggregationCollector::from_aggs(aggregations, AggContextParams::default());
@@ -84,15 +90,20 @@ fn month_bounds(unix: i64) -> (i64, i64) {
     (start.unix_timestamp(), next.unix_timestamp())
 }
 
-/// One bucket: its start and the counts of its sub-aggregation keys.
-struct Bucket {
-    start: i64,
-    end: i64,
-    total: u64,
-    by_key: HashMap<String, u64>,
+/// One time bucket: its bounds, its document count and its sub-aggregation results.
+pub(crate) struct Bucket {
+    /// First second of the bucket.
+    pub start: i64,
+    /// First second after it.
+    pub end: i64,
+    /// Documents in it.
+    pub total: u64,
+    /// The results of the sub-aggregations, by name.
+    pub aggs: Value,
 }
 
-fn sub_counts(bucket: &Value, name: &str) -> HashMap<String, u64> {
+/// The document count of every key of a terms (sub-)aggregation result.
+pub(crate) fn sub_counts(bucket: &Value, name: &str) -> HashMap<String, u64> {
     bucket[name]["buckets"]
         .as_array()
         .map(|buckets| {
@@ -101,15 +112,14 @@ fn sub_counts(bucket: &Value, name: &str) -> HashMap<String, u64> {
         .unwrap_or_default()
 }
 
-/// Computes the non-empty buckets of `query` over `time_field`, with per-key counts of `key_field`.
-fn buckets(
+/// Computes the non-empty buckets of `query` over `time_field`, each with the `sub` aggregations.
+pub(crate) fn buckets(
     searcher: &Searcher,
     query: &dyn Query,
     time_field: &str,
-    key_field: &str,
+    sub: Value,
     size: BucketSize,
 ) -> Result<Vec<Bucket>> {
-    let sub = json!({ "by_key": { "terms": { "field": key_field, "size": 100 } } });
     let stats = aggregate(searcher, query, json!({ "span": { "stats": { "field": time_field } } }))?;
     let (Some(min), Some(max)) = (stats["span"]["min"].as_f64(), stats["span"]["max"].as_f64()) else {
         return Ok(Vec::new());
@@ -119,7 +129,7 @@ fn buckets(
         start,
         end,
         total: value["doc_count"].as_u64().unwrap_or(0),
-        by_key: sub_counts(value, "by_key"),
+        aggs: value.clone(),
     };
     let all: Vec<Bucket> = match size {
         BucketSize::AllTime => {
@@ -173,6 +183,11 @@ fn buckets(
     Ok(all.into_iter().filter(|b| b.total > 0).collect())
 }
 
+/// A `by_key` terms sub-aggregation over a text field with few values.
+fn by_key(field: &str) -> Value {
+    json!({ "by_key": { "terms": { "field": field, "size": 100 } } })
+}
+
 struct Request {
     start: Option<i64>,
     end: Option<i64>,
@@ -223,7 +238,7 @@ pub fn worker_events(projections: &Projections, query: HashMap<String, String>) 
         }
     };
     let base = conjunction(time_filter(request.start, request.end));
-    let found = page(buckets(&searcher, &*base, "timestamp", "status", request.size)?, &request);
+    let found = page(buckets(&searcher, &*base, "timestamp", by_key("status"), request.size)?, &request);
     let mut items = Vec::with_capacity(found.len());
     for bucket in found {
         let lower = request.start.map_or(bucket.start, |s| s.max(bucket.start));
@@ -235,7 +250,8 @@ pub fn worker_events(projections: &Projections, query: HashMap<String, String>) 
             json!({ "workers": { "terms": { "field": "worker_public_key", "size": MAX_DISTINCT_WORKERS } } }),
         )?;
         let unique_workers = workers["workers"]["buckets"].as_array().map_or(0, Vec::len);
-        let count = |status: &str| bucket.by_key.get(status).copied().unwrap_or(0);
+        let by_status = sub_counts(&bucket.aggs, "by_key");
+        let count = |status: &str| by_status.get(status).copied().unwrap_or(0);
         items.push(json!({
             "time_bucket": rfc3339(bucket.start),
             "total_events": bucket.total,
@@ -258,12 +274,14 @@ pub fn user_events(projections: &Projections, query: HashMap<String, String>) ->
     } else {
         Vec::new()
     };
-    let found = page(buckets(&searcher, &*conjunction(clauses), "timestamp", "tx_type", request.size)?, &request);
+    let found =
+        page(buckets(&searcher, &*conjunction(clauses), "timestamp", by_key("tx_type"), request.size)?, &request);
     Ok(Value::Array(
         found
             .into_iter()
             .map(|bucket| {
-                let count = |kind: &str| bucket.by_key.get(kind).copied().unwrap_or(0);
+                let by_type = sub_counts(&bucket.aggs, "by_key");
+                let count = |kind: &str| by_type.get(kind).copied().unwrap_or(0);
                 json!({
                     "time_bucket": rfc3339(bucket.start),
                     "total_events": bucket.total,
@@ -315,13 +333,13 @@ pub fn jobs_by_realm(projections: &Projections) -> Result<Value> {
 }
 
 /// Average of a numeric fast field over the matching documents (`None` when none match).
-fn average(searcher: &Searcher, query: &dyn Query, field: &str) -> Result<Option<f64>> {
+pub(crate) fn average(searcher: &Searcher, query: &dyn Query, field: &str) -> Result<Option<f64>> {
     let result = aggregate(searcher, query, json!({ "avg": { "avg": { "field": field } } }))?;
     Ok(result["avg"]["value"].as_f64())
 }
 
-/// Distinct values of a text fast field over the matching documents.
-fn distinct(searcher: &Searcher, query: &dyn Query, field: &str) -> Result<usize> {
+/// Distinct values of a fast field over the matching documents.
+pub(crate) fn distinct(searcher: &Searcher, query: &dyn Query, field: &str) -> Result<usize> {
     let result =
         aggregate(searcher, query, json!({ "values": { "terms": { "field": field, "size": MAX_DISTINCT_WORKERS } } }))?;
     Ok(result["values"]["buckets"].as_array().map_or(0, Vec::len))

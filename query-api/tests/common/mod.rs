@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod psy_model;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -13,14 +15,24 @@ use indexer::log::EventLog;
 use indexer::metrics::Metrics;
 use indexer::projector::Projector;
 use indexer::rpc::Rpc;
+use query_api::control::ControlConfig;
 use query_api::ratelimit::Limits;
-use query_api::{Config, Running};
+use query_api::{Config, Intervals, Running};
 use serde_json::Value;
 use shared::{ProgramKind, ProgramSet};
 
-/// An indexed fixture chain served by query-api.
+/// Token of the in-process control endpoint.
+pub const CONTROL_TOKEN: &str = "test-control-token";
+
+/// An indexed fixture chain served by query-api, with the indexer's projector following the log
+/// and its control endpoint accepting the API's writes (in process).
 pub struct World {
     _dir: tempfile::TempDir,
+    /// The event log (the projector follows it until the world is dropped).
+    pub log: Arc<EventLog>,
+    indexer: IndexerSide,
+    /// Where the control endpoint listens.
+    pub control_url: String,
     /// The running service.
     pub api: Running,
     /// DFPN base URL.
@@ -39,8 +51,22 @@ pub struct World {
     pub block_height: u64,
 }
 
+/// Background intervals for tests: fast refresh and broadcast, rewards only when asked.
+pub fn test_intervals() -> Intervals {
+    Intervals {
+        job_refresh: std::time::Duration::from_millis(100),
+        reward_processing: std::time::Duration::from_secs(3_600),
+        tps_broadcast: std::time::Duration::from_millis(100),
+    }
+}
+
 /// Indexes a 4,000-event fixture chain and starts query-api over it.
 pub async fn world(limits: Limits, jwt_secret: Option<&str>) -> World {
+    world_with(limits, jwt_secret, test_intervals()).await
+}
+
+/// [`world`] with chosen background intervals.
+pub async fn world_with(limits: Limits, jwt_secret: Option<&str>, intervals: Intervals) -> World {
     let node = start_node(51, 4_000, Faults::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let metrics = Arc::new(Metrics::default());
@@ -58,7 +84,19 @@ pub async fn world(limits: Limits, jwt_secret: Option<&str>) -> World {
     let mut projector = Projector::open(&dir.path().join("projections")).unwrap();
     projector.catch_up(&context.log, usize::MAX).unwrap();
     projector.commit().unwrap();
-    projector.finish().unwrap();
+    let (indexer_shutdown, stop) = tokio::sync::watch::channel(false);
+    let projector_thread = {
+        let (log, stop, metrics) = (context.log.clone(), stop.clone(), context.metrics.clone());
+        std::thread::spawn(move || {
+            let interval = std::time::Duration::from_millis(50);
+            indexer::projector::follow(&log, &mut projector, interval, &stop, &metrics).unwrap();
+            projector.finish().unwrap();
+        })
+    };
+    let loopback = "127.0.0.1:0".parse().unwrap();
+    let (control_addr, _) =
+        indexer::control::serve(loopback, CONTROL_TOKEN.into(), context.log.clone(), stop).await.unwrap();
+    let control_url = format!("http://{control_addr}");
     let truth = node.node.ground_truth(None);
     node.stop().await;
     let truth_lines: Vec<String> = truth.lines().map(str::to_owned).collect();
@@ -66,15 +104,14 @@ pub async fn world(limits: Limits, jwt_secret: Option<&str>) -> World {
         truth_lines.iter().filter_map(|l| serde_json::from_str::<Value>(l).ok()?["block_time"].as_i64()).max().unwrap()
             + 60;
     let api = query_api::start(Config {
-        data_dir: dir.path().to_path_buf(),
         dfpn_addr: "127.0.0.1:0".parse().unwrap(),
         psy_addr: "127.0.0.1:0".parse().unwrap(),
         limits,
-        trust_forwarded_for: false,
         jwt_secret: jwt_secret.map(str::to_owned),
-        cors_origins: vec!["*".into()],
-        request_timeout: std::time::Duration::from_secs(10),
         clock: query_api::Clock::Fixed(now),
+        control: Some(ControlConfig { url: control_url.clone(), token: CONTROL_TOKEN.into() }),
+        intervals,
+        ..Config::new(dir.path().to_path_buf())
     })
     .await
     .unwrap();
@@ -82,6 +119,9 @@ pub async fn world(limits: Limits, jwt_secret: Option<&str>) -> World {
     let psy = format!("http://{}", api.psy_addr);
     World {
         _dir: dir,
+        log: context.log.clone(),
+        indexer: IndexerSide { shutdown: indexer_shutdown, projector_thread: Some(projector_thread) },
+        control_url,
         api,
         base,
         psy,
@@ -102,7 +142,75 @@ pub fn generous() -> Limits {
     Limits { anonymous: 100_000, authenticated: 100_000, window: std::time::Duration::from_secs(60) }
 }
 
+/// The in-process indexer parts: the projector thread and the control endpoint, stopped on drop.
+struct IndexerSide {
+    shutdown: tokio::sync::watch::Sender<bool>,
+    projector_thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl IndexerSide {
+    fn stop(&mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(thread) = self.projector_thread.take() {
+            thread.join().expect("the projector thread ends cleanly");
+        }
+    }
+}
+
+impl Drop for IndexerSide {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(thread) = self.projector_thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 impl World {
+    /// The data directory (log and projections).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
+    /// Stops the projector following the log (before a replay from it).
+    pub fn stop_projector(&mut self) {
+        self.indexer.stop();
+    }
+
+    /// POST a JSON body on the Psy surface, with an optional bearer token: status and JSON body.
+    pub async fn psy_post(&self, path: &str, body: &Value, token: Option<&str>) -> (u16, Value) {
+        let mut request = self.client.post(format!("{}{path}", self.psy)).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    /// GET on the Psy surface with a raw `Authorization` header value.
+    pub async fn psy_get_authorized(&self, path: &str, authorization: Option<&str>) -> (u16, Value) {
+        let mut request = self.client.get(format!("{}{path}", self.psy));
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    /// Polls a Psy GET until `done` accepts its body (the projector commits every 50 ms).
+    pub async fn psy_until(&self, path: &str, done: impl Fn(u16, &Value) -> bool) -> (u16, Value) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let (status, body) = self.psy_get(path).await;
+            if done(status, &body) || std::time::Instant::now() > deadline {
+                return (status, body);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// The projections the service reads, for calling handlers directly.
     pub fn projections(&self) -> query_api::projections::Projections {
         query_api::projections::Projections::new(&self._dir.path().join("projections"))

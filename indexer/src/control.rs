@@ -1,0 +1,241 @@
+//! The control endpoint: the one way off-chain writes enter the log.
+//!
+//! The query service submits the Psy API's two writes here (a verified registration, a
+//! checkpoint's reward calculation); they are appended to the event log as `api` records under an
+//! idempotency key, flushed before the answer, and projected like chain events. It listens on a
+//! loopback address only and requires the shared token in the `x-control-token` header.
+//!
+//! - `POST /control/users` with a [`UserRegistration`]: `201` and the [`WriteOutcome`] when
+//!   stored, `409` with the outcome when the public key already registered through the API.
+//! - `POST /control/rewards` with a [`RewardsRequest`]: `200` and the outcome; a checkpoint
+//!   already calculated is left as stored (`created: false`, the stored records' seqs).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use shared::control::{
+    registration_key, rewards_key, ApiEvent, RewardsRequest, UserRegistration, WriteOutcome, TOKEN_HEADER,
+};
+use tokio::sync::watch;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Reply};
+
+use crate::error::{Error, Result};
+use crate::log::EventLog;
+
+/// Largest accepted request body.
+const MAX_BODY_BYTES: u64 = 4 << 20;
+
+/// Stores a registration, once per public key.
+pub fn register(log: &EventLog, registration: UserRegistration) -> Result<WriteOutcome> {
+    let key = registration_key(&registration.public_key);
+    log.append_api(&key, &[ApiEvent::UserRegistered(registration)])
+}
+
+/// Stores a checkpoint's reward calculation (distributions, then the closing record), once per
+/// checkpoint.
+pub fn record_rewards(log: &EventLog, request: RewardsRequest) -> Result<WriteOutcome> {
+    let checkpoint_id = request.processed.checkpoint_id;
+    if let Some(stray) = request.distributions.iter().find(|d| d.checkpoint_id != checkpoint_id) {
+        return Err(Error::InvalidWrite(format!(
+            "distribution for checkpoint {} in the calculation of checkpoint {checkpoint_id}",
+            stray.checkpoint_id
+        )));
+    }
+    let mut events: Vec<ApiEvent> = request.distributions.into_iter().map(ApiEvent::RewardDistributed).collect();
+    events.push(ApiEvent::CheckpointRewardsProcessed(request.processed));
+    log.append_api(&rewards_key(checkpoint_id), &events)
+}
+
+fn error_reply(status: StatusCode, message: &str) -> Response {
+    warp::reply::with_status(warp::reply::json(&serde_json::json!({ "error": message })), status).into_response()
+}
+
+fn outcome_reply(result: Result<WriteOutcome>, created_status: StatusCode, existing_status: StatusCode) -> Response {
+    match result {
+        Ok(outcome) => {
+            let status = if outcome.created { created_status } else { existing_status };
+            warp::reply::with_status(warp::reply::json(&outcome), status).into_response()
+        }
+        Err(Error::InvalidWrite(message)) => error_reply(StatusCode::BAD_REQUEST, &message),
+        Err(err) => {
+            tracing::error!(%err, "control write failed");
+            error_reply(StatusCode::INTERNAL_SERVER_ERROR, "the event log could not store the write")
+        }
+    }
+}
+
+/// Compares without an early exit, so the time taken does not reveal a matching prefix.
+fn token_matches(given: &str, expected: &str) -> bool {
+    given.len() == expected.len() && given.bytes().zip(expected.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+}
+
+/// The control routes over `log`, guarded by `token`.
+pub fn routes(
+    log: Arc<EventLog>,
+    token: String,
+) -> impl Filter<Extract = (Response,), Error = std::convert::Infallible> + Clone {
+    let token = Arc::new(token);
+    let authorized = warp::header::optional::<String>(TOKEN_HEADER).and_then(move |given: Option<String>| {
+        let token = token.clone();
+        async move {
+            match given {
+                Some(given) if token_matches(&given, &token) => Ok(()),
+                _ => Err(warp::reject::custom(Unauthorized)),
+            }
+        }
+    });
+    let with_log = warp::any().map(move || log.clone());
+    let body = || warp::body::content_length_limit(MAX_BODY_BYTES).and(warp::body::bytes());
+    let users = warp::path!("control" / "users").and(body()).and(with_log.clone()).then(
+        |bytes: warp::hyper::body::Bytes, log: Arc<EventLog>| async move {
+            match serde_json::from_slice::<UserRegistration>(&bytes) {
+                Ok(registration) => {
+                    let result = tokio::task::spawn_blocking(move || register(&log, registration)).await;
+                    outcome_reply(joined(result), StatusCode::CREATED, StatusCode::CONFLICT)
+                }
+                Err(err) => error_reply(StatusCode::BAD_REQUEST, &format!("invalid registration: {err}")),
+            }
+        },
+    );
+    let rewards = warp::path!("control" / "rewards").and(body()).and(with_log).then(
+        |bytes: warp::hyper::body::Bytes, log: Arc<EventLog>| async move {
+            match serde_json::from_slice::<RewardsRequest>(&bytes) {
+                Ok(request) => {
+                    let result = tokio::task::spawn_blocking(move || record_rewards(&log, request)).await;
+                    outcome_reply(joined(result), StatusCode::OK, StatusCode::OK)
+                }
+                Err(err) => error_reply(StatusCode::BAD_REQUEST, &format!("invalid reward calculation: {err}")),
+            }
+        },
+    );
+    warp::post()
+        .and(authorized)
+        .untuple_one()
+        .and(users.or(rewards).unify())
+        .recover(|rejection: warp::Rejection| async move {
+            let reply = if rejection.find::<Unauthorized>().is_some() {
+                error_reply(StatusCode::UNAUTHORIZED, "missing or wrong x-control-token")
+            } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
+                error_reply(StatusCode::PAYLOAD_TOO_LARGE, "body too large")
+            } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
+                error_reply(StatusCode::METHOD_NOT_ALLOWED, "the control endpoint takes POST")
+            } else {
+                error_reply(StatusCode::NOT_FOUND, "no such control route")
+            };
+            Ok::<_, std::convert::Infallible>(reply)
+        })
+        .unify()
+}
+
+fn joined(result: std::result::Result<Result<WriteOutcome>, tokio::task::JoinError>) -> Result<WriteOutcome> {
+    result.map_err(|err| Error::Projection(format!("control write task: {err}")))?
+}
+
+#[derive(Debug)]
+struct Unauthorized;
+impl warp::reject::Reject for Unauthorized {}
+
+/// Binds the control endpoint on a loopback `addr` and serves it until `shutdown`; returns the
+/// bound address.
+pub async fn serve(
+    addr: SocketAddr,
+    token: String,
+    log: Arc<EventLog>,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    if !addr.ip().is_loopback() {
+        return Err(Error::Config(format!("--control-bind must be a loopback address, not {addr}")));
+    }
+    if token.trim().is_empty() {
+        return Err(Error::Config("--control-token must not be empty".into()));
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|err| Error::Config(format!("cannot listen on {addr} for the control endpoint: {err}")))?;
+    let addr = listener.local_addr().map_err(|err| Error::Config(format!("control endpoint address: {err}")))?;
+    tracing::info!(%addr, "control endpoint listening");
+    let server = tokio::spawn(async move {
+        warp::serve(routes(log, token))
+            .incoming(listener)
+            .graceful(async move {
+                let _ = shutdown.wait_for(|stop| *stop).await;
+            })
+            .run()
+            .await;
+    });
+    Ok((addr, server))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::control::{CheckpointRewards, RewardDistribution};
+    use shared::enums::ProvingJobCircuitType;
+
+    fn log() -> (tempfile::TempDir, Arc<EventLog>) {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Arc::new(EventLog::open(dir.path(), 1 << 20).unwrap());
+        (dir, log)
+    }
+
+    fn rewards(checkpoint_id: u64, distribution_checkpoint: u64) -> RewardsRequest {
+        RewardsRequest {
+            distributions: vec![RewardDistribution {
+                checkpoint_id: distribution_checkpoint,
+                worker_public_key: [3; 32],
+                circuit_type: ProvingJobCircuitType::RealmBlock,
+                job_count: 2,
+                total_rewards: 80,
+                created_at: 10,
+            }],
+            processed: CheckpointRewards { checkpoint_id, distributions: 1, total_rewards: 80, processed_at: 11 },
+        }
+    }
+
+    #[tokio::test]
+    async fn writes_need_the_token_and_are_idempotent() {
+        let (_dir, log) = log();
+        let routes = routes(log.clone(), "secret".into());
+        let registration = serde_json::json!({
+            "public_key": format!("0x{}", "11".repeat(32)), "twitter_handle": "@a", "label": "rig", "registered_at": 5,
+        });
+        let post = |path: &str, token: Option<&str>, body: &serde_json::Value| {
+            let mut request = warp::test::request().method("POST").path(path).json(body);
+            if let Some(token) = token {
+                request = request.header(TOKEN_HEADER, token);
+            }
+            request
+        };
+        assert_eq!(post("/control/users", None, &registration).reply(&routes).await.status(), 401);
+        assert_eq!(post("/control/users", Some("wrong!"), &registration).reply(&routes).await.status(), 401);
+        let created = post("/control/users", Some("secret"), &registration).reply(&routes).await;
+        assert_eq!(created.status(), 201);
+        assert_eq!(serde_json::from_slice::<WriteOutcome>(created.body()).unwrap().seqs, vec![1]);
+        let again = post("/control/users", Some("secret"), &registration).reply(&routes).await;
+        assert_eq!(again.status(), 409);
+        let bad = post("/control/users", Some("secret"), &serde_json::json!({ "public_key": "0x1" })).reply(&routes);
+        assert_eq!(bad.await.status(), 400);
+
+        let body = serde_json::to_value(rewards(7, 7)).unwrap();
+        let first = post("/control/rewards", Some("secret"), &body).reply(&routes).await;
+        assert_eq!(serde_json::from_slice::<WriteOutcome>(first.body()).unwrap().seqs, vec![2, 3]);
+        let second = post("/control/rewards", Some("secret"), &body).reply(&routes).await;
+        let second: WriteOutcome = serde_json::from_slice(second.body()).unwrap();
+        assert_eq!(second, WriteOutcome { created: false, seqs: vec![2, 3] });
+        let stray = serde_json::to_value(rewards(8, 9)).unwrap();
+        assert_eq!(post("/control/rewards", Some("secret"), &stray).reply(&routes).await.status(), 400);
+        assert_eq!(log.last_seq(), 3);
+    }
+
+    #[tokio::test]
+    async fn only_loopback_addresses_are_accepted() {
+        let (_dir, log) = log();
+        let (_stop, shutdown) = watch::channel(false);
+        let public: SocketAddr = "0.0.0.0:0".parse().unwrap();
+        assert!(matches!(serve(public, "t".into(), log.clone(), shutdown.clone()).await, Err(Error::Config(_))));
+        let loopback: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        assert!(matches!(serve(loopback, " ".into(), log, shutdown).await, Err(Error::Config(_))));
+    }
+}
