@@ -7,7 +7,9 @@
 #
 # Environment: DATA_DIR (./.demo-data, reused between runs; FRESH=1 wipes it first),
 # RPC_PORT (8899), DFPN_PORT (3030), PSY_PORT (3000), FIXTURE_SEED (42), FIXTURE_HISTORY_EVENTS (5000),
-# FIXTURE_SLOT_MS (400), DEMO_SECONDS (0 = run until stopped). No terminal needed.
+# FIXTURE_SLOT_MS (400), DEMO_SECONDS (0 = run until stopped), JWT_SECRET (admin tokens; a random
+# one per data dir by default), CONTROL_TOKEN (indexer control endpoint; random per run). No
+# terminal needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +31,10 @@ mkdir -p "$DATA_DIR"
 # re-run regenerates the very same chain.
 if [ ! -s "$DATA_DIR/genesis-unix" ]; then echo $(( $(date +%s) - 600 )) > "$DATA_DIR/genesis-unix"; fi
 export FIXTURE_GENESIS_UNIX="${FIXTURE_GENESIS_UNIX:-$(cat "$DATA_DIR/genesis-unix")}"
+random_hex() { od -An -N16 -tx1 /dev/urandom | tr -d ' \n'; }
+if [ ! -s "$DATA_DIR/jwt-secret" ]; then random_hex > "$DATA_DIR/jwt-secret"; fi
+export JWT_SECRET="${JWT_SECRET:-$(cat "$DATA_DIR/jwt-secret")}"
+export CONTROL_TOKEN="${CONTROL_TOKEN:-$(random_hex)}"
 
 pids=()
 cleanup() {
@@ -63,6 +69,7 @@ pids+=($!)
 "$BIN/query-api" serve --data-dir "$DATA_DIR" --dfpn-bind "127.0.0.1:$DFPN_PORT" --psy-bind "127.0.0.1:$PSY_PORT" > "$DATA_DIR/query-api.log" 2>&1 &
 pids+=($!)
 wait_for query-api "http://127.0.0.1:$DFPN_PORT/health"
+wait_for query-api "http://127.0.0.1:$PSY_PORT/health"
 for _ in $(seq 1 300); do
   curl -sf "http://127.0.0.1:$DFPN_PORT/health" | grep -q '"worker_count":[1-9]' && break
   sleep 0.2
@@ -70,6 +77,7 @@ done
 
 DFPN="http://127.0.0.1:$DFPN_PORT"
 PSY="http://127.0.0.1:$PSY_PORT"
+TOKEN="$("$BIN/query-api" token --sub demo)"
 cat <<INFO
 ready fixture-node=http://127.0.0.1:$RPC_PORT indexer=$DATA_DIR dfpn=$DFPN psy=$PSY metrics=http://127.0.0.1:9464/metrics
 
@@ -82,8 +90,12 @@ Try, in another terminal:
   curl -s '$PSY/worker_events?limit=3&status=Completed'
   curl -s '$PSY/user_events?limit=3&tx_type=DeployContract'
   curl -s '$PSY/stats/jobs/counts'
+  curl -s '$PSY/leaderboard/workers?limit=5'
+  curl -s '$PSY/checkpoint/stats?start_checkpoint=1&end_checkpoint=3'
+  curl -s -H 'Authorization: Bearer $TOKEN' $PSY/admin/checkpoint-processing-status
   curl -s http://127.0.0.1:9464/metrics | grep indexer_events_appended_total
   curl -s -X POST -H 'content-type: application/json' -d '{"jsonrpc":"2.0","id":1,"method":"getSlot","params":[{"commitment":"confirmed"}]}' http://127.0.0.1:$RPC_PORT/
+Dashboard: $PSY/dashboard
 Logs: $DATA_DIR/{fixture-node,indexer,query-api}.log
 
 Live counts (Ctrl-C stops everything):

@@ -101,6 +101,13 @@ pub struct ServeArgs {
     /// Seconds between checkpoint reward processing passes.
     #[arg(long, env = "REWARD_PROCESSING_SECS", default_value_t = 30)]
     pub reward_processing_secs: u64,
+    /// Address of the Prometheus `/metrics` endpoint (loopback by default).
+    #[arg(long, env = "METRICS_BIND", default_value = "127.0.0.1:9465")]
+    pub metrics_bind: SocketAddr,
+    /// Public base URL of the DFPN surface, for the dashboard page behind a proxy (default: the
+    /// page's host with the DFPN port).
+    #[arg(long, env = "DFPN_PUBLIC_URL")]
+    pub dfpn_public_url: Option<String>,
     /// Seconds between TPS broadcasts to `/ws/tps` clients.
     #[arg(long, env = "TPS_BROADCAST_SECS", default_value_t = 12)]
     pub tps_broadcast_secs: u64,
@@ -139,6 +146,8 @@ impl ServeArgs {
                 reward_processing: seconds(self.reward_processing_secs),
                 tps_broadcast: seconds(self.tps_broadcast_secs),
             },
+            metrics_addr: Some(self.metrics_bind),
+            dfpn_public_url: self.dfpn_public_url.clone(),
         })
     }
 }
@@ -151,7 +160,10 @@ pub async fn run(cli: Cli, shutdown: impl std::future::Future<Output = ()>) -> R
             let running = crate::start(config.clone())
                 .await
                 .map_err(|err| format!("cannot listen on {} / {}: {err}", config.dfpn_addr, config.psy_addr))?;
-            println!("query-api listening: dfpn http://{} psy http://{}", running.dfpn_addr, running.psy_addr);
+            println!(
+                "query-api listening: dfpn http://{} psy http://{} metrics {:?}",
+                running.dfpn_addr, running.psy_addr, running.metrics_addr
+            );
             shutdown.await;
             running.stop().await;
             Ok(())

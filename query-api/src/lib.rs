@@ -7,12 +7,15 @@ pub mod cli;
 pub mod control;
 pub mod dfpn;
 pub mod error;
+pub mod metrics;
+pub mod openapi;
 pub mod params;
 pub mod projections;
 pub mod psy;
 pub mod query;
 pub mod ratelimit;
 pub mod reply;
+pub mod routes;
 pub mod services;
 pub mod timefmt;
 
@@ -58,6 +61,11 @@ pub struct Config {
     pub reward_rule: RewardRule,
     /// Intervals of the background services.
     pub intervals: Intervals,
+    /// Address of the Prometheus `/metrics` listener; `None` serves no metrics.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Public base URL of the DFPN surface for the dashboard page (default: the page's host with
+    /// the DFPN port).
+    pub dfpn_public_url: Option<String>,
 }
 
 impl Config {
@@ -76,6 +84,8 @@ impl Config {
             control: None,
             reward_rule: RewardRule::default(),
             intervals: Intervals::default(),
+            metrics_addr: None,
+            dfpn_public_url: None,
         }
     }
 }
@@ -144,6 +154,12 @@ pub struct State {
     pub tps: Arc<TpsHub>,
     /// Intervals of the background services.
     pub intervals: Intervals,
+    /// The service's metrics.
+    pub metrics: metrics::Metrics,
+    /// Port of the DFPN listener (for the dashboard's links).
+    pub dfpn_port: u16,
+    /// Public DFPN base URL, when configured.
+    pub dfpn_public_url: Option<String>,
 }
 
 impl State {
@@ -161,6 +177,9 @@ impl State {
             job_view: JobStatusView::default(),
             tps: Arc::new(TpsHub::default()),
             intervals: config.intervals,
+            metrics: metrics::Metrics::default(),
+            dfpn_port: config.dfpn_addr.port(),
+            dfpn_public_url: config.dfpn_public_url.clone(),
         }
     }
 }
@@ -171,6 +190,8 @@ pub struct Running {
     pub dfpn_addr: SocketAddr,
     /// Where the Psy surface listens.
     pub psy_addr: SocketAddr,
+    /// Where `/metrics` is served, if anywhere.
+    pub metrics_addr: Option<SocketAddr>,
     shutdown: tokio::sync::watch::Sender<bool>,
     servers: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -221,21 +242,64 @@ fn cors(origins: &[String]) -> warp::cors::Builder {
     }
 }
 
+/// One surface: its routes with metrics, rate limits, CORS and error recovery.
+fn surface(
+    state: Arc<State>,
+    surface: Surface,
+    routes: Vec<routes::Route>,
+    cors_origins: &[String],
+) -> impl Filter<Extract = (impl warp::Reply,), Error = std::convert::Infallible> + Clone + Send + Sync + 'static {
+    let metrics_state = state.clone();
+    reply::rate_limited(state, surface, routes::combine(surface, routes))
+        .with(cors(cors_origins))
+        .recover(move |rejection| reply::recover(surface, rejection))
+        .map(into_response)
+        .with(warp::log::custom(move |info| {
+            metrics_state.metrics.observe(surface, info.path(), info.status().as_u16(), info.elapsed())
+        }))
+}
+
+fn into_response<R: warp::Reply>(reply: R) -> warp::reply::Response {
+    reply.into_response()
+}
+
+/// Serves `GET /metrics` until `shutdown`.
+fn serve_metrics(
+    state: Arc<State>,
+    listener: tokio::net::TcpListener,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let metrics = warp::path!("metrics").and(warp::get()).map(move || {
+        state.metrics.ws_clients.set(state.tps.clients() as i64);
+        warp::reply::with_header(state.metrics.render(), "content-type", "text/plain; version=0.0.4")
+    });
+    serve(metrics, listener, shutdown)
+}
+
 /// Binds the listeners and serves until [`Running::stop`].
-pub async fn start(config: Config) -> std::io::Result<Running> {
-    let state = Arc::new(State::new(&config));
-    let dfpn = reply::rate_limited(state.clone(), Surface::Dfpn, dfpn::routes(state.clone()))
-        .with(cors(&config.cors_origins))
-        .recover(|rejection| reply::recover(Surface::Dfpn, rejection));
-    let psy = reply::rate_limited(state.clone(), Surface::Psy, psy::routes(state.clone()))
-        .with(cors(&config.cors_origins))
-        .recover(|rejection| reply::recover(Surface::Psy, rejection));
+pub async fn start(mut config: Config) -> std::io::Result<Running> {
     let dfpn_listener = tokio::net::TcpListener::bind(config.dfpn_addr).await?;
     let psy_listener = tokio::net::TcpListener::bind(config.psy_addr).await?;
+    let metrics_listener = match config.metrics_addr {
+        Some(addr) => Some(tokio::net::TcpListener::bind(addr).await?),
+        None => None,
+    };
     let (dfpn_addr, psy_addr) = (dfpn_listener.local_addr()?, psy_listener.local_addr()?);
+    config.dfpn_addr = dfpn_addr;
+    let state = Arc::new(State::new(&config));
+    let dfpn = surface(state.clone(), Surface::Dfpn, dfpn::routes(state.clone()), &config.cors_origins);
+    let psy = surface(state.clone(), Surface::Psy, psy::routes(state.clone()), &config.cors_origins);
     let (shutdown, stop) = tokio::sync::watch::channel(false);
     let mut servers = vec![serve(dfpn, dfpn_listener, stop.clone()), serve(psy, psy_listener, stop.clone())];
+    let metrics_addr = match metrics_listener {
+        Some(listener) => {
+            let addr = listener.local_addr()?;
+            servers.push(serve_metrics(state.clone(), listener, stop.clone()));
+            Some(addr)
+        }
+        None => None,
+    };
     servers.extend(services::spawn(state, stop));
-    tracing::info!(%dfpn_addr, %psy_addr, "DFPN and Psy surfaces listening");
-    Ok(Running { dfpn_addr, psy_addr, shutdown, servers })
+    tracing::info!(%dfpn_addr, %psy_addr, ?metrics_addr, "DFPN and Psy surfaces listening");
+    Ok(Running { dfpn_addr, psy_addr, metrics_addr, shutdown, servers })
 }

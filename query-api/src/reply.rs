@@ -20,6 +20,16 @@ pub enum Surface {
     Psy,
 }
 
+impl Surface {
+    /// Its name in metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Surface::Dfpn => "dfpn",
+            Surface::Psy => "psy",
+        }
+    }
+}
+
 /// Largest request body accepted (the Psy writes are small JSON objects).
 pub const MAX_BODY_BYTES: u64 = 16 * 1024;
 

@@ -532,6 +532,14 @@ async fn tps_clients_receive_broadcasts_and_a_stalled_client_delays_no_one() {
     })
     .await
     .expect("20 broadcasts at 100 ms arrive while the other client reads nothing");
+    let metrics_url = format!("http://{}/metrics", w.api.metrics_addr.unwrap());
+    let metrics = w.client.get(&metrics_url).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("query_api_ws_clients 2"), "{metrics}");
+    assert!(
+        metrics.contains(r#"query_api_requests_total{route="/ws/tps",status="404",surface="psy"} 1"#),
+        "the plain GET is counted under its route: {metrics}"
+    );
+    assert!(metrics.contains(r#"query_api_request_duration_seconds_count{route="/ws/tps",surface="psy"}"#));
     for message in received {
         let object = message.as_object().unwrap();
         assert_eq!(object.len(), 4, "{message}");
@@ -540,4 +548,69 @@ async fn tps_clients_receive_broadcasts_and_a_stalled_client_delays_no_one() {
         assert_eq!(message["block_height"], w.block_height);
         assert!(message["total_transactions_24h"].as_u64().unwrap() > 0, "{message}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_status_summaries_match_the_ground_truth() {
+    let w = world(generous(), None).await;
+    let model = PsyModel::new(&w.truth_lines);
+    let summary = |keep: &dyn Fn(&common::psy_model::ExpectedJob) -> bool| {
+        let mut groups: BTreeMap<(usize, usize), (u64, f64, u64)> = BTreeMap::new();
+        for job in model.jobs.values().filter(|j| keep(j)) {
+            let status = shared::enums::WorkerEventStatus::ALL.iter().position(|s| s.as_str() == job.status).unwrap();
+            let kind =
+                shared::enums::ProvingJobCircuitType::ALL.iter().position(|c| c.as_str() == job.circuit_type).unwrap();
+            let group = groups.entry((status, kind)).or_default();
+            group.0 += 1;
+            if let Some(end) = job.end_time {
+                group.1 += (end - job.start_time).max(0) as f64;
+                group.2 += 1;
+            }
+        }
+        groups
+            .into_iter()
+            .map(|((status, kind), (count, seconds, ended))| {
+                let average = if ended == 0 { 0.0 } else { seconds / ended as f64 };
+                (
+                    shared::enums::WorkerEventStatus::ALL[status].as_str().to_owned(),
+                    shared::enums::ProvingJobCircuitType::ALL[kind].as_str().to_owned(),
+                    count,
+                    average,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let same = |answer: &Value, expected: &[(String, String, u64, f64)]| {
+        let rows = answer.as_array().unwrap_or_else(|| panic!("an array: {answer}"));
+        assert_eq!(rows.len(), expected.len(), "{answer}");
+        for (row, (status, kind, count, average)) in rows.iter().zip(expected) {
+            assert_eq!(
+                (&row["status"], &row["circuit_type"], &row["job_count"]),
+                (&json!(status), &json!(kind), &json!(count))
+            );
+            assert!((row["average_duration"].as_f64().unwrap() - average).abs() < 1e-6, "{row} vs {average}");
+        }
+    };
+
+    let (_, view) = w.psy_until("/stats/jobs", |_, body| body["materialized_view_healthy"] == true).await;
+    assert_eq!(view["materialized_view_healthy"], true, "refreshed every 100 ms: {view}");
+    assert_eq!(view["query_time"], rfc3339(w.now));
+    same(&view["summary"], &summary(&|_| true));
+    assert_eq!(view["total_jobs"], model.jobs.len());
+
+    let recent = w.now - 2 * 3_600..=w.now;
+    let (status, filtered) = w.psy_get("/stats/jobs?hours=2&realm_id=1").await;
+    assert_eq!(status, 200);
+    let expected = summary(&|j| j.realm_id == 1 && recent.contains(&j.start_time));
+    assert!(!expected.is_empty(), "the window selects jobs");
+    same(&filtered["summary"], &expected);
+    assert_eq!(filtered["total_jobs"], expected.iter().map(|e| e.2).sum::<u64>());
+
+    let (status, realm) = w.psy_get("/stats/jobs/realm/2").await;
+    assert_eq!(status, 200);
+    same(&realm, &summary(&|j| j.realm_id == 2));
+    assert_eq!(w.psy_get("/stats/jobs/realm/999").await.0, 404);
+    assert_eq!(w.psy_get("/stats/jobs?hours=0").await.0, 400);
+    assert_eq!(w.psy_get("/stats/jobs?hours=-1").await.0, 400);
+    assert_eq!(w.psy_get("/stats/jobs?days=1").await.0, 400);
 }

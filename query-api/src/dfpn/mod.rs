@@ -8,74 +8,83 @@ pub mod handlers;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use warp::filters::BoxedFilter;
-use warp::reply::Response;
+use warp::http::Method;
 use warp::Filter;
 
 use crate::error::ApiError;
-use crate::reply::{json, run, Surface};
+use crate::reply::{run, Surface};
+use crate::routes::{route, Route};
 use crate::State;
 
 fn with_state(state: Arc<State>) -> impl Filter<Extract = (Arc<State>,), Error = std::convert::Infallible> + Clone {
     warp::any().map(move || state.clone())
 }
 
-/// Every DFPN route, ending in a 404 for unknown paths; never rejects.
-pub fn routes(state: Arc<State>) -> BoxedFilter<(Response,)> {
+/// Every DFPN route, with its documented path.
+pub fn routes(state: Arc<State>) -> Vec<Route> {
     let query = || warp::query::<HashMap<String, String>>();
     let s = || with_state(state.clone());
-    let reply = |result| json(Surface::Dfpn, result);
-    let health = warp::path!("health")
-        .and(s())
-        .then(move |st: Arc<State>| run(Surface::Dfpn, st, move |st: &State| handlers::health(&st.projections)));
-    let requests_search = warp::path!("requests" / "search").and(query()).and(s()).then(move |q, st: Arc<State>| {
-        run(Surface::Dfpn, st, move |st: &State| handlers::search_requests(&st.projections, q).map(to_value))
-    });
-    let request = warp::path!("requests" / String).and(s()).then(move |id: String, st: Arc<State>| {
-        run(Surface::Dfpn, st, move |st: &State| handlers::request(&st.projections, &id).map(to_value))
-    });
-    let requests = warp::path!("requests").and(query()).and(s()).then(move |q, st: Arc<State>| {
-        run(Surface::Dfpn, st, move |st: &State| handlers::requests(&st.projections, q).map(to_value))
-    });
-    let worker = warp::path!("workers" / String).and(s()).then(move |operator: String, st: Arc<State>| {
-        run(Surface::Dfpn, st, move |st: &State| handlers::worker(&st.projections, &operator).map(to_value))
-    });
-    let workers = warp::path!("workers").and(query()).and(s()).then(move |q, st: Arc<State>| {
-        run(Surface::Dfpn, st, move |st: &State| handlers::workers(&st.projections, q).map(to_value))
-    });
-    let models_search = warp::path!("models" / "search").and(query()).and(s()).then(move |q, st: Arc<State>| {
-        run(Surface::Dfpn, st, move |st: &State| handlers::search_models(&st.projections, q).map(to_value))
-    });
-    let model = warp::path!("models" / String).and(s()).then(move |id: String, st: Arc<State>| {
-        run(Surface::Dfpn, st, move |st: &State| handlers::model(&st.projections, &id).map(to_value))
-    });
-    let models = warp::path!("models").and(query()).and(s()).then(move |q, st: Arc<State>| {
-        run(Surface::Dfpn, st, move |st: &State| handlers::models(&st.projections, q).map(to_value))
-    });
-    let not_found = warp::any().map(move || reply(Err(ApiError::NotFound("no such endpoint".into()))));
-    warp::get()
-        .and(
-            health
-                .or(requests_search)
-                .unify()
-                .or(request)
-                .unify()
-                .or(requests)
-                .unify()
-                .or(worker)
-                .unify()
-                .or(workers)
-                .unify()
-                .or(models_search)
-                .unify()
-                .or(model)
-                .unify()
-                .or(models)
-                .unify(),
-        )
-        .or(not_found)
-        .unify()
-        .boxed()
+    let listed = |handler: fn(&State, HashMap<String, String>) -> Result<serde_json::Value, ApiError>| {
+        query().and(s()).then(move |q, st: Arc<State>| run(Surface::Dfpn, st, move |st: &State| handler(st, q)))
+    };
+    let by_id = |handler: fn(&State, &str) -> Result<serde_json::Value, ApiError>| {
+        warp::path::param::<String>()
+            .and(warp::path::end())
+            .and(s())
+            .then(move |id: String, st: Arc<State>| run(Surface::Dfpn, st, move |st: &State| handler(st, &id)))
+    };
+    vec![
+        route(
+            Method::GET,
+            "/health",
+            warp::path!("health").and(s()).then(move |st: Arc<State>| {
+                run(Surface::Dfpn, st, move |st: &State| handlers::health(&st.projections))
+            }),
+        ),
+        route(
+            Method::GET,
+            "/requests/search",
+            warp::path!("requests" / "search")
+                .and(listed(|st, q| handlers::search_requests(&st.projections, q).map(to_value))),
+        ),
+        route(
+            Method::GET,
+            "/requests/{id}",
+            warp::path("requests").and(by_id(|st, id| handlers::request(&st.projections, id).map(to_value))),
+        ),
+        route(
+            Method::GET,
+            "/requests",
+            warp::path!("requests").and(listed(|st, q| handlers::requests(&st.projections, q).map(to_value))),
+        ),
+        route(
+            Method::GET,
+            "/workers/{operator}",
+            warp::path("workers").and(by_id(|st, operator| handlers::worker(&st.projections, operator).map(to_value))),
+        ),
+        route(
+            Method::GET,
+            "/workers",
+            warp::path!("workers").and(listed(|st, q| handlers::workers(&st.projections, q).map(to_value))),
+        ),
+        route(
+            Method::GET,
+            "/models/search",
+            warp::path!("models" / "search")
+                .and(listed(|st, q| handlers::search_models(&st.projections, q).map(to_value))),
+        ),
+        route(
+            Method::GET,
+            "/models/{id}",
+            warp::path("models").and(by_id(|st, id| handlers::model(&st.projections, id).map(to_value))),
+        ),
+        route(
+            Method::GET,
+            "/models",
+            warp::path!("models").and(listed(|st, q| handlers::models(&st.projections, q).map(to_value))),
+        ),
+        crate::routes::openapi(Surface::Dfpn),
+    ]
 }
 
 fn to_value<T: serde::Serialize>(value: T) -> serde_json::Value {

@@ -3,6 +3,7 @@
 
 pub mod aggregations;
 pub mod checkpoints;
+pub mod dashboard;
 pub mod handlers;
 pub mod jobs;
 pub mod register;
@@ -13,12 +14,12 @@ pub mod workers;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use warp::filters::BoxedFilter;
-use warp::reply::Response;
+use warp::http::Method;
 use warp::{Filter, Reply};
 
 use crate::error::ApiError;
 use crate::reply::{blocking, json, run, Surface, MAX_BODY_BYTES};
+use crate::routes::{route, Route};
 use crate::State;
 
 /// Checks the bearer token of an admin request: 503 without a configured secret, 401 without a
@@ -55,8 +56,8 @@ async fn register_user(state: Arc<State>, body: warp::hyper::body::Bytes) -> Res
 /// A handler of a route with a public key path segment and a query string.
 type KeyHandler = fn(&State, &str, HashMap<String, String>) -> Result<serde_json::Value, ApiError>;
 
-/// Every Psy route, ending in a 404 for other paths; never rejects.
-pub fn routes(state: Arc<State>) -> BoxedFilter<(Response,)> {
+/// Every Psy route, with its documented path.
+pub fn routes(state: Arc<State>) -> Vec<Route> {
     let query = || warp::query::<HashMap<String, String>>();
     let s = {
         let state = state.clone();
@@ -66,8 +67,11 @@ pub fn routes(state: Arc<State>) -> BoxedFilter<(Response,)> {
         }
     };
     let reply = |result| json(Surface::Psy, result);
-    let sync = |handler: fn(&State, HashMap<String, String>) -> Result<serde_json::Value, ApiError>| {
+    let listed = |handler: fn(&State, HashMap<String, String>) -> Result<serde_json::Value, ApiError>| {
         query().and(s()).then(move |q, st: Arc<State>| run(Surface::Psy, st, move |st: &State| handler(st, q)))
+    };
+    let plain = |handler: fn(&State) -> Result<serde_json::Value, ApiError>| {
+        s().then(move |st: Arc<State>| run(Surface::Psy, st, move |st: &State| handler(st)))
     };
     let with_id = |handler: fn(&State, u64) -> Result<serde_json::Value, ApiError>| {
         warp::path::param::<String>().and(warp::path::end()).and(s()).then(move |raw: String, st: Arc<State>| {
@@ -80,128 +84,218 @@ pub fn routes(state: Arc<State>) -> BoxedFilter<(Response,)> {
                 move |key: String, q, st: Arc<State>| run(Surface::Psy, st, move |st: &State| handler(st, &key, q)),
             )
         };
-    let get_routes = vec![
-        warp::path!("health").map(move || reply(Ok(handlers::health()))).boxed(),
-        warp::path("user_info").and(sync(|st, q| handlers::user_info(&st.projections, q))).boxed(),
-        warp::path("worker_events").and(sync(|st, q| handlers::worker_events(&st.projections, q))).boxed(),
-        warp::path("user_events").and(sync(|st, q| handlers::user_events(&st.projections, q))).boxed(),
-        warp::path!("contracts" / String)
-            .and(s())
-            .then(move |uuid: String, st: Arc<State>| {
-                run(Surface::Psy, st, move |st: &State| handlers::contract(&st.projections, &uuid))
-            })
-            .boxed(),
-        warp::path("contracts").and(sync(|st, q| handlers::contracts(&st.projections, q))).boxed(),
-        warp::path("worker_events_aggregations")
-            .and(sync(|st, q| aggregations::worker_events(&st.projections, q)))
-            .boxed(),
-        warp::path("user_events_aggregations").and(sync(|st, q| aggregations::user_events(&st.projections, q))).boxed(),
-        warp::path!("stats" / "jobs" / "counts").and(sync(|st, _| handlers::job_counts(&st.projections))).boxed(),
-        warp::path!("stats" / "jobs" / "all-realms")
-            .and(sync(|st, _| aggregations::jobs_by_realm(&st.projections)))
-            .boxed(),
-        warp::path!("stats" / "jobs" / "realm" / ..)
-            .and(with_id(|st, id| jobs::realm_job_status(&st.projections, id)))
-            .boxed(),
-        warp::path!("stats" / "jobs")
-            .and(sync(|st, q| {
-                jobs::job_status(&st.projections, &st.job_view, st.intervals.job_refresh, q, st.clock.now())
-            }))
-            .boxed(),
-        warp::path!("stats").and(sync(|st, _| handlers::stats(&st.projections, st.clock.now()))).boxed(),
-        warp::path!("stats" / "realms")
-            .and(sync(|st, _| aggregations::realms_stats(&st.projections, st.clock.now())))
-            .boxed(),
-        warp::path!("stats" / "realms" / ..)
-            .and(with_id(|st, id| aggregations::realm_stats(&st.projections, id, st.clock.now())))
-            .boxed(),
-        warp::path!("stats" / "workers" / ..)
-            .and(with_key(|st, key, _| workers::worker_stats(&st.projections, key, st.clock.now())))
-            .boxed(),
-        warp::path!("rewards" / ..)
-            .and(with_key(|st, key, q| workers::checkpoint_rewards(&st.projections, key, q)))
-            .boxed(),
-        warp::path!("rewards_aggregations" / ..)
-            .and(with_key(|st, key, q| workers::rewards_aggregations(&st.projections, key, q)))
-            .boxed(),
-        warp::path!("leaderboard" / "workers")
-            .and(sync(|st, q| workers::leaderboard(&st.projections, q, st.clock.now())))
-            .boxed(),
-        warp::path!("checkpoint" / "stats").and(sync(|st, q| checkpoints::stats_range(&st.projections, q))).boxed(),
-        warp::path!("checkpoint" / "stats" / ..)
-            .and(with_id(|st, id| checkpoints::stats_one(&st.projections, id)))
-            .boxed(),
-        warp::path!("checkpoint" / "job-events" / ..)
-            .and(with_id(|st, id| handlers::checkpoint_job_events(&st.projections, id)))
-            .boxed(),
-        warp::path!("checkpoint" / "summary" / ..)
-            .and(with_id(|st, id| checkpoints::summary(&st.projections, id)))
-            .boxed(),
-        warp::path!("checkpoint" / "distributions" / ..)
-            .and(with_id(|st, id| checkpoints::distributions(&st.projections, id)))
-            .boxed(),
-        warp::path!("checkpoint" / "rewards" / String / "stats")
-            .and(s())
-            .then(move |key: String, st: Arc<State>| {
-                run(Surface::Psy, st, move |st: &State| workers::worker_reward_stats(&st.projections, &key))
-            })
-            .boxed(),
-        warp::path!("checkpoint" / "rewards" / ..)
-            .and(with_key(|st, key, q| workers::worker_rewards(&st.projections, key, q)))
-            .boxed(),
-        warp::path!("admin" / "checkpoint-processing-status")
-            .and(warp::header::optional::<String>("authorization"))
-            .and(s())
-            .then(move |authorization: Option<String>, st: Arc<State>| {
-                run(Surface::Psy, st, move |st: &State| {
-                    admin(st, authorization.as_deref())?;
-                    rewards::processing_status(&st.projections)
+    let body = || warp::body::content_length_limit(MAX_BODY_BYTES).and(warp::body::bytes());
+    let get = Method::GET;
+    vec![
+        route(get.clone(), "/health", warp::path!("health").map(move || reply(Ok(handlers::health())))),
+        route(
+            Method::POST,
+            "/register",
+            warp::path!("register")
+                .and(body())
+                .and(s())
+                .then(move |bytes, st: Arc<State>| async move { reply(register_user(st, bytes).await) })
+                .recover(|rejection: warp::Rejection| async move {
+                    if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
+                        Ok(json(Surface::Psy, Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES))))
+                    } else if rejection.find::<warp::reject::LengthRequired>().is_some() {
+                        Ok(json(Surface::Psy, Err(ApiError::BadRequest("a Content-Length header is required".into()))))
+                    } else {
+                        Err(rejection)
+                    }
                 })
-            })
-            .boxed(),
-        warp::path!("ws" / "tps")
-            .and(warp::ws())
-            .and(s())
-            .map(|ws: warp::ws::Ws, st: Arc<State>| {
+                .unify(),
+        ),
+        route(
+            get.clone(),
+            "/user_info",
+            warp::path!("user_info").and(listed(|st, q| handlers::user_info(&st.projections, q))),
+        ),
+        route(
+            get.clone(),
+            "/worker_events",
+            warp::path!("worker_events").and(listed(|st, q| handlers::worker_events(&st.projections, q))),
+        ),
+        route(
+            get.clone(),
+            "/user_events",
+            warp::path!("user_events").and(listed(|st, q| handlers::user_events(&st.projections, q))),
+        ),
+        route(
+            get.clone(),
+            "/worker_events_aggregations",
+            warp::path!("worker_events_aggregations")
+                .and(listed(|st, q| aggregations::worker_events(&st.projections, q))),
+        ),
+        route(
+            get.clone(),
+            "/user_events_aggregations",
+            warp::path!("user_events_aggregations").and(listed(|st, q| aggregations::user_events(&st.projections, q))),
+        ),
+        route(
+            get.clone(),
+            "/stats",
+            warp::path!("stats").and(plain(|st| handlers::stats(&st.projections, st.clock.now()))),
+        ),
+        route(
+            get.clone(),
+            "/stats/realms",
+            warp::path!("stats" / "realms")
+                .and(plain(|st| aggregations::realms_stats(&st.projections, st.clock.now()))),
+        ),
+        route(
+            get.clone(),
+            "/stats/realms/{realm_id}",
+            warp::path!("stats" / "realms" / ..)
+                .and(with_id(|st, id| aggregations::realm_stats(&st.projections, id, st.clock.now()))),
+        ),
+        route(
+            get.clone(),
+            "/stats/workers/{worker_public_key}",
+            warp::path!("stats" / "workers" / ..)
+                .and(with_key(|st, key, _| workers::worker_stats(&st.projections, key, st.clock.now()))),
+        ),
+        route(
+            get.clone(),
+            "/stats/jobs",
+            warp::path!("stats" / "jobs").and(listed(|st, q| {
+                jobs::job_status(&st.projections, &st.job_view, st.intervals.job_refresh, q, st.clock.now())
+            })),
+        ),
+        route(
+            get.clone(),
+            "/stats/jobs/realm/{realm_id}",
+            warp::path!("stats" / "jobs" / "realm" / ..)
+                .and(with_id(|st, id| jobs::realm_job_status(&st.projections, id))),
+        ),
+        route(
+            get.clone(),
+            "/stats/jobs/all-realms",
+            warp::path!("stats" / "jobs" / "all-realms").and(plain(|st| aggregations::jobs_by_realm(&st.projections))),
+        ),
+        route(
+            get.clone(),
+            "/stats/jobs/counts",
+            warp::path!("stats" / "jobs" / "counts").and(plain(|st| handlers::job_counts(&st.projections))),
+        ),
+        route(
+            get.clone(),
+            "/rewards/{worker_public_key}",
+            warp::path!("rewards" / ..)
+                .and(with_key(|st, key, q| workers::checkpoint_rewards(&st.projections, key, q))),
+        ),
+        route(
+            get.clone(),
+            "/rewards_aggregations/{worker_public_key}",
+            warp::path!("rewards_aggregations" / ..)
+                .and(with_key(|st, key, q| workers::rewards_aggregations(&st.projections, key, q))),
+        ),
+        route(
+            get.clone(),
+            "/leaderboard/workers",
+            warp::path!("leaderboard" / "workers")
+                .and(listed(|st, q| workers::leaderboard(&st.projections, q, st.clock.now()))),
+        ),
+        route(
+            get.clone(),
+            "/checkpoint/stats",
+            warp::path!("checkpoint" / "stats").and(listed(|st, q| checkpoints::stats_range(&st.projections, q))),
+        ),
+        route(
+            get.clone(),
+            "/checkpoint/stats/{checkpoint_id}",
+            warp::path!("checkpoint" / "stats" / ..).and(with_id(|st, id| checkpoints::stats_one(&st.projections, id))),
+        ),
+        route(
+            get.clone(),
+            "/checkpoint/job-events/{checkpoint_id}",
+            warp::path!("checkpoint" / "job-events" / ..)
+                .and(with_id(|st, id| handlers::checkpoint_job_events(&st.projections, id))),
+        ),
+        route(
+            get.clone(),
+            "/checkpoint/summary/{checkpoint_id}",
+            warp::path!("checkpoint" / "summary" / ..).and(with_id(|st, id| checkpoints::summary(&st.projections, id))),
+        ),
+        route(
+            get.clone(),
+            "/checkpoint/distributions/{checkpoint_id}",
+            warp::path!("checkpoint" / "distributions" / ..)
+                .and(with_id(|st, id| checkpoints::distributions(&st.projections, id))),
+        ),
+        route(
+            get.clone(),
+            "/checkpoint/rewards/{worker_public_key}",
+            warp::path!("checkpoint" / "rewards" / ..)
+                .and(with_key(|st, key, q| workers::worker_rewards(&st.projections, key, q))),
+        ),
+        route(
+            get.clone(),
+            "/checkpoint/rewards/{worker_public_key}/stats",
+            warp::path!("checkpoint" / "rewards" / String / "stats").and(s()).then(
+                move |key: String, st: Arc<State>| {
+                    run(Surface::Psy, st, move |st: &State| workers::worker_reward_stats(&st.projections, &key))
+                },
+            ),
+        ),
+        route(
+            Method::POST,
+            "/checkpoint/calculate-rewards/{checkpoint_id}",
+            warp::path!("checkpoint" / "calculate-rewards" / String)
+                .and(warp::header::optional::<String>("authorization"))
+                .and(s())
+                .then(move |raw: String, authorization: Option<String>, st: Arc<State>| async move {
+                    let result = async {
+                        admin(&st, authorization.as_deref())?;
+                        let checkpoint_id = checkpoint_id(&raw)?;
+                        rewards::calculate_and_store(st, checkpoint_id).await
+                    };
+                    reply(result.await)
+                }),
+        ),
+        route(
+            get.clone(),
+            "/admin/checkpoint-processing-status",
+            warp::path!("admin" / "checkpoint-processing-status")
+                .and(warp::header::optional::<String>("authorization"))
+                .and(s())
+                .then(move |authorization: Option<String>, st: Arc<State>| {
+                    run(Surface::Psy, st, move |st: &State| {
+                        admin(st, authorization.as_deref())?;
+                        rewards::processing_status(&st.projections)
+                    })
+                }),
+        ),
+        route(
+            get.clone(),
+            "/contracts",
+            warp::path!("contracts").and(listed(|st, q| handlers::contracts(&st.projections, q))),
+        ),
+        route(
+            get.clone(),
+            "/contracts/{contract_uuid}",
+            warp::path!("contracts" / String).and(s()).then(move |uuid: String, st: Arc<State>| {
+                run(Surface::Psy, st, move |st: &State| handlers::contract(&st.projections, &uuid))
+            }),
+        ),
+        route(
+            get.clone(),
+            "/ws/tps",
+            warp::path!("ws" / "tps").and(warp::ws()).and(s()).map(|ws: warp::ws::Ws, st: Arc<State>| {
                 let hub = st.tps.clone();
                 ws.on_upgrade(move |socket| hub.serve(socket)).into_response()
-            })
-            .boxed(),
-    ];
-    let body = || warp::body::content_length_limit(MAX_BODY_BYTES).and(warp::body::bytes());
-    let post_routes = vec![
-        warp::path!("register")
-            .and(body())
-            .and(s())
-            .then(move |bytes, st: Arc<State>| async move { reply(register_user(st, bytes).await) })
-            .recover(|rejection: warp::Rejection| async move {
-                if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
-                    Ok(json(Surface::Psy, Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES))))
-                } else if rejection.find::<warp::reject::LengthRequired>().is_some() {
-                    Ok(json(Surface::Psy, Err(ApiError::BadRequest("a Content-Length header is required".into()))))
-                } else {
-                    Err(rejection)
-                }
-            })
-            .unify()
-            .boxed(),
-        warp::path!("checkpoint" / "calculate-rewards" / String)
-            .and(warp::header::optional::<String>("authorization"))
-            .and(s())
-            .then(move |raw: String, authorization: Option<String>, st: Arc<State>| async move {
-                let result = async {
-                    admin(&st, authorization.as_deref())?;
-                    let checkpoint_id = checkpoint_id(&raw)?;
-                    rewards::calculate_and_store(st, checkpoint_id).await
-                };
-                reply(result.await)
-            })
-            .boxed(),
-    ];
-    let get = get_routes.into_iter().reduce(|a, b| a.or(b).unify().boxed()).expect("routes listed");
-    let post = post_routes.into_iter().reduce(|a, b| a.or(b).unify().boxed()).expect("routes listed");
-    let not_found = warp::any().map(move || reply(Err(ApiError::NotFound("no such endpoint".into()))));
-    warp::get().and(get).or(warp::post().and(post)).unify().or(not_found).unify().boxed()
+            }),
+        ),
+        route(
+            get,
+            "/dashboard",
+            warp::path!("dashboard")
+                .and(warp::header::optional::<String>("host"))
+                .and(s())
+                .map(|host: Option<String>, st: Arc<State>| dashboard::page(&st, host.as_deref())),
+        ),
+        crate::routes::openapi(Surface::Psy),
+    ]
 }
 
 /// Parses a checkpoint id path segment.

@@ -111,6 +111,7 @@ pub async fn world_with(limits: Limits, jwt_secret: Option<&str>, intervals: Int
         clock: query_api::Clock::Fixed(now),
         control: Some(ControlConfig { url: control_url.clone(), token: CONTROL_TOKEN.into() }),
         intervals,
+        metrics_addr: Some("127.0.0.1:0".parse().unwrap()),
         ..Config::new(dir.path().to_path_buf())
     })
     .await
