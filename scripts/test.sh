@@ -19,13 +19,20 @@ log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 cargo test --workspace --locked 2>&1 | tee "$log"
 
-# One closing line with the totals over every test binary (cargo prints one line per binary,
-# the last of which is often a crate's empty doc-test run).
-awk '/^test result:/ { passed += $4; failed += $6; ignored += $8 }
-     END { printf "tests: %d passed, %d failed, %d skipped\n", passed, failed, ignored }' "$log"
+# The totals over every test binary (cargo prints one line per binary, the last of which is
+# often a crate's empty doc-test run), printed again as the closing line.
+totals="$(awk '/^test result:/ { passed += $4; failed += $6; ignored += $8 }
+     END { printf "tests: %d passed, %d failed, %d skipped", passed, failed, ignored }' "$log")"
+echo "$totals"
 
 # docker-compose.yml against the real binaries' flags (no compose plugin or engine here).
 echo "== docker-compose.yml and Dockerfile against the binaries"
 python3 -c 'import yaml' 2>/dev/null || python3 -m pip install --quiet pyyaml
 python3 scripts/check-compose.py --indexer "$CARGO_TARGET_DIR/debug/indexer" \
   --query-api "$CARGO_TARGET_DIR/debug/query-api" --fixture-node "$CARGO_TARGET_DIR/debug/fixture-node"
+
+# The running system: schemathesis on both surfaces, the dashboard in headless Chromium.
+echo "== system test (schemathesis, browser)"
+bash scripts/system-test.sh
+
+echo "$totals; compose check, schemathesis (dfpn, psy) and dashboard browser test passed"
