@@ -3,6 +3,7 @@
 //! through the indexer's control endpoint.
 
 pub mod auth;
+pub mod cache;
 pub mod cli;
 pub mod control;
 pub mod dfpn;
@@ -160,6 +161,8 @@ pub struct State {
     pub dfpn_port: u16,
     /// Public DFPN base URL, when configured.
     pub dfpn_public_url: Option<String>,
+    /// Answers of the aggregation endpoints, per index generation.
+    pub answers: cache::AnswerCache,
 }
 
 impl State {
@@ -180,6 +183,7 @@ impl State {
             metrics: metrics::Metrics::default(),
             dfpn_port: config.dfpn_addr.port(),
             dfpn_public_url: config.dfpn_public_url.clone(),
+            answers: cache::AnswerCache::default(),
         }
     }
 }

@@ -25,6 +25,11 @@ impl FamilyReader {
     pub fn searcher(&self) -> Searcher {
         self.reader.searcher()
     }
+
+    /// The generation of the latest loaded commit: changes whenever the reader reloads.
+    pub fn generation(&self) -> u64 {
+        self.reader.searcher().generation().generation_id()
+    }
 }
 
 /// The projections directory and its lazily opened readers.

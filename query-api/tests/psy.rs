@@ -297,11 +297,15 @@ async fn aggregations_match_buckets_computed_from_the_ground_truth() {
                 })
             })
             .collect();
+        let expected = Value::Array(expected);
         assert_eq!(
             w.psy_get(&format!("/worker_events_aggregations?bucket={bucket}")).await,
-            (200, Value::Array(expected)),
+            (200, expected.clone()),
             "{bucket}"
         );
+        let query = std::collections::HashMap::from([("bucket".to_owned(), bucket.to_owned())]);
+        let two_pass = query_api::psy::aggregations::worker_events_planned(&w.projections(), query, 0).unwrap();
+        assert_eq!(two_pass, expected, "{bucket}, statuses and distinct workers in two passes");
     }
     let two_min = expected_buckets(&worker_events, "2min");
     let (status, page) = w.psy_get("/worker_events_aggregations?bucket=2min&order=asc&offset=1&limit=1").await;

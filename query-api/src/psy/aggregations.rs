@@ -28,6 +28,9 @@ use crate::timefmt::{self, rfc3339};
 pub const DEFAULT_BUCKETS: usize = 100;
 /// Largest number of buckets returned; larger limits are capped.
 pub const MAX_BUCKETS: usize = 1_000;
+/// Buckets one aggregation may build (tantivy's default is 65,000; nested per-bucket worker
+/// terms need more, and tantivy's memory limit of 500 MB still bounds them).
+const MAX_AGGREGATION_BUCKETS: u32 = 2_000_000;
 /// Distinct workers counted exactly per bucket.
 pub(crate) const MAX_DISTINCT_WORKERS: u64 = 65_000;
 /// Unix time of a Monday 00:00 UTC minus the epoch's weekday: aligns weekly buckets to Mondays.
@@ -72,7 +75,9 @@ impl BucketSize {
 pub(crate) fn aggregate(searcher: &Searcher, query: &dyn Query, request: Value) -> Result<Value> {
     let aggregations: Aggregations =
         serde_json::from_value(request).map_err(|err| ApiError::Internal(format!("aggregation request: {err}")))?;
-    let collector = AggregationCollector::from_aggs(aggregations, AggContextParams::default());
+    let limits = tantivy::aggregation::AggregationLimitsGuard::new(None, Some(MAX_AGGREGATION_BUCKETS));
+    let context = AggContextParams::new(limits, tantivy::tokenizer::TokenizerManager::default());
+    let collector = AggregationCollector::from_aggs(aggregations, context);
     let results = searcher.search(query, &collector)?;
     serde_json::to_value(results).map_err(|err| ApiError::Internal(format!("aggregation result: {err}")))
 }
@@ -120,11 +125,10 @@ pub(crate) fn buckets(
     sub: Value,
     size: BucketSize,
 ) -> Result<Vec<Bucket>> {
-    let stats = aggregate(searcher, query, json!({ "span": { "stats": { "field": time_field } } }))?;
-    let (Some(min), Some(max)) = (stats["span"]["min"].as_f64(), stats["span"]["max"].as_f64()) else {
-        return Ok(Vec::new());
+    let span = || -> Result<Option<(i64, i64)>> {
+        let stats = aggregate(searcher, query, json!({ "span": { "stats": { "field": time_field } } }))?;
+        Ok(stats["span"]["min"].as_f64().zip(stats["span"]["max"].as_f64()).map(|(min, max)| (min as i64, max as i64)))
     };
-    let (min, max) = (min as i64, max as i64);
     let to_bucket = |start: i64, end: i64, value: &Value| Bucket {
         start,
         end,
@@ -133,6 +137,7 @@ pub(crate) fn buckets(
     };
     let all: Vec<Bucket> = match size {
         BucketSize::AllTime => {
+            let Some((min, max)) = span()? else { return Ok(Vec::new()) };
             let result = aggregate(
                 searcher,
                 query,
@@ -141,6 +146,7 @@ pub(crate) fn buckets(
             result["all"]["buckets"].as_array().into_iter().flatten().map(|b| to_bucket(min, max + 1, b)).collect()
         }
         BucketSize::Month => {
+            let Some((min, max)) = span()? else { return Ok(Vec::new()) };
             let mut ranges = Vec::new();
             let mut start = month_bounds(min).0;
             while start <= max {
@@ -188,6 +194,21 @@ fn by_key(field: &str) -> Value {
     json!({ "by_key": { "terms": { "field": field, "size": 100 } } })
 }
 
+/// Largest number of buckets computed with their distinct workers in a single pass.
+const SINGLE_PASS_BUCKETS: i64 = 48;
+
+/// An upper bound of the buckets a request spans, from the time field's column bounds.
+fn bucket_estimate(searcher: &Searcher, request: &Request) -> Result<i64> {
+    let Some((min, max)) = crate::query::i64_bounds(searcher, "timestamp")? else { return Ok(0) };
+    let (min, max) = (request.start.map_or(min, |s| s.max(min)), request.end.map_or(max, |e| e.min(max)));
+    let seconds = (max - min).max(0);
+    Ok(match request.size {
+        BucketSize::Fixed { seconds: interval, .. } => seconds / interval + 2,
+        BucketSize::Month => seconds / (28 * 86_400) + 2,
+        BucketSize::AllTime => 1,
+    })
+}
+
 struct Request {
     start: Option<i64>,
     end: Option<i64>,
@@ -224,8 +245,33 @@ fn page(mut buckets: Vec<Bucket>, request: &Request) -> Vec<Bucket> {
     buckets.into_iter().skip(request.offset).take(request.limit).collect()
 }
 
-/// `GET /worker_events_aggregations`.
-pub fn worker_events(projections: &Projections, query: HashMap<String, String>) -> Result<Value> {
+/// `GET /worker_events_aggregations`, cached per index generation.
+pub fn worker_events(state: &crate::State, query: HashMap<String, String>) -> Result<Value> {
+    cached(state, Family::WorkerEvents, "/worker_events_aggregations", query, |projections, query| {
+        worker_events_planned(projections, query, SINGLE_PASS_BUCKETS)
+    })
+}
+
+/// Answers from the cache while `family`'s index is unchanged.
+fn cached(
+    state: &crate::State,
+    family: Family,
+    path: &str,
+    query: HashMap<String, String>,
+    compute: impl FnOnce(&Projections, HashMap<String, String>) -> Result<Value>,
+) -> Result<Value> {
+    let Some(reader) = state.projections.family(family)? else { return compute(&state.projections, query) };
+    let key = crate::cache::request_key(path, &query);
+    state.answers.get_or_compute(key, reader.generation(), || compute(&state.projections, query))
+}
+
+/// `GET /worker_events_aggregations`, computing statuses and distinct workers in one pass when
+/// the request spans at most `single_pass_buckets` buckets, else in two.
+pub fn worker_events_planned(
+    projections: &Projections,
+    query: HashMap<String, String>,
+    single_pass_buckets: i64,
+) -> Result<Value> {
     let request = request(query)?;
     let Some(reader) = projections.family(Family::WorkerEvents)? else { return Ok(json!([])) };
     let f = WorkerEventFields::resolve(&reader.index.schema());
@@ -238,18 +284,32 @@ pub fn worker_events(projections: &Projections, query: HashMap<String, String>) 
         }
     };
     let base = conjunction(time_filter(request.start, request.end));
-    let found = page(buckets(&searcher, &*base, "timestamp", by_key("status"), request.size)?, &request);
+    let workers = json!({ "terms": { "field": "worker_public_key", "size": MAX_DISTINCT_WORKERS } });
+    let unique = |bucket: &Bucket| bucket.aggs["workers"]["buckets"].as_array().map_or(0, Vec::len);
+    let mut workers_by_start = HashMap::new();
+    let found = if bucket_estimate(&searcher, &request)? <= single_pass_buckets {
+        // Few buckets: statuses and distinct workers in one pass.
+        let mut sub = by_key("status");
+        sub["workers"] = workers;
+        let found = page(buckets(&searcher, &*base, "timestamp", sub, request.size)?, &request);
+        workers_by_start.extend(found.iter().map(|b| (b.start, unique(b))));
+        found
+    } else {
+        // Many buckets: statuses first, then distinct workers over the time the page spans.
+        let found = page(buckets(&searcher, &*base, "timestamp", by_key("status"), request.size)?, &request);
+        if let (Some(first), Some(last)) = (found.iter().map(|b| b.start).min(), found.iter().map(|b| b.end).max()) {
+            let lower = request.start.map_or(first, |s| s.max(first));
+            let upper = request.end.map_or(last - 1, |e| e.min(last - 1));
+            let spanned = conjunction(time_filter(Some(lower), Some(upper)));
+            let sub = json!({ "workers": workers });
+            for bucket in buckets(&searcher, &*spanned, "timestamp", sub, request.size)? {
+                workers_by_start.insert(bucket.start, unique(&bucket));
+            }
+        }
+        found
+    };
     let mut items = Vec::with_capacity(found.len());
     for bucket in found {
-        let lower = request.start.map_or(bucket.start, |s| s.max(bucket.start));
-        let upper = request.end.map_or(bucket.end - 1, |e| e.min(bucket.end - 1));
-        let within = conjunction(time_filter(Some(lower), Some(upper)));
-        let workers = aggregate(
-            &searcher,
-            &*within,
-            json!({ "workers": { "terms": { "field": "worker_public_key", "size": MAX_DISTINCT_WORKERS } } }),
-        )?;
-        let unique_workers = workers["workers"]["buckets"].as_array().map_or(0, Vec::len);
         let by_status = sub_counts(&bucket.aggs, "by_key");
         let count = |status: &str| by_status.get(status).copied().unwrap_or(0);
         items.push(json!({
@@ -257,14 +317,19 @@ pub fn worker_events(projections: &Projections, query: HashMap<String, String>) 
             "total_events": bucket.total,
             "completed_events": count("Completed"),
             "failed_events": count("Failed"),
-            "unique_workers": unique_workers,
+            "unique_workers": workers_by_start.get(&bucket.start).copied().unwrap_or(0),
         }));
     }
     Ok(Value::Array(items))
 }
 
-/// `GET /user_events_aggregations`.
-pub fn user_events(projections: &Projections, query: HashMap<String, String>) -> Result<Value> {
+/// `GET /user_events_aggregations`, cached per index generation.
+pub fn user_events(state: &crate::State, query: HashMap<String, String>) -> Result<Value> {
+    cached(state, Family::UserEvents, "/user_events_aggregations", query, user_events_uncached)
+}
+
+/// `GET /user_events_aggregations`, computed.
+pub fn user_events_uncached(projections: &Projections, query: HashMap<String, String>) -> Result<Value> {
     let request = request(query)?;
     let Some(reader) = projections.family(Family::UserEvents)? else { return Ok(json!([])) };
     let f = UserEventFields::resolve(&reader.index.schema());

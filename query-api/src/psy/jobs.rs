@@ -1,15 +1,16 @@
 //! Job status summaries (`/stats/jobs`, `/stats/jobs/realm/{id}`): jobs by current status and
 //! circuit type with their average duration, and the periodically refreshed view that serves the
-//! unfiltered summary.
+//! dashboard statistics.
 //!
 //! The document's "job status refresh" runs every `job_refresh_interval` (10 s by default): it
 //! recomputes the all-realms, all-time summary, which `/stats/jobs` without parameters serves as
-//! is (its `query_time` is the refresh time). `materialized_view_healthy` is true while the last
-//! successful refresh is younger than two intervals. With `hours` or `realm_id` the summary is
-//! computed for the request; `hours` keeps jobs that started in the last `hours` hours.
+//! is (its `query_time` is the refresh time), and the worker leaderboard (`/leaderboard/workers`
+//! serves its first `limit` rows). `materialized_view_healthy` is true while the last successful
+//! refresh is younger than two intervals. With `hours` or `realm_id` the summary is computed for
+//! the request; `hours` keeps jobs that started in the last `hours` hours.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -25,32 +26,39 @@ use crate::projections::Projections;
 use crate::query::{conjunction, first, i64_range, u64_term};
 use crate::timefmt::rfc3339;
 
-/// The last refresh of the unfiltered summary.
+/// The last refresh of the dashboard statistics.
 #[derive(Debug, Clone)]
 struct Refreshed {
     summary: Vec<Value>,
     total_jobs: u64,
+    leaderboard: Arc<Vec<Value>>,
     query_time: i64,
     at: Instant,
 }
 
-/// The periodically refreshed job status summary.
+/// The periodically refreshed dashboard statistics: the job status summary and the leaderboard.
 #[derive(Debug, Default)]
 pub struct JobStatusView {
     last: RwLock<Option<Refreshed>>,
 }
 
 impl JobStatusView {
-    /// Recomputes the unfiltered summary at `now` (unix seconds).
+    /// Recomputes the unfiltered summary and the leaderboard at `now` (unix seconds).
     pub fn refresh(&self, projections: &Projections, now: i64) -> Result<()> {
         let (summary, total_jobs) = summaries(projections, Vec::new())?;
-        let refreshed = Refreshed { summary, total_jobs, query_time: now, at: Instant::now() };
+        let leaderboard = Arc::new(super::workers::leaderboard_rows(projections, now)?);
+        let refreshed = Refreshed { summary, total_jobs, leaderboard, query_time: now, at: Instant::now() };
         *self.last.write().unwrap_or_else(|p| p.into_inner()) = Some(refreshed);
         Ok(())
     }
 
     fn last(&self) -> Option<Refreshed> {
         self.last.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The leaderboard of the last refresh, best first.
+    pub fn leaderboard(&self) -> Option<Arc<Vec<Value>>> {
+        self.last().map(|last| last.leaderboard)
     }
 
     /// Whether the last refresh is younger than two intervals.

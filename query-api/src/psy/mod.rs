@@ -124,13 +124,12 @@ pub fn routes(state: Arc<State>) -> Vec<Route> {
         route(
             get.clone(),
             "/worker_events_aggregations",
-            warp::path!("worker_events_aggregations")
-                .and(listed(|st, q| aggregations::worker_events(&st.projections, q))),
+            warp::path!("worker_events_aggregations").and(listed(aggregations::worker_events)),
         ),
         route(
             get.clone(),
             "/user_events_aggregations",
-            warp::path!("user_events_aggregations").and(listed(|st, q| aggregations::user_events(&st.projections, q))),
+            warp::path!("user_events_aggregations").and(listed(aggregations::user_events)),
         ),
         route(
             get.clone(),
@@ -194,7 +193,7 @@ pub fn routes(state: Arc<State>) -> Vec<Route> {
             get.clone(),
             "/leaderboard/workers",
             warp::path!("leaderboard" / "workers")
-                .and(listed(|st, q| workers::leaderboard(&st.projections, q, st.clock.now()))),
+                .and(listed(|st, q| workers::leaderboard(&st.projections, &st.job_view, q, st.clock.now()))),
         ),
         route(
             get.clone(),

@@ -110,11 +110,26 @@ pub fn worker_stats(projections: &Projections, raw_key: &str, now: i64) -> Resul
     }))
 }
 
-/// `GET /leaderboard/workers`: workers with jobs ended or rewards dated in the last 24 hours,
-/// ranked by rewards, then completed jobs, then key.
-pub fn leaderboard(projections: &Projections, query: HashMap<String, String>, now: i64) -> Result<Value> {
+/// `GET /leaderboard/workers`: the first `limit` rows of the refreshed leaderboard (computed
+/// now before the first refresh).
+pub fn leaderboard(
+    projections: &Projections,
+    view: &super::jobs::JobStatusView,
+    query: HashMap<String, String>,
+    now: i64,
+) -> Result<Value> {
     let params = Params::new(query, &["limit"])?;
     let (limit, _) = params.page(LEADERBOARD_LIMIT, LEADERBOARD_LIMIT)?;
+    let rows = match view.leaderboard() {
+        Some(rows) => rows,
+        None => std::sync::Arc::new(leaderboard_rows(projections, now)?),
+    };
+    Ok(Value::Array(rows.iter().take(limit).cloned().collect()))
+}
+
+/// The leaderboard's first [`LEADERBOARD_LIMIT`] rows at `now`: workers with jobs ended or
+/// rewards dated in the last 24 hours, ranked by rewards, then completed jobs, then key.
+pub fn leaderboard_rows(projections: &Projections, now: i64) -> Result<Vec<Value>> {
     let window = (Some(now - DAY_SECS), Some(now));
     // worker → (rewards, completed, failed)
     let mut rows: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
@@ -145,22 +160,20 @@ pub fn leaderboard(projections: &Projections, query: HashMap<String, String>, no
     }
     let mut ranked: Vec<(String, (u64, u64, u64))> = rows.into_iter().collect();
     ranked.sort_by(|(a_key, a), (b_key, b)| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a_key.cmp(b_key)));
-    Ok(Value::Array(
-        ranked
-            .into_iter()
-            .take(limit)
-            .enumerate()
-            .map(|(index, (worker, (rewards, completed, failed)))| {
-                json!({
-                    "rank": index + 1,
-                    "worker_public_key": worker,
-                    "total_rewards_24h": rewards,
-                    "jobs_completed_24h": completed,
-                    "success_rate": rate(completed, failed),
-                })
+    Ok(ranked
+        .into_iter()
+        .take(LEADERBOARD_LIMIT)
+        .enumerate()
+        .map(|(index, (worker, (rewards, completed, failed)))| {
+            json!({
+                "rank": index + 1,
+                "worker_public_key": worker,
+                "total_rewards_24h": rewards,
+                "jobs_completed_24h": completed,
+                "success_rate": rate(completed, failed),
             })
-            .collect(),
-    ))
+        })
+        .collect())
 }
 
 /// `GET /rewards/{worker_public_key}?checkpoint_id=`: the worker's rewards in one checkpoint.
