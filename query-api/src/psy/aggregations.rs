@@ -284,29 +284,25 @@ pub fn worker_events_planned(
         }
     };
     let base = conjunction(time_filter(request.start, request.end));
-    let workers = json!({ "terms": { "field": "worker_public_key", "size": MAX_DISTINCT_WORKERS } });
-    let unique = |bucket: &Bucket| bucket.aggs["workers"]["buckets"].as_array().map_or(0, Vec::len);
-    let mut workers_by_start = HashMap::new();
+    let mut sub = by_key("status");
+    sub["workers"] = json!({ "terms": { "field": "worker_public_key", "size": MAX_DISTINCT_WORKERS } });
     let found = if bucket_estimate(&searcher, &request)? <= single_pass_buckets {
         // Few buckets: statuses and distinct workers in one pass.
-        let mut sub = by_key("status");
-        sub["workers"] = workers;
-        let found = page(buckets(&searcher, &*base, "timestamp", sub, request.size)?, &request);
-        workers_by_start.extend(found.iter().map(|b| (b.start, unique(b))));
-        found
+        page(buckets(&searcher, &*base, "timestamp", sub, request.size)?, &request)
     } else {
-        // Many buckets: statuses first, then distinct workers over the time the page spans.
-        let found = page(buckets(&searcher, &*base, "timestamp", by_key("status"), request.size)?, &request);
-        if let (Some(first), Some(last)) = (found.iter().map(|b| b.start).min(), found.iter().map(|b| b.end).max()) {
-            let lower = request.start.map_or(first, |s| s.max(first));
-            let upper = request.end.map_or(last - 1, |e| e.min(last - 1));
-            let spanned = conjunction(time_filter(Some(lower), Some(upper)));
-            let sub = json!({ "workers": workers });
-            for bucket in buckets(&searcher, &*spanned, "timestamp", sub, request.size)? {
-                workers_by_start.insert(bucket.start, unique(&bucket));
-            }
-        }
-        found
+        // Many buckets: which buckets the page holds first (counts only), then statuses and
+        // distinct workers over the time the page spans.
+        let listed = page(buckets(&searcher, &*base, "timestamp", json!({}), request.size)?, &request);
+        let (Some(first), Some(last)) = (listed.iter().map(|b| b.start).min(), listed.iter().map(|b| b.end).max())
+        else {
+            return Ok(json!([]));
+        };
+        let lower = request.start.map_or(first, |s| s.max(first));
+        let upper = request.end.map_or(last - 1, |e| e.min(last - 1));
+        let spanned = conjunction(time_filter(Some(lower), Some(upper)));
+        let mut detailed: HashMap<i64, Bucket> =
+            buckets(&searcher, &*spanned, "timestamp", sub, request.size)?.into_iter().map(|b| (b.start, b)).collect();
+        listed.into_iter().filter_map(|b| detailed.remove(&b.start)).collect()
     };
     let mut items = Vec::with_capacity(found.len());
     for bucket in found {
@@ -317,7 +313,7 @@ pub fn worker_events_planned(
             "total_events": bucket.total,
             "completed_events": count("Completed"),
             "failed_events": count("Failed"),
-            "unique_workers": workers_by_start.get(&bucket.start).copied().unwrap_or(0),
+            "unique_workers": bucket.aggs["workers"]["buckets"].as_array().map_or(0, Vec::len),
         }));
     }
     Ok(Value::Array(items))
