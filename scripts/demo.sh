@@ -6,7 +6,8 @@
 # health counts every few seconds as the live chain grows. Ctrl-C or SIGTERM stops everything.
 #
 # Environment: DATA_DIR (./.demo-data, reused between runs; FRESH=1 wipes it first),
-# RPC_PORT (8899), DFPN_PORT (3030), PSY_PORT (3000), FIXTURE_SEED (42), FIXTURE_HISTORY_EVENTS (5000),
+# RPC_PORT (8899), DFPN_PORT (3030), PSY_PORT (3000), METRICS_PORT (9464, indexer),
+# API_METRICS_PORT (9465, query-api), CONTROL_PORT (9466, indexer control endpoint), FIXTURE_SEED (42), FIXTURE_HISTORY_EVENTS (5000),
 # FIXTURE_SLOT_MS (400), DEMO_SECONDS (0 = run until stopped), JWT_SECRET (admin tokens; a random
 # one per data dir by default), CONTROL_TOKEN (indexer control endpoint; random per run). No
 # terminal needed.
@@ -18,6 +19,9 @@ DATA_DIR="${DATA_DIR:-$PWD/.demo-data}"
 RPC_PORT="${RPC_PORT:-8899}"
 DFPN_PORT="${DFPN_PORT:-3030}"
 PSY_PORT="${PSY_PORT:-3000}"
+METRICS_PORT="${METRICS_PORT:-9464}"
+API_METRICS_PORT="${API_METRICS_PORT:-9465}"
+CONTROL_PORT="${CONTROL_PORT:-9466}"
 DEMO_SECONDS="${DEMO_SECONDS:-0}"
 BIN="$CARGO_TARGET_DIR/release"
 
@@ -64,9 +68,11 @@ wait_for() { # name url [post-body]
 pids+=($!)
 wait_for fixture-node "http://127.0.0.1:$RPC_PORT/" '{"jsonrpc":"2.0","id":1,"method":"getHealth"}'
 
-"$BIN/indexer" run --data-dir "$DATA_DIR" --rpc-url "http://127.0.0.1:$RPC_PORT" --ws-url "ws://127.0.0.1:$RPC_PORT" > "$DATA_DIR/indexer.log" 2>&1 &
+"$BIN/indexer" run --data-dir "$DATA_DIR" --rpc-url "http://127.0.0.1:$RPC_PORT" --ws-url "ws://127.0.0.1:$RPC_PORT" \
+  --metrics-bind "127.0.0.1:$METRICS_PORT" --control-bind "127.0.0.1:$CONTROL_PORT" > "$DATA_DIR/indexer.log" 2>&1 &
 pids+=($!)
-"$BIN/query-api" serve --data-dir "$DATA_DIR" --dfpn-bind "127.0.0.1:$DFPN_PORT" --psy-bind "127.0.0.1:$PSY_PORT" > "$DATA_DIR/query-api.log" 2>&1 &
+"$BIN/query-api" serve --data-dir "$DATA_DIR" --dfpn-bind "127.0.0.1:$DFPN_PORT" --psy-bind "127.0.0.1:$PSY_PORT" \
+  --metrics-bind "127.0.0.1:$API_METRICS_PORT" --control-url "http://127.0.0.1:$CONTROL_PORT" > "$DATA_DIR/query-api.log" 2>&1 &
 pids+=($!)
 wait_for query-api "http://127.0.0.1:$DFPN_PORT/health"
 wait_for query-api "http://127.0.0.1:$PSY_PORT/health"
@@ -79,7 +85,7 @@ DFPN="http://127.0.0.1:$DFPN_PORT"
 PSY="http://127.0.0.1:$PSY_PORT"
 TOKEN="$("$BIN/query-api" token --sub demo)"
 cat <<INFO
-ready fixture-node=http://127.0.0.1:$RPC_PORT indexer=$DATA_DIR dfpn=$DFPN psy=$PSY metrics=http://127.0.0.1:9464/metrics
+ready fixture-node=http://127.0.0.1:$RPC_PORT indexer=$DATA_DIR dfpn=$DFPN psy=$PSY dashboard=$PSY/dashboard metrics=http://127.0.0.1:$METRICS_PORT/metrics,http://127.0.0.1:$API_METRICS_PORT/metrics
 
 Try, in another terminal:
   curl -s $DFPN/health
@@ -93,7 +99,8 @@ Try, in another terminal:
   curl -s '$PSY/leaderboard/workers?limit=5'
   curl -s '$PSY/checkpoint/stats?start_checkpoint=1&end_checkpoint=3'
   curl -s -H 'Authorization: Bearer $TOKEN' $PSY/admin/checkpoint-processing-status
-  curl -s http://127.0.0.1:9464/metrics | grep indexer_events_appended_total
+  curl -s http://127.0.0.1:$METRICS_PORT/metrics | grep indexer_events_appended_total
+  curl -s http://127.0.0.1:$API_METRICS_PORT/metrics | grep query_api_requests_total
   curl -s -X POST -H 'content-type: application/json' -d '{"jsonrpc":"2.0","id":1,"method":"getSlot","params":[{"commitment":"confirmed"}]}' http://127.0.0.1:$RPC_PORT/
 Dashboard: $PSY/dashboard
 Logs: $DATA_DIR/{fixture-node,indexer,query-api}.log

@@ -35,4 +35,8 @@ python3 scripts/check-compose.py --indexer "$CARGO_TARGET_DIR/debug/indexer" \
 echo "== system test (schemathesis, browser)"
 bash scripts/system-test.sh
 
-echo "$totals; compose check, schemathesis (dfpn, psy) and dashboard browser test passed"
+# The README's first command: the demo comes up, its printed curls answer, SIGTERM stops it.
+echo "== demo (scripts/demo.sh, release build)"
+bash scripts/demo-test.sh
+
+echo "$totals; compose check, schemathesis (dfpn, psy), dashboard browser test and demo test passed"

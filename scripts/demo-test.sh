@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The README's first command, checked: runs scripts/demo.sh on free loopback ports in a fresh data
+# directory without a terminal, waits for its `ready` line, then runs every `curl` line it printed
+# and requires each to succeed with a non-empty answer; stops the demo with SIGTERM and requires it
+# to exit cleanly. Bounded: the demo stops itself after DEMO_SECONDS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+export RPC_PORT=$(free_port) DFPN_PORT=$(free_port) PSY_PORT=$(free_port)
+export METRICS_PORT=$(free_port) API_METRICS_PORT=$(free_port) CONTROL_PORT=$(free_port)
+export DATA_DIR="$(mktemp -d)" DEMO_SECONDS=600
+unset JWT_SECRET CONTROL_TOKEN
+out="$DATA_DIR.out"
+bash scripts/demo.sh > "$out" 2>&1 &
+demo=$!
+trap 'kill -TERM $demo 2>/dev/null || true; wait $demo 2>/dev/null || true; rm -rf "$DATA_DIR" "$out"' EXIT
+for _ in $(seq 1 1800); do
+  grep -q '^ready ' "$out" && break
+  kill -0 $demo 2>/dev/null || { cat "$out"; echo "demo exited before ready" >&2; exit 1; }
+  sleep 0.5
+done
+grep -q '^ready ' "$out" || { tail -n 30 "$out"; echo "demo not ready" >&2; exit 1; }
+sleep 3 # let the first rewards and telemetry land
+failed=0
+while IFS= read -r line; do
+  command="${line#  }"
+  strict="${command/curl -s /curl -sf --max-time 10 }" # HTTP errors fail too
+  answer="$(bash -o pipefail -c "$strict" 2>&1)" && [ -n "$answer" ] \
+    && echo "ok   $command" | cut -c1-140 \
+    || { echo "FAIL $command: $answer" | cut -c1-300; failed=1; }
+done < <(grep '^  curl ' "$out")
+[ "$(grep -c '^  curl ' "$out")" -ge 10 ] || { echo "the demo printed too few curl lines" >&2; failed=1; }
+kill -TERM $demo
+status=0
+wait $demo || status=$?
+[ "$status" = 143 ] || { echo "the demo exited with $status on SIGTERM (expected 143)" >&2; failed=1; }
+for port in "$RPC_PORT" "$DFPN_PORT" "$PSY_PORT" "$METRICS_PORT" "$API_METRICS_PORT" "$CONTROL_PORT"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port $port still served after SIGTERM" >&2; failed=1; fi
+done
+[ $failed = 0 ] && echo "demo test passed: ready line, every printed curl answered, everything stopped on SIGTERM"
+exit $failed
