@@ -2,6 +2,11 @@
 
 use clap::Parser;
 
+/// mimalloc: the projector and the decoder allocate many small, short-lived objects, where it
+/// measured faster than the system allocator (see BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     shared::process::init_logging();

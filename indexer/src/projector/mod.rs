@@ -160,6 +160,9 @@ struct FamilyIndex {
     schema: tantivy::schema::Schema,
     /// Last seq folded into the committed index (its commit payload).
     committed_seq: u64,
+    /// Whether the index held no document when opened (a replay or a first backfill): then an
+    /// entity this run has not written cannot be in it, and looking it up is skipped.
+    started_empty: bool,
 }
 
 impl FamilyIndex {
@@ -181,7 +184,8 @@ impl FamilyIndex {
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         let schema = index.schema();
         let id_field = schema.get_field("id")?;
-        Ok(Self { writer, reader, id_field, schema, committed_seq })
+        let started_empty = reader.searcher().num_docs() == 0;
+        Ok(Self { writer, reader, id_field, schema, committed_seq, started_empty })
     }
 
     fn load(&self, id: &str) -> Result<Option<TantivyDocument>> {
@@ -248,6 +252,8 @@ pub struct Projector {
     deletions: Vec<(Family, String)>,
     /// Updates waiting for their entity's creation.
     orphans: HashMap<EntityKey, Vec<Orphan>>,
+    /// Entities written by this run into families that started empty (see `started_empty`).
+    written: HashSet<EntityKey>,
     /// Newest slot folded in.
     newest_slot: u64,
     applied_seq: u64,
@@ -272,6 +278,7 @@ impl Projector {
             appends: Vec::new(),
             deletions: Vec::new(),
             orphans: HashMap::new(),
+            written: HashSet::new(),
             newest_slot: 0,
             applied_seq,
             orphan_events: 0,
@@ -434,6 +441,9 @@ impl Projector {
 
     fn load(&self, key: &EntityKey) -> Result<Option<Entity>> {
         let family = self.family(key.family());
+        if family.started_empty && !self.written.contains(key) {
+            return Ok(None);
+        }
         let Some(doc) = family.load(key.id())? else { return Ok(None) };
         let corrupt = |err: shared::entity::MissingField| Error::Projection(err.to_string());
         let entity = match key.family() {
@@ -547,14 +557,25 @@ impl Projector {
         for key in std::mem::take(&mut self.dirty) {
             let document = self.cache.get(&key).cloned().flatten().map(|entity| self.document(&entity));
             let family = self.families.get_mut(&key.family()).expect("every family is open");
-            family.writer.delete_term(Term::from_field_text(family.id_field, key.id()));
+            // A delete is resolved against every segment at commit: skip it for an entity that
+            // cannot be in the index yet.
+            if !family.started_empty || self.written.contains(&key) {
+                family.writer.delete_term(Term::from_field_text(family.id_field, key.id()));
+            }
             if let Some(document) = document {
                 family.writer.add_document(document)?;
             }
+            if family.started_empty {
+                self.written.insert(key);
+            }
         }
-        for (family, (id, document)) in std::mem::take(&mut self.appends) {
-            let family = self.families.get_mut(&family).expect("every family is open");
-            family.writer.delete_term(Term::from_field_text(family.id_field, &id));
+        for (kind, (id, document)) in std::mem::take(&mut self.appends) {
+            let family = self.families.get_mut(&kind).expect("every family is open");
+            // Documents keyed by their seq are folded once per run: into a family that started
+            // empty they cannot replace anything. Telemetry samples are updated by every poll.
+            if !family.started_empty || kind == Family::Telemetry || kind == Family::RewardRuns {
+                family.writer.delete_term(Term::from_field_text(family.id_field, &id));
+            }
             family.writer.add_document(document)?;
         }
         // Retractions come after the appends of the same window: a delete only removes
