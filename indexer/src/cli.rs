@@ -101,6 +101,13 @@ pub enum Command {
     Replay,
     /// Print the log length, cursors and projection progress as JSON.
     Status,
+    /// Print the log's events (and retractions) as JSON lines in log order, then exit (run it
+    /// offline).
+    Export {
+        /// Also print telemetry and off-chain (API) records, as `{"kind", "seq"}` lines.
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 fn commitment(name: &str) -> Result<CommitmentConfig> {
@@ -204,6 +211,14 @@ pub async fn run(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<()> {
             status["projection_seq"] = projector.committed_seq().into();
             status["projection_lag"] = log.last_seq().saturating_sub(projector.committed_seq()).into();
             println!("{status}");
+            Ok(())
+        }
+        Command::Export { all } => {
+            let log = EventLog::open(&cli.common.data_dir.join("log"), cli.common.cache_mb << 20)?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            crate::export::export(&log, all, &mut out)?;
+            std::io::Write::flush(&mut out).map_err(Error::Encode)?;
             Ok(())
         }
     }

@@ -8,6 +8,7 @@ pub mod backfill;
 pub mod cli;
 pub mod control;
 pub mod error;
+pub mod export;
 pub mod live;
 pub mod log;
 pub mod metrics;

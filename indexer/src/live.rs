@@ -156,42 +156,53 @@ pub async fn reconcile(context: &Arc<Context>) -> Result<()> {
 
 /// Decodes one notification and appends its events.
 async fn handle(context: &Arc<Context>, notification: Response<RpcLogsResponse>) -> Result<()> {
-    let slot = notification.context.slot;
-    context.metrics.newest_notified_slot.set(context.metrics.newest_notified_slot.get().max(slot as i64));
+    let notified_slot = notification.context.slot;
+    context.metrics.newest_notified_slot.set(context.metrics.newest_notified_slot.get().max(notified_slot as i64));
     let logs = notification.value;
     if logs.err.is_some() {
         context.metrics.failed_transactions.inc();
         return Ok(());
     }
     let decoded = shared::decode_transaction(&context.programs, &logs.logs, false, None);
-    let events = if decoded.truncated || decoded.self_invocations > 0 {
-        if decoded.truncated {
-            context.metrics.truncated_refetches.inc();
-        }
-        context.fetch_events(&logs.signature).await?
-    } else {
+    if decoded.events.is_empty() && !decoded.truncated && decoded.self_invocations == 0 {
         for skipped in &decoded.skipped {
             context.metrics.decode_failure(skipped.reason);
         }
-        if decoded.events.is_empty() {
-            return Ok(());
+        return Ok(());
+    }
+    // A notification's context slot is the node's slot when it sent it, not necessarily the
+    // transaction's (Agave's can be earlier): the transaction's own slot comes from its status.
+    let signature = logs.signature.parse().map_err(|_| Error::InvalidSignature(logs.signature.clone()))?;
+    let status_slot = context.rpc.statuses(&[signature]).await?.first().copied().flatten();
+    let events = match status_slot {
+        Some(slot) if !decoded.truncated && decoded.self_invocations == 0 => {
+            for skipped in &decoded.skipped {
+                context.metrics.decode_failure(skipped.reason);
+            }
+            let block_time = context.rpc.block_time(slot).await?;
+            decoded
+                .events
+                .into_iter()
+                .map(|event| EventEnvelope {
+                    seq: 0,
+                    slot,
+                    signature: logs.signature.clone(),
+                    event_index: event.event_index,
+                    block_time,
+                    source: EventSource::Chain,
+                    event: event.event,
+                })
+                .collect()
         }
-        let block_time = context.rpc.block_time(slot).await?;
-        decoded
-            .events
-            .into_iter()
-            .map(|event| EventEnvelope {
-                seq: 0,
-                slot,
-                signature: logs.signature.clone(),
-                event_index: event.event_index,
-                block_time,
-                source: EventSource::Chain,
-                event: event.event,
-            })
-            .collect()
+        _ => {
+            if decoded.truncated {
+                context.metrics.truncated_refetches.inc();
+            }
+            context.fetch_events(&logs.signature).await?
+        }
     };
-    let outcome = context.log.append(&events, None::<(ProgramKind, &crate::log::Cursor)>, slot.saturating_sub(1))?;
+    let newest = events.iter().map(|event| event.slot).max().unwrap_or(notified_slot);
+    let outcome = context.log.append(&events, None::<(ProgramKind, &crate::log::Cursor)>, newest.saturating_sub(1))?;
     context.metrics.events_appended.inc_by(outcome.appended.len() as u64);
     context.metrics.duplicates_skipped.inc_by(outcome.duplicates as u64);
     Ok(())

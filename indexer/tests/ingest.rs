@@ -71,6 +71,7 @@ async fn live_following_loses_and_duplicates_nothing_through_faults() {
         drop_notification_every: 7,
         duplicate_every: 5,
         fork_every_slots: 20,
+        stale_notification_slots: 3,
         ..Faults::default()
     });
     for _ in 0..30 {

@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# End to end against a real Solana validator (issue 7): Agave's solana-test-validator 3.1.12, in
+# process in `validator-harness serve`, with our sBPF event emitter (fixtures/programs) deployed at
+# the DFPN and Psy program ids. It sends a fixture history as real transactions (every event kind
+# of both programs, every k-th transaction failing after it logged its events), runs `indexer run`
+# and `query-api serve` against the validator, restarts the indexer once mid-stream, and checks:
+#   - the log holds every event of every successful transaction exactly once, and nothing of the
+#     failed or dropped ones (`indexer export` against the sender's record);
+#   - a sample of DFPN and Psy endpoints answers with the sent state (entities created only by
+#     failed transactions are 404);
+#   - `indexer backfill --from genesis` into a fresh data dir reaches the same log content, and a
+#     query service over it answers the list and stats endpoints alike.
+# It prints the events/s the indexer sustained live and exits non-zero on any mismatch.
+#
+# Builds what it needs: Debian's clang/libclang-dev (RocksDB), the `sbpf` assembler, the emitter,
+# the harness (its own workspace in validator/, debug, target dir outside the clone, reused) and
+# the main workspace's debug binaries. The first, uncached harness build takes about 20 minutes on
+# 2 cores (several GB of target dir); later runs take a few minutes.
+#
+# Environment: SKIP_REAL_VALIDATOR=1 skips it (exit 0); E2E_EVENTS (3000) events to send;
+# E2E_RATE (400) target events/s; E2E_EVENTS_PER_TX (4); E2E_FAIL_EVERY (10);
+# E2E_TIMEOUT_SECS (900) bound of the run after the builds; E2E_DIR (a temp dir, kept on failure)
+# for the data dirs and logs; VALIDATOR_TARGET_DIR (~/.cache/validator-target); CARGO_TARGET_DIR
+# (~/.cache/indexer-target) for the main workspace; BUILD_NICE (0) niceness of the builds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$(pwd)"
+
+if [[ "${SKIP_REAL_VALIDATOR:-0}" == "1" ]]; then
+    echo "real-validator e2e: skipped (SKIP_REAL_VALIDATOR=1)"
+    exit 0
+fi
+
+events_n="${E2E_EVENTS:-3000}"
+rate="${E2E_RATE:-400}"
+per_tx="${E2E_EVENTS_PER_TX:-4}"
+fail_every="${E2E_FAIL_EVERY:-10}"
+timeout_secs="${E2E_TIMEOUT_SECS:-900}"
+seed="${E2E_SEED:-7}"
+nice_n="${BUILD_NICE:-0}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/indexer-target}"
+validator_target="${VALIDATOR_TARGET_DIR:-$HOME/.cache/validator-target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+script_start=$(date +%s)
+
+log() { echo "[e2e $(( $(date +%s) - script_start ))s] $*"; }
+die() { echo "real-validator e2e FAILED: $*" >&2; exit 1; }
+
+# --- builds -----------------------------------------------------------------------------------
+if ! dpkg -s clang libclang-dev >/dev/null 2>&1; then
+    log "installing clang and libclang-dev (RocksDB's build needs them)"
+    if [[ "$(id -u)" == 0 ]]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-dev >/dev/null
+    else
+        die "clang and libclang-dev are missing: apt-get install -y clang libclang-dev"
+    fi
+fi
+if ! command -v sbpf >/dev/null 2>&1 && [[ ! -x "$HOME/.cargo/bin/sbpf" ]]; then
+    log "installing the sbpf assembler (about 4 minutes)"
+    nice -n "$nice_n" cargo install sbpf --version 0.3.3 --locked
+fi
+emitter="$(fixtures/programs/build.sh)"
+log "emitter: $emitter ($(stat -c %s "$emitter") bytes)"
+
+build_start=$(date +%s)
+log "building the validator harness (debug, target $validator_target; the first build takes ~20 min)"
+(cd validator && CARGO_TARGET_DIR="$validator_target" nice -n "$nice_n" cargo build --locked --bin validator-harness)
+harness="$validator_target/debug/validator-harness"
+harness_build_secs=$(( $(date +%s) - build_start ))
+log "harness built in ${harness_build_secs}s"
+build_start=$(date +%s)
+nice -n "$nice_n" cargo build --locked --workspace --bins
+main_build_secs=$(( $(date +%s) - build_start ))
+
+# --- run --------------------------------------------------------------------------------------
+work="${E2E_DIR:-$(mktemp -d -t real-validator-e2e.XXXXXX)}"
+mkdir -p "$work/bin"
+# Run copies: a build from another clone sharing the target directory replaces the binaries there
+# (a clone at the same path even shares cargo's fingerprints, so this build may look fresh).
+for b in indexer query-api fixture-node; do cp "$CARGO_TARGET_DIR/debug/$b" "$work/bin/$b"; done
+bin="$work/bin"
+"$bin/fixture-node" events --help >/dev/null 2>&1 && "$bin/indexer" export --help >/dev/null 2>&1 \
+    || die "$CARGO_TARGET_DIR/debug holds binaries built from other sources (no \`fixture-node events\`/\`indexer export\`): another clone at the same path shares this target dir; set CARGO_TARGET_DIR to one of this clone's own"
+pids=()
+ok=0
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    if [[ "$ok" == 1 && -z "${E2E_DIR:-}" ]]; then rm -rf "$work"; else echo "real-validator e2e: logs and data in $work" >&2; fi
+}
+trap cleanup EXIT
+deadline=$(( $(date +%s) + timeout_secs ))
+check_deadline() { (( $(date +%s) < deadline )) || die "timed out after ${timeout_secs}s ($1)"; }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+"$bin/fixture-node" events --preset small --seed "$seed" --history-events "$events_n" > "$work/events.jsonl"
+log "fixture history: $(wc -l < "$work/events.jsonl") events, $(jq -r '.program + " " + .name' "$work/events.jsonl" | sort -u | wc -l) kinds"
+
+"$harness" serve --emitter "$emitter" --payer-out "$work/payer.json" --ledger "$work/ledger" \
+    > "$work/harness.out" 2> "$work/harness.err" &
+pids+=($!)
+harness_pid=$!
+until grep -q '^ready ' "$work/harness.out" 2>/dev/null; do
+    kill -0 "$harness_pid" 2>/dev/null || { tail -n 20 "$work/harness.err" >&2; die "the harness exited"; }
+    check_deadline "waiting for the validator"
+    sleep 0.5
+done
+ready="$(grep '^ready ' "$work/harness.out")"
+rpc_url="$(sed -E 's/.* rpc=([^ ]+).*/\1/' <<< "$ready")"
+ws_url="$(sed -E 's/.* ws=([^ ]+).*/\1/' <<< "$ready")"
+log "validator $ready"
+
+dfpn_port=$(free_port); psy_port=$(free_port); metrics_port=$(free_port)
+common=(--rpc-url "$rpc_url" --ws-url "$ws_url")
+start_indexer() {
+    RUST_LOG="${RUST_LOG:-info}" "$bin/indexer" run --data-dir "$work/live" "${common[@]}" \
+        --reconcile-secs 5 --telemetry-secs 5 --metrics-bind "127.0.0.1:$metrics_port" \
+        --control-bind "127.0.0.1:$(free_port)" >> "$work/indexer.log" 2>&1 &
+    indexer_pid=$!
+    pids+=($indexer_pid)
+}
+appended() {  # events appended by the running indexer (its counter starts at 0 each start)
+    { curl -sf "http://127.0.0.1:$metrics_port/metrics" 2>/dev/null || true; } \
+        | awk '/^indexer_events_appended_total/ { print $2; found=1 } END { if (!found) print 0 }'
+}
+start_indexer
+"$bin/query-api" serve --data-dir "$work/live" --dfpn-bind "127.0.0.1:$dfpn_port" --psy-bind "127.0.0.1:$psy_port" \
+    --rate-limit-anonymous 1000000 --metrics-bind "127.0.0.1:$(free_port)" > "$work/query-api.log" 2>&1 &
+pids+=($!)
+until curl -sf "http://127.0.0.1:$metrics_port/health" >/dev/null && curl -sf "http://127.0.0.1:$dfpn_port/health" >/dev/null; do
+    check_deadline "waiting for the indexer and query-api"; sleep 0.5
+done
+log "indexer and query-api up (DFPN :$dfpn_port, Psy :$psy_port)"
+
+send_start_ms=$(date +%s%3N)
+"$harness" send --rpc-url "$rpc_url" --events "$work/events.jsonl" --payer "$work/payer.json" \
+    --out "$work/sent.jsonl" --rate "$rate" --events-per-tx "$per_tx" --fail-every "$fail_every" \
+    > "$work/send.json" 2> "$work/send.err" &
+sender_pid=$!
+pids+=($sender_pid)
+
+# Restart the indexer once while the sender is about half way.
+half_secs=$(python3 -c "print(max(2, $events_n / $rate / 2))")
+sleep "$half_secs"
+log "restarting the indexer (SIGTERM) mid-stream"
+kill -TERM "$indexer_pid"
+wait "$indexer_pid" || die "the indexer did not stop cleanly (see $work/indexer.log)"
+before_restart=$("$bin/indexer" export --data-dir "$work/live" | wc -l)
+sleep 2
+start_indexer
+log "indexer restarted with $before_restart events in its log"
+
+wait "$sender_pid" || { cat "$work/send.err" >&2; die "the sender failed"; }
+summary="$(cat "$work/send.json")"
+ok_events=$(jq .ok_events <<< "$summary")
+log "sent: $summary"
+(( ok_events > 0 )) || die "no transaction succeeded"
+
+caught_up_ms=""
+while true; do
+    have=$(( before_restart + $(appended) ))
+    if (( have >= ok_events )); then caught_up_ms=$(date +%s%3N); break; fi
+    check_deadline "waiting for the indexer: $have of $ok_events events"
+    sleep 0.25
+done
+last_send_ms=$(jq .last_send_unix_ms <<< "$summary")
+first_send_ms=$(jq .first_send_unix_ms <<< "$summary")
+live_eps=$(python3 -c "print(round($ok_events / max(1e-3, ($caught_up_ms - $first_send_ms) / 1000), 1))")
+lag_ms=$(( caught_up_ms > last_send_ms ? caught_up_ms - last_send_ms : 0 ))
+log "indexer caught up: $ok_events events, ${live_eps} events/s live (first send to last event logged), $(( lag_ms )) ms after the last send (confirmation wait included)"
+
+# Let one more reconciliation pass and a projection commit run, then check through the API.
+sleep 6
+python3 validator/e2e/check.py api --events "$work/events.jsonl" --sent "$work/sent.jsonl" \
+    --dfpn "http://127.0.0.1:$dfpn_port" --psy "http://127.0.0.1:$psy_port" || die "endpoints"
+
+kill -TERM "$indexer_pid"; wait "$indexer_pid" || die "the indexer did not stop cleanly"
+"$bin/indexer" export --data-dir "$work/live" > "$work/live-export.jsonl"
+python3 validator/e2e/check.py log --events "$work/events.jsonl" --sent "$work/sent.jsonl" \
+    --export "$work/live-export.jsonl" || die "live log"
+
+backfill_start=$(date +%s%3N)
+RUST_LOG=warn "$bin/indexer" backfill --from genesis --data-dir "$work/fresh" "${common[@]}" > "$work/backfill.json" 2> "$work/backfill.log" \
+    || { tail -n 20 "$work/backfill.log" >&2; die "backfill from genesis"; }
+backfill_secs=$(python3 -c "print(round(($(date +%s%3N) - $backfill_start) / 1000, 1))")
+"$bin/indexer" export --data-dir "$work/fresh" > "$work/fresh-export.jsonl"
+python3 validator/e2e/check.py same --export "$work/live-export.jsonl" --other "$work/fresh-export.jsonl" || die "backfill from genesis"
+log "backfill from genesis: ${backfill_secs}s"
+
+dfpn2=$(free_port); psy2=$(free_port)
+"$bin/query-api" serve --data-dir "$work/fresh" --dfpn-bind "127.0.0.1:$dfpn2" --psy-bind "127.0.0.1:$psy2" \
+    --rate-limit-anonymous 1000000 --metrics-bind "127.0.0.1:$(free_port)" > "$work/query-api-fresh.log" 2>&1 &
+pids+=($!)
+until curl -sf "http://127.0.0.1:$dfpn2/health" >/dev/null; do check_deadline "waiting for the second query-api"; sleep 0.5; done
+sleep 1
+python3 validator/e2e/check.py equal --dfpn "http://127.0.0.1:$dfpn_port" --psy "http://127.0.0.1:$psy_port" \
+    --dfpn2 "http://127.0.0.1:$dfpn2" --psy2 "http://127.0.0.1:$psy2" || die "live vs backfilled query service"
+
+ok=1
+total_secs=$(( $(date +%s) - script_start ))
+echo "real-validator e2e passed: $(jq -r '"\(.ok_events) events in \(.ok_transactions) successful transactions, \(.failed_transactions) failed, \(.dropped_transactions) dropped"' <<< "$summary");" \
+    "live ${live_eps} events/s (sender offered $(jq .events_per_s_sent <<< "$summary" | xargs printf '%.0f') events/s);" \
+    "backfill from genesis ${backfill_secs}s; harness build ${harness_build_secs}s, main build ${main_build_secs}s, total ${total_secs}s"
