@@ -172,8 +172,20 @@ async fn handle(context: &Arc<Context>, notification: Response<RpcLogsResponse>)
     }
     // A notification's context slot is the node's slot when it sent it, not necessarily the
     // transaction's (Agave's can be earlier): the transaction's own slot comes from its status.
-    let signature = logs.signature.parse().map_err(|_| Error::InvalidSignature(logs.signature.clone()))?;
-    let status_slot = context.rpc.statuses(&[signature]).await?.first().copied().flatten();
+    // When the status cannot be read, the transaction is fetched whole instead.
+    let status_slot = match logs.signature.parse() {
+        Ok(signature) => match context.rpc.statuses(&[signature]).await {
+            Ok(statuses) => statuses.first().copied().flatten(),
+            Err(err) => {
+                tracing::warn!(signature = %logs.signature, %err, "status unavailable; fetching the transaction");
+                None
+            }
+        },
+        Err(_) => {
+            tracing::warn!(signature = %logs.signature, "notification with an invalid signature ignored");
+            return Ok(());
+        }
+    };
     let events = match status_slot {
         Some(slot) if !decoded.truncated && decoded.self_invocations == 0 => {
             for skipped in &decoded.skipped {

@@ -95,6 +95,9 @@ pub struct ServeArgs {
     /// JSON file of reward units per completed job by circuit type (overrides the defaults).
     #[arg(long, env = "REWARD_RATES")]
     pub reward_rates: Option<PathBuf>,
+    /// Seconds after a checkpoint's finalization before its rewards are calculated (finality).
+    #[arg(long, env = "REWARD_FINALITY_SECS", default_value_t = 60)]
+    pub reward_finality_secs: u64,
     /// Seconds between job status refreshes.
     #[arg(long, env = "JOB_REFRESH_SECS", default_value_t = 10)]
     pub job_refresh_secs: u64,
@@ -141,6 +144,7 @@ impl ServeArgs {
                 .filter(|token| !token.is_empty())
                 .map(|token| ControlConfig { url: self.control_url.clone(), token }),
             reward_rule,
+            reward_finality: Duration::from_secs(self.reward_finality_secs),
             intervals: Intervals {
                 job_refresh: seconds(self.job_refresh_secs),
                 reward_processing: seconds(self.reward_processing_secs),

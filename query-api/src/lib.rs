@@ -60,6 +60,8 @@ pub struct Config {
     pub control: Option<ControlConfig>,
     /// Reward units per completed job by circuit type.
     pub reward_rule: RewardRule,
+    /// How long after its finalization a checkpoint's rewards are calculated (its finality).
+    pub reward_finality: std::time::Duration,
     /// Intervals of the background services.
     pub intervals: Intervals,
     /// Address of the Prometheus `/metrics` listener; `None` serves no metrics.
@@ -84,6 +86,7 @@ impl Config {
             clock: Clock::System,
             control: None,
             reward_rule: RewardRule::default(),
+            reward_finality: std::time::Duration::from_secs(60),
             intervals: Intervals::default(),
             metrics_addr: None,
             dfpn_public_url: None,
@@ -149,6 +152,8 @@ pub struct State {
     pub control: Option<ControlClient>,
     /// The reward rule.
     pub reward_rule: RewardRule,
+    /// Delay between a checkpoint's finalization and its reward calculation.
+    pub reward_finality: std::time::Duration,
     /// The refreshed job status summary.
     pub job_view: JobStatusView,
     /// The `/ws/tps` clients.
@@ -177,6 +182,7 @@ impl State {
             clock: config.clock,
             control: config.control.clone().map(ControlClient::new),
             reward_rule: config.reward_rule.clone(),
+            reward_finality: config.reward_finality,
             job_view: JobStatusView::default(),
             tps: Arc::new(TpsHub::default()),
             intervals: config.intervals,

@@ -452,7 +452,7 @@ fn signed_registration(key: &SigningKey, handle: &str, label: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registration_is_verified_stored_once_and_background_processing_catches_up() {
     let intervals = query_api::Intervals { reward_processing: Duration::from_millis(200), ..test_intervals() };
-    let w = world_with(generous(), Some(SECRET), intervals).await;
+    let w = world_with(generous(), Some(SECRET), intervals, Duration::ZERO).await;
     let key = SigningKey::from_bytes(&[42; 32]);
     let body = signed_registration(&key, "@miner123", "Mining Rig #1");
     let (status, answer) = w.psy_post("/register", &body, None).await;
@@ -615,4 +615,21 @@ async fn job_status_summaries_match_the_ground_truth() {
     assert_eq!(w.psy_get("/stats/jobs?hours=0").await.0, 400);
     assert_eq!(w.psy_get("/stats/jobs?hours=-1").await.0, 400);
     assert_eq!(w.psy_get("/stats/jobs?days=1").await.0, 400);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rewards_wait_until_a_finalization_is_final() {
+    let intervals = query_api::Intervals { reward_processing: Duration::from_millis(100), ..test_intervals() };
+    let year = Duration::from_secs(365 * 86_400);
+    let w = world_with(generous(), Some(SECRET), intervals, year).await;
+    let model = PsyModel::new(&w.truth_lines);
+    let first = model.finalized()[0];
+    let (status, body) =
+        w.psy_post(&format!("/checkpoint/calculate-rewards/{first}"), &json!({}), Some(&token())).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["details"].as_str().unwrap().contains("final"), "{body}");
+    tokio::time::sleep(Duration::from_millis(600)).await; // several processing passes
+    let status = admin_status(&w).await;
+    assert_eq!(status["pending_count"], model.finalized().len(), "nothing processed before finality: {status}");
+    assert_eq!(status["last_processed_checkpoint"], Value::Null);
 }

@@ -43,6 +43,9 @@ use psy::{PsyEntity, PsyKind};
 const WRITER_MEMORY: usize = 32 << 20;
 /// Snapshots kept in memory after a commit, beyond which the cache is cleared.
 const CACHE_LIMIT: usize = 200_000;
+/// Entities remembered as written by a run that started on empty families; beyond this the
+/// families are treated as non-empty (every lookup and delete done), bounding the memory.
+const WRITTEN_LIMIT: usize = 2_000_000;
 
 /// A mutable entity: its family and document id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -594,6 +597,12 @@ impl Projector {
         }
         if self.cache.len() > CACHE_LIMIT {
             self.cache.clear();
+        }
+        if self.written.len() > WRITTEN_LIMIT {
+            self.written.clear();
+            for family in self.families.values_mut() {
+                family.started_empty = false;
+            }
         }
         Ok(())
     }

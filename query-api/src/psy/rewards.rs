@@ -9,6 +9,10 @@
 //! UserRegistration 10, ContractDeployment 25, ContractExecution 15, CheckpointAggregation 50,
 //! StateTreeUpdate 20, RealmBlock 40.
 //!
+//! A checkpoint is calculated once its finalization is final: `reward_finality` (60 s by
+//! default) after its `finalized_at`, by which time a fork can no longer retract it and every
+//! projection the calculation reads has long committed and reloaded.
+//!
 //! The distributions, then a closing record, are written through the indexer's control endpoint
 //! under the checkpoint's idempotency key: a checkpoint is calculated once, recalculating it
 //! answers the stored result, and a replay of the log reproduces it exactly.
@@ -28,7 +32,7 @@ use tantivy::Order;
 use super::aggregations::{aggregate, sub_counts, MAX_DISTINCT_WORKERS};
 use crate::error::{ApiError, Result};
 use crate::projections::Projections;
-use crate::query::{conjunction, count, first, page_by, text_term, u64_term, u64_values};
+use crate::query::{conjunction, count, first, i64_range, page_by, text_term, u64_term, u64_values};
 use crate::reply::blocking;
 use crate::timefmt::rfc3339;
 use crate::State;
@@ -89,11 +93,23 @@ pub(crate) fn checkpoint(projections: &Projections, checkpoint_id: u64) -> Resul
 }
 
 /// Applies the rule to a finalized checkpoint's settled jobs: the write to submit.
-pub fn calculate(projections: &Projections, checkpoint_id: u64, rule: &RewardRule, now: i64) -> Result<RewardsRequest> {
+pub fn calculate(
+    projections: &Projections,
+    checkpoint_id: u64,
+    rule: &RewardRule,
+    now: i64,
+    finality_secs: i64,
+) -> Result<RewardsRequest> {
     let checkpoint = checkpoint(projections, checkpoint_id)?;
     let finalized_at = checkpoint.finalized_at.ok_or_else(|| {
         ApiError::BadRequest(format!("checkpoint {checkpoint_id} is not finalized yet; rewards follow finalization"))
     })?;
+    if finalized_at + finality_secs > now {
+        return Err(ApiError::BadRequest(format!(
+            "checkpoint {checkpoint_id} was finalized at {}; its rewards are calculated once that is final, {finality_secs} s later",
+            rfc3339(finalized_at)
+        )));
+    }
     let mut distributions = Vec::new();
     if let Some(jobs) = projections.family(Family::Jobs)? {
         let f = JobFields::resolve(&jobs.index.schema());
@@ -185,19 +201,10 @@ pub fn stored_distributions(projections: &Projections, checkpoint_id: u64) -> Re
         .collect()
 }
 
-/// The answer to a calculation: the stored distributions when the projections already show all
-/// of them, else the submitted ones with the seqs the log gave them.
-pub fn calculation_answer(
-    projections: &Projections,
-    request: &RewardsRequest,
-    outcome: &WriteOutcome,
-) -> Result<Value> {
+/// The answer to a new calculation: its distributions with the seqs the log gave them.
+fn calculation_answer(request: &RewardsRequest, outcome: &WriteOutcome) -> Value {
     let checkpoint_id = request.processed.checkpoint_id;
-    let stored = stored_distributions(projections, checkpoint_id)?;
-    if !outcome.created && stored.len() + 1 == outcome.seqs.len() {
-        return Ok(Value::Array(stored));
-    }
-    Ok(Value::Array(
+    Value::Array(
         request
             .distributions
             .iter()
@@ -215,7 +222,7 @@ pub fn calculation_answer(
                 )
             })
             .collect(),
-    ))
+    )
 }
 
 /// Calculates a checkpoint's rewards and stores them through the control endpoint; answers the
@@ -225,11 +232,29 @@ pub async fn calculate_and_store(state: Arc<State>, checkpoint_id: u64) -> Resul
         ApiError::Unavailable("rewards cannot be stored: the service has no control endpoint (--control-token)".into())
     })?;
     let now = state.clock.now();
+    let finality = state.reward_finality.as_secs() as i64;
     let request =
-        blocking(state.clone(), move |st| calculate(&st.projections, checkpoint_id, &st.reward_rule, now)).await?;
+        blocking(state.clone(), move |st| calculate(&st.projections, checkpoint_id, &st.reward_rule, now, finality))
+            .await?;
     let outcome = control.record_rewards(&request).await?;
-    blocking(state, move |st| calculation_answer(&st.projections, &request, &outcome)).await
+    if outcome.created {
+        return Ok(calculation_answer(&request, &outcome));
+    }
+    // Calculated before: answer what is stored, once the projections show all of it.
+    for _ in 0..STORED_WAIT_POLLS {
+        let stored = blocking(state.clone(), move |st| stored_distributions(&st.projections, checkpoint_id)).await?;
+        if stored.len() + 1 == outcome.seqs.len() {
+            return Ok(Value::Array(stored));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Err(ApiError::Unavailable(format!(
+        "checkpoint {checkpoint_id}'s rewards are stored; see /checkpoint/distributions/{checkpoint_id} shortly"
+    )))
 }
+
+/// Polls (100 ms apart) for a stored calculation to appear in the projections.
+const STORED_WAIT_POLLS: usize = 30;
 
 /// Most checkpoints calculated per background pass.
 const CHECKPOINTS_PER_PASS: usize = 100;
@@ -238,12 +263,24 @@ const CHECKPOINTS_PER_PASS: usize = 100;
 /// returns how many were stored.
 pub async fn process_pending(state: Arc<State>) -> Result<usize> {
     let (pending, _) = blocking(state.clone(), |st| processing_backlog(&st.projections)).await?;
+    let eligible = blocking(state.clone(), |st| {
+        final_checkpoints(&st.projections, st.clock.now() - st.reward_finality.as_secs() as i64)
+    })
+    .await?;
+    let pending = pending.into_iter().filter(|id| eligible.binary_search(id).is_ok());
     let mut stored = 0;
-    for checkpoint_id in pending.into_iter().take(CHECKPOINTS_PER_PASS) {
+    for checkpoint_id in pending.take(CHECKPOINTS_PER_PASS) {
         calculate_and_store(state.clone(), checkpoint_id).await?;
         stored += 1;
     }
     Ok(stored)
+}
+
+/// Checkpoints finalized at or before `final_before` (ascending).
+fn final_checkpoints(projections: &Projections, final_before: i64) -> Result<Vec<u64>> {
+    let Some(reader) = projections.family(Family::Checkpoints)? else { return Ok(Vec::new()) };
+    let f = CheckpointFields::resolve(&reader.index.schema());
+    u64_values(&reader.searcher(), &*i64_range(f.finalized_at, None, Some(final_before)), "checkpoint_id")
 }
 
 /// Finalized checkpoints without a reward calculation (ascending), and the newest calculated one.

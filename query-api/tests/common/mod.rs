@@ -62,11 +62,16 @@ pub fn test_intervals() -> Intervals {
 
 /// Indexes a 4,000-event fixture chain and starts query-api over it.
 pub async fn world(limits: Limits, jwt_secret: Option<&str>) -> World {
-    world_with(limits, jwt_secret, test_intervals()).await
+    world_with(limits, jwt_secret, test_intervals(), std::time::Duration::ZERO).await
 }
 
-/// [`world`] with chosen background intervals.
-pub async fn world_with(limits: Limits, jwt_secret: Option<&str>, intervals: Intervals) -> World {
+/// [`world`] with chosen background intervals and reward finality delay.
+pub async fn world_with(
+    limits: Limits,
+    jwt_secret: Option<&str>,
+    intervals: Intervals,
+    reward_finality: std::time::Duration,
+) -> World {
     let node = start_node(51, 4_000, Faults::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let metrics = Arc::new(Metrics::default());
@@ -111,6 +116,7 @@ pub async fn world_with(limits: Limits, jwt_secret: Option<&str>, intervals: Int
         clock: query_api::Clock::Fixed(now),
         control: Some(ControlConfig { url: control_url.clone(), token: CONTROL_TOKEN.into() }),
         intervals,
+        reward_finality,
         metrics_addr: Some("127.0.0.1:0".parse().unwrap()),
         ..Config::new(dir.path().to_path_buf())
     })
