@@ -57,27 +57,9 @@ fn hex(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use shared::dfpn::{DfpnEvent, ModelScoreUpdated};
-    use shared::envelope::{EventEnvelope, EventSource};
-    use shared::ChainEvent;
-
     use super::*;
+    use crate::log::tests::envelope;
     use crate::log::Telemetry;
-
-    fn envelope(signature_byte: u8, event_index: u32, slot: u64) -> EventEnvelope {
-        EventEnvelope {
-            seq: 0,
-            slot,
-            signature: bs58::encode([signature_byte; 64]).into_string(),
-            event_index,
-            block_time: Some(1_720_000_000),
-            source: EventSource::Chain,
-            event: ChainEvent::Dfpn(DfpnEvent::ModelScoreUpdated(ModelScoreUpdated {
-                model: solana_pubkey::Pubkey::new_from_array([signature_byte; 32]),
-                score: 7,
-            })),
-        }
-    }
 
     #[test]
     fn exports_events_and_retractions_in_log_order() {
@@ -105,7 +87,7 @@ mod tests {
         assert_eq!(lines[0]["seq"], 1);
         assert_eq!(lines[0]["signature"], first.signature);
         assert_eq!(lines[0]["name"], "ModelScoreUpdated");
-        assert_eq!(lines[0]["fields"]["score"], 7);
+        assert_eq!(lines[0]["fields"]["score"], 100);
         assert_eq!(lines[0]["source"], "chain");
         assert_eq!(lines[0]["payload_hex"], hex(&first.event.encode()));
         assert_eq!(lines[1]["event_index"], 1);

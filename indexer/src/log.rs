@@ -375,11 +375,12 @@ fn open_error(dir: &Path, err: sled::Error) -> Error {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use shared::dfpn::{DfpnEvent, ModelScoreUpdated};
 
-    fn envelope(signature_byte: u8, event_index: u32, slot: u64) -> EventEnvelope {
+    /// A DFPN event of transaction `[signature_byte; 64]` (score 100 + `event_index`).
+    pub(crate) fn envelope(signature_byte: u8, event_index: u32, slot: u64) -> EventEnvelope {
         EventEnvelope {
             seq: 0,
             slot,

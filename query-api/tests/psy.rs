@@ -2,6 +2,7 @@
 
 mod common;
 
+use common::psy_model::without_ids;
 use common::{generous, world, World};
 use serde_json::{json, Value};
 
@@ -37,20 +38,6 @@ fn worker_events(w: &World) -> Vec<(i64, usize, Value, Value)> {
         .collect();
     out.sort_by_key(|(time, position, ..)| (*time, *position));
     out
-}
-
-fn without_ids(items: &Value) -> Vec<Value> {
-    items
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|item| {
-            let mut item = item.clone();
-            assert!(item["id"].is_u64(), "ids are integers: {item}");
-            item.as_object_mut().unwrap().remove("id");
-            item
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
