@@ -39,4 +39,15 @@ bash scripts/system-test.sh
 echo "== demo (scripts/demo.sh, release build)"
 bash scripts/demo-test.sh
 
-echo "$totals; compose check, schemathesis (dfpn, psy), dashboard browser test and demo test passed"
+# Agave's own validator with our sBPF event emitter: live, restart, backfill, both query surfaces
+# (SKIP_REAL_VALIDATOR=1 skips it for quick local runs; CI runs it).
+echo "== real-validator end to end (scripts/real-validator-e2e.sh)"
+e2e="$(mktemp)"
+trap 'rm -f "$log" "$e2e"' EXIT
+bash scripts/real-validator-e2e.sh | tee "$e2e"
+passed="compose check, schemathesis (dfpn, psy), dashboard browser test, demo test"
+if grep -q '^real-validator e2e passed' "$e2e"; then
+    echo "$totals; $passed and real-validator e2e passed"
+else
+    echo "$totals; $passed passed; real-validator e2e skipped (SKIP_REAL_VALIDATOR=1)"
+fi

@@ -14,13 +14,16 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let started = Instant::now();
     let mut envelopes = Vec::with_capacity(events as usize);
+    let (mut slot, mut tx_index) = (u64::MAX, 0u32);
     for tx in ChainGenerator::new(ChainConfig::realistic(7)).with_max_events(events) {
         let signature = tx.signature_string();
+        (slot, tx_index) = if tx.slot == slot { (slot, tx_index + 1) } else { (tx.slot, 0) };
         for (index, event) in tx.render().ground_truth.into_iter().enumerate() {
             envelopes.push(EventEnvelope {
                 seq: 0,
                 slot: tx.slot,
                 signature: signature.clone(),
+                tx_index: Some(tx_index),
                 event_index: index as u32,
                 block_time: Some(tx.block_time),
                 source: EventSource::Chain,

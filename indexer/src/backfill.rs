@@ -2,11 +2,17 @@
 //! (or genesis, or a slot), then fetches the transactions with bounded concurrency and appends
 //! their events in chain order, moving the cursor as it goes.
 //!
+//! Chain order within a slot is the block's: a node may list a slot's signatures in another order
+//! (Agave lists them by signature), so each chunk of whole slots learns its transactions'
+//! positions from `getBlock` (signatures only, for the slots it fetches anything from) and is
+//! appended sorted by them. The positions are stored with the events.
+//!
 //! The cursor only ever rests on a finalized transaction, so it cannot vanish with a fork. Paging
 //! also stops at the first signature older than the cursor's slot: a node that does not know the
 //! `until` signature ignores it, and without this check the backfill would silently re-ingest the
 //! whole history from the head.
 
+use std::collections::{BTreeSet, HashMap};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -21,7 +27,7 @@ use crate::log::{parse_signature, Cursor, EventLog};
 use crate::metrics::Metrics;
 use crate::rpc::{Rpc, SIGNATURE_PAGE};
 
-/// Transactions fetched and appended per atomic append.
+/// Transactions fetched and appended per atomic append (whole slots: a chunk ends with a slot).
 const CHUNK: usize = 1_024;
 
 /// Where a backfill starts from (it always ends at the head).
@@ -61,6 +67,21 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// Transactions fetched at once.
     pub concurrency: usize,
+}
+
+/// Splits oldest-first listed signatures into chunks of about [`CHUNK`] that end with a slot, so
+/// that a slot's transactions are ordered together.
+fn whole_slot_chunks(listed: &[Listed]) -> Vec<&[Listed]> {
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    for end in 1..=listed.len() {
+        let slot_ends = end == listed.len() || listed[end].slot != listed[end - 1].slot;
+        if slot_ends && (end - start >= CHUNK || end == listed.len()) {
+            chunks.push(&listed[start..end]);
+            start = end;
+        }
+    }
+    chunks
 }
 
 /// What one backfill did.
@@ -116,7 +137,7 @@ impl Context {
         let total = listed.len();
         let mut done = 0usize;
         let bar = progress_bar(program, total as u64);
-        for chunk in listed.chunks(CHUNK) {
+        for chunk in whole_slot_chunks(&listed) {
             let events = self.fetch_chunk(chunk).await?;
             let newest_final = chunk.iter().rev().find(|entry| entry.slot <= finalized_slot);
             let current = self.log.cursor(program)?;
@@ -193,26 +214,30 @@ impl Context {
         Ok(listed)
     }
 
-    /// Fetches and decodes a chunk with bounded concurrency, keeping chain order.
+    /// Fetches and decodes a chunk of whole slots with bounded concurrency, in chain order.
     async fn fetch_chunk(self: &Arc<Self>, chunk: &[Listed]) -> Result<Vec<EventEnvelope>> {
-        let fetches: Vec<_> = chunk
+        let mut wanted = Vec::with_capacity(chunk.len());
+        for entry in chunk {
+            if entry.failed {
+                self.metrics.failed_transactions.inc();
+                continue;
+            }
+            // A transaction whose first event is stored was stored whole (the live path fetches
+            // every transaction whose logs cannot tell the whole story), so a reconciliation
+            // does not fetch it again.
+            if !self.log.contains(&parse_signature(&entry.signature)?, 0)? {
+                wanted.push(entry);
+            }
+        }
+        let positions = self.block_positions(&wanted).await?;
+        let position = |entry: &Listed| positions.get(entry.signature.as_str()).copied();
+        wanted.sort_by_key(|entry| (entry.slot, position(entry).unwrap_or(u32::MAX)));
+        let fetches: Vec<_> = wanted
             .iter()
             .map(|entry| {
                 let context = Arc::clone(self);
-                let (signature, failed) = (entry.signature.clone(), entry.failed);
-                async move {
-                    if failed {
-                        context.metrics.failed_transactions.inc();
-                        return Ok(Vec::new());
-                    }
-                    // A transaction whose first event is stored was stored whole (the live path
-                    // fetches every transaction whose logs cannot tell the whole story), so a
-                    // reconciliation does not fetch it again.
-                    if context.log.contains(&parse_signature(&signature)?, 0)? {
-                        return Ok(Vec::new());
-                    }
-                    context.fetch_events(&signature).await
-                }
+                let (signature, tx_index) = (entry.signature.clone(), position(entry));
+                async move { context.fetch_events(&signature, tx_index).await }
             })
             .collect();
         let per_transaction: Vec<Vec<EventEnvelope>> =
@@ -220,8 +245,30 @@ impl Context {
         Ok(per_transaction.into_iter().flatten().collect())
     }
 
-    /// Fetches one transaction and decodes its events (none if the node no longer has it).
-    pub async fn fetch_events(&self, signature: &str) -> Result<Vec<EventEnvelope>> {
+    /// The block positions of listed transactions, from one `getBlock` per slot among them.
+    async fn block_positions<'a>(&self, entries: &[&'a Listed]) -> Result<HashMap<&'a str, u32>> {
+        let slots: BTreeSet<u64> = entries.iter().map(|entry| entry.slot).collect();
+        let blocks: Vec<Option<Vec<String>>> = futures::stream::iter(slots)
+            .map(|slot| self.rpc.block_signatures(slot))
+            .buffered(self.concurrency.max(1))
+            .try_collect()
+            .await?;
+        let in_blocks: HashMap<String, u32> = blocks
+            .into_iter()
+            .flatten()
+            .flat_map(|signatures| signatures.into_iter().enumerate().map(|(index, s)| (s, index as u32)))
+            .collect();
+        let positions: HashMap<&str, u32> = entries
+            .iter()
+            .filter_map(|entry| in_blocks.get(&entry.signature).map(|&index| (entry.signature.as_str(), index)))
+            .collect();
+        self.metrics.positions_unknown.inc_by((entries.len() - positions.len()) as u64);
+        Ok(positions)
+    }
+
+    /// Fetches one transaction and decodes its events (none if the node no longer has it);
+    /// `tx_index` is its position in its block, when known.
+    pub async fn fetch_events(&self, signature: &str, tx_index: Option<u32>) -> Result<Vec<EventEnvelope>> {
         let Some(fetched) = self.rpc.transaction(signature).await? else {
             tracing::warn!(signature, "transaction not found; dropped from the chain");
             return Ok(Vec::new());
@@ -242,6 +289,7 @@ impl Context {
                 seq: 0,
                 slot: fetched.slot,
                 signature: signature.to_owned(),
+                tx_index,
                 event_index: event.event_index,
                 block_time: fetched.block_time,
                 source: EventSource::Chain,
@@ -274,5 +322,26 @@ impl Context {
             self.log.confirm_final(&confirmed)?;
         }
         Ok(retracted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listed(slots: &[u64]) -> Vec<Listed> {
+        slots.iter().map(|&slot| Listed { signature: slot.to_string(), slot, failed: false }).collect()
+    }
+
+    #[test]
+    fn chunks_hold_whole_slots_of_about_the_chunk_size() {
+        let mut slots = vec![1; CHUNK - 1];
+        slots.extend([2, 2, 2, 3]);
+        let listed = listed(&slots);
+        let chunks = whole_slot_chunks(&listed);
+        assert_eq!(chunks.iter().map(|chunk| chunk.len()).collect::<Vec<_>>(), vec![CHUNK + 2, 1]);
+        assert_eq!(chunks[1][0].slot, 3);
+        assert!(whole_slot_chunks(&[]).is_empty());
+        assert_eq!(whole_slot_chunks(&listed[..3]).len(), 1);
     }
 }

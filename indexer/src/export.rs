@@ -2,7 +2,7 @@
 //! that compare the log with what was put on chain (the real-validator end-to-end test).
 //!
 //! An event line is the envelope's JSON (`program`, `name`, `fields`, `slot`, `signature`,
-//! `event_index`, `block_time`) plus `"kind": "event"`, its `seq`, `source` and `payload_hex`
+//! `tx_index`, `event_index`, `block_time`) plus `"kind": "event"`, its `seq`, `source` and `payload_hex`
 //! (discriminator + Borsh, as stored). A retraction line is `{"kind": "retraction", "seq",
 //! "signature", "slot"}`. Telemetry and off-chain (API) records are left out unless `all`, then
 //! they appear as `{"kind": "telemetry" | "api", "seq"}`.

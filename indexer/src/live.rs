@@ -6,6 +6,8 @@
 //! skipped by the log's idempotency index. A periodic reconciliation backfills from the cursor
 //! again (catching notifications a server dropped silently, and moving the cursor) and checks
 //! pending transactions for finality. Truncated logs are re-fetched with `getTransaction`.
+//! Each transaction's position in its block comes from `getBlock` (recent blocks are cached), so
+//! that events of one slot are ordered as on chain, not as notified.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -191,7 +193,11 @@ async fn handle(context: &Arc<Context>, notification: Response<RpcLogsResponse>)
             for skipped in &decoded.skipped {
                 context.metrics.decode_failure(skipped.reason);
             }
+            let tx_index = context.rpc.position(slot, &logs.signature).await?;
             let block_time = context.rpc.block_time(slot).await?;
+            if tx_index.is_none() {
+                context.metrics.positions_unknown.inc();
+            }
             decoded
                 .events
                 .into_iter()
@@ -199,6 +205,7 @@ async fn handle(context: &Arc<Context>, notification: Response<RpcLogsResponse>)
                     seq: 0,
                     slot,
                     signature: logs.signature.clone(),
+                    tx_index,
                     event_index: event.event_index,
                     block_time,
                     source: EventSource::Chain,
@@ -210,7 +217,7 @@ async fn handle(context: &Arc<Context>, notification: Response<RpcLogsResponse>)
             if decoded.truncated {
                 context.metrics.truncated_refetches.inc();
             }
-            context.fetch_events(&logs.signature).await?
+            fetch_positioned(context, &logs.signature).await?
         }
     };
     let newest = events.iter().map(|event| event.slot).max().unwrap_or(notified_slot);
@@ -218,4 +225,17 @@ async fn handle(context: &Arc<Context>, notification: Response<RpcLogsResponse>)
     context.metrics.events_appended.inc_by(outcome.appended.len() as u64);
     context.metrics.duplicates_skipped.inc_by(outcome.duplicates as u64);
     Ok(())
+}
+
+/// Fetches a transaction whole and stamps its events with the transaction's block position.
+async fn fetch_positioned(context: &Context, signature: &str) -> Result<Vec<EventEnvelope>> {
+    let mut events = context.fetch_events(signature, None).await?;
+    if let Some(slot) = events.first().map(|event| event.slot) {
+        let tx_index = context.rpc.position(slot, signature).await?;
+        if tx_index.is_none() {
+            context.metrics.positions_unknown.inc();
+        }
+        events.iter_mut().for_each(|event| event.tx_index = tx_index);
+    }
+    Ok(events)
 }

@@ -2,7 +2,8 @@
 //!
 //! Keys are prefixed by kind so that a whole append (records, idempotency entries and the source
 //! cursor) is one atomic sled batch:
-//! - `L` + seq (u64 big-endian) → a Borsh [`LogRecord`]; seqs are gap-free from 1;
+//! - `L` + seq (u64 big-endian) → a Borsh [`LogRecord`] (in its stored form, which keeps records
+//!   of earlier versions readable); seqs are gap-free from 1;
 //! - `K` + signature (64 bytes) + event_index (u32 big-endian) → seq, the idempotency index;
 //! - `C` + program name → the program's [`Cursor`];
 //! - `P` + signature → slot, for transactions appended above the finalized slot: the finality
@@ -34,6 +35,8 @@ pub struct StoredEvent {
     pub slot: u64,
     /// Transaction signature.
     pub signature: [u8; 64],
+    /// Position of the transaction in its block, when known.
+    pub tx_index: Option<u32>,
     /// Position in the transaction.
     pub event_index: u32,
     /// Block time, when known.
@@ -44,6 +47,18 @@ pub struct StoredEvent {
     pub program: ProgramKind,
     /// Discriminator + Borsh.
     pub payload: Vec<u8>,
+}
+
+/// An event as logs written before block positions were recorded store it.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+struct StoredEventWithoutPosition {
+    slot: u64,
+    signature: [u8; 64],
+    event_index: u32,
+    block_time: Option<i64>,
+    source: EventSource,
+    program: ProgramKind,
+    payload: Vec<u8>,
 }
 
 /// A reading of the cluster's performance, polled by the telemetry task.
@@ -66,7 +81,7 @@ pub struct Telemetry {
 }
 
 /// One entry of the log.
-#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogRecord {
     /// An event.
     Event(StoredEvent),
@@ -83,12 +98,58 @@ pub enum LogRecord {
     Api(ApiEvent),
 }
 
+/// The stored form of a [`LogRecord`]. Borsh tags variants by position, so a variant's layout
+/// never changes and new variants only go last: every log ever written stays readable.
+#[derive(BorshSerialize, BorshDeserialize)]
+enum StoredRecord {
+    EventWithoutPosition(StoredEventWithoutPosition),
+    Retraction { signature: [u8; 64], slot: u64 },
+    Telemetry(Telemetry),
+    Api(ApiEvent),
+    Event(StoredEvent),
+}
+
+impl LogRecord {
+    /// The record's stored bytes.
+    fn encode(self) -> Result<Vec<u8>> {
+        let stored = match self {
+            LogRecord::Event(event) => StoredRecord::Event(event),
+            LogRecord::Retraction { signature, slot } => StoredRecord::Retraction { signature, slot },
+            LogRecord::Telemetry(reading) => StoredRecord::Telemetry(reading),
+            LogRecord::Api(event) => StoredRecord::Api(event),
+        };
+        borsh::to_vec(&stored).map_err(Error::Encode)
+    }
+
+    /// Reads a record from its stored bytes.
+    fn decode(seq: u64, bytes: &[u8]) -> Result<Self> {
+        let stored = StoredRecord::try_from_slice(bytes).map_err(|err| Error::Corrupt(format!("seq {seq}: {err}")))?;
+        Ok(match stored {
+            StoredRecord::Event(event) => LogRecord::Event(event),
+            StoredRecord::EventWithoutPosition(old) => LogRecord::Event(StoredEvent {
+                slot: old.slot,
+                signature: old.signature,
+                tx_index: None,
+                event_index: old.event_index,
+                block_time: old.block_time,
+                source: old.source,
+                program: old.program,
+                payload: old.payload,
+            }),
+            StoredRecord::Retraction { signature, slot } => LogRecord::Retraction { signature, slot },
+            StoredRecord::Telemetry(reading) => LogRecord::Telemetry(reading),
+            StoredRecord::Api(event) => LogRecord::Api(event),
+        })
+    }
+}
+
 impl StoredEvent {
     /// Stores an envelope (its `seq` is assigned by the log).
     pub fn from_envelope(envelope: &EventEnvelope) -> Result<Self> {
         Ok(Self {
             slot: envelope.slot,
             signature: parse_signature(&envelope.signature)?,
+            tx_index: envelope.tx_index,
             event_index: envelope.event_index,
             block_time: envelope.block_time,
             source: envelope.source,
@@ -108,6 +169,7 @@ impl StoredEvent {
             seq,
             slot: self.slot,
             signature: bs58::encode(self.signature).into_string(),
+            tx_index: self.tx_index,
             event_index: self.event_index,
             block_time: self.block_time,
             source: self.source,
@@ -223,7 +285,7 @@ impl EventLog {
             if stored.slot > finalized_slot && stored.source == EventSource::Chain {
                 batch.insert(&pending_key(&stored.signature)[..], &stored.slot.to_be_bytes()[..]);
             }
-            batch.insert(&record_key(seq)[..], borsh::to_vec(&LogRecord::Event(stored)).map_err(Error::Encode)?);
+            batch.insert(&record_key(seq)[..], LogRecord::Event(stored).encode()?);
             outcome.appended.push(seq);
         }
         if let Some((program, cursor)) = cursor {
@@ -253,7 +315,7 @@ impl EventLog {
         for (index, event) in events.iter().enumerate() {
             let seq = *last_seq + 1 + index as u64;
             batch.insert(&idempotency_key(key, index as u32)[..], &seq.to_be_bytes()[..]);
-            batch.insert(&record_key(seq)[..], borsh::to_vec(&LogRecord::Api(event.clone())).map_err(Error::Encode)?);
+            batch.insert(&record_key(seq)[..], LogRecord::Api(event.clone()).encode()?);
             seqs.push(seq);
         }
         if seqs.is_empty() {
@@ -280,22 +342,19 @@ impl EventLog {
 
     /// Reads one record.
     pub fn record(&self, seq: u64) -> Result<Option<LogRecord>> {
-        self.tree
-            .get(record_key(seq))?
-            .map(|bytes| LogRecord::try_from_slice(&bytes).map_err(|err| Error::Corrupt(format!("seq {seq}: {err}"))))
-            .transpose()
+        self.tree.get(record_key(seq))?.map(|bytes| LogRecord::decode(seq, &bytes)).transpose()
     }
 
     /// Appends a telemetry reading; returns its seq.
     pub fn append_telemetry(&self, telemetry: &Telemetry) -> Result<u64> {
-        self.append_record(&LogRecord::Telemetry(telemetry.clone()), None)
+        self.append_record(LogRecord::Telemetry(telemetry.clone()), None)
     }
 
-    fn append_record(&self, record: &LogRecord, remove: Option<&[u8]>) -> Result<u64> {
+    fn append_record(&self, record: LogRecord, remove: Option<&[u8]>) -> Result<u64> {
         let mut last_seq = self.last_seq.lock().unwrap_or_else(|p| p.into_inner());
         let seq = *last_seq + 1;
         let mut batch = sled::Batch::default();
-        batch.insert(&record_key(seq)[..], borsh::to_vec(record).map_err(Error::Encode)?);
+        batch.insert(&record_key(seq)[..], record.encode()?);
         if let Some(key) = remove {
             batch.remove(key);
         }
@@ -307,7 +366,7 @@ impl EventLog {
 
     /// Appends a retraction of a dropped transaction; returns its seq.
     pub fn retract(&self, signature: [u8; 64], slot: u64) -> Result<u64> {
-        self.append_record(&LogRecord::Retraction { signature, slot }, Some(&pending_key(&signature)[..]))
+        self.append_record(LogRecord::Retraction { signature, slot }, Some(&pending_key(&signature)[..]))
     }
 
     /// Transactions pending finality whose slot is at most `up_to_slot`.
@@ -353,9 +412,7 @@ impl EventLog {
         self.tree.range(record_key(seq.max(1))..record_key(u64::MAX)).map(|entry| {
             let (key, value) = entry?;
             let seq = u64::from_be_bytes(key[1..9].try_into().map_err(|_| Error::Corrupt("record key".into()))?);
-            let record =
-                LogRecord::try_from_slice(&value).map_err(|err| Error::Corrupt(format!("seq {seq}: {err}")))?;
-            Ok((seq, record))
+            Ok((seq, LogRecord::decode(seq, &value)?))
         })
     }
 
@@ -385,6 +442,7 @@ pub(crate) mod tests {
             seq: 0,
             slot,
             signature: bs58::encode([signature_byte; 64]).into_string(),
+            tx_index: Some(u32::from(signature_byte)),
             event_index,
             block_time: Some(1_720_000_000),
             source: EventSource::Chain,
@@ -419,6 +477,35 @@ pub(crate) mod tests {
         assert_eq!(stored.to_envelope(3).unwrap(), EventEnvelope { seq: 3, ..envelope(2, 0, 11) });
         assert!(log.contains(&[2; 64], 0).unwrap());
         assert_eq!(log.append(&[envelope(3, 0, 12)], None, 0).unwrap().appended, vec![4]);
+    }
+
+    #[test]
+    fn records_written_before_block_positions_read_as_events_without_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = EventLog::open(dir.path(), 1 << 20).unwrap();
+        let current = StoredEvent::from_envelope(&envelope(4, 1, 20)).unwrap();
+        let old = StoredEventWithoutPosition {
+            slot: current.slot,
+            signature: current.signature,
+            event_index: current.event_index,
+            block_time: current.block_time,
+            source: current.source,
+            program: current.program,
+            payload: current.payload.clone(),
+        };
+        // The bytes an earlier version wrote: its record enum had the event at tag 0.
+        let mut bytes = vec![0u8];
+        bytes.extend(borsh::to_vec(&old).unwrap());
+        log.tree.insert(record_key(1), bytes).unwrap();
+        drop(log);
+        let log = EventLog::open(dir.path(), 1 << 20).unwrap();
+        assert_eq!(log.append(&[envelope(5, 0, 21)], None, 0).unwrap().appended, vec![2]);
+        let without_position = LogRecord::Event(StoredEvent { tx_index: None, ..current });
+        assert_eq!(log.record(1).unwrap().as_ref(), Some(&without_position));
+        let records = read_all(&log);
+        assert_eq!(records[0], (1, without_position));
+        let LogRecord::Event(newer) = &records[1].1 else { panic!("event record") };
+        assert_eq!(newer.tx_index, Some(5));
     }
 
     #[test]

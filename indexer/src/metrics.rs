@@ -24,6 +24,10 @@ pub struct Metrics {
     pub retractions: IntCounter,
     /// Transactions fetched with `getTransaction`.
     pub transactions_fetched: IntCounter,
+    /// Blocks fetched with `getBlock` for their transactions' positions.
+    pub blocks_fetched: IntCounter,
+    /// Transactions logged without a block position (the node did not serve the block).
+    pub positions_unknown: IntCounter,
     /// Seconds spent waiting on HTTP 429 `Retry-After`.
     pub rate_limited_seconds: IntGauge,
     /// Newest seq in the log.
@@ -73,6 +77,11 @@ impl Default for Metrics {
             ),
             retractions: counter("retractions_total", "Transactions retracted after being dropped from the chain"),
             transactions_fetched: counter("transactions_fetched_total", "Transactions fetched with getTransaction"),
+            blocks_fetched: counter("blocks_fetched_total", "Blocks fetched with getBlock for transaction positions"),
+            positions_unknown: counter(
+                "positions_unknown_total",
+                "Transactions logged without a block position (block not served)",
+            ),
             rate_limited_seconds: gauge("rate_limited_seconds", "Seconds spent waiting on HTTP 429 Retry-After"),
             log_seq: gauge("log_seq", "Newest seq in the event log"),
             projection_seq: gauge("projection_seq", "Newest seq committed to the projections"),

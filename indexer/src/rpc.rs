@@ -2,7 +2,7 @@
 //! backoff and jitter on failure. HTTP 429 with `Retry-After` is honored by the client itself;
 //! what still fails after that is retried here and counted.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,10 +12,14 @@ use solana_commitment_config::CommitmentConfig;
 use solana_pubkey::Pubkey;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_rpc_client::rpc_client::GetConfirmedSignaturesForAddress2Config;
-use solana_rpc_client_api::config::RpcTransactionConfig;
+use solana_rpc_client_api::client_error::ErrorKind;
+use solana_rpc_client_api::config::{RpcBlockConfig, RpcTransactionConfig};
+use solana_rpc_client_api::request::RpcError;
 use solana_rpc_client_api::response::RpcConfirmedTransactionStatusWithSignature;
 use solana_signature::Signature;
-use solana_transaction_status_client_types::{EncodedConfirmedTransactionWithStatusMeta, UiTransactionEncoding};
+use solana_transaction_status_client_types::{
+    EncodedConfirmedTransactionWithStatusMeta, TransactionDetails, UiTransactionEncoding,
+};
 
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
@@ -27,14 +31,31 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// Largest page `getSignaturesForAddress` returns.
 pub const SIGNATURE_PAGE: usize = 1_000;
+/// `getBlock` attempts while the node answers "block not available" (a block just confirmed).
+const BLOCK_NOT_AVAILABLE_ATTEMPTS: u32 = 4;
+/// The JSON-RPC error code of "block not available for slot".
+const BLOCK_NOT_AVAILABLE: i64 = -32004;
 
-/// A Solana RPC endpoint with retries and a per-slot block-time cache.
+/// Recent blocks whose transaction positions [`Rpc::position`] remembers: the live path asks
+/// about many transactions of the same few slots.
+const RECENT_BLOCKS: usize = 32;
+
+/// A block's transaction positions by signature.
+type BlockPositions = Arc<HashMap<String, u32>>;
+
+/// Recent slots with their blocks' positions (`None`: the node did not serve the block), oldest
+/// first.
+type RecentBlocks = VecDeque<(u64, Option<BlockPositions>)>;
+
+/// A Solana RPC endpoint with retries, a per-slot block-time cache and the positions of recent
+/// blocks.
 #[derive(Clone)]
 pub struct Rpc {
     client: Arc<RpcClient>,
     commitment: CommitmentConfig,
     metrics: Arc<Metrics>,
     block_times: Arc<Mutex<HashMap<u64, i64>>>,
+    recent_blocks: Arc<Mutex<RecentBlocks>>,
 }
 
 /// The delay before retry number `attempt` (1-based): exponential with full jitter.
@@ -56,6 +77,7 @@ impl Rpc {
             commitment,
             metrics,
             block_times: Arc::new(Mutex::new(HashMap::new())),
+            recent_blocks: Arc::new(Mutex::new(VecDeque::with_capacity(RECENT_BLOCKS))),
         }
     }
 
@@ -174,11 +196,89 @@ impl Rpc {
         Ok(time)
     }
 
+    /// The signatures of a block's transactions in block order, or `None` when the node does
+    /// not serve that block (skipped slot, pruned history, `getBlock` unsupported). A block just
+    /// confirmed may briefly be "not available": that is retried a few times. Transport errors
+    /// are retried like every other call.
+    pub async fn block_signatures(&self, slot: u64) -> Result<Option<Vec<String>>> {
+        let commitment =
+            if self.commitment.is_at_least_confirmed() { self.commitment } else { CommitmentConfig::confirmed() };
+        let config = RpcBlockConfig {
+            encoding: None,
+            transaction_details: Some(TransactionDetails::Signatures),
+            rewards: Some(false),
+            commitment: Some(commitment),
+            max_supported_transaction_version: Some(0),
+        };
+        let not_available = std::sync::atomic::AtomicU32::new(0);
+        let block = self
+            .retry("getBlock", || async {
+                match self.client.get_block_with_config(slot, config).await {
+                    Ok(block) => Ok(Some(block)),
+                    Err(err) => match response_error_code(&err) {
+                        Some(BLOCK_NOT_AVAILABLE)
+                            if not_available.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
+                                < BLOCK_NOT_AVAILABLE_ATTEMPTS =>
+                        {
+                            Err(err)
+                        }
+                        Some(code) => {
+                            tracing::debug!(slot, code, error = %err, "block not served");
+                            Ok(None)
+                        }
+                        None => Err(err),
+                    },
+                }
+            })
+            .await?;
+        self.metrics.blocks_fetched.inc();
+        let Some(block) = block else { return Ok(None) };
+        if let Some(time) = block.block_time {
+            self.block_times.lock().unwrap_or_else(|p| p.into_inner()).insert(slot, time);
+        }
+        Ok(block.signatures)
+    }
+
+    /// The position of a transaction in the block of `slot`, from a cache of recent blocks;
+    /// `None` when the node does not serve the block or the block does not hold the transaction
+    /// (it was on another fork).
+    pub async fn position(&self, slot: u64, signature: &str) -> Result<Option<u32>> {
+        let cached = |recent: &RecentBlocks| {
+            recent.iter().find(|(cached, _)| *cached == slot).map(|(_, positions)| positions.clone())
+        };
+        let known = cached(&self.recent_blocks.lock().unwrap_or_else(|p| p.into_inner()));
+        let positions = match known {
+            Some(positions) => positions,
+            None => {
+                let positions = self.block_signatures(slot).await?.map(|signatures| {
+                    Arc::new(signatures.into_iter().enumerate().map(|(index, s)| (s, index as u32)).collect())
+                });
+                let mut recent = self.recent_blocks.lock().unwrap_or_else(|p| p.into_inner());
+                if cached(&recent).is_none() {
+                    if recent.len() == RECENT_BLOCKS {
+                        recent.pop_front();
+                    }
+                    recent.push_back((slot, positions.clone()));
+                }
+                positions
+            }
+        };
+        Ok(positions.and_then(|positions| positions.get(signature).copied()))
+    }
+
     /// Statuses of up to 256 signatures (`None`: unknown to the node).
     pub async fn statuses(&self, signatures: &[Signature]) -> Result<Vec<Option<u64>>> {
         let answer =
             self.retry("getSignatureStatuses", || self.client.get_signature_statuses_with_history(signatures)).await?;
         Ok(answer.value.into_iter().map(|status| status.map(|s| s.slot)).collect())
+    }
+}
+
+/// The JSON-RPC error code of a node's error answer (`None` for transport and decoding errors).
+fn response_error_code(err: &solana_rpc_client_api::client_error::Error) -> Option<i64> {
+    match err.kind() {
+        ErrorKind::RpcError(RpcError::RpcResponseError { code, .. }) => Some(*code),
+        _ => None,
     }
 }
 

@@ -1,14 +1,17 @@
-//! The indexer against a fixture node on loopback: backfill from genesis, live following through
-//! dropped connections, dropped and duplicated notifications and abandoned forks, 429 storms,
-//! and SIGKILL of the real binary mid-ingest.
+//! The indexer against a fixture node on loopback: backfill from genesis (a slot listed by
+//! signature, ordered by its block), live following through dropped connections, dropped,
+//! duplicated and reordered notifications and abandoned forks, 429 storms, and SIGKILL of the real
+//! binary mid-ingest.
 
 mod common;
 
+use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{assert_dfpn, assert_psy, context, projected, projected_psy, read_log};
+use common::{assert_dfpn, assert_psy, context, project, projected, projected_psy, read_log};
+use fixtures::generator::ChainConfig;
 use fixtures::node::Faults;
-use fixtures::testing::{expected_dfpn, expected_psy, ground_truth, produce_slots, start_node};
+use fixtures::testing::{expected_dfpn, expected_psy, ground_truth, produce_slots, start_node, start_node_with};
 use indexer::backfill::BackfillFrom;
 use indexer::live::{self, LiveConfig};
 use shared::ProgramKind;
@@ -72,6 +75,7 @@ async fn live_following_loses_and_duplicates_nothing_through_faults() {
         duplicate_every: 5,
         fork_every_slots: 20,
         stale_notification_slots: 3,
+        reverse_notifications_in_slot: true,
         ..Faults::default()
     });
     for _ in 0..30 {
@@ -101,12 +105,86 @@ async fn live_following_loses_and_duplicates_nothing_through_faults() {
     live.await.unwrap().unwrap();
 
     let projections = dir.path().join("projections");
-    let mut projector = indexer::projector::Projector::open(&projections).unwrap();
-    projector.catch_up(&context.log, usize::MAX).unwrap();
-    projector.commit().unwrap();
-    projector.finish().unwrap();
+    project(&context.log, &projections);
     let lines = node.node.ground_truth(None);
     assert_dfpn(&projected(&projections), &expected_dfpn(lines.lines()));
     assert_psy(&projected_psy(&projections), &expected_psy(lines.lines()));
     node.stop().await;
+}
+
+/// Same-slot updates of one field, as a crowded slot on a test validator holds: whichever order
+/// notifications arrive in (here reversed) and whichever order a backfill lists a slot in (by
+/// signature), the projections fold them in block order and equal the ground truth.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn same_slot_updates_fold_in_block_order_live_and_backfilled() {
+    let node = start_node_with(ChainConfig::crowded(24), 600, Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let live_context = context(&node, &dir.path().join("live"));
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let config = LiveConfig {
+        ws_url: node.ws_url(),
+        commitment: CommitmentConfig::confirmed(),
+        reconcile_interval: Duration::from_secs(600),
+    };
+    let live = tokio::spawn(live::run(live_context.clone(), config, shutdown));
+    let history = ground_truth(&node, None);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while read_log(&live_context.log).lines != history {
+        assert!(tokio::time::Instant::now() < deadline, "the live source closes the gap to the history");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    node.node.set_faults(Faults { reverse_notifications_in_slot: true, ..Faults::default() });
+    produce_slots(&node, 30).await;
+    let truth = ground_truth(&node, None);
+    let decided = decided_by_block_order(&node.node.ground_truth(None));
+    assert!(decided >= 1, "fields whose final value block order decides: {decided}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while read_log(&live_context.log).lines != truth {
+        assert!(tokio::time::Instant::now() < deadline, "the live log reaches the ground truth");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop.send(true).unwrap();
+    live.await.unwrap().unwrap();
+    assert_eq!(live_context.metrics.positions_unknown.get(), 0);
+
+    let backfilled = context(&node, &dir.path().join("backfilled"));
+    for program in ProgramKind::ALL {
+        backfilled.backfill(program, BackfillFrom::Genesis).await.unwrap();
+    }
+    assert_eq!(read_log(&backfilled.log).lines, truth);
+
+    let lines = node.node.ground_truth(None);
+    for (name, context) in [("live", &live_context), ("backfilled", &backfilled)] {
+        let projections = dir.path().join(format!("{name}-projections"));
+        project(&context.log, &projections);
+        assert_dfpn(&projected(&projections), &expected_dfpn(lines.lines()));
+        assert_psy(&projected_psy(&projections), &expected_psy(lines.lines()));
+    }
+    node.stop().await;
+}
+
+/// How many DFPN worker and model fields end with a slot that set them more than once, its
+/// first and last update (in block order) disagreeing: the fields whose final value only block
+/// order decides.
+fn decided_by_block_order(chain_order_lines: &str) -> usize {
+    let mut last_slot: HashMap<(String, &str), (u64, Vec<String>)> = HashMap::new();
+    for line in chain_order_lines.lines() {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap();
+        let (name, fields) = (event["name"].as_str().unwrap(), &event["fields"]);
+        let field = match name {
+            "WorkerStakeChanged" => "stake",
+            "WorkerStatusChanged" | "ModelStatusChanged" => "status",
+            "WorkerReputationUpdated" => "reputation",
+            "ModelScoreUpdated" => "score",
+            _ => continue,
+        };
+        let entity = fields.get("worker").or_else(|| fields.get("model")).unwrap().to_string();
+        let slot = event["slot"].as_u64().unwrap();
+        let entry = last_slot.entry((entity, field)).or_insert((slot, Vec::new()));
+        if entry.0 != slot {
+            *entry = (slot, Vec::new());
+        }
+        entry.1.push(fields[field].to_string());
+    }
+    last_slot.values().filter(|(_, values)| values.first() != values.last()).count()
 }

@@ -26,6 +26,10 @@ pub struct EventEnvelope {
     pub slot: u64,
     /// Base58 transaction signature.
     pub signature: String,
+    /// Position of the transaction in its block, when the node told it (`getBlock`): orders the
+    /// events of one slot the same way however they reached the log. `None` for events logged
+    /// before positions were recorded, or when the node no longer serves the block.
+    pub tx_index: Option<u32>,
     /// Position of the event within the transaction.
     pub event_index: u32,
     /// Unix block time of the slot, when known.
@@ -47,12 +51,18 @@ impl EventEnvelope {
         (&self.signature, self.event_index)
     }
 
+    /// The event's place in chain order, see [`crate::entity::version`].
+    pub fn chain_order(&self) -> crate::entity::ChainOrder {
+        crate::entity::ChainOrder { slot: self.slot, tx_index: self.tx_index, event_index: self.event_index }
+    }
+
     /// The envelope as one JSON object (the ground-truth line format of the fixture chain).
     pub fn to_json(&self) -> serde_json::Value {
         let mut value = self.event.to_json();
         let object = value.as_object_mut().expect("ChainEvent::to_json returns an object");
         object.insert("slot".into(), self.slot.into());
         object.insert("signature".into(), self.signature.clone().into());
+        object.insert("tx_index".into(), self.tx_index.into());
         object.insert("event_index".into(), self.event_index.into());
         object.insert("block_time".into(), self.block_time.into());
         value

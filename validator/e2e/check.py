@@ -90,6 +90,10 @@ def check_log(args):
     )
 
 
+# Where an event sits on chain, which a live and a backfilled log must agree on.
+PLACE = ("slot", "tx_index", "block_time")
+
+
 def check_same(args):
     a, pa = exported(lines(args.export))
     b, pb = exported(lines(args.other))
@@ -102,15 +106,17 @@ def check_same(args):
             problems.append(f"only in {args.export}: {a[key]['name']} {key}")
         elif a[key]["payload_hex"] != b[key]["payload_hex"]:
             problems.append(f"payload differs: {key}")
-        elif (a[key]["slot"], a[key]["block_time"]) != (b[key]["slot"], b[key]["block_time"]):
-            slots.append(f"{key}: slot {a[key]['slot']} (block time {a[key]['block_time']}) in {args.export}, "
-                         f"{b[key]['slot']} ({b[key]['block_time']}) in {args.other}")
+        elif a[key]["tx_index"] is None or b[key]["tx_index"] is None:
+            problems.append(f"no block position: {key}")
+        elif [a[key][f] for f in PLACE] != [b[key][f] for f in PLACE]:
+            slots.append(f"{key}: slot {a[key]['slot']} position {a[key]['tx_index']} (block time "
+                         f"{a[key]['block_time']}) in {args.export}, {b[key]['slot']} {b[key]['tx_index']} "
+                         f"({b[key]['block_time']}) in {args.other}")
     if slots:
-        problems.append(f"{len(slots)} events carry another slot/block time (a live notification's context slot is "
-                        f"not its transaction's slot); first: {slots[0]}")
+        problems.append(f"{len(slots)} events carry another slot/block position/block time; first: {slots[0]}")
         problems.extend(slots[1:])
     fail(problems, "live log vs backfilled log")
-    print(f"same log content: {len(a)} events (signature, index, slot, payload) in both")
+    print(f"same log content: {len(a)} events (signature, index, slot, block position, payload) in both")
 
 
 def get(url):

@@ -22,7 +22,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use shared::control::ApiEvent;
-use shared::entity::{Model, Request, Worker};
+use shared::entity::{ChainOrder, Model, Request, Worker};
 use shared::schema::psy::{
     Checkpoint, CheckpointFields, Contract, ContractFields, Job, JobFields, Realm, RealmFields,
     RewardDistributionFields, RewardRunFields, TelemetrySample, TelemetrySampleFields, User, UserEventFields,
@@ -141,7 +141,7 @@ fn fold_into(slot: &mut Option<Entity>, event: &ChainEvent, seq: u64, time: i64,
 #[derive(Debug, Clone)]
 struct Orphan {
     seq: u64,
-    slot: u64,
+    order: ChainOrder,
     time: i64,
     event: ChainEvent,
 }
@@ -338,7 +338,12 @@ impl Projector {
                 }
                 if let Some(key) = entity_of(&event) {
                     if seq > self.family(key.family()).committed_seq {
-                        self.fold(key, event, seq, stored.slot, time)?;
+                        let order = ChainOrder {
+                            slot: stored.slot,
+                            tx_index: stored.tx_index,
+                            event_index: stored.event_index,
+                        };
+                        self.fold(key, event, seq, order, time)?;
                     }
                 }
             }
@@ -404,24 +409,24 @@ impl Projector {
         self.appends.push(document);
     }
 
-    fn fold(&mut self, key: EntityKey, event: ChainEvent, seq: u64, slot: u64, time: i64) -> Result<()> {
+    fn fold(&mut self, key: EntityKey, event: ChainEvent, seq: u64, order: ChainOrder, time: i64) -> Result<()> {
         if !self.cache.contains_key(&key) {
             let loaded = self.load(&key)?;
             self.cache.insert(key.clone(), loaded);
         }
         let entry = self.cache.get_mut(&key).expect("cached above");
-        let version = shared::entity::version(slot, seq);
+        let version = shared::entity::version(order, seq);
         match fold_into(entry, &event, seq, time, version) {
             Folded::Changed => {
                 if let Some(waiting) = self.orphans.remove(&key) {
                     for orphan in waiting {
-                        let version = shared::entity::version(orphan.slot, orphan.seq);
+                        let version = shared::entity::version(orphan.order, orphan.seq);
                         fold_into(entry, &orphan.event, orphan.seq, orphan.time, version);
                     }
                 }
                 self.dirty.insert(key);
             }
-            Folded::Orphan => self.orphans.entry(key).or_default().push(Orphan { seq, slot, time, event }),
+            Folded::Orphan => self.orphans.entry(key).or_default().push(Orphan { seq, order, time, event }),
         }
         Ok(())
     }
@@ -433,7 +438,7 @@ impl Projector {
         let mut dropped = 0;
         self.orphans.retain(|_, waiting| {
             let before = waiting.len();
-            waiting.retain(|orphan| orphan.slot >= horizon);
+            waiting.retain(|orphan| orphan.order.slot >= horizon);
             dropped += (before - waiting.len()) as u64;
             !waiting.is_empty()
         });
@@ -530,7 +535,7 @@ impl Projector {
             }
             let envelope = stored.to_envelope(seq)?;
             if let Some(key) = entity_of(&envelope.event).filter(|key| touched.contains(key)) {
-                events.push((shared::entity::version(envelope.slot, seq), seq, key, envelope));
+                events.push((shared::entity::version(envelope.chain_order(), seq), seq, key, envelope));
             }
         }
         events.sort_by_key(|(version, ..)| *version);

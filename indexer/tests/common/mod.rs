@@ -27,6 +27,14 @@ pub fn context(handle: &NodeHandle, dir: &Path) -> Arc<Context> {
     })
 }
 
+/// Projects the whole log into `dir` (a fresh projection), committed and closed.
+pub fn project(log: &EventLog, dir: &Path) {
+    let mut projector = indexer::projector::Projector::open(dir).expect("projections open");
+    projector.catch_up(log, usize::MAX).expect("projector catches up");
+    projector.commit().expect("projections commit");
+    projector.finish().expect("projector finishes");
+}
+
 /// The log's events as ground-truth lines, without retracted transactions; also returns how
 /// many event records there were (to detect duplicates) and the retracted signatures.
 pub struct LogContents {
