@@ -9,6 +9,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/indexer-target}"
 EVENTS="${EVENTS:-1000000}"
 PORT="${PORT:-18999}"
 CONCURRENCY="${CONCURRENCY:-32}"
+RPC_BATCH="${RPC_BATCH:-16}"
 WORK="$(mktemp -d)"
 NODE_PID=""
 trap 'if [ -n "$NODE_PID" ]; then kill "$NODE_PID" 2>/dev/null || true; fi; rm -rf "$WORK"' EXIT
@@ -25,7 +26,7 @@ until curl -sf -X POST -H 'content-type: application/json' -d '{"jsonrpc":"2.0",
 done
 echo "fixture history of $EVENTS events generated in $(echo "$(date +%s.%N) - $start" | bc) s"
 
-common=(--data-dir "$WORK/data" --rpc-url "http://127.0.0.1:$PORT" --ws-url "ws://127.0.0.1:$PORT" --concurrency "$CONCURRENCY")
+common=(--data-dir "$WORK/data" --rpc-url "http://127.0.0.1:$PORT" --ws-url "ws://127.0.0.1:$PORT" --concurrency "$CONCURRENCY" --rpc-batch "$RPC_BATCH")
 /usr/bin/time -v "$BIN/indexer" backfill --from genesis "${common[@]}" > "$WORK/backfill.json" 2> "$WORK/backfill.err" || { tail -20 "$WORK/backfill.err"; exit 1; }
 backfill_s=$(grep "Elapsed (wall clock)" "$WORK/backfill.err" | awk '{print $NF}')
 backfill_rss=$(grep "Maximum resident" "$WORK/backfill.err" | awk '{print $NF}')

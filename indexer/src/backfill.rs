@@ -113,6 +113,7 @@ fn progress_bar(program: ProgramKind, total: u64) -> Option<indicatif::ProgressB
     Some(bar)
 }
 
+#[derive(Clone)]
 struct Listed {
     signature: String,
     slot: u64,
@@ -137,8 +138,17 @@ impl Context {
         let total = listed.len();
         let mut done = 0usize;
         let bar = progress_bar(program, total as u64);
-        for chunk in whole_slot_chunks(&listed) {
-            let events = self.fetch_chunk(chunk).await?;
+        // The next chunk is fetched while this one is appended.
+        let chunks = whole_slot_chunks(&listed);
+        let fetch = |chunk: &[Listed]| {
+            let (context, chunk) = (Arc::clone(self), chunk.to_vec());
+            tokio::spawn(async move { context.fetch_chunk(&chunk).await })
+        };
+        let mut next = chunks.first().map(|chunk| fetch(chunk));
+        for (index, chunk) in chunks.iter().enumerate() {
+            let fetched = next.take().expect("a fetch runs for every chunk");
+            next = chunks.get(index + 1).map(|chunk| fetch(chunk));
+            let events = fetched.await.map_err(|err| Error::Rpc(format!("fetch task: {err}")))??;
             let newest_final = chunk.iter().rev().find(|entry| entry.slot <= finalized_slot);
             let current = self.log.cursor(program)?;
             let cursor = match newest_final {
@@ -232,17 +242,29 @@ impl Context {
         let positions = self.block_positions(&wanted).await?;
         let position = |entry: &Listed| positions.get(entry.signature.as_str()).copied();
         wanted.sort_by_key(|entry| (entry.slot, position(entry).unwrap_or(u32::MAX)));
-        let fetches: Vec<_> = wanted
-            .iter()
-            .map(|entry| {
-                let context = Arc::clone(self);
-                let (signature, tx_index) = (entry.signature.clone(), position(entry));
-                async move { context.fetch_events(&signature, tx_index).await }
-            })
+        let batches: Vec<(Vec<String>, Vec<Option<u32>>)> = wanted
+            .chunks(self.rpc.batch_size())
+            .map(|batch| batch.iter().map(|entry| (entry.signature.clone(), position(entry))).unzip())
             .collect();
-        let per_transaction: Vec<Vec<EventEnvelope>> =
-            futures::stream::iter(fetches).buffered(self.concurrency.max(1)).try_collect().await?;
-        Ok(per_transaction.into_iter().flatten().collect())
+        let per_batch: Vec<Vec<EventEnvelope>> = futures::stream::iter(batches)
+            .map(|(signatures, positions)| {
+                let context = Arc::clone(self);
+                // A task of its own, so that answers are parsed and decoded on the runtime's
+                // worker threads while this task appends.
+                tokio::spawn(async move {
+                    let fetched = context.rpc.transactions(&signatures).await?;
+                    let mut events = Vec::new();
+                    for ((signature, tx_index), fetched) in signatures.iter().zip(positions).zip(fetched) {
+                        events.extend(context.envelopes(signature, tx_index, fetched)?);
+                    }
+                    Ok::<_, Error>(events)
+                })
+            })
+            .buffered(self.concurrency.max(1))
+            .map(|joined| joined.map_err(|err| Error::Rpc(format!("fetch task: {err}")))?)
+            .try_collect()
+            .await?;
+        Ok(per_batch.into_iter().flatten().collect())
     }
 
     /// The block positions of listed transactions, from one `getBlock` per slot among them.
@@ -269,7 +291,18 @@ impl Context {
     /// Fetches one transaction and decodes its events (none if the node no longer has it);
     /// `tx_index` is its position in its block, when known.
     pub async fn fetch_events(&self, signature: &str, tx_index: Option<u32>) -> Result<Vec<EventEnvelope>> {
-        let Some(fetched) = self.rpc.transaction(signature).await? else {
+        let fetched = self.rpc.transaction(signature).await?;
+        self.envelopes(signature, tx_index, fetched)
+    }
+
+    /// Decodes a fetched transaction's events (none when the node did not have it).
+    fn envelopes(
+        &self,
+        signature: &str,
+        tx_index: Option<u32>,
+        fetched: Option<solana_transaction_status_client_types::EncodedConfirmedTransactionWithStatusMeta>,
+    ) -> Result<Vec<EventEnvelope>> {
+        let Some(fetched) = fetched else {
             tracing::warn!(signature, "transaction not found; dropped from the chain");
             return Ok(Vec::new());
         };

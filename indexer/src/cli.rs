@@ -56,9 +56,13 @@ pub struct CommonArgs {
     /// Commitment of subscriptions and reads: processed, confirmed or finalized.
     #[arg(long, global = true, env = "COMMITMENT", default_value = "confirmed")]
     pub commitment: String,
-    /// Transactions fetched at once during backfill.
+    /// RPC requests in flight during backfill (each fetches up to `--rpc-batch` transactions).
     #[arg(long, global = true, env = "FETCH_CONCURRENCY", default_value_t = 16)]
     pub concurrency: usize,
+    /// Transactions per `getTransaction` JSON-RPC batch request during backfill (1: no batches;
+    /// a node that refuses batches is asked one at a time anyway).
+    #[arg(long, global = true, env = "RPC_BATCH", default_value_t = crate::rpc::DEFAULT_BATCH)]
+    pub rpc_batch: usize,
     /// sled page cache in MiB (sled's own default is 1 GiB).
     #[arg(long, global = true, env = "LOG_CACHE_MB", default_value_t = 64)]
     pub cache_mb: u64,
@@ -124,7 +128,7 @@ fn context(common: &CommonArgs, metrics: Arc<Metrics>) -> Result<Context> {
         ProgramSet::parse(&common.dfpn_program, &common.psy_program).map_err(|err| Error::Config(err.to_string()))?;
     let log = EventLog::open(&common.data_dir.join("log"), common.cache_mb << 20)?;
     Ok(Context {
-        rpc: Rpc::new(&common.rpc_url, commitment(&common.commitment)?, metrics.clone()),
+        rpc: Rpc::new(&common.rpc_url, commitment(&common.commitment)?, metrics.clone()).with_batch(common.rpc_batch),
         log: Arc::new(log),
         programs,
         metrics,

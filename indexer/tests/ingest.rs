@@ -57,6 +57,20 @@ async fn backfill_survives_a_429_storm_and_slow_answers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_refusing_batches_is_asked_one_transaction_at_a_time() {
+    let node = start_node(25, 400, Faults { refuse_batches: true, ..Faults::default() }).await;
+    let dir = tempfile::tempdir().unwrap();
+    let context = context(&node, dir.path());
+    assert!(context.rpc.batch_size() > 1, "batches are the default");
+    for program in ProgramKind::ALL {
+        context.backfill(program, BackfillFrom::Genesis).await.unwrap();
+    }
+    assert_eq!(read_log(&context.log).lines, ground_truth(&node, None));
+    assert_eq!(context.rpc.batch_size(), 1, "asked one at a time after the refusal");
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_following_loses_and_duplicates_nothing_through_faults() {
     let node = start_node(23, 800, Faults::default()).await;
     let dir = tempfile::tempdir().unwrap();
