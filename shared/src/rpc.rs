@@ -44,11 +44,17 @@ pub fn decode_fetched_transaction(
                 let UiInstruction::Compiled(compiled) = instruction else {
                     return Err(unusable("parsed inner instruction; request encoding json"));
                 };
-                let data = bs58::decode(&compiled.data)
-                    .into_vec()
-                    .map_err(|_| unusable("inner instruction data is not base58"))?;
+                let program_id = key(compiled.program_id_index)?;
+                // Only our programs' instruction data can hold an event (base58 decoding is
+                // quadratic in the length: other programs' data is not decoded at all).
+                let data = match programs.kind_of(&program_id) {
+                    Some(_) => bs58::decode(&compiled.data)
+                        .into_vec()
+                        .map_err(|_| unusable("inner instruction data is not base58"))?,
+                    None => Vec::new(),
+                };
                 instructions.push(InnerInstruction {
-                    program_id: key(compiled.program_id_index)?,
+                    program_id,
                     data,
                     stack_height: compiled.stack_height.unwrap_or(2),
                 });
