@@ -12,7 +12,7 @@
 //! `until` signature ignores it, and without this check the backfill would silently re-ingest the
 //! whole history from the head.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -25,7 +25,7 @@ use solana_signature::Signature;
 use crate::error::{Error, Result};
 use crate::log::{parse_signature, Cursor, EventLog};
 use crate::metrics::Metrics;
-use crate::rpc::{Rpc, SIGNATURE_PAGE};
+use crate::rpc::{BlockAnswer, Rpc, SIGNATURE_PAGE};
 
 /// Transactions fetched and appended per atomic append (whole slots: a chunk ends with a slot).
 const CHUNK: usize = 1_024;
@@ -67,6 +67,32 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// Transactions fetched at once.
     pub concurrency: usize,
+}
+
+/// A spawned task that is aborted when dropped: when a backfill fails, its other fetches stop
+/// instead of retrying on in the background.
+struct Task<T>(tokio::task::JoinHandle<T>);
+
+impl<T: Send + 'static> Task<T> {
+    fn spawn(future: impl std::future::Future<Output = T> + Send + 'static) -> Self {
+        Self(tokio::spawn(future))
+    }
+}
+
+impl<T> Drop for Task<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<T> std::future::Future for Task<T> {
+    type Output = Result<T>;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<T>> {
+        std::pin::Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|joined| joined.map_err(|err| Error::Rpc(format!("fetch task: {err}"))))
+    }
 }
 
 /// Splits oldest-first listed signatures into chunks of about [`CHUNK`] that end with a slot, so
@@ -142,13 +168,12 @@ impl Context {
         let chunks = whole_slot_chunks(&listed);
         let fetch = |chunk: &[Listed]| {
             let (context, chunk) = (Arc::clone(self), chunk.to_vec());
-            tokio::spawn(async move { context.fetch_chunk(&chunk).await })
+            Task::spawn(async move { context.fetch_chunk(&chunk).await })
         };
         let mut next = chunks.first().map(|chunk| fetch(chunk));
         for (index, chunk) in chunks.iter().enumerate() {
-            let fetched = next.take().expect("a fetch runs for every chunk");
+            let events = next.take().expect("a fetch runs for every chunk").await??;
             next = chunks.get(index + 1).map(|chunk| fetch(chunk));
-            let events = fetched.await.map_err(|err| Error::Rpc(format!("fetch task: {err}")))??;
             let newest_final = chunk.iter().rev().find(|entry| entry.slot <= finalized_slot);
             let current = self.log.cursor(program)?;
             let cursor = match newest_final {
@@ -251,7 +276,7 @@ impl Context {
                 let context = Arc::clone(self);
                 // A task of its own, so that answers are parsed and decoded on the runtime's
                 // worker threads while this task appends.
-                tokio::spawn(async move {
+                Task::spawn(async move {
                     let fetched = context.rpc.transactions(&signatures).await?;
                     let mut events = Vec::new();
                     for ((signature, tx_index), fetched) in signatures.iter().zip(positions).zip(fetched) {
@@ -261,29 +286,37 @@ impl Context {
                 })
             })
             .buffered(self.concurrency.max(1))
-            .map(|joined| joined.map_err(|err| Error::Rpc(format!("fetch task: {err}")))?)
+            .map(|joined| joined?)
             .try_collect()
             .await?;
         Ok(per_batch.into_iter().flatten().collect())
     }
 
-    /// The block positions of listed transactions, from one `getBlock` per slot among them.
-    async fn block_positions<'a>(&self, entries: &[&'a Listed]) -> Result<HashMap<&'a str, u32>> {
-        let slots: BTreeSet<u64> = entries.iter().map(|entry| entry.slot).collect();
-        let blocks: Vec<Option<Vec<String>>> = futures::stream::iter(slots)
-            .map(|slot| self.rpc.block_signatures(slot))
+    /// The block positions of listed transactions, from one `getBlock` per slot among them
+    /// (only the listed transactions' positions are kept of each block).
+    async fn block_positions(&self, entries: &[&Listed]) -> Result<HashMap<String, u32>> {
+        let mut wanted: HashMap<u64, HashSet<String>> = HashMap::new();
+        for entry in entries {
+            wanted.entry(entry.slot).or_default().insert(entry.signature.clone());
+        }
+        let rpc = self.rpc.clone();
+        let per_slot: Vec<Vec<(String, u32)>> = futures::stream::iter(wanted)
+            .map(move |(slot, mut signatures)| {
+                let rpc = rpc.clone();
+                async move {
+                    let BlockAnswer::Signatures(block) = rpc.block_signatures(slot).await? else {
+                        return Ok(Vec::new());
+                    };
+                    let positions = block.into_iter().enumerate().filter_map(|(index, signature)| {
+                        signatures.remove(&signature).then_some((signature, index as u32))
+                    });
+                    Ok::<_, Error>(positions.collect())
+                }
+            })
             .buffered(self.concurrency.max(1))
             .try_collect()
             .await?;
-        let in_blocks: HashMap<String, u32> = blocks
-            .into_iter()
-            .flatten()
-            .flat_map(|signatures| signatures.into_iter().enumerate().map(|(index, s)| (s, index as u32)))
-            .collect();
-        let positions: HashMap<&str, u32> = entries
-            .iter()
-            .filter_map(|entry| in_blocks.get(&entry.signature).map(|&index| (entry.signature.as_str(), index)))
-            .collect();
+        let positions: HashMap<String, u32> = per_slot.into_iter().flatten().collect();
         self.metrics.positions_unknown.inc_by((entries.len() - positions.len()) as u64);
         Ok(positions)
     }

@@ -193,11 +193,8 @@ async fn handle(context: &Arc<Context>, notification: Response<RpcLogsResponse>)
             for skipped in &decoded.skipped {
                 context.metrics.decode_failure(skipped.reason);
             }
-            let tx_index = context.rpc.position(slot, &logs.signature).await?;
+            let tx_index = position(context, slot, &logs.signature).await;
             let block_time = context.rpc.block_time(slot).await?;
-            if tx_index.is_none() {
-                context.metrics.positions_unknown.inc();
-            }
             decoded
                 .events
                 .into_iter()
@@ -231,11 +228,21 @@ async fn handle(context: &Arc<Context>, notification: Response<RpcLogsResponse>)
 async fn fetch_positioned(context: &Context, signature: &str) -> Result<Vec<EventEnvelope>> {
     let mut events = context.fetch_events(signature, None).await?;
     if let Some(slot) = events.first().map(|event| event.slot) {
-        let tx_index = context.rpc.position(slot, signature).await?;
-        if tx_index.is_none() {
-            context.metrics.positions_unknown.inc();
-        }
+        let tx_index = position(context, slot, signature).await;
         events.iter_mut().for_each(|event| event.tx_index = tx_index);
     }
     Ok(events)
+}
+
+/// A transaction's block position; unknown (counted) rather than a stopped stream when the
+/// node cannot tell it.
+async fn position(context: &Context, slot: u64, signature: &str) -> Option<u32> {
+    let position = context.rpc.position(slot, signature).await.unwrap_or_else(|err| {
+        tracing::warn!(slot, signature, %err, "block position unavailable");
+        None
+    });
+    if position.is_none() {
+        context.metrics.positions_unknown.inc();
+    }
+    position
 }

@@ -14,18 +14,18 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rand::Rng;
+use reqwest::StatusCode;
+use serde_json::value::RawValue;
 use solana_commitment_config::CommitmentConfig;
 use solana_pubkey::Pubkey;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_rpc_client::rpc_client::GetConfirmedSignaturesForAddress2Config;
 use solana_rpc_client_api::client_error::ErrorKind;
-use solana_rpc_client_api::config::{RpcBlockConfig, RpcTransactionConfig};
-use solana_rpc_client_api::request::RpcError;
+use solana_rpc_client_api::config::RpcBlockConfig;
+use solana_rpc_client_api::request::{RpcError, RpcRequest};
 use solana_rpc_client_api::response::RpcConfirmedTransactionStatusWithSignature;
 use solana_signature::Signature;
-use solana_transaction_status_client_types::{
-    EncodedConfirmedTransactionWithStatusMeta, TransactionDetails, UiTransactionEncoding,
-};
+use solana_transaction_status_client_types::{EncodedConfirmedTransactionWithStatusMeta, TransactionDetails};
 
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
@@ -43,6 +43,10 @@ pub const DEFAULT_BATCH: usize = 16;
 const BLOCK_NOT_AVAILABLE_ATTEMPTS: u32 = 4;
 /// The JSON-RPC error code of "block not available for slot".
 const BLOCK_NOT_AVAILABLE: i64 = -32004;
+/// Error codes that mean the node will not serve a block: cleaned up (-32001), slot skipped
+/// (-32007, -32009), no transaction history (-32011), method not found or unsupported
+/// parameters (-32601, -32602).
+const BLOCK_NOT_SERVED: [i64; 6] = [-32001, -32007, -32009, -32011, -32601, -32602];
 
 /// Recent blocks whose transaction positions [`Rpc::position`] remembers: the live path asks
 /// about many transactions of the same few slots.
@@ -185,63 +189,69 @@ impl Rpc {
     }
 
     /// A transaction in JSON encoding, or `None` when the node does not have it (or no longer:
-    /// dropped with its fork).
+    /// dropped with its fork). An answer that is neither is an error (retried), never "not found".
     pub async fn transaction(&self, signature: &str) -> Result<Option<EncodedConfirmedTransactionWithStatusMeta>> {
-        let signature = Signature::from_str(signature).map_err(|_| Error::InvalidSignature(signature.to_owned()))?;
-        let config = RpcTransactionConfig {
-            encoding: Some(UiTransactionEncoding::Json),
-            commitment: Some(self.commitment),
-            max_supported_transaction_version: Some(0),
-        };
-        let answer = self
-            .retry("getTransaction", || async {
-                match self.client.get_transaction_with_config(&signature, config).await {
-                    Ok(tx) => Ok(Some(tx)),
-                    Err(err) if is_null_result(&err) => Ok(None),
-                    Err(err) => Err(err),
-                }
-            })
-            .await?;
-        self.metrics.transactions_fetched.inc();
-        if let Some(tx) = &answer {
-            if let Some(time) = tx.block_time {
-                self.block_times.lock().unwrap_or_else(|p| p.into_inner()).insert(tx.slot, time);
-            }
-        }
+        Signature::from_str(signature).map_err(|_| Error::InvalidSignature(signature.to_owned()))?;
+        let params = serde_json::json!([signature, self.transaction_config()]);
+        let answer: Option<EncodedConfirmedTransactionWithStatusMeta> =
+            self.retry("getTransaction", || self.client.send(RpcRequest::GetTransaction, params.clone())).await?;
+        self.note_fetched(&answer);
         Ok(answer)
     }
 
+    fn transaction_config(&self) -> serde_json::Value {
+        serde_json::json!({
+            "encoding": "json",
+            "commitment": self.commitment.commitment,
+            "maxSupportedTransactionVersion": 0,
+        })
+    }
+
+    fn note_fetched(&self, answer: &Option<EncodedConfirmedTransactionWithStatusMeta>) {
+        self.metrics.transactions_fetched.inc();
+        if let Some(time) = answer.as_ref().and_then(|tx| tx.block_time.map(|time| (tx.slot, time))) {
+            self.block_times.lock().unwrap_or_else(|p| p.into_inner()).insert(time.0, time.1);
+        }
+    }
+
     /// Transactions in JSON encoding, in the order asked (`None`: the node does not have it),
-    /// with one batch request when there are several and the node accepts batches. An answer
-    /// that is an error is asked again on its own.
+    /// with one batch request when there are several and the node accepts batches. What the
+    /// batch did not answer usably (an error, a missing or malformed item) is asked on its own.
     pub async fn transactions(
         &self,
         signatures: &[String],
     ) -> Result<Vec<Option<EncodedConfirmedTransactionWithStatusMeta>>> {
+        let mut answers: Vec<Option<Option<EncodedConfirmedTransactionWithStatusMeta>>> =
+            std::iter::repeat_with(|| None).take(signatures.len()).collect();
         if signatures.len() > 1 && self.batch_size() > 1 {
             match self.batch_transactions(signatures).await? {
-                Some(answers) => return Ok(answers),
+                Some(batch) => answers = batch,
                 None => {
                     tracing::warn!(url = %self.url, "the node refuses JSON-RPC batches; fetching one transaction per request");
                     self.batches_refused.store(true, Ordering::Relaxed);
                 }
             }
         }
-        let mut answers = Vec::with_capacity(signatures.len());
-        for signature in signatures {
-            answers.push(self.transaction(signature).await?);
+        let mut out = Vec::with_capacity(signatures.len());
+        for (signature, answer) in signatures.iter().zip(answers) {
+            out.push(match answer {
+                Some(answer) => {
+                    self.note_fetched(&answer);
+                    answer
+                }
+                None => self.transaction(signature).await?,
+            });
         }
-        Ok(answers)
+        Ok(out)
     }
 
-    /// One batch of `getTransaction` requests; `None` when the node refuses batches.
+    /// One batch of `getTransaction` requests: per signature, its answer when the batch gave a
+    /// usable one (`Some(None)`: not found). `None` when the node refuses batches.
     async fn batch_transactions(
         &self,
         signatures: &[String],
-    ) -> Result<Option<Vec<Option<EncodedConfirmedTransactionWithStatusMeta>>>> {
-        let commitment = self.commitment.commitment;
-        let config =
-            serde_json::json!({"encoding": "json", "commitment": commitment, "maxSupportedTransactionVersion": 0});
+    ) -> Result<Option<Vec<Option<Option<EncodedConfirmedTransactionWithStatusMeta>>>>> {
+        let config = self.transaction_config();
         let body: Vec<serde_json::Value> = signatures
             .iter()
             .enumerate()
@@ -260,63 +270,57 @@ impl Rpc {
                 .body(body.clone())
                 .send()
                 .await;
-            let failure = match sent {
-                Ok(response) if response.status() == reqwest::StatusCode::TOO_MANY_REQUESTS => {
-                    let wait = retry_after(&response).unwrap_or_else(|| backoff(attempt));
-                    *self.batch_rate_limited.lock().unwrap_or_else(|p| p.into_inner()) += wait;
-                    tokio::time::sleep(wait).await;
-                    format!("HTTP 429, waited {wait:?}")
-                }
-                Ok(response) if response.status().is_success() => match response.bytes().await {
-                    Ok(bytes) => break bytes,
-                    Err(err) => err.to_string(),
+            let (wait, failure) = match sent {
+                Err(err) => (backoff(attempt), err.to_string()),
+                Ok(response) => match response.status() {
+                    StatusCode::TOO_MANY_REQUESTS => {
+                        (retry_after(&response).unwrap_or_else(|| backoff(attempt)), "HTTP 429".to_owned())
+                    }
+                    status if status == StatusCode::REQUEST_TIMEOUT || status.is_server_error() => {
+                        (backoff(attempt), format!("HTTP {status}"))
+                    }
+                    status if !status.is_success() => {
+                        tracing::debug!(%status, "batch request refused");
+                        return Ok(None);
+                    }
+                    _ => match response.bytes().await {
+                        Err(err) => (backoff(attempt), err.to_string()),
+                        Ok(bytes) => match batch_error_code(&bytes) {
+                            None => break bytes,
+                            // Invalid request, method not found: batches are not taken here.
+                            Some(-32600 | -32601) => return Ok(None),
+                            Some(code) => (backoff(attempt), format!("error {code} for the whole batch")),
+                        },
+                    },
                 },
-                Ok(response) if response.status().is_client_error() => {
-                    tracing::debug!(status = %response.status(), "batch request refused");
-                    return Ok(None);
-                }
-                Ok(response) => format!("HTTP {}", response.status()),
-                Err(err) => err.to_string(),
             };
             self.metrics.rpc_retries.with_label_values(&["getTransaction"]).inc();
             if attempt >= MAX_ATTEMPTS {
                 return Err(Error::Rpc(format!("getTransaction batch: {failure}")));
             }
-            tracing::debug!(attempt, error = %failure, "batch request failed, retrying");
-            if !failure.starts_with("HTTP 429") {
-                tokio::time::sleep(backoff(attempt)).await;
+            tracing::debug!(attempt, error = %failure, ?wait, "batch request failed, retrying");
+            if failure == "HTTP 429" {
+                *self.batch_rate_limited.lock().unwrap_or_else(|p| p.into_inner()) += wait;
             }
+            tokio::time::sleep(wait).await;
         };
-        // A node that does not take batches answers one error object instead of an array.
-        let Ok(answers) = serde_json::from_slice::<Vec<BatchAnswer>>(&bytes) else {
-            return match serde_json::from_slice::<serde_json::Value>(&bytes) {
-                Ok(serde_json::Value::Object(_)) => Ok(None),
-                _ => Err(Error::Rpc("getTransaction batch: the answer is not a JSON-RPC batch answer".into())),
-            };
-        };
-        let mut fetched: Vec<Option<Option<EncodedConfirmedTransactionWithStatusMeta>>> =
+        let mut answers: Vec<Option<Option<EncodedConfirmedTransactionWithStatusMeta>>> =
             std::iter::repeat_with(|| None).take(signatures.len()).collect();
-        for answer in answers {
-            if let (Some(slot), None) = (fetched.get_mut(answer.id), &answer.error) {
-                *slot = Some(answer.result);
+        let items: Vec<HashMap<&str, &RawValue>> = serde_json::from_slice(&bytes).unwrap_or_default();
+        for item in items {
+            let index = item.get("id").and_then(|id| id.get().parse::<usize>().ok());
+            let (Some(slot), Some(result), false) =
+                (index.and_then(|i| answers.get_mut(i)), item.get("result"), item.contains_key("error"))
+            else {
+                continue;
+            };
+            if result.get() == "null" {
+                *slot = Some(None);
+            } else if let Ok(transaction) = serde_json::from_str(result.get()) {
+                *slot = Some(Some(transaction));
             }
         }
-        let mut out = Vec::with_capacity(signatures.len());
-        for (signature, answer) in signatures.iter().zip(fetched) {
-            match answer {
-                Some(answer) => {
-                    self.metrics.transactions_fetched.inc();
-                    if let Some(tx) = &answer {
-                        if let Some(time) = tx.block_time {
-                            self.block_times.lock().unwrap_or_else(|p| p.into_inner()).insert(tx.slot, time);
-                        }
-                    }
-                    out.push(answer);
-                }
-                None => out.push(self.transaction(signature).await?),
-            }
-        }
-        Ok(Some(out))
+        Ok(Some(answers))
     }
 
     /// The block time of a slot, cached.
@@ -341,11 +345,10 @@ impl Rpc {
         Ok(time)
     }
 
-    /// The signatures of a block's transactions in block order, or `None` when the node does
-    /// not serve that block (skipped slot, pruned history, `getBlock` unsupported). A block just
-    /// confirmed may briefly be "not available": that is retried a few times. Transport errors
-    /// are retried like every other call.
-    pub async fn block_signatures(&self, slot: u64) -> Result<Option<Vec<String>>> {
+    /// The signatures of a block's transactions in block order, or why there are none. A block
+    /// just confirmed may briefly be "not available": that is retried a few times. Transport
+    /// errors and other error answers are retried like every other call.
+    pub async fn block_signatures(&self, slot: u64) -> Result<BlockAnswer> {
         let commitment =
             if self.commitment.is_at_least_confirmed() { self.commitment } else { CommitmentConfig::confirmed() };
         let config = RpcBlockConfig {
@@ -356,37 +359,39 @@ impl Rpc {
             max_supported_transaction_version: Some(0),
         };
         let not_available = std::sync::atomic::AtomicU32::new(0);
-        let block = self
+        let answer = self
             .retry("getBlock", || async {
                 match self.client.get_block_with_config(slot, config).await {
-                    Ok(block) => Ok(Some(block)),
+                    Ok(block) => {
+                        if let Some(time) = block.block_time {
+                            self.block_times.lock().unwrap_or_else(|p| p.into_inner()).insert(slot, time);
+                        }
+                        Ok(block.signatures.map_or(BlockAnswer::NotServed, BlockAnswer::Signatures))
+                    }
                     Err(err) => match response_error_code(&err) {
-                        Some(BLOCK_NOT_AVAILABLE)
-                            if not_available.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
-                                < BLOCK_NOT_AVAILABLE_ATTEMPTS =>
-                        {
-                            Err(err)
+                        Some(BLOCK_NOT_AVAILABLE) => {
+                            if not_available.fetch_add(1, Ordering::Relaxed) + 1 < BLOCK_NOT_AVAILABLE_ATTEMPTS {
+                                Err(err)
+                            } else {
+                                Ok(BlockAnswer::NotYetAvailable)
+                            }
                         }
-                        Some(code) => {
+                        Some(code) if BLOCK_NOT_SERVED.contains(&code) => {
                             tracing::debug!(slot, code, error = %err, "block not served");
-                            Ok(None)
+                            Ok(BlockAnswer::NotServed)
                         }
-                        None => Err(err),
+                        _ => Err(err),
                     },
                 }
             })
             .await?;
         self.metrics.blocks_fetched.inc();
-        let Some(block) = block else { return Ok(None) };
-        if let Some(time) = block.block_time {
-            self.block_times.lock().unwrap_or_else(|p| p.into_inner()).insert(slot, time);
-        }
-        Ok(block.signatures)
+        Ok(answer)
     }
 
     /// The position of a transaction in the block of `slot`, from a cache of recent blocks;
-    /// `None` when the node does not serve the block or the block does not hold the transaction
-    /// (it was on another fork).
+    /// `None` when the node does not serve the block (remembered), has not got it yet (asked
+    /// again next time), or the block does not hold the transaction (it was on another fork).
     pub async fn position(&self, slot: u64, signature: &str) -> Result<Option<u32>> {
         let cached = |recent: &RecentBlocks| {
             recent.iter().find(|(cached, _)| *cached == slot).map(|(_, positions)| positions.clone())
@@ -395,9 +400,13 @@ impl Rpc {
         let positions = match known {
             Some(positions) => positions,
             None => {
-                let positions = self.block_signatures(slot).await?.map(|signatures| {
-                    Arc::new(signatures.into_iter().enumerate().map(|(index, s)| (s, index as u32)).collect())
-                });
+                let positions = match self.block_signatures(slot).await? {
+                    BlockAnswer::Signatures(signatures) => {
+                        Some(Arc::new(signatures.into_iter().enumerate().map(|(index, s)| (s, index as u32)).collect()))
+                    }
+                    BlockAnswer::NotServed => None,
+                    BlockAnswer::NotYetAvailable => return Ok(None),
+                };
                 let mut recent = self.recent_blocks.lock().unwrap_or_else(|p| p.into_inner());
                 if cached(&recent).is_none() {
                     if recent.len() == RECENT_BLOCKS {
@@ -419,14 +428,31 @@ impl Rpc {
     }
 }
 
-/// One answer of a batch: a result (`null`: not found) or an error.
-#[derive(serde::Deserialize)]
-struct BatchAnswer {
-    id: usize,
-    #[serde(default)]
-    result: Option<EncodedConfirmedTransactionWithStatusMeta>,
-    #[serde(default)]
-    error: Option<serde::de::IgnoredAny>,
+/// What a node answered about a block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlockAnswer {
+    /// The signatures of its transactions, in block order.
+    Signatures(Vec<String>),
+    /// The node does not serve it: a skipped slot, pruned history, `getBlock` unsupported.
+    NotServed,
+    /// Still "not available" after a few tries (not confirmed yet).
+    NotYetAvailable,
+}
+
+/// The error code of a batch request answered with one error object instead of an array.
+fn batch_error_code(bytes: &[u8]) -> Option<i64> {
+    #[derive(serde::Deserialize)]
+    struct ErrorAnswer {
+        error: ErrorObject,
+    }
+    #[derive(serde::Deserialize)]
+    struct ErrorObject {
+        code: i64,
+    }
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return None;
+    }
+    Some(serde_json::from_slice::<ErrorAnswer>(bytes).map_or(-32700, |answer| answer.error.code))
 }
 
 /// The `Retry-After` of a 429 answer, in seconds.
@@ -441,9 +467,4 @@ fn response_error_code(err: &solana_rpc_client_api::client_error::Error) -> Opti
         ErrorKind::RpcError(RpcError::RpcResponseError { code, .. }) => Some(*code),
         _ => None,
     }
-}
-
-/// `getTransaction` answers `null` for an unknown signature, which the client reports as an error.
-fn is_null_result(err: &solana_rpc_client_api::client_error::Error) -> bool {
-    matches!(err.kind(), solana_rpc_client_api::client_error::ErrorKind::SerdeJson(_))
 }

@@ -14,6 +14,7 @@ use fixtures::node::Faults;
 use fixtures::testing::{expected_dfpn, expected_psy, ground_truth, produce_slots, start_node, start_node_with};
 use indexer::backfill::BackfillFrom;
 use indexer::live::{self, LiveConfig};
+use indexer::log::LogRecord;
 use shared::ProgramKind;
 use solana_commitment_config::CommitmentConfig;
 
@@ -30,6 +31,17 @@ async fn backfill_from_genesis_stores_the_ground_truth_exactly_once() {
     let log = read_log(&context.log);
     assert_eq!(log.lines, truth);
     assert_eq!(log.event_records, truth.len(), "no duplicates");
+    let mut places = Vec::new();
+    for entry in context.log.read_from(1) {
+        if let (_, LogRecord::Event(event)) = entry.unwrap() {
+            places.push((event.program, event.slot, event.tx_index.expect("a block position"), event.event_index));
+        }
+    }
+    for program in ProgramKind::ALL {
+        let order: Vec<_> =
+            places.iter().filter(|place| place.0 == program).map(|place| (place.1, place.2, place.3)).collect();
+        assert!(order.is_sorted(), "a backfill appends each program's history in chain order");
+    }
     assert!(context.log.cursor(ProgramKind::Dfpn).unwrap().is_some());
 
     for program in ProgramKind::ALL {
@@ -43,9 +55,10 @@ async fn backfill_from_genesis_stores_the_ground_truth_exactly_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn backfill_survives_a_429_storm_and_slow_answers() {
-    let node =
-        start_node(22, 400, Faults { throttle_every: 25, retry_after_secs: 1, delay_ms: 1, ..Faults::default() }).await;
+async fn backfill_survives_a_429_storm_slow_answers_and_failed_batch_items() {
+    let faults =
+        Faults { throttle_every: 25, retry_after_secs: 1, delay_ms: 1, batch_item_error_every: 7, ..Faults::default() };
+    let node = start_node(22, 400, faults).await;
     let dir = tempfile::tempdir().unwrap();
     let context = context(&node, dir.path());
     for program in ProgramKind::ALL {
@@ -53,6 +66,7 @@ async fn backfill_survives_a_429_storm_and_slow_answers() {
     }
     assert_eq!(read_log(&context.log).lines, ground_truth(&node, None));
     assert!(context.rpc.rate_limited_time() >= Duration::from_secs(1), "the client waited on Retry-After");
+    assert!(context.rpc.batch_size() > 1, "failed items are asked again alone; batches stay on");
     node.stop().await;
 }
 
