@@ -21,6 +21,7 @@ use futures::{StreamExt, TryStreamExt};
 use shared::envelope::{EventEnvelope, EventSource};
 use shared::{ProgramKind, ProgramSet};
 use solana_signature::Signature;
+use tokio::sync::Semaphore;
 
 use crate::error::{Error, Result};
 use crate::log::{parse_signature, Cursor, EventLog};
@@ -164,16 +165,19 @@ impl Context {
         let total = listed.len();
         let mut done = 0usize;
         let bar = progress_bar(program, total as u64);
-        // The next chunk is fetched while this one is appended.
+        // The next chunk is fetched while this one is fetched and appended; the requests of both
+        // share `--concurrency` permits.
         let chunks = whole_slot_chunks(&listed);
+        let permits = Arc::new(Semaphore::new(self.concurrency.max(1)));
         let fetch = |chunk: &[Listed]| {
-            let (context, chunk) = (Arc::clone(self), chunk.to_vec());
-            Task::spawn(async move { context.fetch_chunk(&chunk).await })
+            let (context, chunk, permits) = (Arc::clone(self), chunk.to_vec(), permits.clone());
+            Task::spawn(async move { context.fetch_chunk(&chunk, &permits).await })
         };
         let mut next = chunks.first().map(|chunk| fetch(chunk));
         for (index, chunk) in chunks.iter().enumerate() {
-            let events = next.take().expect("a fetch runs for every chunk").await??;
+            let fetching = next.take().expect("a fetch runs for every chunk");
             next = chunks.get(index + 1).map(|chunk| fetch(chunk));
+            let events = fetching.await??;
             let newest_final = chunk.iter().rev().find(|entry| entry.slot <= finalized_slot);
             let current = self.log.cursor(program)?;
             let cursor = match newest_final {
@@ -250,7 +254,7 @@ impl Context {
     }
 
     /// Fetches and decodes a chunk of whole slots with bounded concurrency, in chain order.
-    async fn fetch_chunk(self: &Arc<Self>, chunk: &[Listed]) -> Result<Vec<EventEnvelope>> {
+    async fn fetch_chunk(self: &Arc<Self>, chunk: &[Listed], permits: &Arc<Semaphore>) -> Result<Vec<EventEnvelope>> {
         let mut wanted = Vec::with_capacity(chunk.len());
         for entry in chunk {
             if entry.failed {
@@ -264,7 +268,7 @@ impl Context {
                 wanted.push(entry);
             }
         }
-        let positions = self.block_positions(&wanted).await?;
+        let positions = self.block_positions(&wanted, permits).await?;
         let position = |entry: &Listed| positions.get(entry.signature.as_str()).copied();
         wanted.sort_by_key(|entry| (entry.slot, position(entry).unwrap_or(u32::MAX)));
         let batches: Vec<(Vec<String>, Vec<Option<u32>>)> = wanted
@@ -273,10 +277,12 @@ impl Context {
             .collect();
         let per_batch: Vec<Vec<EventEnvelope>> = futures::stream::iter(batches)
             .map(|(signatures, positions)| {
-                let context = Arc::clone(self);
+                let (context, permits) = (Arc::clone(self), permits.clone());
                 // A task of its own, so that answers are parsed and decoded on the runtime's
                 // worker threads while this task appends.
                 Task::spawn(async move {
+                    let _permit =
+                        permits.acquire_owned().await.map_err(|_| Error::Rpc("fetch permits closed".into()))?;
                     let fetched = context.rpc.transactions(&signatures).await?;
                     let mut events = Vec::new();
                     for ((signature, tx_index), fetched) in signatures.iter().zip(positions).zip(fetched) {
@@ -294,7 +300,7 @@ impl Context {
 
     /// The block positions of listed transactions, from one `getBlock` per slot among them
     /// (only the listed transactions' positions are kept of each block).
-    async fn block_positions(&self, entries: &[&Listed]) -> Result<HashMap<String, u32>> {
+    async fn block_positions(&self, entries: &[&Listed], permits: &Arc<Semaphore>) -> Result<HashMap<String, u32>> {
         let mut wanted: HashMap<u64, HashSet<String>> = HashMap::new();
         for entry in entries {
             wanted.entry(entry.slot).or_default().insert(entry.signature.clone());
@@ -302,8 +308,10 @@ impl Context {
         let rpc = self.rpc.clone();
         let per_slot: Vec<Vec<(String, u32)>> = futures::stream::iter(wanted)
             .map(move |(slot, mut signatures)| {
-                let rpc = rpc.clone();
+                let (rpc, permits) = (rpc.clone(), permits.clone());
                 async move {
+                    let _permit =
+                        permits.acquire_owned().await.map_err(|_| Error::Rpc("fetch permits closed".into()))?;
                     let BlockAnswer::Signatures(block) = rpc.block_signatures(slot).await? else {
                         return Ok(Vec::new());
                     };
