@@ -96,6 +96,11 @@ impl<T> std::future::Future for Task<T> {
     }
 }
 
+/// One of the `--concurrency` request permits a backfill's fetches share.
+async fn permit(permits: Arc<Semaphore>) -> Result<tokio::sync::OwnedSemaphorePermit> {
+    permits.acquire_owned().await.map_err(|_| Error::Rpc("fetch permits closed".into()))
+}
+
 /// Splits oldest-first listed signatures into chunks of about [`CHUNK`] that end with a slot, so
 /// that a slot's transactions are ordered together.
 fn whole_slot_chunks(listed: &[Listed]) -> Vec<&[Listed]> {
@@ -281,8 +286,7 @@ impl Context {
                 // A task of its own, so that answers are parsed and decoded on the runtime's
                 // worker threads while this task appends.
                 Task::spawn(async move {
-                    let _permit =
-                        permits.acquire_owned().await.map_err(|_| Error::Rpc("fetch permits closed".into()))?;
+                    let _permit = permit(permits).await?;
                     let fetched = context.rpc.transactions(&signatures).await?;
                     let mut events = Vec::new();
                     for ((signature, tx_index), fetched) in signatures.iter().zip(positions).zip(fetched) {
@@ -310,8 +314,7 @@ impl Context {
             .map(move |(slot, mut signatures)| {
                 let (rpc, permits) = (rpc.clone(), permits.clone());
                 async move {
-                    let _permit =
-                        permits.acquire_owned().await.map_err(|_| Error::Rpc("fetch permits closed".into()))?;
+                    let _permit = permit(permits).await?;
                     let BlockAnswer::Signatures(block) = rpc.block_signatures(slot).await? else {
                         return Ok(Vec::new());
                     };
@@ -329,11 +332,11 @@ impl Context {
         Ok(positions)
     }
 
-    /// Fetches one transaction and decodes its events (none if the node no longer has it);
-    /// `tx_index` is its position in its block, when known.
-    pub async fn fetch_events(&self, signature: &str, tx_index: Option<u32>) -> Result<Vec<EventEnvelope>> {
+    /// Fetches one transaction and decodes its events (none if the node no longer has it),
+    /// without their block position.
+    pub async fn fetch_events(&self, signature: &str) -> Result<Vec<EventEnvelope>> {
         let fetched = self.rpc.transaction(signature).await?;
-        self.envelopes(signature, tx_index, fetched)
+        self.envelopes(signature, None, fetched)
     }
 
     /// Decodes a fetched transaction's events (none when the node did not have it).

@@ -226,7 +226,7 @@ async fn handle(context: &Arc<Context>, notification: Response<RpcLogsResponse>)
 
 /// Fetches a transaction whole and stamps its events with the transaction's block position.
 async fn fetch_positioned(context: &Context, signature: &str) -> Result<Vec<EventEnvelope>> {
-    let mut events = context.fetch_events(signature, None).await?;
+    let mut events = context.fetch_events(signature).await?;
     if let Some(slot) = events.first().map(|event| event.slot) {
         let tx_index = position(context, slot, signature).await;
         events.iter_mut().for_each(|event| event.tx_index = tx_index);

@@ -158,6 +158,11 @@ impl StoredEvent {
         })
     }
 
+    /// Where the event sits on chain.
+    pub fn chain_order(&self) -> shared::entity::ChainOrder {
+        shared::entity::ChainOrder { slot: self.slot, tx_index: self.tx_index, event_index: self.event_index }
+    }
+
     /// The decoded event alone (no signature encoding: the projector's hot path).
     pub fn event(&self, seq: u64) -> Result<ChainEvent> {
         ChainEvent::decode(self.program, &self.payload).map_err(|err| Error::Corrupt(format!("seq {seq}: {err}")))

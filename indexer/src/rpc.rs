@@ -270,6 +270,7 @@ impl Rpc {
                 .body(body.clone())
                 .send()
                 .await;
+            let throttled = matches!(&sent, Ok(response) if response.status() == StatusCode::TOO_MANY_REQUESTS);
             let (wait, failure) = match sent {
                 Err(err) => (backoff(attempt), err.to_string()),
                 Ok(response) => match response.status() {
@@ -299,7 +300,7 @@ impl Rpc {
                 return Err(Error::Rpc(format!("getTransaction batch: {failure}")));
             }
             tracing::debug!(attempt, error = %failure, ?wait, "batch request failed, retrying");
-            if failure == "HTTP 429" {
+            if throttled {
                 *self.batch_rate_limited.lock().unwrap_or_else(|p| p.into_inner()) += wait;
             }
             tokio::time::sleep(wait).await;

@@ -338,12 +338,7 @@ impl Projector {
                 }
                 if let Some(key) = entity_of(&event) {
                     if seq > self.family(key.family()).committed_seq {
-                        let order = ChainOrder {
-                            slot: stored.slot,
-                            tx_index: stored.tx_index,
-                            event_index: stored.event_index,
-                        };
-                        self.fold(key, event, seq, order, time)?;
+                        self.fold(key, event, seq, stored.chain_order(), time)?;
                     }
                 }
             }
