@@ -98,29 +98,30 @@ fn load(searcher: &Searcher, hits: Vec<(Option<u64>, DocAddress)>) -> Result<Vec
 /// The smallest and largest value of a u64 fast field over every segment (deleted documents
 /// included), or `None` without documents.
 fn u64_bounds(searcher: &Searcher, field: &str) -> Result<Option<(u64, u64)>> {
-    let mut bounds: Option<(u64, u64)> = None;
-    for segment in searcher.segment_readers() {
-        if segment.num_docs() == 0 {
-            continue;
-        }
-        let column = segment.fast_fields().u64(field)?;
-        let (min, max) = (column.min_value(), column.max_value());
-        bounds = Some(bounds.map_or((min, max), |(lo, hi)| (lo.min(min), hi.max(max))));
-    }
-    Ok(bounds)
+    bounds(searcher, |fast| fast.u64(field))
 }
 
 /// The smallest and largest value of an i64 fast field over every segment (deleted documents
 /// included), or `None` without documents: cheap bounds for planning an aggregation.
 pub fn i64_bounds(searcher: &Searcher, field: &str) -> Result<Option<(i64, i64)>> {
-    let mut bounds: Option<(i64, i64)> = None;
+    bounds(searcher, |fast| fast.i64(field))
+}
+
+/// The bounds of the column `open` gives in every segment with documents.
+fn bounds<T: PartialOrd + Copy + std::fmt::Debug + Send + Sync + 'static>(
+    searcher: &Searcher,
+    open: impl Fn(&tantivy::fastfield::FastFieldReaders) -> tantivy::Result<tantivy::columnar::Column<T>>,
+) -> Result<Option<(T, T)>> {
+    let mut bounds: Option<(T, T)> = None;
     for segment in searcher.segment_readers() {
         if segment.num_docs() == 0 {
             continue;
         }
-        let column = segment.fast_fields().i64(field)?;
+        let column = open(segment.fast_fields())?;
         let (min, max) = (column.min_value(), column.max_value());
-        bounds = Some(bounds.map_or((min, max), |(lo, hi)| (lo.min(min), hi.max(max))));
+        bounds = Some(
+            bounds.map_or((min, max), |(lo, hi)| (if min < lo { min } else { lo }, if max > hi { max } else { hi })),
+        );
     }
     Ok(bounds)
 }
