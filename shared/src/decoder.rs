@@ -5,10 +5,12 @@
 //! itself is prefixed (`Program log:`, `Program data:`), so a program cannot forge an invoke line.
 //! The decoder keeps that invocation stack and attributes each `Program data:` line to the program
 //! on top of it; only configured programs are decoded. `emit_cpi!` events are read from inner
-//! instructions, which only `getTransaction` returns.
+//! instructions, and the DFPN instructions whose effects no event carries from the message, both
+//! of which only `getTransaction` returns.
 //!
 //! Event order (and so `event_index`) is: log events in line order, then `emit_cpi!` events in
-//! instruction order. Log events therefore get the same index whether the transaction arrived from
+//! instruction order; decoded instructions take `INSTRUCTION_INDEX_BASE` + their position in
+//! execution order. Log events therefore get the same index whether the transaction arrived from
 //! a log notification (logs only) or from `getTransaction` (logs and inner instructions).
 //!
 //! Bad input never panics: unknown discriminators, bad base64 and bad Borsh are skipped with a
@@ -18,6 +20,9 @@
 use anchor_lang::event::EVENT_IX_TAG_LE;
 use base64::Engine;
 
+use anchor_lang::prelude::Pubkey;
+
+use crate::dfpn::{DfpnInstruction, INSTRUCTION_INDEX_BASE};
 use crate::error::Error;
 use crate::event::ChainEvent;
 use crate::program::{ProgramKind, ProgramSet};
@@ -25,25 +30,29 @@ use crate::program::{ProgramKind, ProgramSet};
 const PROGRAM_PREFIX: &str = "Program ";
 const DATA_PREFIX: &str = "Program data: ";
 const LOG_TRUNCATED: &str = "Log truncated";
+const INSTRUCTION_PREFIX: &str = "Program log: Instruction: ";
 
-/// An instruction executed by cross-program invocation, as `getTransaction` reports it.
+/// An instruction of the message, top level or by cross-program invocation, as
+/// `getTransaction` reports it (keys resolved over the static and the lookup-table keys).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InnerInstruction {
+pub struct MessageInstruction {
     /// Base58 id of the invoked program.
     pub program_id: String,
-    /// Instruction data.
+    /// Base58 keys of the accounts it takes, in order (filled for configured programs only).
+    pub accounts: Vec<String>,
+    /// Instruction data (decoded for configured programs only).
     pub data: Vec<u8>,
-    /// Invocation depth (2 for a CPI made by a top-level instruction).
+    /// Invocation depth (1 for top level, 2 for a CPI made by a top-level instruction).
     pub stack_height: u32,
 }
 
-/// The inner instructions executed under one top-level instruction.
+/// A top-level instruction and the instructions it invoked, in execution order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InnerInstructions {
-    /// Base58 id of the top-level instruction's program.
-    pub outer_program_id: String,
-    /// The instructions it invoked, in execution order.
-    pub instructions: Vec<InnerInstruction>,
+pub struct InstructionGroup {
+    /// The top-level instruction.
+    pub outer: MessageInstruction,
+    /// The inner instructions it invoked.
+    pub inner: Vec<MessageInstruction>,
 }
 
 /// Where a decoded event was found.
@@ -54,12 +63,12 @@ pub enum EventOrigin {
         /// Index of the log line.
         line: usize,
     },
-    /// An `emit_cpi!` inner instruction.
-    InnerInstruction {
+    /// A decoded instruction of the message, or an `emit_cpi!` inner instruction.
+    Instruction {
         /// Index of the top-level instruction.
         outer: usize,
-        /// Index within that instruction's inner instructions.
-        inner: usize,
+        /// Index within that instruction's inner instructions (`None`: the top-level one).
+        inner: Option<usize>,
     },
 }
 
@@ -87,16 +96,19 @@ pub enum SkipReason {
     UnknownDiscriminator,
     /// The Borsh body did not decode as the event its discriminator names.
     InvalidBorsh,
+    /// An instruction the decoder reads lacked accounts or had invalid arguments or keys.
+    InvalidInstruction,
 }
 
 impl SkipReason {
     /// Every reason, for metrics labels.
-    pub const ALL: [SkipReason; 5] = [
+    pub const ALL: [SkipReason; 6] = [
         SkipReason::InvalidBase64,
         SkipReason::MultipleDataFields,
         SkipReason::PayloadTooShort,
         SkipReason::UnknownDiscriminator,
         SkipReason::InvalidBorsh,
+        SkipReason::InvalidInstruction,
     ];
 
     /// A snake_case label for metrics and logs.
@@ -107,6 +119,7 @@ impl SkipReason {
             SkipReason::PayloadTooShort => "payload_too_short",
             SkipReason::UnknownDiscriminator => "unknown_discriminator",
             SkipReason::InvalidBorsh => "invalid_borsh",
+            SkipReason::InvalidInstruction => "invalid_instruction",
         }
     }
 }
@@ -138,11 +151,23 @@ pub struct DecodedTransaction {
     /// A configured program invoked itself, the shape of `emit_cpi!`: its events are only in the
     /// inner instructions, so a caller holding only logs should fetch the transaction.
     pub self_invocations: u32,
+    /// A configured program logged `Instruction: <Name>` of an instruction the decoder reads from
+    /// the message: a caller holding only logs should fetch the transaction.
+    pub needs_message: bool,
+}
+
+impl DecodedTransaction {
+    /// Whether the logs alone miss something: truncated, `emit_cpi!` events, or instructions
+    /// read from the message.
+    pub fn needs_fetch(&self) -> bool {
+        self.truncated || self.self_invocations > 0 || self.needs_message
+    }
 }
 
 /// A log line the runtime writes about an invocation.
 enum RuntimeLine<'a> {
     Invoke { program: &'a str, depth: usize },
+    InstructionName(&'a str),
     Return { program: &'a str },
     Data(&'a str),
     Truncated,
@@ -155,6 +180,9 @@ fn classify(line: &str) -> RuntimeLine<'_> {
     }
     if line == LOG_TRUNCATED {
         return RuntimeLine::Truncated;
+    }
+    if let Some(name) = line.strip_prefix(INSTRUCTION_PREFIX) {
+        return RuntimeLine::InstructionName(name);
     }
     let Some(rest) = line.strip_prefix(PROGRAM_PREFIX) else {
         return RuntimeLine::Other;
@@ -209,12 +237,13 @@ impl DecodedTransaction {
 /// Decodes the events of one transaction.
 ///
 /// `logs` are the transaction's log messages, `failed` whether its `err` is non-null, and
-/// `inner` its inner instructions when known (from `getTransaction`; `None` for a log notification).
+/// `instructions` its message's instructions with their inner instructions when known (from
+/// `getTransaction`; `None` for a log notification).
 pub fn decode_transaction<S: AsRef<str>>(
     programs: &ProgramSet,
     logs: &[S],
     failed: bool,
-    inner: Option<&[InnerInstructions]>,
+    instructions: Option<&[InstructionGroup]>,
 ) -> DecodedTransaction {
     let mut decoded = DecodedTransaction { failed, ..Default::default() };
     if failed {
@@ -256,26 +285,63 @@ pub fn decode_transaction<S: AsRef<str>>(
                     Err(err) => decoded.skip(program, SkipReason::InvalidBase64, format!("line {line_index}: {err}")),
                 }
             }
+            RuntimeLine::InstructionName(name) => {
+                if let Some(program) = stack.last().and_then(|top| programs.kind_of(top)) {
+                    decoded.needs_message |= crate::dfpn::instruction::is_decoded(program, name);
+                }
+            }
             RuntimeLine::Truncated => decoded.truncated = true,
             RuntimeLine::Other => {}
         }
     }
-    for (outer_index, set) in inner.unwrap_or_default().iter().enumerate() {
-        decode_emit_cpi(programs, set, outer_index, &mut decoded);
+    let groups = instructions.unwrap_or_default();
+    for (outer_index, group) in groups.iter().enumerate() {
+        decode_emit_cpi(programs, group, outer_index, &mut decoded);
     }
+    decode_instructions(programs, groups, &mut decoded);
     decoded
+}
+
+/// Decodes the instructions of our programs that the fold reads from the message, each with
+/// event index [`INSTRUCTION_INDEX_BASE`] + its position in execution order.
+fn decode_instructions(programs: &ProgramSet, groups: &[InstructionGroup], decoded: &mut DecodedTransaction) {
+    let mut position = 0u32;
+    for (outer_index, group) in groups.iter().enumerate() {
+        let all = std::iter::once((None, &group.outer)).chain(group.inner.iter().enumerate().map(|(i, ix)| (Some(i), ix)));
+        for (inner_index, instruction) in all {
+            let event_index = INSTRUCTION_INDEX_BASE + position;
+            position += 1;
+            let Some(program) = programs.kind_of(&instruction.program_id).filter(|kind| kind.is_dfpn()) else {
+                continue;
+            };
+            let accounts: Option<Vec<Pubkey>> = instruction.accounts.iter().map(|key| key.parse().ok()).collect();
+            let Some(accounts) = accounts else {
+                decoded.skip(program, SkipReason::InvalidInstruction, "account key is not base58".into());
+                continue;
+            };
+            match DfpnInstruction::decode(program, &instruction.data, &accounts) {
+                Ok(Some(instruction)) => decoded.events.push(DecodedEvent {
+                    event_index,
+                    origin: EventOrigin::Instruction { outer: outer_index, inner: inner_index },
+                    event: ChainEvent::Instruction(instruction),
+                }),
+                Ok(None) => {}
+                Err(err) => decoded.skip(program, SkipReason::InvalidInstruction, err.to_string()),
+            }
+        }
+    }
 }
 
 /// Decodes `emit_cpi!` events: a program invoking itself with `EVENT_IX_TAG` + event payload.
 fn decode_emit_cpi(
     programs: &ProgramSet,
-    set: &InnerInstructions,
+    group: &InstructionGroup,
     outer_index: usize,
     decoded: &mut DecodedTransaction,
 ) {
     // `callers[d]` is the program running at stack height d + 1.
-    let mut callers: Vec<&str> = vec![set.outer_program_id.as_str()];
-    for (inner_index, instruction) in set.instructions.iter().enumerate() {
+    let mut callers: Vec<&str> = vec![group.outer.program_id.as_str()];
+    for (inner_index, instruction) in group.inner.iter().enumerate() {
         let height = (instruction.stack_height as usize).max(2);
         callers.truncate(height - 1);
         let caller = callers.last().copied();
@@ -289,7 +355,7 @@ fn decode_emit_cpi(
         if caller != Some(instruction.program_id.as_str()) {
             continue;
         }
-        let origin = EventOrigin::InnerInstruction { outer: outer_index, inner: inner_index };
+        let origin = EventOrigin::Instruction { outer: outer_index, inner: Some(inner_index) };
         decoded.push_payload(program, payload, origin);
     }
 }

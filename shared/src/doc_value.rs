@@ -1,5 +1,5 @@
 //! How a Rust value is written to and read from a tantivy document field, so that entity types
-//! can be declared once (see `psy_family!` in [`crate::schema`]) and converted both ways.
+//! can be declared once (see `family!` in [`crate::schema`]) and converted both ways.
 
 use tantivy::schema::{Field, Value};
 use tantivy::TantivyDocument;
@@ -50,14 +50,47 @@ impl DocValue for String {
     }
 }
 
-impl DocValue for Option<i64> {
+/// An absent value writes nothing and reads back as `None`.
+impl<T: DocValue> DocValue for Option<T> {
     fn add(&self, doc: &mut TantivyDocument, field: Field) {
         if let Some(value) = self {
-            doc.add_i64(field, *value);
+            value.add(doc, field);
         }
     }
     fn read(doc: &TantivyDocument, field: Field) -> Option<Self> {
-        Some(doc.get_first(field).and_then(|v| v.as_i64()))
+        Some(T::read(doc, field))
+    }
+}
+
+/// A DFPN modality bitfield, written as one value per set bit (so "supports every bit of M" is a
+/// conjunction of term queries) and read back as their union.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Modalities(pub u8);
+
+impl DocValue for Modalities {
+    fn add(&self, doc: &mut TantivyDocument, field: Field) {
+        for bit in 0..8 {
+            if self.0 & (1 << bit) != 0 {
+                doc.add_u64(field, 1 << bit);
+            }
+        }
+    }
+    fn read(doc: &TantivyDocument, field: Field) -> Option<Self> {
+        let bits = doc.get_all(field).map(|value| value.as_u64().and_then(|v| u8::try_from(v).ok()));
+        bits.sum::<Option<u8>>().map(Modalities)
+    }
+}
+
+/// A value stored as its Borsh bytes in a stored-only bytes field.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Stored<T>(pub T);
+
+impl<T: borsh::BorshSerialize + borsh::BorshDeserialize> DocValue for Stored<T> {
+    fn add(&self, doc: &mut TantivyDocument, field: Field) {
+        doc.add_bytes(field, &borsh::to_vec(&self.0).expect("borsh writes to a Vec"));
+    }
+    fn read(doc: &TantivyDocument, field: Field) -> Option<Self> {
+        borsh::from_slice(doc.get_first(field)?.as_bytes()?).ok().map(Stored)
     }
 }
 
@@ -74,4 +107,15 @@ macro_rules! enum_doc_value {
     )*};
 }
 
-enum_doc_value!(ProvingJobCircuitType, QJobTopic, UserEventTxType, WorkerEventStatus, crate::enums::JobFilterCategory);
+enum_doc_value!(
+    ProvingJobCircuitType,
+    QJobTopic,
+    UserEventTxType,
+    WorkerEventStatus,
+    crate::enums::JobFilterCategory,
+    crate::enums::RequestStatus,
+    crate::enums::WorkerStatus,
+    crate::enums::ModelStatus,
+    crate::dfpn::RequestStatus,
+    crate::dfpn::ModelStatus
+);

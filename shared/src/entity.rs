@@ -1,30 +1,29 @@
-//! Entity snapshots as the API documents define them, and their tantivy documents.
+//! Entity snapshots as the API documents define them, and the chain-order keys the folds use.
 //!
-//! The projector writes these documents; the query service reads them back and serializes the
-//! structs, whose field names and JSON types are exactly the DFPN document's Request, Worker and
-//! Model objects (`seq` is internal and not serialized).
+//! The projections store the entities of `schema::dfpn` (with what the fold needs); the query
+//! service answers with the API objects here, whose field names and JSON types are exactly the
+//! DFPN document's Request, Worker and Model objects.
 
+use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
-use tantivy::schema::Value;
-use tantivy::TantivyDocument;
 
 use crate::enums::{ModelStatus, RequestStatus, WorkerStatus};
-use crate::modality;
-use crate::schema::{ModelFields, RequestFields, WorkerFields};
+use crate::event::dfpn as chain;
+use crate::schema::dfpn::{Model, Request, Worker};
 
-/// A DFPN analysis request.
+/// The API's Request object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Request {
+pub struct RequestObject {
     /// Request account public key.
     pub id: String,
     /// Requester public key.
     pub requester: String,
-    /// SHA-256 of the media, hex.
+    /// SHA-256 of the media, lowercase hex.
     pub content_hash: String,
     /// Media location.
     pub storage_uri: String,
     /// Requested modality bitfield.
-    pub modalities: u32,
+    pub modalities: u64,
     /// Current status.
     pub status: RequestStatus,
     /// Fee in base units.
@@ -36,12 +35,217 @@ pub struct Request {
     /// Creation time (unix seconds).
     pub created_at: i64,
     /// Commits received.
-    pub commit_count: u32,
+    pub commit_count: u64,
     /// Reveals received.
-    pub reveal_count: u32,
-    /// Log seq of the creation event (list order).
-    #[serde(skip)]
-    pub seq: u64,
+    pub reveal_count: u64,
+}
+
+impl From<&Request> for RequestObject {
+    fn from(r: &Request) -> Self {
+        Self {
+            id: r.id.clone(),
+            requester: r.requester.clone(),
+            content_hash: r.content_hash.clone(),
+            storage_uri: r.storage_uri.clone(),
+            modalities: u64::from(r.modalities.0),
+            status: r.status,
+            fee_amount: r.fee_amount,
+            deadline: r.deadline,
+            commit_deadline: r.commit_deadline,
+            created_at: r.created_at,
+            commit_count: r.commit_count,
+            reveal_count: r.reveal_count,
+        }
+    }
+}
+
+/// The API's Worker object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerObject {
+    /// Worker account public key.
+    pub id: String,
+    /// Operator public key.
+    pub operator: String,
+    /// Stake in base units.
+    pub stake: u64,
+    /// Reputation 0-10000.
+    pub reputation: u64,
+    /// Supported modality bitfield.
+    pub modalities: u64,
+    /// Current status.
+    pub status: WorkerStatus,
+    /// Lifetime successful tasks.
+    pub tasks_completed: u64,
+    /// Lifetime failed tasks.
+    pub tasks_failed: u64,
+    /// Slot of last activity.
+    pub last_active_slot: u64,
+}
+
+impl From<&Worker> for WorkerObject {
+    fn from(w: &Worker) -> Self {
+        Self {
+            id: w.id.clone(),
+            operator: w.operator.clone(),
+            stake: w.stake,
+            reputation: w.reputation,
+            modalities: u64::from(w.modalities.0),
+            status: w.status,
+            tasks_completed: w.tasks_completed,
+            tasks_failed: w.tasks_failed,
+            last_active_slot: w.last_active_slot,
+        }
+    }
+}
+
+/// The API's Model object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelObject {
+    /// Model account public key.
+    pub id: String,
+    /// Developer public key.
+    pub developer: String,
+    /// Model name.
+    pub name: String,
+    /// Semantic version.
+    pub version: String,
+    /// Supported modality bitfield.
+    pub modalities: u64,
+    /// Weights/code URL.
+    pub model_uri: String,
+    /// Current status.
+    pub status: ModelStatus,
+    /// Score 0-10000.
+    pub score: u64,
+    /// Lifetime uses.
+    pub total_uses: u64,
+    /// Registration time (unix seconds).
+    pub created_at: i64,
+}
+
+impl From<&Model> for ModelObject {
+    fn from(m: &Model) -> Self {
+        Self {
+            id: m.id.clone(),
+            developer: m.developer.clone(),
+            name: m.name.clone(),
+            version: m.version.clone(),
+            modalities: u64::from(m.modalities.0),
+            model_uri: m.model_uri.clone(),
+            status: m.status,
+            score: m.score,
+            total_uses: m.total_uses,
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// A change of a worker's stake, modalities or status, as its event states it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub enum WorkerChange {
+    /// `WorkerRegistered`: absolute stake and modalities, status Active.
+    Registered {
+        /// Stake.
+        stake: u64,
+        /// Modalities.
+        modalities: u8,
+    },
+    /// `WorkerUpdated`: absolute stake and modalities.
+    Updated {
+        /// Stake.
+        stake: u64,
+        /// Modalities.
+        modalities: u8,
+    },
+    /// `WorkerStatusChanged`.
+    StatusChanged {
+        /// Active or Inactive.
+        active: bool,
+    },
+    /// `WorkerUnbondingStarted`: Unbonding iff the stake left would be below the minimum.
+    UnbondingStarted {
+        /// Amount to unstake.
+        amount: u64,
+        /// Unlock slot.
+        unlock_slot: u64,
+    },
+    /// `WorkerWithdrawn`: the stake shrinks; Active again unless it reached zero.
+    Withdrawn {
+        /// Amount withdrawn.
+        amount: u64,
+        /// Stake reached zero.
+        closed: bool,
+    },
+    /// `WorkerSlashed`: absolute remaining stake; Slashed below the minimum.
+    Slashed {
+        /// Stake left.
+        remaining_stake: u64,
+    },
+}
+
+/// A worker's stake and status changes with their chain-order versions, kept sorted: the status
+/// after an unstake or slash depends on the stake at that point, so they are replayed in chain
+/// order whatever order they reached the log in. Workers change stake and status rarely
+/// (reputation updates are not in it), so the history stays short.
+#[derive(Debug, Clone, PartialEq, Eq, Default, BorshSerialize, BorshDeserialize)]
+pub struct WorkerHistory(pub Vec<(u64, WorkerChange)>);
+
+/// What replaying a [`WorkerHistory`] gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkerState {
+    /// Stake.
+    pub stake: u64,
+    /// Modalities.
+    pub modalities: u8,
+    /// On-chain status.
+    pub status: chain::WorkerStatus,
+}
+
+impl WorkerHistory {
+    /// Inserts a change at its version (a change already present is not added again).
+    pub fn insert(&mut self, version: u64, change: WorkerChange) {
+        match self.0.binary_search_by_key(&version, |(v, _)| *v) {
+            Ok(_) => {}
+            Err(position) => self.0.insert(position, (version, change)),
+        }
+    }
+
+    /// The stake, modalities and status after every change, applied in chain order with the
+    /// worker-registry's rules.
+    pub fn replay(&self) -> WorkerState {
+        use chain::WorkerStatus::*;
+        let mut state = WorkerState { stake: 0, modalities: 0, status: Active };
+        for (_, change) in &self.0 {
+            match *change {
+                WorkerChange::Registered { stake, modalities } => {
+                    state = WorkerState { stake, modalities, status: Active };
+                }
+                WorkerChange::Updated { stake, modalities } => {
+                    state.stake = stake;
+                    state.modalities = modalities;
+                }
+                WorkerChange::StatusChanged { active } => state.status = if active { Active } else { Inactive },
+                WorkerChange::UnbondingStarted { amount, unlock_slot } => {
+                    if state.stake.saturating_sub(amount) < chain::MIN_WORKER_STAKE {
+                        state.status = Unbonding { unlock_slot };
+                    }
+                }
+                WorkerChange::Withdrawn { amount, closed } => {
+                    state.stake = state.stake.saturating_sub(amount);
+                    if !closed {
+                        state.status = Active;
+                    }
+                }
+                WorkerChange::Slashed { remaining_stake } => {
+                    state.stake = remaining_stake;
+                    if remaining_stake < chain::MIN_WORKER_STAKE {
+                        state.status = Slashed;
+                    }
+                }
+            }
+        }
+        state
+    }
 }
 
 /// Where an event sits on chain: its slot, its transaction's position in the block and its
@@ -88,247 +292,39 @@ pub fn time_order(timestamp: i64, seq: u64) -> u64 {
     (seconds << 34) | (seq & ((1 << 34) - 1))
 }
 
-/// A DFPN worker.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Worker {
-    /// Worker account public key.
-    pub id: String,
-    /// Operator public key.
-    pub operator: String,
-    /// Stake in base units.
-    pub stake: u64,
-    /// Reputation 0-10000.
-    pub reputation: u16,
-    /// Supported modality bitfield.
-    pub modalities: u32,
-    /// Current status.
-    pub status: WorkerStatus,
-    /// Lifetime successful tasks.
-    pub tasks_completed: u64,
-    /// Lifetime failed tasks.
-    pub tasks_failed: u64,
-    /// Slot of last activity.
-    pub last_active_slot: u64,
-    /// Log seq of the registration (list order).
-    #[serde(skip)]
-    pub seq: u64,
-    /// Version of the update that set `stake`.
-    #[serde(skip)]
-    pub stake_version: u64,
-    /// Version of the update that set `status`.
-    #[serde(skip)]
-    pub status_version: u64,
-    /// Version of the update that set `reputation`.
-    #[serde(skip)]
-    pub reputation_version: u64,
-}
-
-/// A DFPN detection model.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Model {
-    /// Model account public key.
-    pub id: String,
-    /// Developer public key.
-    pub developer: String,
-    /// Model name.
-    pub name: String,
-    /// Semantic version.
-    pub version: String,
-    /// Supported modality bitfield.
-    pub modalities: u32,
-    /// Weights/code URL.
-    pub model_uri: String,
-    /// Current status.
-    pub status: ModelStatus,
-    /// Score 0-10000.
-    pub score: u16,
-    /// Lifetime uses.
-    pub total_uses: u64,
-    /// Registration time (unix seconds).
-    pub created_at: i64,
-    /// Log seq of the registration (list order).
-    #[serde(skip)]
-    pub seq: u64,
-    /// Version of the update that set `status`.
-    #[serde(skip)]
-    pub status_version: u64,
-    /// Version of the update that set `score`.
-    #[serde(skip)]
-    pub score_version: u64,
-}
-
-/// Reads a stored field of a document, or reports which one is missing.
-struct Reader<'a> {
-    doc: &'a TantivyDocument,
-}
-
 /// A document that does not hold a field its schema requires.
 #[derive(Debug, thiserror::Error)]
 #[error("projection document lacks a valid `{0}` field")]
 pub struct MissingField(pub &'static str);
 
-impl Reader<'_> {
-    fn text(&self, field: tantivy::schema::Field, name: &'static str) -> Result<String, MissingField> {
-        self.doc.get_first(field).and_then(|v| v.as_str().map(str::to_owned)).ok_or(MissingField(name))
-    }
-    fn u64(&self, field: tantivy::schema::Field, name: &'static str) -> Result<u64, MissingField> {
-        self.doc.get_first(field).and_then(|v| v.as_u64()).ok_or(MissingField(name))
-    }
-    fn i64(&self, field: tantivy::schema::Field, name: &'static str) -> Result<i64, MissingField> {
-        self.doc.get_first(field).and_then(|v| v.as_i64()).ok_or(MissingField(name))
-    }
-    fn parsed<T: std::str::FromStr>(
-        &self,
-        field: tantivy::schema::Field,
-        name: &'static str,
-    ) -> Result<T, MissingField> {
-        self.text(field, name)?.parse().map_err(|_| MissingField(name))
-    }
-    fn narrow<T: TryFrom<u64>>(&self, field: tantivy::schema::Field, name: &'static str) -> Result<T, MissingField> {
-        T::try_from(self.u64(field, name)?).map_err(|_| MissingField(name))
-    }
-}
-
-fn add_modalities(
-    doc: &mut TantivyDocument,
-    value_field: tantivy::schema::Field,
-    bits_field: tantivy::schema::Field,
-    modalities: u32,
-) {
-    doc.add_u64(value_field, u64::from(modalities));
-    for (bit, _) in modality::NAMED_BITS {
-        if modalities & bit != 0 {
-            doc.add_u64(bits_field, u64::from(*bit));
-        }
-    }
-}
-
-impl Request {
-    /// The request as a document of the requests index.
-    pub fn to_document(&self, f: &RequestFields) -> TantivyDocument {
-        let mut doc = TantivyDocument::new();
-        doc.add_text(f.id, &self.id);
-        doc.add_text(f.requester, &self.requester);
-        doc.add_text(f.content_hash, &self.content_hash);
-        doc.add_text(f.storage_uri, &self.storage_uri);
-        add_modalities(&mut doc, f.modalities, f.modality_bits, self.modalities);
-        doc.add_text(f.status, self.status.as_str());
-        doc.add_u64(f.fee_amount, self.fee_amount);
-        doc.add_i64(f.deadline, self.deadline);
-        doc.add_i64(f.commit_deadline, self.commit_deadline);
-        doc.add_i64(f.created_at, self.created_at);
-        doc.add_u64(f.commit_count, u64::from(self.commit_count));
-        doc.add_u64(f.reveal_count, u64::from(self.reveal_count));
-        doc.add_u64(f.seq, self.seq);
-        doc
-    }
-
-    /// Reads a request back from its document.
-    pub fn from_document(doc: &TantivyDocument, f: &RequestFields) -> Result<Self, MissingField> {
-        let r = Reader { doc };
-        Ok(Self {
-            id: r.text(f.id, "id")?,
-            requester: r.text(f.requester, "requester")?,
-            content_hash: r.text(f.content_hash, "content_hash")?,
-            storage_uri: r.text(f.storage_uri, "storage_uri")?,
-            modalities: r.narrow(f.modalities, "modalities")?,
-            status: r.parsed(f.status, "status")?,
-            fee_amount: r.u64(f.fee_amount, "fee_amount")?,
-            deadline: r.i64(f.deadline, "deadline")?,
-            commit_deadline: r.i64(f.commit_deadline, "commit_deadline")?,
-            created_at: r.i64(f.created_at, "created_at")?,
-            commit_count: r.narrow(f.commit_count, "commit_count")?,
-            reveal_count: r.narrow(f.reveal_count, "reveal_count")?,
-            seq: r.u64(f.seq, "seq")?,
-        })
-    }
-}
-
-impl Worker {
-    /// The worker as a document of the workers index.
-    pub fn to_document(&self, f: &WorkerFields) -> TantivyDocument {
-        let mut doc = TantivyDocument::new();
-        doc.add_text(f.id, &self.id);
-        doc.add_text(f.operator, &self.operator);
-        doc.add_u64(f.stake, self.stake);
-        doc.add_u64(f.reputation, u64::from(self.reputation));
-        add_modalities(&mut doc, f.modalities, f.modality_bits, self.modalities);
-        doc.add_text(f.status, self.status.as_str());
-        doc.add_u64(f.tasks_completed, self.tasks_completed);
-        doc.add_u64(f.tasks_failed, self.tasks_failed);
-        doc.add_u64(f.last_active_slot, self.last_active_slot);
-        doc.add_u64(f.seq, self.seq);
-        doc.add_u64(f.stake_version, self.stake_version);
-        doc.add_u64(f.status_version, self.status_version);
-        doc.add_u64(f.reputation_version, self.reputation_version);
-        doc
-    }
-
-    /// Reads a worker back from its document.
-    pub fn from_document(doc: &TantivyDocument, f: &WorkerFields) -> Result<Self, MissingField> {
-        let r = Reader { doc };
-        Ok(Self {
-            id: r.text(f.id, "id")?,
-            operator: r.text(f.operator, "operator")?,
-            stake: r.u64(f.stake, "stake")?,
-            reputation: r.narrow(f.reputation, "reputation")?,
-            modalities: r.narrow(f.modalities, "modalities")?,
-            status: r.parsed(f.status, "status")?,
-            tasks_completed: r.u64(f.tasks_completed, "tasks_completed")?,
-            tasks_failed: r.u64(f.tasks_failed, "tasks_failed")?,
-            last_active_slot: r.u64(f.last_active_slot, "last_active_slot")?,
-            seq: r.u64(f.seq, "seq")?,
-            stake_version: r.u64(f.stake_version, "stake_version")?,
-            status_version: r.u64(f.status_version, "status_version")?,
-            reputation_version: r.u64(f.reputation_version, "reputation_version")?,
-        })
-    }
-}
-
-impl Model {
-    /// The model as a document of the models index.
-    pub fn to_document(&self, f: &ModelFields) -> TantivyDocument {
-        let mut doc = TantivyDocument::new();
-        doc.add_text(f.id, &self.id);
-        doc.add_text(f.developer, &self.developer);
-        doc.add_text(f.name, &self.name);
-        doc.add_text(f.version, &self.version);
-        add_modalities(&mut doc, f.modalities, f.modality_bits, self.modalities);
-        doc.add_text(f.model_uri, &self.model_uri);
-        doc.add_text(f.status, self.status.as_str());
-        doc.add_u64(f.score, u64::from(self.score));
-        doc.add_u64(f.total_uses, self.total_uses);
-        doc.add_i64(f.created_at, self.created_at);
-        doc.add_u64(f.seq, self.seq);
-        doc.add_u64(f.status_version, self.status_version);
-        doc.add_u64(f.score_version, self.score_version);
-        doc
-    }
-
-    /// Reads a model back from its document.
-    pub fn from_document(doc: &TantivyDocument, f: &ModelFields) -> Result<Self, MissingField> {
-        let r = Reader { doc };
-        Ok(Self {
-            id: r.text(f.id, "id")?,
-            developer: r.text(f.developer, "developer")?,
-            name: r.text(f.name, "name")?,
-            version: r.text(f.version, "version")?,
-            modalities: r.narrow(f.modalities, "modalities")?,
-            model_uri: r.text(f.model_uri, "model_uri")?,
-            status: r.parsed(f.status, "status")?,
-            score: r.narrow(f.score, "score")?,
-            total_uses: r.u64(f.total_uses, "total_uses")?,
-            created_at: r.i64(f.created_at, "created_at")?,
-            seq: r.u64(f.seq, "seq")?,
-            status_version: r.u64(f.status_version, "status_version")?,
-            score_version: r.u64(f.score_version, "score_version")?,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn worker_history_replays_in_chain_order_whatever_the_insertion_order() {
+        let min = chain::MIN_WORKER_STAKE;
+        let changes = [
+            (10, WorkerChange::Registered { stake: min + 100, modalities: 9 }),
+            (20, WorkerChange::UnbondingStarted { amount: 50, unlock_slot: 900 }),
+            (30, WorkerChange::UnbondingStarted { amount: 200, unlock_slot: 990 }),
+            (40, WorkerChange::Withdrawn { amount: 200, closed: false }),
+            (50, WorkerChange::Slashed { remaining_stake: min - 1 }),
+        ];
+        let mut forward = WorkerHistory::default();
+        changes.iter().for_each(|(v, c)| forward.insert(*v, *c));
+        let mut backward = WorkerHistory::default();
+        changes.iter().rev().for_each(|(v, c)| backward.insert(*v, *c));
+        backward.insert(30, WorkerChange::StatusChanged { active: false });
+        assert_eq!(forward, backward);
+        let state = forward.replay();
+        assert_eq!((state.stake, state.status), (min - 1, chain::WorkerStatus::Slashed));
+        let partial = WorkerHistory(changes[..2].to_vec()).replay();
+        assert_eq!(partial.status, chain::WorkerStatus::Active, "a partial unstake keeps the worker active");
+        let full = WorkerHistory(changes[..3].to_vec()).replay();
+        assert_eq!(full.status, chain::WorkerStatus::Unbonding { unlock_slot: 990 });
+        assert_eq!(WorkerHistory(changes[..4].to_vec()).replay().status, chain::WorkerStatus::Active);
+    }
 
     #[test]
     fn versions_follow_slot_then_block_position_then_event_position() {

@@ -1,6 +1,7 @@
 //! Types and logic shared by the indexer, the query service and the fixture chain.
 //!
-//! This crate holds the on-chain event model of the two indexed programs (DFPN and Psy), written
+//! This crate holds the on-chain event model of the indexed programs (the five DFPN programs and
+//! Psy), written
 //! as Anchor `#[event]` structs so discriminators and Borsh layout are Anchor's own; the enums with
 //! the exact string forms the API documents use; the log decoder that turns a transaction's log
 //! lines (and inner instructions) into decoded events; the envelope stored in the event log; and
@@ -23,7 +24,7 @@ pub mod program;
 pub mod rpc;
 pub mod schema;
 
-pub use decoder::{decode_transaction, DecodedEvent, DecodedTransaction, InnerInstruction, SkipReason};
+pub use decoder::{decode_transaction, DecodedEvent, DecodedTransaction, InstructionGroup, MessageInstruction, SkipReason};
 pub use envelope::EventEnvelope;
 pub use error::{Error, Result};
 pub use event::{dfpn, psy, ChainEvent};

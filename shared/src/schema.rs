@@ -5,7 +5,7 @@
 //! restart); filters, sorts and aggregations use fast/indexed fields. The `seq` field orders
 //! lists stably: the log seq of the entity's creation.
 
-use tantivy::schema::{Field, Schema, SchemaBuilder, FAST, INDEXED, STORED, STRING, TEXT};
+use tantivy::schema::{Schema, FAST, INDEXED, STORED, STRING};
 
 /// An entity family with its own index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -79,9 +79,9 @@ impl Family {
     pub fn schema(self) -> Schema {
         let mut builder = Schema::builder();
         match self {
-            Family::Requests => RequestFields::declare(&mut builder),
-            Family::Workers => WorkerFields::declare(&mut builder),
-            Family::Models => ModelFields::declare(&mut builder),
+            Family::Requests => dfpn::RequestFields::declare(&mut builder),
+            Family::Workers => dfpn::WorkerFields::declare(&mut builder),
+            Family::Models => dfpn::ModelFields::declare(&mut builder),
             Family::Users => psy::UserFields::declare(&mut builder),
             Family::UserEvents => psy::UserEventFields::declare(&mut builder),
             Family::WorkerEvents => psy::WorkerEventFields::declare(&mut builder),
@@ -95,17 +95,55 @@ impl Family {
         }
         builder.build()
     }
+
+    /// The field that identifies an entity's document (its key in the projector): the worker's
+    /// operator for workers (every worker event names it; the account is derived from it),
+    /// `id` elsewhere.
+    pub fn key_field(self) -> &'static str {
+        match self {
+            Family::Workers => "operator",
+            _ => "id",
+        }
+    }
 }
 
-/// Name of the multi-valued field holding each set modality bit as its own value, so that
-/// "supports all of these bits" is a conjunction of term queries.
-pub const MODALITY_BITS: &str = "modality_bits";
+/// Name of the tokenizer of URIs, content ids and model names: splits on every character that
+/// is not a letter or digit, lowercases, and keeps long tokens (tantivy's default drops tokens
+/// over 40 bytes, which loses Arweave ids and IPFS CIDs).
+pub const WORDS_TOKENIZER: &str = "dfpn_words";
+/// Longest token kept by [`WORDS_TOKENIZER`] (tantivy's hard limit is 65,530 bytes).
+const MAX_TOKEN_BYTES: usize = 255;
+
+fn words_analyzer() -> tantivy::tokenizer::TextAnalyzer {
+    use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
+        .filter(LowerCaser)
+        .build()
+}
+
+/// Registers the projections' tokenizers on an opened index (writer and readers alike).
+pub fn register_tokenizers(index: &tantivy::Index) {
+    index.tokenizers().register(WORDS_TOKENIZER, words_analyzer());
+}
+
+/// Tokenizes `text` as [`WORDS_TOKENIZER`] does (the query side builds phrase queries from it).
+pub fn words(text: &str) -> Vec<String> {
+    let mut analyzer = words_analyzer();
+    let mut stream = analyzer.token_stream(text);
+    let mut out = Vec::new();
+    while stream.advance() {
+        out.push(stream.token().text.clone());
+    }
+    out
+}
 
 macro_rules! fields {
     (@add $builder:ident, text, $name:expr, $options:expr) => { $builder.add_text_field($name, $options) };
     (@add $builder:ident, u64, $name:expr, $options:expr) => { $builder.add_u64_field($name, $options) };
     (@add $builder:ident, i64, $name:expr, $options:expr) => { $builder.add_i64_field($name, $options) };
     (@add $builder:ident, bool, $name:expr, $options:expr) => { $builder.add_u64_field($name, $options) };
+    (@add $builder:ident, bytes, $name:expr, $options:expr) => { $builder.add_bytes_field($name, $options) };
     ($(#[$meta:meta])* $name:ident { $($(#[doc = $fdoc:literal])* $field:ident : $kind:ident ($options:expr)),* $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy)]
@@ -129,8 +167,14 @@ macro_rules! fields {
 fn key() -> tantivy::schema::TextOptions {
     STRING | STORED | FAST
 }
-fn text() -> tantivy::schema::TextOptions {
-    TEXT | STORED
+fn words_text() -> tantivy::schema::TextOptions {
+    let indexing = tantivy::schema::TextFieldIndexing::default()
+        .set_tokenizer(WORDS_TOKENIZER)
+        .set_index_option(tantivy::schema::IndexRecordOption::WithFreqsAndPositions);
+    tantivy::schema::TextOptions::default().set_indexing_options(indexing).set_stored()
+}
+fn stored_bytes() -> tantivy::schema::BytesOptions {
+    tantivy::schema::BytesOptions::default().set_stored()
 }
 fn number() -> tantivy::schema::NumericOptions {
     tantivy::schema::NumericOptions::from(INDEXED | STORED | FAST)
@@ -139,109 +183,7 @@ fn stored() -> tantivy::schema::NumericOptions {
     tantivy::schema::NumericOptions::from(STORED)
 }
 fn bits() -> tantivy::schema::NumericOptions {
-    tantivy::schema::NumericOptions::from(INDEXED)
-}
-
-fields! {
-    /// Fields of the requests index.
-    RequestFields {
-        /// Request account (base58), the document id.
-        id: text(key()),
-        /// Requester public key.
-        requester: text(key()),
-        /// SHA-256 of the media, hex.
-        content_hash: text(key()),
-        /// Media location, tokenized for full-text search.
-        storage_uri: text(text()),
-        /// Modality bitfield.
-        modalities: u64(number()),
-        /// Each set modality bit.
-        modality_bits: u64(bits()),
-        /// Status string.
-        status: text(key()),
-        /// Fee in base units.
-        fee_amount: u64(number()),
-        /// Reveal deadline (unix seconds).
-        deadline: i64(number()),
-        /// Commit deadline (unix seconds).
-        commit_deadline: i64(number()),
-        /// Creation time (unix seconds).
-        created_at: i64(number()),
-        /// Commits received.
-        commit_count: u64(number()),
-        /// Reveals received.
-        reveal_count: u64(number()),
-        /// Log seq of the creation event: list order.
-        seq: u64(number()),
-    }
-}
-
-fields! {
-    /// Fields of the workers index.
-    WorkerFields {
-        /// Worker account (base58), the document id.
-        id: text(key()),
-        /// Operator public key (unique per worker).
-        operator: text(key()),
-        /// Stake in base units.
-        stake: u64(number()),
-        /// Reputation 0-10000.
-        reputation: u64(number()),
-        /// Modality bitfield.
-        modalities: u64(number()),
-        /// Each set modality bit.
-        modality_bits: u64(bits()),
-        /// Status string.
-        status: text(key()),
-        /// Lifetime successful tasks.
-        tasks_completed: u64(number()),
-        /// Lifetime failed tasks.
-        tasks_failed: u64(number()),
-        /// Slot of last activity.
-        last_active_slot: u64(number()),
-        /// Log seq of the registration: list order.
-        seq: u64(number()),
-        /// Version (see `entity::version`) of the event that set `stake`.
-        stake_version: u64(stored()),
-        /// Version of the event that set `status`.
-        status_version: u64(stored()),
-        /// Version of the event that set `reputation`.
-        reputation_version: u64(stored()),
-    }
-}
-
-fields! {
-    /// Fields of the models index.
-    ModelFields {
-        /// Model account (base58), the document id.
-        id: text(key()),
-        /// Developer public key.
-        developer: text(key()),
-        /// Model name, tokenized.
-        name: text(text()),
-        /// Semantic version.
-        version: text(key()),
-        /// Modality bitfield.
-        modalities: u64(number()),
-        /// Each set modality bit.
-        modality_bits: u64(bits()),
-        /// Weights/code URL, tokenized.
-        model_uri: text(text()),
-        /// Status string.
-        status: text(key()),
-        /// Score 0-10000.
-        score: u64(number()),
-        /// Lifetime uses.
-        total_uses: u64(number()),
-        /// Registration time (unix seconds).
-        created_at: i64(number()),
-        /// Log seq of the registration: list order.
-        seq: u64(number()),
-        /// Version of the event that set `status`.
-        status_version: u64(stored()),
-        /// Version of the event that set `score`.
-        score_version: u64(stored()),
-    }
+    tantivy::schema::NumericOptions::from(INDEXED | STORED)
 }
 
 /// Declares a family whose entity is stored field by field: the fields struct, the entity
@@ -280,6 +222,137 @@ macro_rules! family {
             }
         }
     };
+}
+
+/// The DFPN families: the API document's Request, Worker and Model objects with what the fold
+/// needs to keep them exact whatever order events reach the log in (`last_seq`: the newest log
+/// record folded in, so a restart never counts one twice; `*_version`: the chain order of the
+/// update that set a field, see `entity::version`).
+pub mod dfpn {
+    use super::{key, number, stored, stored_bytes, words_text};
+    use crate::doc_value::{Modalities, Stored};
+    use crate::enums::{ModelStatus, RequestStatus, WorkerStatus};
+    use crate::entity::WorkerHistory;
+    use crate::event::dfpn as chain;
+    use tantivy::schema::{Field, Schema, SchemaBuilder};
+
+    family! {
+        /// An analysis request.
+        Request / RequestFields {
+            /// Request account (base58), the document key.
+            id: String => text(key()),
+            /// Requester public key.
+            requester: String => text(key()),
+            /// SHA-256 of the media, lowercase hex.
+            content_hash: String => text(key()),
+            /// Media location, tokenized by [`super::WORDS_TOKENIZER`].
+            storage_uri: String => text(words_text()),
+            /// Required modality bits.
+            modalities: Modalities => u64(super::bits()),
+            /// API status (`RequestStatus::from_chain`).
+            status: RequestStatus => text(key()),
+            /// On-chain status (the filter aliases `Open`, `CommitClosed` match it).
+            chain_status: chain::RequestStatus => text(key()),
+            /// Status set by the newest closing event (finalize, expire, cancel, dispute).
+            closing_status: Option<chain::RequestStatus> => text(key()),
+            /// Version of that event (0: none yet).
+            closing_version: u64 => u64(stored()),
+            /// Reveals the request needs.
+            min_workers: u64 => u64(stored()),
+            /// Fee in base units.
+            fee_amount: u64 => u64(number()),
+            /// Reveal deadline (unix seconds).
+            deadline: i64 => i64(number()),
+            /// Commit deadline (unix seconds).
+            commit_deadline: i64 => i64(number()),
+            /// Block time of the creation.
+            created_at: i64 => i64(number()),
+            /// `ResultCommitted` events (the account's u8 counter saturates at 255).
+            commit_count: u64 => u64(number()),
+            /// `ResultRevealed` events (saturating at 255).
+            reveal_count: u64 => u64(number()),
+            /// Log seq of the creation: list order.
+            seq: u64 => u64(number()),
+            /// Newest log seq folded in.
+            last_seq: u64 => u64(stored()),
+        }
+    }
+
+    family! {
+        /// A worker.
+        Worker / WorkerFields {
+            /// Worker account, the PDA `["worker", operator]` (base58).
+            id: String => text(key()),
+            /// Operator public key, the document key.
+            operator: String => text(key()),
+            /// Stake in base units (a pending unstake counts until withdrawn).
+            stake: u64 => u64(number()),
+            /// Reputation 0-10000.
+            reputation: u64 => u64(number()),
+            /// Supported modality bits.
+            modalities: Modalities => u64(super::bits()),
+            /// Status (the on-chain name).
+            status: WorkerStatus => text(key()),
+            /// Unlock slot of an unbonding worker.
+            unlock_slot: Option<u64> => u64(stored()),
+            /// Lifetime successful tasks.
+            tasks_completed: u64 => u64(number()),
+            /// Lifetime failed tasks.
+            tasks_failed: u64 => u64(number()),
+            /// Slot of the newest registration or reputation update.
+            last_active_slot: u64 => u64(number()),
+            /// Version of the reputation update that set reputation and tasks.
+            reputation_version: u64 => u64(stored()),
+            /// Stake and status changes in chain order, replayed to derive stake and status.
+            history: Stored<WorkerHistory> => bytes(stored_bytes()),
+            /// Log seq of the registration: list order.
+            seq: u64 => u64(number()),
+            /// Newest log seq folded in.
+            last_seq: u64 => u64(stored()),
+        }
+    }
+
+    family! {
+        /// A detection model.
+        Model / ModelFields {
+            /// Model account, the PDA `["model", developer, model_id]` (base58), the document key.
+            id: String => text(key()),
+            /// Developer public key.
+            developer: String => text(key()),
+            /// The 32-byte model id, lowercase hex.
+            model_id: String => text(key()),
+            /// Name, tokenized by [`super::WORDS_TOKENIZER`].
+            name: String => text(words_text()),
+            /// Semantic version.
+            version: String => text(key()),
+            /// Supported modality bits.
+            modalities: Modalities => u64(super::bits()),
+            /// Weights/code URL, tokenized by [`super::WORDS_TOKENIZER`].
+            model_uri: String => text(words_text()),
+            /// API status (`ModelStatus::from_chain`).
+            status: ModelStatus => text(key()),
+            /// On-chain status (the filter aliases `Pending`, `Retired`, `Suspended` match it).
+            chain_status: chain::ModelStatus => text(key()),
+            /// Version of the event that set the status.
+            status_version: u64 => u64(stored()),
+            /// Score 0-10000.
+            score: u64 => u64(number()),
+            /// Version of the event that set the score.
+            score_version: u64 => u64(stored()),
+            /// Version of the event that set version and URI.
+            release_version: u64 => u64(stored()),
+            /// Successful `increment_usage` instructions.
+            total_uses: u64 => u64(number()),
+            /// Block time of the registration.
+            created_at: i64 => i64(number()),
+            /// The account was closed by `withdraw_model_stake` (the document stays).
+            closed: bool => bool(number()),
+            /// Log seq of the registration: list order.
+            seq: u64 => u64(number()),
+            /// Newest log seq folded in.
+            last_seq: u64 => u64(stored()),
+        }
+    }
 }
 
 /// The Psy families. Every entity has a text `id` (the document key) and the `seq` of the log

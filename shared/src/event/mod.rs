@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::program::ProgramKind;
 
 pub mod dfpn;
@@ -123,66 +123,148 @@ macro_rules! define_events {
 }
 pub(crate) use define_events;
 
-/// An event of either indexed program.
+/// An event of an indexed program, or a decoded DFPN instruction that emits none.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChainEvent {
-    /// An event of the DFPN program.
-    Dfpn(dfpn::DfpnEvent),
-    /// An event of the Psy program.
+    /// An `analysis_marketplace` event.
+    Marketplace(dfpn::MarketplaceEvent),
+    /// A `worker_registry` event.
+    WorkerRegistry(dfpn::WorkerRegistryEvent),
+    /// A `model_registry` event.
+    ModelRegistry(dfpn::ModelRegistryEvent),
+    /// A `content_registry` event.
+    ContentRegistry(dfpn::ContentRegistryEvent),
+    /// A `rewards` event.
+    Rewards(dfpn::RewardsEvent),
+    /// A Psy program event.
     Psy(psy::PsyEvent),
+    /// A DFPN instruction read from the message (its effects are in no event).
+    Instruction(dfpn::DfpnInstruction),
+}
+
+/// What a stored payload holds: an Anchor event or a decoded instruction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, borsh::BorshSerialize, borsh::BorshDeserialize)]
+pub enum PayloadKind {
+    /// Discriminator + Borsh of an event.
+    Event,
+    /// Borsh of a [`dfpn::DfpnInstruction`].
+    Instruction,
 }
 
 impl ChainEvent {
     /// Decodes an Anchor event payload emitted by `program`.
     pub fn decode(program: ProgramKind, payload: &[u8]) -> Result<Self> {
         Ok(match program {
-            ProgramKind::Dfpn => ChainEvent::Dfpn(dfpn::DfpnEvent::decode(payload)?),
+            ProgramKind::AnalysisMarketplace => ChainEvent::Marketplace(dfpn::MarketplaceEvent::decode(payload)?),
+            ProgramKind::WorkerRegistry => ChainEvent::WorkerRegistry(dfpn::WorkerRegistryEvent::decode(payload)?),
+            ProgramKind::ModelRegistry => ChainEvent::ModelRegistry(dfpn::ModelRegistryEvent::decode(payload)?),
+            ProgramKind::ContentRegistry => ChainEvent::ContentRegistry(dfpn::ContentRegistryEvent::decode(payload)?),
+            ProgramKind::Rewards => ChainEvent::Rewards(dfpn::RewardsEvent::decode(payload)?),
             ProgramKind::Psy => ChainEvent::Psy(psy::PsyEvent::decode(payload)?),
         })
     }
 
-    /// The program that emits this event.
+    /// Decodes a stored payload of `kind` (see [`ChainEvent::stored_payload`]).
+    pub fn decode_stored(program: ProgramKind, kind: PayloadKind, payload: &[u8]) -> Result<Self> {
+        match kind {
+            PayloadKind::Event => Self::decode(program, payload),
+            PayloadKind::Instruction => borsh::from_slice::<dfpn::DfpnInstruction>(payload)
+                .map(ChainEvent::Instruction)
+                .map_err(|err| Error::InvalidBorsh { event: "DfpnInstruction", reason: err.to_string() }),
+        }
+    }
+
+    /// The compact stored form: the Anchor payload of an event, the Borsh of an instruction.
+    pub fn stored_payload(&self) -> (PayloadKind, Vec<u8>) {
+        match self {
+            ChainEvent::Instruction(instruction) => {
+                (PayloadKind::Instruction, borsh::to_vec(instruction).expect("borsh writes to a Vec"))
+            }
+            event => (PayloadKind::Event, event.encode()),
+        }
+    }
+
+    /// The program that emits this event (or defines this instruction).
     pub fn program(&self) -> ProgramKind {
         match self {
-            ChainEvent::Dfpn(_) => ProgramKind::Dfpn,
+            ChainEvent::Marketplace(_) => ProgramKind::AnalysisMarketplace,
+            ChainEvent::WorkerRegistry(_) => ProgramKind::WorkerRegistry,
+            ChainEvent::ModelRegistry(_) => ProgramKind::ModelRegistry,
+            ChainEvent::ContentRegistry(_) => ProgramKind::ContentRegistry,
+            ChainEvent::Rewards(_) => ProgramKind::Rewards,
             ChainEvent::Psy(_) => ProgramKind::Psy,
+            ChainEvent::Instruction(instruction) => instruction.program(),
         }
     }
 
-    /// The event's name.
+    /// The event's (or instruction's) name.
     pub fn name(&self) -> &'static str {
         match self {
-            ChainEvent::Dfpn(event) => event.name(),
+            ChainEvent::Marketplace(event) => event.name(),
+            ChainEvent::WorkerRegistry(event) => event.name(),
+            ChainEvent::ModelRegistry(event) => event.name(),
+            ChainEvent::ContentRegistry(event) => event.name(),
+            ChainEvent::Rewards(event) => event.name(),
             ChainEvent::Psy(event) => event.name(),
+            ChainEvent::Instruction(instruction) => instruction.name(),
         }
     }
 
-    /// The Anchor payload: discriminator followed by Borsh.
+    /// The Anchor payload of an event (discriminator followed by Borsh); an instruction's
+    /// chain data (discriminator followed by its arguments).
     pub fn encode(&self) -> Vec<u8> {
         match self {
-            ChainEvent::Dfpn(event) => event.encode(),
+            ChainEvent::Marketplace(event) => event.encode(),
+            ChainEvent::WorkerRegistry(event) => event.encode(),
+            ChainEvent::ModelRegistry(event) => event.encode(),
+            ChainEvent::ContentRegistry(event) => event.encode(),
+            ChainEvent::Rewards(event) => event.encode(),
             ChainEvent::Psy(event) => event.encode(),
+            ChainEvent::Instruction(instruction) => instruction.to_chain().0,
         }
     }
 
-    /// The event as `{"program", "name", "fields"}` JSON.
+    /// The event as `{"program", "name", "fields"}` JSON (instructions add `"kind": "instruction"`).
     pub fn to_json(&self) -> Value {
         let fields = match self {
-            ChainEvent::Dfpn(event) => event.fields_json(),
+            ChainEvent::Marketplace(event) => event.fields_json(),
+            ChainEvent::WorkerRegistry(event) => event.fields_json(),
+            ChainEvent::ModelRegistry(event) => event.fields_json(),
+            ChainEvent::ContentRegistry(event) => event.fields_json(),
+            ChainEvent::Rewards(event) => event.fields_json(),
             ChainEvent::Psy(event) => event.fields_json(),
+            ChainEvent::Instruction(instruction) => {
+                return serde_json::json!({
+                    "program": self.program(), "name": self.name(), "kind": "instruction",
+                    "fields": instruction.fields_json(),
+                })
+            }
         };
         serde_json::json!({ "program": self.program(), "name": self.name(), "fields": fields })
     }
-}
 
-impl From<dfpn::DfpnEvent> for ChainEvent {
-    fn from(event: dfpn::DfpnEvent) -> Self {
-        ChainEvent::Dfpn(event)
+    /// Whether this is a decoded instruction rather than an event.
+    pub fn is_instruction(&self) -> bool {
+        matches!(self, ChainEvent::Instruction(_))
     }
 }
 
-impl From<psy::PsyEvent> for ChainEvent {
-    fn from(event: psy::PsyEvent) -> Self {
-        ChainEvent::Psy(event)
-    }
+macro_rules! chain_event_from {
+    ($($variant:ident($ty:ty)),*) => {$(
+        impl From<$ty> for ChainEvent {
+            fn from(event: $ty) -> Self {
+                ChainEvent::$variant(event)
+            }
+        }
+    )*};
 }
+
+chain_event_from!(
+    Marketplace(dfpn::MarketplaceEvent),
+    WorkerRegistry(dfpn::WorkerRegistryEvent),
+    ModelRegistry(dfpn::ModelRegistryEvent),
+    ContentRegistry(dfpn::ContentRegistryEvent),
+    Rewards(dfpn::RewardsEvent),
+    Psy(psy::PsyEvent),
+    Instruction(dfpn::DfpnInstruction)
+);
