@@ -351,7 +351,8 @@ class Checker:
                     problems.append(f"indexer {variable} {url.geturl()!r}: the fixture node listens on port {node_port}")
                 if is_loopback(node_host):
                     problems.append(f"fixture-node FIXTURE_BIND {node_host}: other containers cannot reach it")
-        for variable in ("DFPN_PROGRAM_ID", "PSY_PROGRAM_ID"):
+        for variable in ("DFPN_MARKETPLACE_PROGRAM_ID", "DFPN_WORKER_REGISTRY_PROGRAM_ID", "DFPN_MODEL_REGISTRY_PROGRAM_ID",
+                         "DFPN_CONTENT_REGISTRY_PROGRAM_ID", "DFPN_REWARDS_PROGRAM_ID", "PSY_PROGRAM_ID"):
             if self.value("indexer", variable) != self.value("fixture-node", variable):
                 problems.append(f"{variable} differs between indexer and fixture-node")
         return problems

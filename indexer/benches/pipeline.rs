@@ -18,16 +18,16 @@ fn main() {
     for tx in ChainGenerator::new(ChainConfig::realistic(7)).with_max_events(events) {
         let signature = tx.signature_string();
         (slot, tx_index) = if tx.slot == slot { (slot, tx_index + 1) } else { (tx.slot, 0) };
-        for (index, event) in tx.render().ground_truth.into_iter().enumerate() {
+        for entry in tx.render().ground_truth {
             envelopes.push(EventEnvelope {
                 seq: 0,
                 slot: tx.slot,
                 signature: signature.clone(),
                 tx_index: Some(tx_index),
-                event_index: index as u32,
+                event_index: entry.event_index,
                 block_time: Some(tx.block_time),
                 source: EventSource::Chain,
-                event,
+                event: entry.event,
             });
         }
     }
@@ -47,9 +47,10 @@ fn main() {
     println!("scan: {:.0} records/s", scanned as f64 / started.elapsed().as_secs_f64());
 
     let started = Instant::now();
-    let folded = projector::replay(&log, &dir.path().join("projections")).expect("replay");
+    let folded =
+        projector::replay(&log, &dir.path().join("projections"), &shared::ProgramSet::defaults()).expect("replay");
     println!("replay into projections: {:.0} events/s", folded as f64 / started.elapsed().as_secs_f64());
-    let _ = Projector::open(&dir.path().join("projections")).expect("reopen");
+    let _ = Projector::open(&dir.path().join("projections"), &shared::ProgramSet::defaults()).expect("reopen");
     let du = |p: &std::path::Path| {
         std::process::Command::new("du")
             .arg("-sm")

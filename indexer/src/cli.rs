@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use shared::program::ProgramIdArgs;
 use shared::{ProgramKind, ProgramSet};
 use solana_commitment_config::CommitmentConfig;
 use tokio::sync::watch;
@@ -47,12 +48,9 @@ pub struct CommonArgs {
     /// Solana PubSub (WebSocket) URL.
     #[arg(long, global = true, env = "RPC_WS_URL", default_value = "ws://127.0.0.1:8899")]
     pub ws_url: String,
-    /// DFPN program id.
-    #[arg(long, global = true, env = "DFPN_PROGRAM_ID", default_value_t = ProgramKind::Dfpn.default_id().to_string())]
-    pub dfpn_program: String,
-    /// Psy program id.
-    #[arg(long, global = true, env = "PSY_PROGRAM_ID", default_value_t = ProgramKind::Psy.default_id().to_string())]
-    pub psy_program: String,
+    /// The ids of the five DFPN programs and of Psy (defaults: the real DFPN ids).
+    #[command(flatten)]
+    pub programs: ProgramIdArgs,
     /// Commitment of subscriptions and reads: processed, confirmed or finalized.
     #[arg(long, global = true, env = "COMMITMENT", default_value = "confirmed")]
     pub commitment: String,
@@ -123,9 +121,12 @@ fn commitment(name: &str) -> Result<CommitmentConfig> {
     }
 }
 
+fn program_set(common: &CommonArgs) -> Result<ProgramSet> {
+    common.programs.program_set().map_err(|err| Error::Config(err.to_string()))
+}
+
 fn context(common: &CommonArgs, metrics: Arc<Metrics>) -> Result<Context> {
-    let programs =
-        ProgramSet::parse(&common.dfpn_program, &common.psy_program).map_err(|err| Error::Config(err.to_string()))?;
+    let programs = program_set(common)?;
     let log = EventLog::open(&common.data_dir.join("log"), common.cache_mb << 20)?;
     Ok(Context {
         rpc: Rpc::new(&common.rpc_url, commitment(&common.commitment)?, metrics.clone()).with_batch(common.rpc_batch),
@@ -200,7 +201,7 @@ pub async fn run(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<()> {
         Command::Replay => {
             let log = EventLog::open(&cli.common.data_dir.join("log"), cli.common.cache_mb << 20)?;
             let started = std::time::Instant::now();
-            let folded = projector::replay(&log, &projections_dir(&cli.common))?;
+            let folded = projector::replay(&log, &projections_dir(&cli.common), &program_set(&cli.common)?)?;
             let seconds = started.elapsed().as_secs_f64();
             println!(
                 "{}",
@@ -211,7 +212,7 @@ pub async fn run(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<()> {
         Command::Status => {
             let log = EventLog::open(&cli.common.data_dir.join("log"), cli.common.cache_mb << 20)?;
             let mut status = status_json(&log)?;
-            let projector = Projector::open(&projections_dir(&cli.common))?;
+            let projector = Projector::open(&projections_dir(&cli.common), &program_set(&cli.common)?)?;
             status["projection_seq"] = projector.committed_seq().into();
             status["projection_lag"] = log.last_seq().saturating_sub(projector.committed_seq()).into();
             println!("{status}");
@@ -259,7 +260,7 @@ fn spawn_projector(
     commit_interval_ms: u64,
     shutdown: watch::Receiver<bool>,
 ) -> Result<std::thread::JoinHandle<Result<()>>> {
-    let mut projector = Projector::open(&projections_dir(common))?;
+    let mut projector = Projector::open(&projections_dir(common), &context.programs)?;
     let log = context.log.clone();
     let metrics = context.metrics.clone();
     std::thread::Builder::new()

@@ -16,6 +16,11 @@ pub enum Error {
     /// A record could not be encoded.
     #[error("encoding a log record: {0}")]
     Encode(std::io::Error),
+    /// The data directory was written by a version whose log this one cannot read.
+    #[error(
+        "data directory {0} holds an event log of an earlier format (the invented single DFPN program, before the five real DFPN programs); nothing in it is read: backfill into a new directory with `indexer backfill --from genesis --data-dir <new dir>`"
+    )]
+    IncompatibleLog(PathBuf),
     /// A stored record does not decode: the log is damaged.
     #[error("corrupt event log: {0}")]
     Corrupt(String),

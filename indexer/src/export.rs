@@ -2,8 +2,9 @@
 //! that compare the log with what was put on chain (the real-validator end-to-end test).
 //!
 //! An event line is the envelope's JSON (`program`, `name`, `fields`, `slot`, `signature`,
-//! `tx_index`, `event_index`, `block_time`) plus `"kind": "event"`, its `seq`, `source` and `payload_hex`
-//! (discriminator + Borsh, as stored). A retraction line is `{"kind": "retraction", "seq",
+//! `tx_index`, `event_index`, `block_time`) plus `"kind": "event"`, its `seq`, `source` and
+//! `payload_hex` (discriminator + Borsh, as on chain); a decoded instruction's line has
+//! `"kind": "instruction"` and its instruction data (discriminator + arguments) as `payload_hex`. A retraction line is `{"kind": "retraction", "seq",
 //! "signature", "slot"}`. Telemetry and off-chain (API) records are left out unless `all`, then
 //! they appear as `{"kind": "telemetry" | "api", "seq"}`.
 
@@ -21,12 +22,14 @@ pub fn export(log: &EventLog, all: bool, out: &mut impl Write) -> Result<u64> {
         let (seq, record) = entry?;
         let line = match record {
             LogRecord::Event(stored) => {
-                let mut value = stored.to_envelope(seq)?.to_json();
+                let envelope = stored.to_envelope(seq)?;
+                let mut value = envelope.to_json();
                 let object = value.as_object_mut().expect("an envelope renders as an object");
-                object.insert("kind".into(), "event".into());
+                let kind = if envelope.event.is_instruction() { "instruction" } else { "event" };
+                object.insert("kind".into(), kind.into());
                 object.insert("seq".into(), seq.into());
                 object.insert("source".into(), serde_json::to_value(stored.source).unwrap_or_default());
-                object.insert("payload_hex".into(), hex(&stored.payload).into());
+                object.insert("payload_hex".into(), hex(&envelope.event.encode()).into());
                 value
             }
             LogRecord::Retraction { signature, slot } => json!({
@@ -87,7 +90,7 @@ mod tests {
         assert_eq!(lines[0]["seq"], 1);
         assert_eq!(lines[0]["signature"], first.signature);
         assert_eq!(lines[0]["name"], "ModelScoreUpdated");
-        assert_eq!(lines[0]["fields"]["score"], 100);
+        assert_eq!(lines[0]["fields"]["new_score"], 100);
         assert_eq!(lines[0]["source"], "chain");
         assert_eq!(lines[0]["payload_hex"], hex(&first.event.encode()));
         assert_eq!(lines[1]["event_index"], 1);

@@ -166,7 +166,7 @@ async fn handle(context: &Arc<Context>, notification: Response<RpcLogsResponse>)
         return Ok(());
     }
     let decoded = shared::decode_transaction(&context.programs, &logs.logs, false, None);
-    if decoded.events.is_empty() && !decoded.truncated && decoded.self_invocations == 0 {
+    if decoded.events.is_empty() && !decoded.needs_fetch() {
         for skipped in &decoded.skipped {
             context.metrics.decode_failure(skipped.reason);
         }
@@ -189,7 +189,7 @@ async fn handle(context: &Arc<Context>, notification: Response<RpcLogsResponse>)
         }
     };
     let events = match status_slot {
-        Some(slot) if !decoded.truncated && decoded.self_invocations == 0 => {
+        Some(slot) if !decoded.needs_fetch() => {
             for skipped in &decoded.skipped {
                 context.metrics.decode_failure(skipped.reason);
             }

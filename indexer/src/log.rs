@@ -2,12 +2,14 @@
 //!
 //! Keys are prefixed by kind so that a whole append (records, idempotency entries and the source
 //! cursor) is one atomic sled batch:
-//! - `L` + seq (u64 big-endian) → a Borsh [`LogRecord`] (in its stored form, which keeps records
-//!   of earlier versions readable); seqs are gap-free from 1;
+//! - `L` + seq (u64 big-endian) → a Borsh [`LogRecord`] (in its stored form: new variants go
+//!   last, so records of earlier releases of this format stay readable); seqs are gap-free from 1;
 //! - `K` + signature (64 bytes) + event_index (u32 big-endian) → seq, the idempotency index;
 //! - `C` + program name → the program's [`Cursor`];
 //! - `P` + signature → slot, for transactions appended above the finalized slot: the finality
-//!   check later confirms them or retracts them.
+//!   check later confirms them or retracts them;
+//! - `V` → the log format ([`LOG_FORMAT`], u32 big-endian). A log of another format (or of the
+//!   first ones, which had no marker) is refused at open: nothing is ever misread.
 //!
 //! Durability: every append is applied as one atomic batch and flushed (fsync) before it
 //! returns, so whatever a caller saw appended survives a crash, and a crash mid-append leaves
@@ -19,6 +21,7 @@ use std::sync::Mutex;
 use borsh::{BorshDeserialize, BorshSerialize};
 use shared::control::ApiEvent;
 use shared::envelope::{EventEnvelope, EventSource};
+use shared::event::PayloadKind;
 use shared::{ChainEvent, ProgramKind};
 
 use crate::error::{Error, Result};
@@ -27,6 +30,11 @@ const RECORD: u8 = b'L';
 const KEY: u8 = b'K';
 const CURSOR: u8 = b'C';
 const PENDING: u8 = b'P';
+const FORMAT: u8 = b'V';
+
+/// The log format this version writes and reads: 2 is the five real DFPN programs (per-program
+/// kinds, decoded instructions). Logs of the invented single-program model carry no marker.
+pub const LOG_FORMAT: u32 = 2;
 
 /// A stored event: the envelope with the event kept in its compact Anchor encoding.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -45,20 +53,10 @@ pub struct StoredEvent {
     pub source: EventSource,
     /// Emitting program.
     pub program: ProgramKind,
-    /// Discriminator + Borsh.
+    /// An event or a decoded instruction.
+    pub kind: PayloadKind,
+    /// An event's discriminator + Borsh, or an instruction's Borsh.
     pub payload: Vec<u8>,
-}
-
-/// An event as logs written before block positions were recorded store it.
-#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
-struct StoredEventWithoutPosition {
-    slot: u64,
-    signature: [u8; 64],
-    event_index: u32,
-    block_time: Option<i64>,
-    source: EventSource,
-    program: ProgramKind,
-    payload: Vec<u8>,
 }
 
 /// A reading of the cluster's performance, polled by the telemetry task.
@@ -99,14 +97,13 @@ pub enum LogRecord {
 }
 
 /// The stored form of a [`LogRecord`]. Borsh tags variants by position, so a variant's layout
-/// never changes and new variants only go last: every log ever written stays readable.
+/// never changes and new variants only go last: every log of [`LOG_FORMAT`] stays readable.
 #[derive(BorshSerialize, BorshDeserialize)]
 enum StoredRecord {
-    EventWithoutPosition(StoredEventWithoutPosition),
+    Event(StoredEvent),
     Retraction { signature: [u8; 64], slot: u64 },
     Telemetry(Telemetry),
     Api(ApiEvent),
-    Event(StoredEvent),
 }
 
 impl LogRecord {
@@ -126,16 +123,6 @@ impl LogRecord {
         let stored = StoredRecord::try_from_slice(bytes).map_err(|err| Error::Corrupt(format!("seq {seq}: {err}")))?;
         Ok(match stored {
             StoredRecord::Event(event) => LogRecord::Event(event),
-            StoredRecord::EventWithoutPosition(old) => LogRecord::Event(StoredEvent {
-                slot: old.slot,
-                signature: old.signature,
-                tx_index: None,
-                event_index: old.event_index,
-                block_time: old.block_time,
-                source: old.source,
-                program: old.program,
-                payload: old.payload,
-            }),
             StoredRecord::Retraction { signature, slot } => LogRecord::Retraction { signature, slot },
             StoredRecord::Telemetry(reading) => LogRecord::Telemetry(reading),
             StoredRecord::Api(event) => LogRecord::Api(event),
@@ -146,6 +133,7 @@ impl LogRecord {
 impl StoredEvent {
     /// Stores an envelope (its `seq` is assigned by the log).
     pub fn from_envelope(envelope: &EventEnvelope) -> Result<Self> {
+        let (kind, payload) = envelope.event.stored_payload();
         Ok(Self {
             slot: envelope.slot,
             signature: parse_signature(&envelope.signature)?,
@@ -154,7 +142,8 @@ impl StoredEvent {
             block_time: envelope.block_time,
             source: envelope.source,
             program: envelope.program(),
-            payload: envelope.event.encode(),
+            kind,
+            payload,
         })
     }
 
@@ -165,7 +154,8 @@ impl StoredEvent {
 
     /// The decoded event alone (no signature encoding: the projector's hot path).
     pub fn event(&self, seq: u64) -> Result<ChainEvent> {
-        ChainEvent::decode(self.program, &self.payload).map_err(|err| Error::Corrupt(format!("seq {seq}: {err}")))
+        ChainEvent::decode_stored(self.program, self.kind, &self.payload)
+            .map_err(|err| Error::Corrupt(format!("seq {seq}: {err}")))
     }
 
     /// The envelope, with the event decoded.
@@ -178,8 +168,7 @@ impl StoredEvent {
             event_index: self.event_index,
             block_time: self.block_time,
             source: self.source,
-            event: ChainEvent::decode(self.program, &self.payload)
-                .map_err(|err| Error::Corrupt(format!("seq {seq}: {err}")))?,
+            event: self.event(seq)?,
         })
     }
 }
@@ -250,6 +239,7 @@ impl EventLog {
         let db =
             sled::Config::new().path(dir).cache_capacity(cache_bytes).open().map_err(|err| open_error(dir, err))?;
         let tree = db.open_tree("log")?;
+        check_format(&tree, dir)?;
         let last_seq = match tree.scan_prefix([RECORD]).next_back() {
             Some(entry) => {
                 let (key, _) = entry?;
@@ -427,6 +417,20 @@ impl EventLog {
     }
 }
 
+/// Refuses a log of another format; marks a new one with [`LOG_FORMAT`].
+fn check_format(tree: &sled::Tree, dir: &Path) -> Result<()> {
+    match tree.get([FORMAT])? {
+        Some(value) if value.as_ref() == LOG_FORMAT.to_be_bytes() => Ok(()),
+        Some(_) => Err(Error::IncompatibleLog(dir.to_path_buf())),
+        None if tree.first()?.is_some() => Err(Error::IncompatibleLog(dir.to_path_buf())),
+        None => {
+            tree.insert([FORMAT], &LOG_FORMAT.to_be_bytes())?;
+            tree.flush()?;
+            Ok(())
+        }
+    }
+}
+
 fn open_error(dir: &Path, err: sled::Error) -> Error {
     match &err {
         sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") => {
@@ -439,7 +443,7 @@ fn open_error(dir: &Path, err: sled::Error) -> Error {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use shared::dfpn::{DfpnEvent, ModelScoreUpdated};
+    use shared::dfpn::{ModelRegistryEvent, ModelScoreUpdated};
 
     /// A DFPN event of transaction `[signature_byte; 64]` (score 100 + `event_index`).
     pub(crate) fn envelope(signature_byte: u8, event_index: u32, slot: u64) -> EventEnvelope {
@@ -451,9 +455,11 @@ pub(crate) mod tests {
             event_index,
             block_time: Some(1_720_000_000),
             source: EventSource::Chain,
-            event: ChainEvent::Dfpn(DfpnEvent::ModelScoreUpdated(ModelScoreUpdated {
-                model: solana_pubkey::Pubkey::new_from_array([signature_byte; 32]),
-                score: 100 + event_index as u16,
+            event: ChainEvent::ModelRegistry(ModelRegistryEvent::ModelScoreUpdated(ModelScoreUpdated {
+                developer: solana_pubkey::Pubkey::new_from_array([signature_byte; 32]),
+                model_id: [signature_byte; 32],
+                old_score: 0,
+                new_score: 100 + event_index,
             })),
         }
     }
@@ -485,32 +491,45 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn records_written_before_block_positions_read_as_events_without_one() {
+    fn a_log_of_the_earlier_format_is_refused_and_nothing_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            // What the invented single-program model left: records, no format marker.
+            let db = sled::Config::new().path(dir.path()).open().unwrap();
+            let tree = db.open_tree("log").unwrap();
+            tree.insert(record_key(1), vec![0u8, 1, 2, 3]).unwrap();
+            db.flush().unwrap();
+        }
+        match EventLog::open(dir.path(), 1 << 20) {
+            Err(err @ Error::IncompatibleLog(_)) => {
+                assert!(err.to_string().contains("backfill into a new directory"), "{err}")
+            }
+            Err(other) => panic!("unexpected error {other}"),
+            Ok(_) => panic!("an old log must be refused"),
+        }
+        let fresh = tempfile::tempdir().unwrap();
+        drop(EventLog::open(fresh.path(), 1 << 20).unwrap());
+        let log = EventLog::open(fresh.path(), 1 << 20).unwrap();
+        assert_eq!(log.append(&[envelope(1, 0, 5)], None, 0).unwrap().appended, vec![1]);
+    }
+
+    #[test]
+    fn decoded_instructions_are_records_of_their_own() {
         let dir = tempfile::tempdir().unwrap();
         let log = EventLog::open(dir.path(), 1 << 20).unwrap();
-        let current = StoredEvent::from_envelope(&envelope(4, 1, 20)).unwrap();
-        let old = StoredEventWithoutPosition {
-            slot: current.slot,
-            signature: current.signature,
-            event_index: current.event_index,
-            block_time: current.block_time,
-            source: current.source,
-            program: current.program,
-            payload: current.payload.clone(),
+        let instruction = EventEnvelope {
+            event_index: shared::dfpn::INSTRUCTION_INDEX_BASE,
+            event: ChainEvent::Instruction(shared::dfpn::DfpnInstruction::IncrementUsage {
+                authority: solana_pubkey::Pubkey::new_from_array([1; 32]),
+                model: solana_pubkey::Pubkey::new_from_array([2; 32]),
+            }),
+            ..envelope(7, 0, 30)
         };
-        // The bytes an earlier version wrote: its record enum had the event at tag 0.
-        let mut bytes = vec![0u8];
-        bytes.extend(borsh::to_vec(&old).unwrap());
-        log.tree.insert(record_key(1), bytes).unwrap();
-        drop(log);
-        let log = EventLog::open(dir.path(), 1 << 20).unwrap();
-        assert_eq!(log.append(&[envelope(5, 0, 21)], None, 0).unwrap().appended, vec![2]);
-        let without_position = LogRecord::Event(StoredEvent { tx_index: None, ..current });
-        assert_eq!(log.record(1).unwrap().as_ref(), Some(&without_position));
-        let records = read_all(&log);
-        assert_eq!(records[0], (1, without_position));
-        let LogRecord::Event(newer) = &records[1].1 else { panic!("event record") };
-        assert_eq!(newer.tx_index, Some(5));
+        let outcome = log.append(&[envelope(7, 0, 30), instruction.clone(), instruction.clone()], None, 0).unwrap();
+        assert_eq!((outcome.appended, outcome.duplicates), (vec![1, 2], 1));
+        let LogRecord::Event(stored) = log.record(2).unwrap().unwrap() else { panic!("event record") };
+        assert_eq!(stored.kind, PayloadKind::Instruction);
+        assert_eq!(stored.to_envelope(2).unwrap(), EventEnvelope { seq: 2, ..instruction });
     }
 
     #[test]
@@ -521,7 +540,7 @@ pub(crate) mod tests {
         let cursor = Cursor { signature: [9; 64], slot: 44 };
         log.append(&[envelope(9, 0, 44)], Some((ProgramKind::Psy, &cursor)), 100).unwrap();
         assert_eq!(log.cursor(ProgramKind::Psy).unwrap(), Some(cursor));
-        assert_eq!(log.cursor(ProgramKind::Dfpn).unwrap(), None);
+        assert_eq!(log.cursor(ProgramKind::ModelRegistry).unwrap(), None);
     }
 
     #[test]

@@ -23,9 +23,14 @@ async fn backfill_from_genesis_stores_the_ground_truth_exactly_once() {
     let node = start_node(21, 3_000, Faults::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let context = context(&node, dir.path());
+    let mut appended_by = Vec::new();
     for program in ProgramKind::ALL {
+        let first = context.log.last_seq() + 1;
         let stats = context.backfill(program, BackfillFrom::Genesis).await.unwrap();
-        assert!(stats.appended > 0 && stats.duplicates == 0);
+        // A transaction of several programs (a finalize with its rewards CPI) is appended by the
+        // first backfill that lists it: later ones skip it as a duplicate.
+        assert!(stats.appended > 0, "{program:?} has history of its own");
+        appended_by.push((program, first..=context.log.last_seq()));
     }
     let truth = ground_truth(&node, None);
     let log = read_log(&context.log);
@@ -33,16 +38,16 @@ async fn backfill_from_genesis_stores_the_ground_truth_exactly_once() {
     assert_eq!(log.event_records, truth.len(), "no duplicates");
     let mut places = Vec::new();
     for entry in context.log.read_from(1) {
-        if let (_, LogRecord::Event(event)) = entry.unwrap() {
-            places.push((event.program, event.slot, event.tx_index.expect("a block position"), event.event_index));
+        if let (seq, LogRecord::Event(event)) = entry.unwrap() {
+            places.push((seq, event.slot, event.tx_index.expect("a block position"), event.event_index));
         }
     }
-    for program in ProgramKind::ALL {
+    for (program, seqs) in appended_by {
         let order: Vec<_> =
-            places.iter().filter(|place| place.0 == program).map(|place| (place.1, place.2, place.3)).collect();
-        assert!(order.is_sorted(), "a backfill appends each program's history in chain order");
+            places.iter().filter(|place| seqs.contains(&place.0)).map(|place| (place.1, place.2, place.3)).collect();
+        assert!(order.is_sorted(), "the backfill of {program:?} appends in chain order");
     }
-    assert!(context.log.cursor(ProgramKind::Dfpn).unwrap().is_some());
+    assert!(context.log.cursor(ProgramKind::AnalysisMarketplace).unwrap().is_some());
 
     for program in ProgramKind::ALL {
         let again = context.backfill(program, BackfillFrom::Cursor).await.unwrap();
@@ -198,21 +203,23 @@ fn decided_by_block_order(chain_order_lines: &str) -> usize {
     let mut last_slot: HashMap<(String, &str), (u64, Vec<String>)> = HashMap::new();
     for line in chain_order_lines.lines() {
         let event: serde_json::Value = serde_json::from_str(line).unwrap();
-        let (name, fields) = (event["name"].as_str().unwrap(), &event["fields"]);
-        let field = match name {
-            "WorkerStakeChanged" => "stake",
-            "WorkerStatusChanged" | "ModelStatusChanged" => "status",
-            "WorkerReputationUpdated" => "reputation",
-            "ModelScoreUpdated" => "score",
+        let (name, f) = (event["name"].as_str().unwrap(), &event["fields"]);
+        let (field, value) = match name {
+            "WorkerUpdated" => ("stake", f["stake"].to_string()),
+            "WorkerStatusChanged" => ("status", f["active"].to_string()),
+            "WorkerReputationUpdated" => ("reputation", f["reputation"].to_string()),
+            "ModelScoreUpdated" => ("score", f["new_score"].to_string()),
+            "ModelActivated" => ("score", f["score"].to_string()),
+            "ModelSuspended" | "ModelReactivated" | "ModelRetired" | "ModelUpdated" => ("status", name.to_owned()),
             _ => continue,
         };
-        let entity = fields.get("worker").or_else(|| fields.get("model")).unwrap().to_string();
+        let entity = f.get("operator").unwrap_or(&f["model_id"]).to_string() + &f["developer"].to_string();
         let slot = event["slot"].as_u64().unwrap();
         let entry = last_slot.entry((entity, field)).or_insert((slot, Vec::new()));
         if entry.0 != slot {
             *entry = (slot, Vec::new());
         }
-        entry.1.push(fields[field].to_string());
+        entry.1.push(value);
     }
     last_slot.values().filter(|(_, values)| values.first() != values.last()).count()
 }

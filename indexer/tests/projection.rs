@@ -30,7 +30,7 @@ async fn projections_equal_the_ground_truth_and_replay_reproduces_them() {
     assert!(expected.requests.len() > 50 && expected.workers.len() == 24 && expected.models.len() == 10);
 
     let projections = dir.path().join("projections");
-    let mut projector = Projector::open(&projections).unwrap();
+    let mut projector = Projector::open(&projections, &shared::ProgramSet::defaults()).unwrap();
     while projector.catch_up(&context.log, 700).unwrap() > 0 {
         projector.commit().unwrap();
     }
@@ -46,7 +46,7 @@ async fn projections_equal_the_ground_truth_and_replay_reproduces_them() {
     let live_built_psy = projected_psy(&projections);
     assert_eq!(live_built_psy, expected_psy);
 
-    let folded = projector::replay(&context.log, &projections).unwrap();
+    let folded = projector::replay(&context.log, &projections, &shared::ProgramSet::defaults()).unwrap();
     assert_eq!(folded, context.log.last_seq());
     assert_eq!(projected(&projections), live_built, "replay answers exactly as the live build");
     assert_eq!(projected_psy(&projections), live_built_psy);
@@ -60,13 +60,13 @@ async fn a_crash_before_or_after_a_commit_neither_loses_nor_double_applies() {
     let projections = dir.path().join("projections");
     let last = context.log.last_seq() as usize;
 
-    let mut projector = Projector::open(&projections).unwrap();
+    let mut projector = Projector::open(&projections, &shared::ProgramSet::defaults()).unwrap();
     projector.catch_up(&context.log, last / 3).unwrap();
     projector.commit().unwrap();
     projector.catch_up(&context.log, last / 3).unwrap();
     drop(projector); // crash: folded but not committed
 
-    let mut projector = Projector::open(&projections).unwrap();
+    let mut projector = Projector::open(&projections, &shared::ProgramSet::defaults()).unwrap();
     assert_eq!(projector.applied_seq(), (last / 3) as u64, "resumes after the committed payload");
     projector.catch_up(&context.log, last).unwrap();
     projector.commit().unwrap();
@@ -96,7 +96,7 @@ async fn telemetry_readings_are_logged_and_projected_one_document_per_sample() {
     assert!(later.sample_slot > first.sample_slot);
 
     let projections = dir.path().join("projections");
-    let mut projector = Projector::open(&projections).unwrap();
+    let mut projector = Projector::open(&projections, &shared::ProgramSet::defaults()).unwrap();
     projector.catch_up(&context.log, usize::MAX).unwrap();
     projector.commit().unwrap();
     projector.finish().unwrap();

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use shared::schema::Family;
+use shared::schema::{Family, ResolveFields};
 use tantivy::{Index, IndexReader, ReloadPolicy, Searcher};
 
 use crate::error::{ApiError, Result};
@@ -18,9 +18,19 @@ pub struct FamilyReader {
     /// The index (for its schema).
     pub index: Index,
     reader: IndexReader,
+    /// The family's resolved fields struct, resolved on first use.
+    fields: OnceLock<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 impl FamilyReader {
+    /// The family's fields, resolved once per reader (`F` must be the family's fields struct).
+    pub fn fields<F: ResolveFields>(&self) -> &F {
+        self.fields
+            .get_or_init(|| Box::new(F::resolve_in(&self.index.schema())))
+            .downcast_ref::<F>()
+            .expect("a reader is asked for its own family's fields")
+    }
+
     /// A searcher over the latest loaded commit.
     pub fn searcher(&self) -> Searcher {
         self.reader.searcher()
@@ -56,7 +66,8 @@ impl Projections {
         }
         let index =
             Index::open_in_dir(&path).map_err(|err| ApiError::Internal(format!("{}: {err}", path.display())))?;
+        shared::schema::register_tokenizers(&index);
         let reader = index.reader_builder().reload_policy(ReloadPolicy::OnCommitWithDelay).try_into()?;
-        Ok(Some(slot.get_or_init(|| FamilyReader { index, reader })))
+        Ok(Some(slot.get_or_init(|| FamilyReader { index, reader, fields: OnceLock::new() })))
     }
 }

@@ -4,6 +4,7 @@
 mod common;
 
 use common::{generous, world};
+use fixtures::testing::DfpnFamily::{Models, Requests, Workers};
 use query_api::ratelimit::Limits;
 use serde_json::{json, Value};
 
@@ -22,7 +23,8 @@ async fn every_endpoint_and_filter_matches_the_ground_truth() {
         json!({"status": "healthy", "request_count": e.requests.len(), "worker_count": e.workers.len(), "model_count": e.models.len()})
     );
 
-    let all_requests = w.newest_first("RequestCreated", "request", &e.requests, |_| true);
+    let all_requests = w.newest_first(Requests, |_, _| true);
+    assert!(all_requests.len() > 100, "the fixture holds more requests than the default limit");
     assert_eq!(
         w.ok("/requests").await,
         Value::Array(all_requests.iter().take(100).cloned().collect()),
@@ -37,86 +39,107 @@ async fn every_endpoint_and_filter_matches_the_ground_truth() {
     );
     assert_eq!(w.ok("/requests?limit=0").await, json!([]));
     for status in ["Created", "Committed", "Revealed", "Finalized", "Cancelled", "Expired", "Disputed"] {
-        let expected = w.newest_first("RequestCreated", "request", &e.requests, |r| r["status"] == status);
+        let expected = w.newest_first(Requests, |r, _| r["status"] == status);
+        assert!(!expected.is_empty(), "the fixture has {status} requests");
         assert_eq!(
             w.ok(&format!("/requests?status={status}&limit=1000")).await,
             Value::Array(expected),
             "status {status}"
         );
     }
+    // The DFPN dashboard and worker send on-chain names: Open = Created ∪ Committed,
+    // CommitClosed = Revealed.
+    for (alias, api) in [("Open", &["Created", "Committed"][..]), ("CommitClosed", &["Revealed"][..])] {
+        let expected = w.newest_first(Requests, |r, chain| {
+            assert_eq!(chain == alias, api.iter().any(|s| r["status"] == *s), "mapping of {r}");
+            chain == alias
+        });
+        assert!(!expected.is_empty());
+        assert_eq!(
+            w.ok(&format!("/requests?status={alias}&limit=1000")).await,
+            Value::Array(expected),
+            "alias {alias}"
+        );
+    }
     let requester = all_requests[0]["requester"].as_str().unwrap();
-    let expected = w.newest_first("RequestCreated", "request", &e.requests, |r| r["requester"] == requester);
+    let expected = w.newest_first(Requests, |r, _| r["requester"] == requester);
     assert!(!expected.is_empty());
     assert_eq!(w.ok(&format!("/requests?requester={requester}&limit=1000")).await, Value::Array(expected));
     for bits in [1u64, 8, 9, 34] {
-        let expected = w.newest_first("RequestCreated", "request", &e.requests, |r| {
-            r["modalities"].as_u64().unwrap() & bits == bits
-        });
+        let expected = w.newest_first(Requests, |r, _| r["modalities"].as_u64().unwrap() & bits == bits);
         assert_eq!(
             w.ok(&format!("/requests?modalities={bits}&limit=1000")).await,
             Value::Array(expected),
             "modalities {bits}"
         );
     }
-    let combined = w.newest_first("RequestCreated", "request", &e.requests, |r| {
-        r["status"] == "Finalized" && r["modalities"].as_u64().unwrap() & 1 == 1
-    });
+    let by_name = w.newest_first(Requests, |r, _| r["modalities"].as_u64().unwrap() & 9 == 9);
+    assert_eq!(
+        w.ok("/requests?modalities=image_authenticity,face_manipulation&limit=1000").await,
+        Value::Array(by_name),
+        "the worker client's modality names"
+    );
+    let combined =
+        w.newest_first(Requests, |r, _| r["status"] == "Finalized" && r["modalities"].as_u64().unwrap() & 1 == 1);
     assert_eq!(w.ok("/requests?status=Finalized&modalities=1&limit=1000").await, Value::Array(combined));
     for request in all_requests.iter().take(20) {
         assert_eq!(&w.ok(&format!("/requests/{}", request["id"].as_str().unwrap())).await, request);
     }
-    let arweave: Vec<&Value> =
-        e.requests.values().filter(|r| r["storage_uri"].as_str().unwrap().contains("arweave")).collect();
-    let mut found = ids(&w.ok("/requests/search?q=arweave&limit=1000").await);
-    found.sort();
-    let mut wanted: Vec<String> = arweave.iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect();
-    wanted.sort();
-    assert_eq!(found, wanted);
-    assert_eq!(w.ok("/requests/search?q=arweave").await.as_array().unwrap().len(), wanted.len().min(100));
 
-    let all_workers = w.newest_first("WorkerRegistered", "worker", &e.workers, |_| true);
-    assert_eq!(w.ok("/workers").await, Value::Array(all_workers.clone()));
+    let all_workers = w.newest_first(Workers, |_, _| true);
+    assert_eq!(w.ok("/workers?limit=1000").await, Value::Array(all_workers.clone()));
     for status in ["Active", "Inactive", "Unbonding", "Slashed"] {
-        let expected = w.newest_first("WorkerRegistered", "worker", &e.workers, |v| v["status"] == status);
-        assert_eq!(w.ok(&format!("/workers?status={status}")).await, Value::Array(expected), "worker status {status}");
+        let expected = w.newest_first(Workers, |v, chain| {
+            assert_eq!(v["status"], chain, "worker statuses keep the on-chain names");
+            v["status"] == status
+        });
+        assert!(!expected.is_empty(), "the fixture has {status} workers");
+        assert_eq!(
+            w.ok(&format!("/workers?status={status}&limit=1000")).await,
+            Value::Array(expected),
+            "worker status {status}"
+        );
     }
+    let expected = w.newest_first(Workers, |v, _| v["reputation"].as_u64().unwrap() >= 6000);
+    assert!(!expected.is_empty());
+    assert_eq!(w.ok("/workers?min_reputation=6000&limit=1000").await, Value::Array(expected));
     let expected =
-        w.newest_first("WorkerRegistered", "worker", &e.workers, |v| v["reputation"].as_u64().unwrap() >= 8000);
-    assert_eq!(w.ok("/workers?min_reputation=8000").await, Value::Array(expected));
-    let expected = w.newest_first("WorkerRegistered", "worker", &e.workers, |v| {
-        v["modalities"].as_u64().unwrap() & 5 == 5 && v["status"] == "Active"
-    });
-    assert_eq!(w.ok("/workers?modalities=5&status=Active").await, Value::Array(expected));
+        w.newest_first(Workers, |v, _| v["modalities"].as_u64().unwrap() & 5 == 5 && v["status"] == "Active");
+    assert_eq!(w.ok("/workers?modalities=5&status=Active&limit=1000").await, Value::Array(expected));
     assert_eq!(w.ok("/workers?limit=3&offset=2").await, Value::Array(all_workers[2..5].to_vec()));
     let operator = all_workers[3]["operator"].as_str().unwrap();
     assert_eq!(w.ok(&format!("/workers/{operator}")).await, all_workers[3]);
     assert_eq!(w.ok(&format!("/workers?operator={operator}")).await, json!([all_workers[3]]));
 
-    let all_models = w.newest_first("ModelRegistered", "model", &e.models, |_| true);
-    assert_eq!(w.ok("/models").await, Value::Array(all_models.clone()));
+    let all_models = w.newest_first(Models, |_, _| true);
+    assert_eq!(w.ok("/models?limit=1000").await, Value::Array(all_models.clone()));
     for status in ["Active", "Inactive", "Deprecated"] {
-        let expected = w.newest_first("ModelRegistered", "model", &e.models, |v| v["status"] == status);
-        assert_eq!(w.ok(&format!("/models?status={status}")).await, Value::Array(expected), "model status {status}");
+        let expected = w.newest_first(Models, |v, _| v["status"] == status);
+        assert!(!expected.is_empty(), "the fixture has {status} models");
+        assert_eq!(
+            w.ok(&format!("/models?status={status}&limit=1000")).await,
+            Value::Array(expected),
+            "model status {status}"
+        );
+    }
+    for (alias, api) in [("Pending", "Inactive"), ("Suspended", "Inactive"), ("Retired", "Deprecated")] {
+        let expected = w.newest_first(Models, |v, chain| {
+            if chain == alias {
+                assert_eq!(v["status"], api, "{alias} maps to {api}");
+            }
+            chain == alias
+        });
+        assert!(!expected.is_empty(), "the fixture has {alias} models");
+        assert_eq!(w.ok(&format!("/models?status={alias}&limit=1000")).await, Value::Array(expected), "alias {alias}");
     }
     let developer = all_models[0]["developer"].as_str().unwrap();
-    let expected = w.newest_first("ModelRegistered", "model", &e.models, |v| v["developer"] == developer);
-    assert_eq!(w.ok(&format!("/models?developer={developer}")).await, Value::Array(expected));
-    let expected =
-        w.newest_first("ModelRegistered", "model", &e.models, |v| v["modalities"].as_u64().unwrap() & 8 == 8);
-    assert_eq!(w.ok("/models?modalities=8").await, Value::Array(expected));
+    let expected = w.newest_first(Models, |v, _| v["developer"] == developer);
+    assert_eq!(w.ok(&format!("/models?developer={developer}&limit=1000")).await, Value::Array(expected));
+    let expected = w.newest_first(Models, |v, _| v["modalities"].as_u64().unwrap() & 8 == 8);
+    assert_eq!(w.ok("/models?modalities=8&limit=1000").await, Value::Array(expected));
     assert_eq!(w.ok(&format!("/models/{}", all_models[1]["id"].as_str().unwrap())).await, all_models[1]);
-    let face: Vec<String> = e
-        .models
-        .values()
-        .filter(|m| m["name"].as_str().unwrap().split('-').any(|t| t == "face"))
-        .map(|m| m["id"].as_str().unwrap().to_owned())
-        .collect();
-    let mut found = ids(&w.ok("/models/search?q=face").await);
-    found.sort();
-    let mut face_sorted = face.clone();
-    face_sorted.sort();
-    assert!(!face.is_empty());
-    assert_eq!(found, face_sorted, "names and URIs carry the token");
+    assert!(all_models.iter().any(|m| m["total_uses"].as_u64().unwrap() > 0), "increment_usage is counted");
+
     let plain = w.client.get(format!("{}/requests?limit=50", w.base)).send().await.unwrap();
     assert!(plain.headers().get("content-encoding").is_none());
     let raw = reqwest::Client::builder().no_gzip().build().unwrap();
@@ -130,22 +153,85 @@ async fn every_endpoint_and_filter_matches_the_ground_truth() {
     w.api.stop().await;
 }
 
+/// The ids of a search's answer, sorted.
+async fn found(w: &common::World, path: &str) -> Vec<String> {
+    let mut found = ids(&w.ok(path).await);
+    found.sort();
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_finds_what_users_paste() {
+    let w = world(generous(), None).await;
+    let e = &w.expected;
+    let encode =
+        |q: &str| q.replace('%', "%25").replace('&', "%26").replace('+', "%2B").replace('#', "%23").replace(' ', "%20");
+    // Every request by its whole storage URI and by its content id (the last path segment):
+    // Arweave ids (43 characters, some starting with `-`), IPFS CIDs, https paths.
+    let mut forms = std::collections::BTreeSet::new();
+    let mut long_ids = 0;
+    for (id, request) in &e.requests {
+        let uri = request["storage_uri"].as_str().unwrap();
+        let content_id = uri.rsplit('/').next().unwrap();
+        forms.insert(uri.split(':').next().unwrap().to_owned());
+        long_ids += usize::from(content_id.len() > 40);
+        for q in [uri, content_id] {
+            let hits = found(&w, &format!("/requests/search?q={}&limit=1000", encode(q))).await;
+            assert!(hits.contains(id), "{q:?} does not find request {id} ({uri})");
+        }
+    }
+    assert!(long_ids > 0, "content ids over 40 bytes are searched");
+    assert!(forms.len() >= 3, "several URI forms: {forms:?}");
+    assert!(
+        e.requests.values().any(|r| r["storage_uri"].as_str().unwrap().rsplit('/').next().unwrap().starts_with('-')),
+        "an id starting with `-` is searched"
+    );
+    let arweave: Vec<String> = e
+        .requests
+        .iter()
+        .filter(|(_, r)| r["storage_uri"].as_str().unwrap().contains("arweave"))
+        .map(|(id, _)| id.clone())
+        .collect();
+    assert!(!arweave.is_empty());
+    assert_eq!(found(&w, "/requests/search?q=arweave&limit=1000").await, arweave);
+    assert_eq!(w.ok("/requests/search?q=arweave").await.as_array().unwrap().len(), arweave.len().min(100));
+    // Models by whole name, by a name part and by their Hugging Face URI.
+    for (id, model) in &e.models {
+        for q in [model["name"].as_str().unwrap(), model["model_uri"].as_str().unwrap()] {
+            let hits = found(&w, &format!("/models/search?q={}&limit=1000", encode(q))).await;
+            assert!(hits.contains(id), "{q:?} does not find model {id}");
+        }
+    }
+    let face: Vec<String> = e
+        .models
+        .iter()
+        .filter(|(_, m)| m["name"].as_str().unwrap().split('-').any(|t| t == "face"))
+        .map(|(id, _)| id.clone())
+        .collect();
+    assert!(!face.is_empty());
+    assert_eq!(found(&w, "/models/search?q=face&limit=1000").await, face, "names and URIs carry the token");
+    assert_eq!(found(&w, "/models/search?q=name:face&limit=1000").await, face, "field syntax still works");
+    w.api.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_the_documented_error_body() {
     let w = world(generous(), None).await;
     let cases = [
-        ("/requests?status=Bogus", 400, "`status`: invalid RequestStatus value \"Bogus\"; expected one of: Created, Committed, Revealed, Finalized, Cancelled, Expired, Disputed"),
+        ("/requests?status=Bogus", 400, "`status`: invalid RequestStatus value \"Bogus\"; expected one of: Created, Committed, Revealed, Finalized, Cancelled, Expired, Disputed (or the on-chain Open, CommitClosed, Finalized, Expired, Cancelled, Disputed)"),
         ("/requests?limit=-1", 400, "`limit` must be a non-negative integer, got \"-1\""),
         ("/requests?offset=abc", 400, "`offset` must be a non-negative integer, got \"abc\""),
         ("/requests?offset=-3", 400, "`offset` must be a non-negative integer, got \"-3\""),
-        ("/requests?modalities=64", 400, "`modalities` 64 has bits outside the defined set (image 1, video 2, audio 4, face 8, text 16, voice 32)"),
+        ("/requests?modalities=256", 400, "`modalities` 256 does not fit the 8-bit modality field"),
+        ("/requests?modalities=face", 400, "`modalities` must be an integer bitfield or names among image_authenticity, video_authenticity, audio_authenticity, face_manipulation, voice_cloning, generated_content; got \"face\""),
         ("/requests?requester=not-a-key", 400, "`requester` must be a base58 public key, got \"not-a-key\""),
         ("/requests?colour=red", 400, "unknown parameter `colour`; accepted: status, requester, modalities, limit, offset"),
         ("/workers?min_reputation=10001", 400, "`min_reputation` must be between 0 and 10000, got 10001"),
         ("/workers?status=active", 400, "`status`: invalid WorkerStatus value \"active\"; expected one of: Active, Inactive, Unbonding, Slashed"),
-        ("/models?status=Retired", 400, "`status`: invalid ModelStatus value \"Retired\"; expected one of: Active, Inactive, Deprecated"),
+        ("/models?status=Paused", 400, "`status`: invalid ModelStatus value \"Paused\"; expected one of: Active, Inactive, Deprecated (or the on-chain Pending, Active, Retired, Suspended)"),
         ("/requests/search", 400, "`q` is required"),
         ("/requests/search?q=%20", 400, "`q` must not be empty"),
+        ("/requests/search?q=%2F%2F", 400, "`q` \"//\" has no letters or digits to search for"),
         ("/requests/unknown-id", 404, "No request found with the given ID \"unknown-id\""),
         ("/workers/unknown", 404, "No worker found for operator \"unknown\""),
         ("/models/unknown", 404, "No model found with the given ID \"unknown\""),
@@ -239,7 +325,8 @@ async fn starts_before_the_projections_exist_and_follows_the_indexers_commits() 
     for program in shared::ProgramKind::ALL {
         context.backfill(program, indexer::backfill::BackfillFrom::Genesis).await.unwrap();
     }
-    let mut projector = indexer::projector::Projector::open(&dir.path().join("projections")).unwrap();
+    let mut projector =
+        indexer::projector::Projector::open(&dir.path().join("projections"), &shared::ProgramSet::defaults()).unwrap();
     projector.catch_up(&context.log, usize::MAX).unwrap();
     projector.commit().unwrap();
     let expected = fixtures::testing::expected_dfpn(node.node.ground_truth(None).lines());

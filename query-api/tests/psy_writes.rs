@@ -133,7 +133,7 @@ async fn rewards_are_calculated_once_and_every_reward_endpoint_matches_the_groun
     }
     w.stop_projector();
     let replayed = tempfile::tempdir().unwrap();
-    indexer::projector::replay(&w.log, &replayed.path().join("projections")).unwrap();
+    indexer::projector::replay(&w.log, &replayed.path().join("projections"), &shared::ProgramSet::defaults()).unwrap();
     let api = query_api::start(query_api::Config {
         dfpn_addr: "127.0.0.1:0".parse().unwrap(),
         psy_addr: "127.0.0.1:0".parse().unwrap(),

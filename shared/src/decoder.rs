@@ -307,7 +307,8 @@ pub fn decode_transaction<S: AsRef<str>>(
 fn decode_instructions(programs: &ProgramSet, groups: &[InstructionGroup], decoded: &mut DecodedTransaction) {
     let mut position = 0u32;
     for (outer_index, group) in groups.iter().enumerate() {
-        let all = std::iter::once((None, &group.outer)).chain(group.inner.iter().enumerate().map(|(i, ix)| (Some(i), ix)));
+        let all =
+            std::iter::once((None, &group.outer)).chain(group.inner.iter().enumerate().map(|(i, ix)| (Some(i), ix)));
         for (inner_index, instruction) in all {
             let event_index = INSTRUCTION_INDEX_BASE + position;
             position += 1;

@@ -4,7 +4,6 @@
 //! parsed as its variant name (`"Committed"`, `"InProgress"`, ...), and lists its values in `ALL`
 //! so that error messages can name them.
 
-
 use crate::error::Error;
 use crate::event::dfpn;
 
@@ -197,9 +196,14 @@ impl StatusFilter {
         match (value.parse::<A>(), value.parse::<C>()) {
             (Ok(api), _) => Ok(Self::Api(api.into())),
             (Err(_), Ok(chain)) => Ok(Self::Chain(chain.into())),
-            (Err(Error::InvalidEnumValue { kind, value, expected }), Err(Error::InvalidEnumValue { expected: aliases, .. })) => {
-                Err(Error::InvalidEnumValue { kind, value, expected: format!("{expected} (or the on-chain {aliases})") })
-            }
+            (
+                Err(Error::InvalidEnumValue { kind, value, expected }),
+                Err(Error::InvalidEnumValue { expected: aliases, .. }),
+            ) => Err(Error::InvalidEnumValue {
+                kind,
+                value,
+                expected: format!("{expected} (or the on-chain {aliases})"),
+            }),
             (Err(err), Err(_)) => Err(err),
         }
     }
@@ -320,7 +324,10 @@ mod tests {
     #[test]
     fn borsh_encodes_the_variant_index() {
         assert_eq!(borsh::to_vec(&dfpn::RequestStatus::Expired).unwrap(), vec![3]);
-        assert_eq!(borsh::to_vec(&dfpn::WorkerStatus::Unbonding { unlock_slot: 9 }).unwrap(), vec![3, 9, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(
+            borsh::to_vec(&dfpn::WorkerStatus::Unbonding { unlock_slot: 9 }).unwrap(),
+            vec![3, 9, 0, 0, 0, 0, 0, 0, 0]
+        );
         assert_eq!(borsh::from_slice::<dfpn::ModelStatus>(&[3]).unwrap(), dfpn::ModelStatus::Suspended);
         assert!(borsh::from_slice::<dfpn::ModelStatus>(&[4]).is_err());
     }
@@ -337,7 +344,10 @@ mod tests {
         assert_eq!(model("Retired"), Ok(StatusFilter::Chain("Retired")));
         assert_eq!(model("Suspended"), Ok(StatusFilter::Chain("Suspended")));
         let err = model("paused").unwrap_err().to_string();
-        assert!(err.contains("Active, Inactive, Deprecated (or the on-chain Pending, Active, Retired, Suspended)"), "{err}");
+        assert!(
+            err.contains("Active, Inactive, Deprecated (or the on-chain Pending, Active, Retired, Suspended)"),
+            "{err}"
+        );
     }
 
     #[test]

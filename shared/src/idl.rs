@@ -64,7 +64,9 @@ pub fn program_idl(program: ProgramKind) -> Value {
     let support = if program.is_dfpn() { dfpn::types::idl_enum_types() } else { psy::idl_support_types() };
     let mut referenced = Vec::new();
     referenced_types(&Value::Array(types.clone()), &mut referenced);
-    types.extend(support.into_iter().filter(|ty| ty["name"].as_str().is_some_and(|n| referenced.iter().any(|r| r == n))));
+    types.extend(
+        support.into_iter().filter(|ty| ty["name"].as_str().is_some_and(|n| referenced.iter().any(|r| r == n))),
+    );
     let events: Vec<Value> = discriminators
         .iter()
         .map(|(name, discriminator)| json!({ "name": name, "discriminator": discriminator }))

@@ -24,7 +24,9 @@ pub mod program;
 pub mod rpc;
 pub mod schema;
 
-pub use decoder::{decode_transaction, DecodedEvent, DecodedTransaction, InstructionGroup, MessageInstruction, SkipReason};
+pub use decoder::{
+    decode_transaction, DecodedEvent, DecodedTransaction, InstructionGroup, MessageInstruction, SkipReason,
+};
 pub use envelope::EventEnvelope;
 pub use error::{Error, Result};
 pub use event::{dfpn, psy, ChainEvent};

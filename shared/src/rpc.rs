@@ -39,7 +39,9 @@ pub fn decode_fetched_transaction(
     }
     let resolve = |program_id_index: u8, accounts: &[u8], data: &str, stack_height: u32| {
         let key = |index: u8| {
-            keys.get(index as usize).map(|key| (*key).to_owned()).ok_or_else(|| unusable("account index outside the keys"))
+            keys.get(index as usize)
+                .map(|key| (*key).to_owned())
+                .ok_or_else(|| unusable("account index outside the keys"))
         };
         let program_id = key(program_id_index)?;
         // Only our programs' instructions are read (base58 decoding is quadratic in the length:
@@ -60,7 +62,8 @@ pub fn decode_fetched_transaction(
     }
     if let OptionSerializer::Some(inner) = &meta.inner_instructions {
         for set in inner {
-            let group = groups.get_mut(set.index as usize).ok_or_else(|| unusable("inner index outside instructions"))?;
+            let group =
+                groups.get_mut(set.index as usize).ok_or_else(|| unusable("inner index outside instructions"))?;
             for instruction in &set.instructions {
                 let UiInstruction::Compiled(compiled) = instruction else {
                     return Err(unusable("parsed inner instruction; request encoding json"));
@@ -71,4 +74,53 @@ pub fn decode_fetched_transaction(
         }
     }
     Ok(decode_transaction(programs, logs, meta.err.is_some(), Some(&groups)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dfpn::{DfpnInstruction, INSTRUCTION_INDEX_BASE};
+    use crate::event::ChainEvent;
+    use crate::program::ProgramKind;
+    use anchor_lang::prelude::Pubkey;
+
+    /// A v0 transaction whose inner instruction invokes model-registry loaded from a lookup
+    /// table, with a model account from the table's readonly keys.
+    #[test]
+    fn instructions_resolve_over_static_then_loaded_writable_then_readonly_keys() {
+        let models = ProgramKind::ModelRegistry.default_id();
+        let (authority, model) = (Pubkey::new_from_array([1; 32]), Pubkey::new_from_array([2; 32]));
+        let (data, _) = DfpnInstruction::IncrementUsage { authority, model }.to_chain();
+        let router = "TokenkegQfeZyiNwAJbNbGqPFXCWuBvf9Ss623VQ5DA";
+        let answer = serde_json::json!({
+            "slot": 5, "blockTime": 1_720_000_000, "version": 0,
+            "transaction": {
+                "signatures": ["1".repeat(64)],
+                "message": {
+                    "header": {"numRequiredSignatures": 1, "numReadonlySignedAccounts": 0, "numReadonlyUnsignedAccounts": 1},
+                    "accountKeys": [authority.to_string(), router],
+                    "recentBlockhash": "11111111111111111111111111111111",
+                    "instructions": [{"programIdIndex": 1, "accounts": [0, 2, 3], "data": "", "stackHeight": null}],
+                    "addressTableLookups": [{"accountKey": router, "writableIndexes": [0], "readonlyIndexes": [1]}]
+                }
+            },
+            "meta": {
+                "err": null, "status": {"Ok": null}, "fee": 5000, "preBalances": [], "postBalances": [],
+                "innerInstructions": [{"index": 0, "instructions": [
+                    {"programIdIndex": 2, "accounts": [0, 3], "data": bs58::encode(&data).into_string(), "stackHeight": 2}
+                ]}],
+                "logMessages": [
+                    format!("Program {router} invoke [1]"), format!("Program {models} invoke [2]"),
+                    "Program log: Instruction: IncrementUsage".to_owned(),
+                    format!("Program {models} success"), format!("Program {router} success")
+                ],
+                "loadedAddresses": {"writable": [models.to_string()], "readonly": [model.to_string()]}
+            }
+        });
+        let fetched: EncodedConfirmedTransactionWithStatusMeta = serde_json::from_value(answer).unwrap();
+        let decoded = decode_fetched_transaction(&ProgramSet::defaults(), &fetched).unwrap();
+        let got: Vec<_> = decoded.events.iter().map(|e| (e.event_index, e.event.clone())).collect();
+        let usage = ChainEvent::Instruction(DfpnInstruction::IncrementUsage { authority, model });
+        assert_eq!(got, vec![(INSTRUCTION_INDEX_BASE + 1, usage)]);
+    }
 }

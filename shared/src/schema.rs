@@ -107,6 +107,12 @@ impl Family {
     }
 }
 
+/// A family's fields struct, resolved from its index's schema (readers resolve it once).
+pub trait ResolveFields: Sized + Send + Sync + 'static {
+    /// Resolves every field in `schema`.
+    fn resolve_in(schema: &Schema) -> Self;
+}
+
 /// Name of the tokenizer of URIs, content ids and model names: splits on every character that
 /// is not a letter or digit, lowercases, and keeps long tokens (tantivy's default drops tokens
 /// over 40 bytes, which loses Arweave ids and IPFS CIDs).
@@ -159,6 +165,12 @@ macro_rules! fields {
             /// Resolves the fields in a schema built by [`Family::schema`].
             pub fn resolve(schema: &Schema) -> Self {
                 Self { $($field: schema.get_field(stringify!($field)).expect(concat!("schema declares ", stringify!($field))),)* }
+            }
+        }
+
+        impl $crate::schema::ResolveFields for $name {
+            fn resolve_in(schema: &Schema) -> Self {
+                Self::resolve(schema)
             }
         }
     };
@@ -231,8 +243,8 @@ macro_rules! family {
 pub mod dfpn {
     use super::{key, number, stored, stored_bytes, words_text};
     use crate::doc_value::{Modalities, Stored};
-    use crate::enums::{ModelStatus, RequestStatus, WorkerStatus};
     use crate::entity::WorkerHistory;
+    use crate::enums::{ModelStatus, RequestStatus, WorkerStatus};
     use crate::event::dfpn as chain;
     use tantivy::schema::{Field, Schema, SchemaBuilder};
 

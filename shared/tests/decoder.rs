@@ -3,14 +3,19 @@
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::Discriminator;
 use base64::Engine;
-use shared::decoder::{EventOrigin, InnerInstruction, InnerInstructions};
-use shared::dfpn::{DfpnEvent, ModelScoreUpdated, RequestCancelled};
-use shared::enums::WorkerEventStatus;
+use shared::decoder::{EventOrigin, InstructionGroup, MessageInstruction};
+use shared::dfpn::{
+    ContentRegistryEvent, DfpnInstruction, MarketplaceEvent, ModelRegistryEvent, ModelScoreUpdated, RequestCancelled,
+    RewardsEvent, WorkerRegistryEvent, INSTRUCTION_INDEX_BASE,
+};
 use shared::psy::{CheckpointCreated, PsyEvent};
 use shared::{decode_transaction, ChainEvent, ProgramKind, ProgramSet, SkipReason};
 
 fn dfpn_id() -> String {
-    ProgramKind::Dfpn.default_id().to_string()
+    ProgramKind::AnalysisMarketplace.default_id().to_string()
+}
+fn models_id() -> String {
+    ProgramKind::ModelRegistry.default_id().to_string()
 }
 fn psy_id() -> String {
     ProgramKind::Psy.default_id().to_string()
@@ -18,9 +23,9 @@ fn psy_id() -> String {
 const OTHER: &str = "TokenkegQfeZyiNwAJbNbGqPFXCWuBvf9Ss623VQ5DA";
 
 fn cancelled(n: u8) -> ChainEvent {
-    ChainEvent::Dfpn(DfpnEvent::RequestCancelled(RequestCancelled {
-        request: Pubkey::new_from_array([n; 32]),
-        cancelled_at: 1_700_000_000 + i64::from(n),
+    ChainEvent::Marketplace(MarketplaceEvent::RequestCancelled(RequestCancelled {
+        request_id: Pubkey::new_from_array([n; 32]),
+        fee_refunded: 1_000_000 + u64::from(n),
     }))
 }
 
@@ -204,15 +209,21 @@ fn emit_cpi_events_decode_from_self_invoked_inner_instructions_after_log_events(
         data.extend(event.encode());
         data
     };
-    let inner = vec![InnerInstructions {
-        outer_program_id: OTHER.into(),
-        instructions: vec![
-            InnerInstruction { program_id: dfpn_id(), data: vec![1, 2, 3], stack_height: 2 },
-            InnerInstruction { program_id: dfpn_id(), data: tagged(&cancelled(4)), stack_height: 3 },
+    let at = |program_id: String, data: Vec<u8>, stack_height| MessageInstruction {
+        program_id,
+        accounts: vec![],
+        data,
+        stack_height,
+    };
+    let inner = vec![InstructionGroup {
+        outer: at(OTHER.into(), vec![], 1),
+        inner: vec![
+            at(dfpn_id(), vec![1, 2, 3], 2),
+            at(dfpn_id(), tagged(&cancelled(4)), 3),
             // invoked by another program, not by itself: not an event
-            InnerInstruction { program_id: dfpn_id(), data: tagged(&cancelled(5)), stack_height: 2 },
-            InnerInstruction { program_id: psy_id(), data: vec![], stack_height: 2 },
-            InnerInstruction { program_id: psy_id(), data: tagged(&checkpoint(2)), stack_height: 3 },
+            at(dfpn_id(), tagged(&cancelled(5)), 2),
+            at(psy_id(), vec![], 2),
+            at(psy_id(), tagged(&checkpoint(2)), 3),
         ],
     }];
     let logs =
@@ -220,26 +231,87 @@ fn emit_cpi_events_decode_from_self_invoked_inner_instructions_after_log_events(
     let decoded = decode_transaction(&ProgramSet::defaults(), &logs, false, Some(&inner));
     let got: Vec<_> = decoded.events.iter().map(|e| (e.event_index, e.event.clone())).collect();
     assert_eq!(got, vec![(0, cancelled(1)), (1, cancelled(4)), (2, checkpoint(2))]);
-    assert_eq!(decoded.events[1].origin, EventOrigin::InnerInstruction { outer: 0, inner: 1 });
+    assert_eq!(decoded.events[1].origin, EventOrigin::Instruction { outer: 0, inner: Some(1) });
 }
 
 #[test]
-fn every_event_round_trips_through_encode_and_decode() {
-    let event =
-        ChainEvent::Dfpn(DfpnEvent::ModelScoreUpdated(ModelScoreUpdated { model: Pubkey::new_unique(), score: 9720 }));
-    assert_eq!(ChainEvent::decode(ProgramKind::Dfpn, &event.encode()).unwrap(), event);
-    assert_eq!(
-        ChainEvent::decode(ProgramKind::Psy, &event.encode()).unwrap_err().to_string().split(' ').next(),
-        Some("unknown")
-    );
-    let _ = WorkerEventStatus::ALL;
+fn instructions_without_events_decode_from_the_message_with_their_accounts() {
+    let key = |b: u8| Pubkey::new_from_array([b; 32]);
+    let usage = DfpnInstruction::IncrementUsage { authority: key(1), model: key(2) };
+    let (data, accounts) = usage.to_chain();
+    let message = |program_id: String, data: Vec<u8>, accounts: &[Pubkey], stack_height| MessageInstruction {
+        program_id,
+        accounts: accounts.iter().map(Pubkey::to_string).collect(),
+        data,
+        stack_height,
+    };
+    let groups = vec![
+        InstructionGroup { outer: message(OTHER.into(), vec![9], &[], 1), inner: vec![] },
+        InstructionGroup {
+            outer: message(OTHER.into(), vec![], &[], 1),
+            inner: vec![
+                message(models_id(), data.clone(), &accounts, 2),
+                // a model-registry instruction the decoder does not read
+                message(models_id(), vec![0xAA; 8], &accounts, 2),
+                // too few accounts: skipped with a reason, the rest still decodes
+                message(models_id(), data.clone(), &accounts[..1], 2),
+            ],
+        },
+        InstructionGroup { outer: message(models_id(), data, &accounts, 1), inner: vec![] },
+    ];
+    let logs = vec![invoke(&models_id(), 1), "Program log: Instruction: IncrementUsage".into(), success(&models_id())];
+    let from_logs = decode(&logs);
+    assert!(from_logs.events.is_empty() && from_logs.needs_message && from_logs.needs_fetch());
+    let decoded = decode_transaction(&ProgramSet::defaults(), &logs, false, Some(&groups));
+    let got: Vec<_> = decoded.events.iter().map(|e| (e.event_index, e.event.clone())).collect();
+    let usage = ChainEvent::Instruction(usage);
+    // Positions in execution order: 0 outer, 1 outer, 2..=4 its inner ones, 5 outer.
+    assert_eq!(got, vec![(INSTRUCTION_INDEX_BASE + 2, usage.clone()), (INSTRUCTION_INDEX_BASE + 5, usage)]);
+    assert_eq!(decoded.events[0].origin, EventOrigin::Instruction { outer: 1, inner: Some(0) });
+    assert_eq!(decoded.skipped.len(), 1);
+    assert_eq!(decoded.skipped[0].reason, SkipReason::InvalidInstruction);
+    let failed = decode_transaction(&ProgramSet::defaults(), &logs, true, Some(&groups));
+    assert!(failed.events.is_empty(), "a failed transaction's instructions changed nothing");
+    let token_line = vec![invoke(OTHER, 1), "Program log: Instruction: IncrementUsage".into(), success(OTHER)];
+    assert!(!decode(&token_line).needs_message, "another program's instruction line asks for nothing");
+}
+
+#[test]
+fn events_decode_only_under_the_program_that_defines_them() {
+    let event = ChainEvent::ModelRegistry(ModelRegistryEvent::ModelScoreUpdated(ModelScoreUpdated {
+        developer: Pubkey::new_unique(),
+        model_id: [7; 32],
+        old_score: 0,
+        new_score: 9720,
+    }));
+    assert_eq!(ChainEvent::decode(ProgramKind::ModelRegistry, &event.encode()).unwrap(), event);
+    for other in ProgramKind::ALL.into_iter().filter(|p| *p != ProgramKind::ModelRegistry) {
+        let err = ChainEvent::decode(other, &event.encode()).unwrap_err().to_string();
+        assert!(err.starts_with("unknown"), "{other:?}: {err}");
+    }
+    let (kind, stored) = ChainEvent::Instruction(DfpnInstruction::CloseDispute {
+        payer: Pubkey::new_unique(),
+        request: Pubkey::new_unique(),
+        dispute: Pubkey::new_unique(),
+    })
+    .stored_payload();
+    let back = ChainEvent::decode_stored(ProgramKind::AnalysisMarketplace, kind, &stored).unwrap();
+    assert_eq!(back.stored_payload(), (kind, stored));
 }
 
 #[test]
 fn discriminators_are_anchors_and_unique() {
     use sha2::{Digest, Sha256};
     let mut seen = std::collections::HashSet::new();
-    for (name, discriminator) in DfpnEvent::DISCRIMINATORS.iter().chain(PsyEvent::DISCRIMINATORS) {
+    let all = MarketplaceEvent::DISCRIMINATORS
+        .iter()
+        .chain(WorkerRegistryEvent::DISCRIMINATORS)
+        .chain(ModelRegistryEvent::DISCRIMINATORS)
+        .chain(ContentRegistryEvent::DISCRIMINATORS)
+        .chain(RewardsEvent::DISCRIMINATORS)
+        .chain(PsyEvent::DISCRIMINATORS);
+    assert_eq!(all.clone().count(), 41 + PsyEvent::DISCRIMINATORS.len(), "the five DFPN programs define 41 events");
+    for (name, discriminator) in all {
         let expected = &Sha256::digest(format!("event:{name}"))[..8];
         assert_eq!(*discriminator, expected, "{name}");
         assert!(seen.insert(discriminator.to_vec()), "duplicate discriminator for {name}");

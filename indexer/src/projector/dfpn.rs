@@ -1,105 +1,134 @@
-//! Folds DFPN events into request, worker and model snapshots.
+//! Folds the five DFPN programs' events and decoded instructions into the API's Request, Worker
+//! and Model objects (`../shared/reference/dfpn-programs.md` §6).
+//!
+//! Every fold is order-independent, so a notification backfilled after newer ones changes
+//! nothing: counts add up, "set" fields keep the value of the newest update in chain order
+//! (`shared::entity::version`), a request's closing status is the newest closing event's, and a
+//! worker's stake and status are replayed from its stake/status history in chain order. A log
+//! record is folded into an entity once: `last_seq` remembers the newest one, so a restart that
+//! folds records again (the commit payload held back by a waiting orphan) skips them.
 
-use shared::dfpn::DfpnEvent;
-use shared::entity::{Model, Request, Worker};
-use shared::enums::RequestStatus;
+use std::collections::HashMap;
+
+use shared::dfpn::{self as chain, DfpnInstruction, MarketplaceEvent, ModelRegistryEvent, WorkerRegistryEvent};
+use shared::doc_value::{Modalities, Stored};
+use shared::entity::{WorkerChange, WorkerHistory};
+use shared::enums::{ModelStatus, RequestStatus, WorkerStatus};
 use shared::field::hex;
+use shared::schema::dfpn::{Model, Request, Worker};
+use shared::{ChainEvent, ProgramKind, ProgramSet};
+use solana_pubkey::Pubkey;
 
-/// Which entity an event changes, by family and id.
+/// Which entity an event changes, by family and document key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum EntityKey {
     /// A request account.
     Request(String),
-    /// A worker account.
+    /// A worker, by its operator wallet.
     Worker(String),
     /// A model account.
     Model(String),
 }
 
-/// The entity a DFPN event belongs to.
-pub fn entity_of(event: &DfpnEvent) -> EntityKey {
-    use DfpnEvent::*;
-    match event {
-        RequestCreated(e) => EntityKey::Request(e.request.to_string()),
-        RequestCommitted(e) => EntityKey::Request(e.request.to_string()),
-        RequestRevealed(e) => EntityKey::Request(e.request.to_string()),
-        RequestFinalized(e) => EntityKey::Request(e.request.to_string()),
-        RequestCancelled(e) => EntityKey::Request(e.request.to_string()),
-        RequestExpired(e) => EntityKey::Request(e.request.to_string()),
-        RequestDisputed(e) => EntityKey::Request(e.request.to_string()),
-        WorkerRegistered(e) => EntityKey::Worker(e.worker.to_string()),
-        WorkerStakeChanged(e) => EntityKey::Worker(e.worker.to_string()),
-        WorkerStatusChanged(e) => EntityKey::Worker(e.worker.to_string()),
-        WorkerReputationUpdated(e) => EntityKey::Worker(e.worker.to_string()),
-        WorkerTaskCompleted(e) => EntityKey::Worker(e.worker.to_string()),
-        WorkerTaskFailed(e) => EntityKey::Worker(e.worker.to_string()),
-        WorkerActive(e) => EntityKey::Worker(e.worker.to_string()),
-        ModelRegistered(e) => EntityKey::Model(e.model.to_string()),
-        ModelStatusChanged(e) => EntityKey::Model(e.model.to_string()),
-        ModelScoreUpdated(e) => EntityKey::Model(e.model.to_string()),
-        ModelUsed(e) => EntityKey::Model(e.model.to_string()),
+/// Model account addresses remembered before they are derived again.
+const ADDRESS_CACHE_LIMIT: usize = 100_000;
+
+/// Derives the account addresses events do not carry (the PDAs of §4), under the configured
+/// program ids, remembering recent model addresses (a PDA search costs a few hashes and curve
+/// checks).
+pub struct Addresses {
+    worker_registry: Pubkey,
+    model_registry: Pubkey,
+    models: HashMap<(Pubkey, [u8; 32]), Pubkey>,
+}
+
+impl Addresses {
+    /// Addresses under the ids of `programs` (the real ids where one is not configured).
+    pub fn new(programs: &ProgramSet) -> Self {
+        Self {
+            worker_registry: programs.id_or_default(ProgramKind::WorkerRegistry),
+            model_registry: programs.id_or_default(ProgramKind::ModelRegistry),
+            models: HashMap::new(),
+        }
+    }
+
+    fn model(&mut self, developer: &Pubkey, model_id: &[u8; 32]) -> Pubkey {
+        if self.models.len() > ADDRESS_CACHE_LIMIT {
+            self.models.clear();
+        }
+        let registry = self.model_registry;
+        *self
+            .models
+            .entry((*developer, *model_id))
+            .or_insert_with(|| chain::model_address(&registry, developer, model_id))
+    }
+
+    fn worker(&self, operator: &Pubkey) -> Pubkey {
+        chain::worker_address(&self.worker_registry, operator)
     }
 }
 
-/// Whether the event creates its entity.
-pub fn is_creation(event: &DfpnEvent) -> bool {
-    matches!(event, DfpnEvent::RequestCreated(_) | DfpnEvent::WorkerRegistered(_) | DfpnEvent::ModelRegistered(_))
-}
-
-/// Creates the entity a creation event describes (`None` for other events).
-pub fn create(event: &DfpnEvent, seq: u64, version: u64) -> Option<Entity> {
+/// The DFPN entity an event or decoded instruction belongs to, if any (content-registry and
+/// rewards events, and the dispute events that carry only a dispute id, change none: a dispute's
+/// resolution reaches its request through the `resolve_dispute`/`close_dispute` instruction).
+pub fn entity_of(event: &ChainEvent, addresses: &mut Addresses) -> Option<EntityKey> {
+    use MarketplaceEvent as M;
     Some(match event {
-        DfpnEvent::RequestCreated(e) => Entity::Request(Request {
-            id: e.request.to_string(),
-            requester: e.requester.to_string(),
-            content_hash: hex(&e.content_hash),
-            storage_uri: e.storage_uri.clone(),
-            modalities: e.modalities,
-            status: RequestStatus::Created,
-            fee_amount: e.fee_amount,
-            deadline: e.deadline,
-            commit_deadline: e.commit_deadline,
-            created_at: e.created_at,
-            commit_count: 0,
-            reveal_count: 0,
-            seq,
-        }),
-        DfpnEvent::WorkerRegistered(e) => Entity::Worker(Worker {
-            id: e.worker.to_string(),
-            operator: e.operator.to_string(),
-            stake: e.stake,
-            reputation: e.reputation,
-            modalities: e.modalities,
-            status: e.status,
-            tasks_completed: 0,
-            tasks_failed: 0,
-            last_active_slot: e.slot,
-            seq,
-            stake_version: version,
-            status_version: version,
-            reputation_version: version,
-        }),
-        DfpnEvent::ModelRegistered(e) => Entity::Model(Model {
-            id: e.model.to_string(),
-            developer: e.developer.to_string(),
-            name: e.name.clone(),
-            version: e.version.clone(),
-            modalities: e.modalities,
-            model_uri: e.model_uri.clone(),
-            status: e.status,
-            score: 0,
-            total_uses: 0,
-            created_at: e.created_at,
-            seq,
-            status_version: version,
-            score_version: version,
-        }),
+        ChainEvent::Marketplace(event) => EntityKey::Request(
+            match event {
+                M::RequestCreated(e) => e.request_id,
+                M::ResultCommitted(e) => e.request_id,
+                M::ResultRevealed(e) => e.request_id,
+                M::RequestFinalized(e) => e.request_id,
+                M::RequestCancelled(e) => e.request_id,
+                M::RequestExpired(e) => e.request_id,
+                M::DisputeOpened(e) => e.request_id,
+                M::DisputeResolved(_) | M::DisputeClosed(_) => return None,
+            }
+            .to_string(),
+        ),
+        ChainEvent::WorkerRegistry(event) => EntityKey::Worker(worker_operator(event).to_string()),
+        ChainEvent::ModelRegistry(event) => {
+            let (developer, model_id) = model_identity(event);
+            EntityKey::Model(addresses.model(developer, model_id).to_string())
+        }
+        ChainEvent::Instruction(DfpnInstruction::IncrementUsage { model, .. }) => EntityKey::Model(model.to_string()),
+        ChainEvent::Instruction(
+            DfpnInstruction::ResolveDispute { request, .. } | DfpnInstruction::CloseDispute { request, .. },
+        ) => EntityKey::Request(request.to_string()),
         _ => return None,
     })
 }
 
+fn worker_operator(event: &WorkerRegistryEvent) -> &Pubkey {
+    use WorkerRegistryEvent as W;
+    match event {
+        W::WorkerRegistered(e) => &e.operator,
+        W::WorkerUpdated(e) => &e.operator,
+        W::WorkerStatusChanged(e) => &e.operator,
+        W::WorkerUnbondingStarted(e) => &e.operator,
+        W::WorkerWithdrawn(e) => &e.operator,
+        W::WorkerReputationUpdated(e) => &e.operator,
+        W::WorkerSlashed(e) => &e.operator,
+    }
+}
+
+fn model_identity(event: &ModelRegistryEvent) -> (&Pubkey, &[u8; 32]) {
+    use ModelRegistryEvent as M;
+    match event {
+        M::ModelRegistered(e) => (&e.developer, &e.model_id),
+        M::ModelUpdated(e) => (&e.developer, &e.model_id),
+        M::ModelActivated(e) => (&e.developer, &e.model_id),
+        M::ModelRetired(e) => (&e.developer, &e.model_id),
+        M::ModelSuspended(e) => (&e.developer, &e.model_id),
+        M::ModelReactivated(e) => (&e.developer, &e.model_id),
+        M::ModelScoreUpdated(e) => (&e.developer, &e.model_id),
+        M::ModelStakeWithdrawn(e) => (&e.developer, &e.model_id),
+    }
+}
+
 /// A DFPN entity snapshot.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Entity {
     /// A request.
     Request(Request),
@@ -109,21 +138,108 @@ pub enum Entity {
     Model(Model),
 }
 
-/// Orders request statuses along the lifecycle, so that the furthest one wins whatever order
-/// the events reach the log in.
-fn lifecycle_rank(status: RequestStatus) -> u8 {
-    match status {
-        RequestStatus::Created => 0,
-        RequestStatus::Committed => 1,
-        RequestStatus::Revealed => 2,
-        RequestStatus::Finalized | RequestStatus::Cancelled | RequestStatus::Expired => 3,
-        RequestStatus::Disputed => 4,
-    }
+/// Where and when the folded record sits on chain.
+#[derive(Debug, Clone, Copy)]
+pub struct At {
+    /// Log seq of the record.
+    pub seq: u64,
+    /// Its chain-order version.
+    pub version: u64,
+    /// Slot of its transaction.
+    pub slot: u64,
+    /// Block time of its transaction (0 when unknown).
+    pub time: i64,
 }
 
-fn advance(request: &mut Request, status: RequestStatus) {
-    if lifecycle_rank(status) > lifecycle_rank(request.status) {
-        request.status = status;
+/// Creates the entity a creation event describes (`None` for other events).
+pub fn create(event: &ChainEvent, at: At, addresses: &mut Addresses) -> Option<Entity> {
+    Some(match event {
+        ChainEvent::Marketplace(MarketplaceEvent::RequestCreated(e)) => {
+            let mut request = Request {
+                id: e.request_id.to_string(),
+                requester: e.requester.to_string(),
+                content_hash: hex(&e.content_hash),
+                storage_uri: e.storage_uri.clone(),
+                modalities: Modalities(e.required_modalities),
+                status: RequestStatus::Created,
+                chain_status: chain::RequestStatus::Open,
+                closing_status: None,
+                closing_version: 0,
+                min_workers: u64::from(e.min_workers),
+                fee_amount: e.fee_amount,
+                deadline: e.deadline,
+                commit_deadline: e.commit_deadline,
+                created_at: at.time,
+                commit_count: 0,
+                reveal_count: 0,
+                seq: at.seq,
+                last_seq: at.seq,
+            };
+            derive_request_status(&mut request);
+            Entity::Request(request)
+        }
+        ChainEvent::WorkerRegistry(WorkerRegistryEvent::WorkerRegistered(e)) => {
+            let mut history = WorkerHistory::default();
+            history.insert(at.version, WorkerChange::Registered { stake: e.stake, modalities: e.modalities });
+            let mut worker = Worker {
+                id: addresses.worker(&e.operator).to_string(),
+                operator: e.operator.to_string(),
+                stake: e.stake,
+                reputation: u64::from(chain::INITIAL_REPUTATION),
+                modalities: Modalities(e.modalities),
+                status: WorkerStatus::Active,
+                unlock_slot: None,
+                tasks_completed: 0,
+                tasks_failed: 0,
+                last_active_slot: at.slot,
+                reputation_version: 0,
+                history: Stored(history),
+                seq: at.seq,
+                last_seq: at.seq,
+            };
+            derive_worker_state(&mut worker);
+            Entity::Worker(worker)
+        }
+        ChainEvent::ModelRegistry(ModelRegistryEvent::ModelRegistered(e)) => Entity::Model(Model {
+            id: addresses.model(&e.developer, &e.model_id).to_string(),
+            developer: e.developer.to_string(),
+            model_id: hex(&e.model_id),
+            name: e.name.clone(),
+            version: e.version.clone(),
+            modalities: Modalities(e.modalities),
+            model_uri: e.model_uri.clone(),
+            status: ModelStatus::from_chain(chain::ModelStatus::Pending),
+            chain_status: chain::ModelStatus::Pending,
+            status_version: at.version,
+            score: 0,
+            score_version: at.version,
+            release_version: at.version,
+            total_uses: 0,
+            created_at: at.time,
+            closed: false,
+            seq: at.seq,
+            last_seq: at.seq,
+        }),
+        _ => return None,
+    })
+}
+
+/// Whether the event creates its entity.
+pub fn is_creation(event: &ChainEvent) -> bool {
+    matches!(
+        event,
+        ChainEvent::Marketplace(MarketplaceEvent::RequestCreated(_))
+            | ChainEvent::WorkerRegistry(WorkerRegistryEvent::WorkerRegistered(_))
+            | ChainEvent::ModelRegistry(ModelRegistryEvent::ModelRegistered(_))
+    )
+}
+
+/// The newest record folded into an entity.
+pub fn last_seq(entity: &Entity) -> u64 {
+    match entity {
+        Entity::Request(r) => r.last_seq,
+        Entity::Worker(w) => w.last_seq,
+        Entity::Model(m) => m.last_seq,
     }
 }
 
@@ -135,36 +251,330 @@ fn set<T>(field: &mut T, field_version: &mut u64, value: T, version: u64) {
     }
 }
 
-/// Applies a non-creation event to its entity, in any order: counters keep the largest
-/// post-instruction value, request statuses the furthest lifecycle step, and other fields the
-/// value of the newest update by [`shared::entity::version`]. Applying an event twice changes
-/// nothing.
-pub fn apply(entity: &mut Entity, event: &DfpnEvent, version: u64) {
-    use DfpnEvent::*;
+/// The `u8` counters of the request account saturate at 255.
+const MAX_COUNT: u64 = u8::MAX as u64;
+
+/// Applies a non-creation record to its entity (see the module comment for why the order does
+/// not matter). The caller skips records already folded in (`last_seq`).
+pub fn apply(entity: &mut Entity, event: &ChainEvent, at: At) {
+    use MarketplaceEvent as M;
+    use ModelRegistryEvent as Mo;
+    use WorkerRegistryEvent as W;
+    let v = at.version;
     match (entity, event) {
-        (Entity::Request(r), RequestCommitted(e)) => {
-            r.commit_count = r.commit_count.max(e.commit_count);
-            advance(r, RequestStatus::Committed);
+        (Entity::Request(r), event) => {
+            match event {
+                ChainEvent::Marketplace(M::ResultCommitted(_)) => r.commit_count = (r.commit_count + 1).min(MAX_COUNT),
+                ChainEvent::Marketplace(M::ResultRevealed(_)) => r.reveal_count = (r.reveal_count + 1).min(MAX_COUNT),
+                ChainEvent::Marketplace(M::RequestFinalized(e)) => close(r, e.status, v),
+                ChainEvent::Marketplace(M::RequestExpired(_)) => close(r, chain::RequestStatus::Expired, v),
+                ChainEvent::Marketplace(M::RequestCancelled(_)) => close(r, chain::RequestStatus::Cancelled, v),
+                ChainEvent::Marketplace(M::DisputeOpened(_)) => close(r, chain::RequestStatus::Disputed, v),
+                // At most one dispute is open at a time: resolving or closing it returns the
+                // request to Finalized.
+                ChainEvent::Instruction(
+                    DfpnInstruction::ResolveDispute { .. } | DfpnInstruction::CloseDispute { .. },
+                ) => close(r, chain::RequestStatus::Finalized, v),
+                _ => {}
+            }
+            derive_request_status(r);
+            r.last_seq = r.last_seq.max(at.seq);
         }
-        (Entity::Request(r), RequestRevealed(e)) => {
-            r.reveal_count = r.reveal_count.max(e.reveal_count);
-            advance(r, RequestStatus::Revealed);
+        (Entity::Worker(w), ChainEvent::WorkerRegistry(event)) => {
+            let change = match event {
+                W::WorkerRegistered(e) => Some(WorkerChange::Registered { stake: e.stake, modalities: e.modalities }),
+                W::WorkerUpdated(e) => Some(WorkerChange::Updated { stake: e.stake, modalities: e.modalities }),
+                W::WorkerStatusChanged(e) => Some(WorkerChange::StatusChanged { active: e.active }),
+                W::WorkerUnbondingStarted(e) => {
+                    Some(WorkerChange::UnbondingStarted { amount: e.amount, unlock_slot: e.unlock_slot })
+                }
+                W::WorkerWithdrawn(e) => Some(WorkerChange::Withdrawn { amount: e.amount, closed: e.closed }),
+                W::WorkerSlashed(e) => Some(WorkerChange::Slashed { remaining_stake: e.remaining_stake }),
+                W::WorkerReputationUpdated(e) => {
+                    let value = (u64::from(e.reputation), e.tasks_completed, e.tasks_failed);
+                    let mut current = (w.reputation, w.tasks_completed, w.tasks_failed);
+                    set(&mut current, &mut w.reputation_version, value, v);
+                    (w.reputation, w.tasks_completed, w.tasks_failed) = current;
+                    None
+                }
+            };
+            if matches!(event, W::WorkerRegistered(_) | W::WorkerReputationUpdated(_)) {
+                w.last_active_slot = w.last_active_slot.max(at.slot);
+            }
+            if let Some(change) = change {
+                w.history.0.insert(v, change);
+                derive_worker_state(w);
+            }
+            w.last_seq = w.last_seq.max(at.seq);
         }
-        (Entity::Request(r), RequestFinalized(_)) => advance(r, RequestStatus::Finalized),
-        (Entity::Request(r), RequestCancelled(_)) => advance(r, RequestStatus::Cancelled),
-        (Entity::Request(r), RequestExpired(_)) => advance(r, RequestStatus::Expired),
-        (Entity::Request(r), RequestDisputed(_)) => advance(r, RequestStatus::Disputed),
-        (Entity::Worker(w), WorkerStakeChanged(e)) => set(&mut w.stake, &mut w.stake_version, e.stake, version),
-        (Entity::Worker(w), WorkerStatusChanged(e)) => set(&mut w.status, &mut w.status_version, e.status, version),
-        (Entity::Worker(w), WorkerReputationUpdated(e)) => {
-            set(&mut w.reputation, &mut w.reputation_version, e.reputation, version)
+        (Entity::Model(m), event) => {
+            let status = |m: &mut Model, status| set(&mut m.chain_status, &mut m.status_version, status, v);
+            match event {
+                ChainEvent::ModelRegistry(Mo::ModelRegistered(e)) => {
+                    // A re-registration after the account was closed (judgement: one document).
+                    let release = (e.version.clone(), e.model_uri.clone());
+                    let mut current = (m.version.clone(), m.model_uri.clone());
+                    set(&mut current, &mut m.release_version, release, v);
+                    (m.version, m.model_uri) = current;
+                    status(m, chain::ModelStatus::Pending);
+                    m.closed = false;
+                }
+                ChainEvent::ModelRegistry(Mo::ModelUpdated(e)) => {
+                    let release = (e.new_version.clone(), e.new_model_uri.clone());
+                    let mut current = (m.version.clone(), m.model_uri.clone());
+                    set(&mut current, &mut m.release_version, release, v);
+                    (m.version, m.model_uri) = current;
+                    status(m, chain::ModelStatus::Pending);
+                }
+                ChainEvent::ModelRegistry(Mo::ModelActivated(e)) => {
+                    status(m, chain::ModelStatus::Active);
+                    set(&mut m.score, &mut m.score_version, u64::from(e.score), v);
+                }
+                ChainEvent::ModelRegistry(Mo::ModelRetired(_)) => status(m, chain::ModelStatus::Retired),
+                ChainEvent::ModelRegistry(Mo::ModelSuspended(_)) => status(m, chain::ModelStatus::Suspended),
+                ChainEvent::ModelRegistry(Mo::ModelReactivated(_)) => status(m, chain::ModelStatus::Active),
+                ChainEvent::ModelRegistry(Mo::ModelScoreUpdated(e)) => {
+                    set(&mut m.score, &mut m.score_version, u64::from(e.new_score), v)
+                }
+                ChainEvent::ModelRegistry(Mo::ModelStakeWithdrawn(_)) => m.closed = true,
+                ChainEvent::Instruction(DfpnInstruction::IncrementUsage { .. }) => {
+                    m.total_uses = m.total_uses.saturating_add(1)
+                }
+                _ => {}
+            }
+            m.status = ModelStatus::from_chain(m.chain_status);
+            m.last_seq = m.last_seq.max(at.seq);
         }
-        (Entity::Worker(w), WorkerTaskCompleted(e)) => w.tasks_completed = w.tasks_completed.max(e.tasks_completed),
-        (Entity::Worker(w), WorkerTaskFailed(e)) => w.tasks_failed = w.tasks_failed.max(e.tasks_failed),
-        (Entity::Worker(w), WorkerActive(e)) => w.last_active_slot = w.last_active_slot.max(e.slot),
-        (Entity::Model(m), ModelStatusChanged(e)) => set(&mut m.status, &mut m.status_version, e.status, version),
-        (Entity::Model(m), ModelScoreUpdated(e)) => set(&mut m.score, &mut m.score_version, e.score, version),
-        (Entity::Model(m), ModelUsed(e)) => m.total_uses = m.total_uses.max(e.total_uses),
         _ => {}
+    }
+}
+
+fn close(request: &mut Request, status: chain::RequestStatus, version: u64) {
+    if version >= request.closing_version {
+        request.closing_status = Some(status);
+        request.closing_version = version;
+    }
+}
+
+/// The on-chain status is the newest closing event's; before one, `CommitClosed` once a reveal
+/// arrived (only the first reveal sets it), else `Open`. The API status maps from it.
+fn derive_request_status(request: &mut Request) {
+    request.chain_status = request.closing_status.unwrap_or(if request.reveal_count > 0 {
+        chain::RequestStatus::CommitClosed
+    } else {
+        chain::RequestStatus::Open
+    });
+    request.status = RequestStatus::from_chain(request.chain_status, request.commit_count);
+}
+
+fn derive_worker_state(worker: &mut Worker) {
+    let state = worker.history.0.replay();
+    worker.stake = state.stake;
+    worker.modalities = Modalities(state.modalities);
+    worker.status = WorkerStatus::from_chain(state.status);
+    worker.unlock_slot = match state.status {
+        chain::WorkerStatus::Unbonding { unlock_slot } => Some(unlock_slot),
+        _ => None,
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::entity::ChainOrder;
+
+    fn key(byte: u8) -> Pubkey {
+        Pubkey::new_from_array([byte; 32])
+    }
+
+    /// Folds `events` (numbered by chain order: the n-th is at slot 10 + n) in the order `order`
+    /// gives, the creation (event 0) first as the projector's orphans guarantee.
+    fn fold(events: &[ChainEvent], order: &[usize]) -> Entity {
+        let mut addresses = Addresses::new(&ProgramSet::defaults());
+        let at = |n: usize, seq: u64| {
+            let chain = ChainOrder { slot: 10 + n as u64, tx_index: Some(0), event_index: 0 };
+            At { seq, version: shared::entity::version(chain, seq), slot: chain.slot, time: 1_720_000_000 + n as i64 }
+        };
+        let mut entity = create(&events[0], at(0, 1), &mut addresses).expect("a creation event");
+        for (seq, &n) in order.iter().enumerate() {
+            apply(&mut entity, &events[n], at(n, seq as u64 + 2));
+        }
+        entity
+    }
+
+    /// Every rotation and the reversal of the updates give the entity the chain order gives.
+    fn assert_order_independent(events: &[ChainEvent]) -> Entity {
+        let forward: Vec<usize> = (1..events.len()).collect();
+        let expected = fold(events, &forward);
+        let mut orders: Vec<Vec<usize>> = (1..forward.len()).map(|k| [&forward[k..], &forward[..k]].concat()).collect();
+        orders.push(forward.iter().rev().copied().collect());
+        for order in orders {
+            let mut got = fold(events, &order);
+            // `last_seq` is the newest record whatever the order; versions differ with seqs only
+            // for unpositioned events, and every event here has a position.
+            match (&mut got, &expected) {
+                (Entity::Request(g), Entity::Request(e)) => g.last_seq = e.last_seq,
+                (Entity::Worker(g), Entity::Worker(e)) => g.last_seq = e.last_seq,
+                (Entity::Model(g), Entity::Model(e)) => g.last_seq = e.last_seq,
+                _ => unreachable!(),
+            }
+            assert_eq!(got, expected, "order {order:?}");
+        }
+        expected
+    }
+
+    #[test]
+    fn a_request_goes_created_committed_revealed_finalized_disputed_finalized() {
+        use chain::*;
+        let request_id = key(1);
+        let created = RequestCreated {
+            request_id,
+            requester: key(2),
+            content_hash: [3; 32],
+            storage_uri: "ar://x".into(),
+            required_modalities: 9,
+            min_workers: 1,
+            fee_amount: 5,
+            deadline: 100,
+            commit_deadline: 70,
+        };
+        let commit = |w| {
+            ChainEvent::from(MarketplaceEvent::from(ResultCommitted {
+                request_id,
+                worker: key(w),
+                commitment: [0; 32],
+                commit_slot: 3,
+            }))
+        };
+        let reveal = ChainEvent::from(MarketplaceEvent::from(ResultRevealed {
+            request_id,
+            worker: key(4),
+            model: key(9),
+            verdict: Verdict::Authentic,
+            confidence: 90,
+            reveal_slot: 4,
+        }));
+        let finalized = ChainEvent::from(MarketplaceEvent::from(RequestFinalized {
+            request_id,
+            status: RequestStatus::Finalized,
+            reveal_count: 1,
+            fee_amount: 5,
+        }));
+        let dispute = ChainEvent::from(MarketplaceEvent::from(DisputeOpened {
+            dispute_id: key(7),
+            request_id,
+            reveal_id: key(8),
+            challenger: key(5),
+            challenged_worker: key(4),
+            reason: DisputeReason::Collusion,
+            evidence_hash: [0; 32],
+            stake_amount: MIN_DISPUTE_STAKE,
+        }));
+        let resolved = ChainEvent::Instruction(DfpnInstruction::ResolveDispute {
+            resolver: key(6),
+            request: request_id,
+            dispute: key(7),
+            in_favor_of_challenger: false,
+            slash_amount: 0,
+        });
+        let events = [
+            ChainEvent::from(MarketplaceEvent::from(created)),
+            commit(4),
+            commit(5),
+            reveal,
+            finalized,
+            dispute,
+            resolved,
+        ];
+        let status_after = |n: usize| match fold(&events, &(1..=n).collect::<Vec<_>>()) {
+            Entity::Request(r) => (r.status.as_str(), r.chain_status.as_str()),
+            _ => unreachable!(),
+        };
+        assert_eq!(status_after(0), ("Created", "Open"));
+        assert_eq!(status_after(1), ("Committed", "Open"));
+        assert_eq!(status_after(3), ("Revealed", "CommitClosed"));
+        assert_eq!(status_after(4), ("Finalized", "Finalized"));
+        assert_eq!(status_after(5), ("Disputed", "Disputed"));
+        let Entity::Request(r) = assert_order_independent(&events) else { unreachable!() };
+        assert_eq!(
+            (r.status, r.commit_count, r.reveal_count, r.created_at),
+            (shared::enums::RequestStatus::Finalized, 2, 1, 1_720_000_000)
+        );
+    }
+
+    #[test]
+    fn a_workers_status_follows_its_stake_in_chain_order() {
+        use chain::*;
+        let operator = key(3);
+        let w = |event: WorkerRegistryEvent| ChainEvent::from(event);
+        let events = [
+            w(WorkerRegistered { operator, stake: MIN_WORKER_STAKE + 10, modalities: 5 }.into()),
+            w(WorkerReputationUpdated { operator, reputation: 6_100, tasks_completed: 4, tasks_failed: 1 }.into()),
+            // A partial unstake: the stake left stays above the minimum, the worker stays Active.
+            w(WorkerUnbondingStarted { operator, amount: 10, unlock_slot: 500 }.into()),
+            w(WorkerWithdrawn { operator, amount: 10, closed: false }.into()),
+            // Now a full unbond.
+            w(WorkerUnbondingStarted { operator, amount: 20, unlock_slot: 900 }.into()),
+            w(WorkerUpdated { operator, stake: MIN_WORKER_STAKE, modalities: 7 }.into()),
+        ];
+        let Entity::Worker(after_partial) = fold(&events, &[1, 2]) else { unreachable!() };
+        assert_eq!(after_partial.status, shared::enums::WorkerStatus::Active);
+        let Entity::Worker(worker) = assert_order_independent(&events) else { unreachable!() };
+        assert_eq!(worker.status, shared::enums::WorkerStatus::Unbonding);
+        assert_eq!(worker.unlock_slot, Some(900));
+        assert_eq!((worker.stake, worker.modalities.0), (MIN_WORKER_STAKE, 7));
+        assert_eq!((worker.reputation, worker.tasks_completed, worker.tasks_failed), (6_100, 4, 1));
+        assert_eq!(worker.last_active_slot, 11, "the reputation update's slot");
+        assert_eq!(worker.id, chain::worker_address(&ProgramKind::WorkerRegistry.default_id(), &operator).to_string());
+    }
+
+    #[test]
+    fn a_model_maps_its_on_chain_status_and_counts_usage_instructions() {
+        use chain::*;
+        let (developer, model_id) = (key(4), [5; 32]);
+        let m = |event: ModelRegistryEvent| ChainEvent::from(event);
+        let address = model_address(&ProgramKind::ModelRegistry.default_id(), &developer, &model_id);
+        let usage = ChainEvent::Instruction(DfpnInstruction::IncrementUsage { authority: key(1), model: address });
+        let events = [
+            m(ModelRegistered {
+                developer,
+                model_id,
+                name: "face-forensics-sbi".into(),
+                version: "1.0.0".into(),
+                modalities: 8,
+                model_uri: "https://huggingface.co/dfpn/face-forensics-sbi".into(),
+                stake: MIN_MODEL_STAKE,
+            }
+            .into()),
+            m(ModelActivated { developer, model_id, score: 9_000 }.into()),
+            usage.clone(),
+            m(ModelUpdated {
+                developer,
+                model_id,
+                old_version: "1.0.0".into(),
+                new_version: "1.1.0".into(),
+                new_model_uri: "https://huggingface.co/dfpn/face-forensics-sbi-v1.1".into(),
+            }
+            .into()),
+            usage.clone(),
+            m(ModelScoreUpdated { developer, model_id, old_score: 9_000, new_score: 9_720 }.into()),
+            m(ModelActivated { developer, model_id, score: 9_500 }.into()),
+            usage,
+        ];
+        let status_after = |n: usize| match fold(&events, &(1..=n).collect::<Vec<_>>()) {
+            Entity::Model(m) => (m.status.as_str(), m.chain_status.as_str()),
+            _ => unreachable!(),
+        };
+        assert_eq!(status_after(0), ("Inactive", "Pending"));
+        assert_eq!(status_after(1), ("Active", "Active"));
+        assert_eq!(status_after(3), ("Inactive", "Pending"), "an update returns the model to Pending");
+        let Entity::Model(model) = assert_order_independent(&events) else { unreachable!() };
+        assert_eq!((model.status, model.score, model.total_uses), (shared::enums::ModelStatus::Active, 9_500, 3));
+        assert_eq!((model.version.as_str(), model.id), ("1.1.0", address.to_string()));
+        let mut retired = events.to_vec();
+        retired.push(m(ModelRetired { developer, model_id, reason: RetirementReason::SecurityIssue }.into()));
+        retired.push(m(ModelStakeWithdrawn { developer, model_id, amount: MIN_MODEL_STAKE }.into()));
+        let Entity::Model(model) = assert_order_independent(&retired) else { unreachable!() };
+        assert_eq!((model.status, model.closed), (shared::enums::ModelStatus::Deprecated, true));
     }
 }

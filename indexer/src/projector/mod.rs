@@ -22,14 +22,15 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use shared::control::ApiEvent;
-use shared::entity::{ChainOrder, Model, Request, Worker};
+use shared::entity::ChainOrder;
+use shared::schema::dfpn::{Model, ModelFields, Request, RequestFields, Worker, WorkerFields};
 use shared::schema::psy::{
     Checkpoint, CheckpointFields, Contract, ContractFields, Job, JobFields, Realm, RealmFields,
     RewardDistributionFields, RewardRunFields, TelemetrySample, TelemetrySampleFields, User, UserEventFields,
     UserFields, WorkerEventFields,
 };
-use shared::schema::{Family, ModelFields, RequestFields, WorkerFields};
-use shared::ChainEvent;
+use shared::schema::Family;
+use shared::{ChainEvent, ProgramSet};
 use tantivy::collector::TopDocs;
 use tantivy::query::TermQuery;
 use tantivy::schema::{Field, IndexRecordOption};
@@ -90,10 +91,10 @@ impl EntityKey {
 }
 
 /// The entity an event changes, if any.
-fn entity_of(event: &ChainEvent) -> Option<EntityKey> {
+fn entity_of(event: &ChainEvent, addresses: &mut dfpn::Addresses) -> Option<EntityKey> {
     match event {
-        ChainEvent::Dfpn(event) => Some(EntityKey::Dfpn(dfpn::entity_of(event))),
         ChainEvent::Psy(event) => psy::entity_of(event).map(|(kind, id)| EntityKey::Psy(kind, id)),
+        event => dfpn::entity_of(event, addresses).map(EntityKey::Dfpn),
     }
 }
 
@@ -107,29 +108,37 @@ enum Folded {
 }
 
 /// Folds an event into an entity slot: creates the entity from a creation event, or applies an
-/// update to it. Folding is idempotent and order-independent (see `dfpn::apply`).
-fn fold_into(slot: &mut Option<Entity>, event: &ChainEvent, seq: u64, time: i64, version: u64) -> Folded {
+/// update to it. Folding is order-independent (see `dfpn::apply`); a DFPN record already folded
+/// in (`seq` at most the entity's `last_seq`) is skipped unless `refold` says the slot is being
+/// rebuilt or a waiting orphan is applied after its creation.
+fn fold_into(
+    slot: &mut Option<Entity>,
+    event: &ChainEvent,
+    at: dfpn::At,
+    refold: bool,
+    addresses: &mut dfpn::Addresses,
+) -> Folded {
     match (slot.as_mut(), event) {
-        (Some(Entity::Dfpn(entity)), ChainEvent::Dfpn(event)) => {
-            if !dfpn::is_creation(event) {
-                dfpn::apply(entity, event, version);
-            }
-            Folded::Changed
-        }
         (Some(Entity::Psy(entity)), ChainEvent::Psy(event)) => {
-            psy::apply(entity, event, time, version);
+            psy::apply(entity, event, at.time, at.version);
             Folded::Changed
         }
-        (_, ChainEvent::Dfpn(event)) => match dfpn::create(event, seq, version) {
+        (_, ChainEvent::Psy(event)) => match psy::create(event, at.seq, at.time, at.version) {
             Some(created) => {
-                *slot = Some(Entity::Dfpn(created));
+                *slot = Some(Entity::Psy(created));
                 Folded::Changed
             }
             None => Folded::Orphan,
         },
-        (_, ChainEvent::Psy(event)) => match psy::create(event, seq, time, version) {
+        (Some(Entity::Dfpn(entity)), event) => {
+            if refold || at.seq > dfpn::last_seq(entity) {
+                dfpn::apply(entity, event, at);
+            }
+            Folded::Changed
+        }
+        (_, event) => match dfpn::create(event, at, addresses) {
             Some(created) => {
-                *slot = Some(Entity::Psy(created));
+                *slot = Some(Entity::Dfpn(created));
                 Folded::Changed
             }
             None => Folded::Orphan,
@@ -144,6 +153,16 @@ struct Orphan {
     order: ChainOrder,
     time: i64,
     event: ChainEvent,
+}
+
+impl Orphan {
+    fn at(&self) -> dfpn::At {
+        at(self.seq, self.order, self.time)
+    }
+}
+
+fn at(seq: u64, order: ChainOrder, time: i64) -> dfpn::At {
+    dfpn::At { seq, version: shared::entity::version(order, seq), slot: order.slot, time }
 }
 
 /// Slots after which an update still waiting for its entity's creation is dropped (counted):
@@ -175,6 +194,7 @@ impl FamilyIndex {
         let directory =
             tantivy::directory::MmapDirectory::open(&path).map_err(|err| Error::Projection(err.to_string()))?;
         let index = Index::open_or_create(directory, family.schema())?;
+        shared::schema::register_tokenizers(&index);
         let committed_seq = index
             .load_metas()?
             .payload
@@ -186,7 +206,7 @@ impl FamilyIndex {
         let writer = index.writer_with_num_threads(1, WRITER_MEMORY)?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         let schema = index.schema();
-        let id_field = schema.get_field("id")?;
+        let id_field = schema.get_field(family.key_field())?;
         let started_empty = reader.searcher().num_docs() == 0;
         Ok(Self { writer, reader, id_field, schema, committed_seq, started_empty })
     }
@@ -262,11 +282,14 @@ pub struct Projector {
     applied_seq: u64,
     /// Updates dropped because their entity was never created within the horizon.
     pub orphan_events: u64,
+    /// Derives the DFPN account addresses events do not carry.
+    addresses: dfpn::Addresses,
 }
 
 impl Projector {
-    /// Opens (or creates) the projections under `dir`.
-    pub fn open(dir: &Path) -> Result<Self> {
+    /// Opens (or creates) the projections under `dir`; DFPN accounts are derived under the ids
+    /// of `programs`.
+    pub fn open(dir: &Path, programs: &ProgramSet) -> Result<Self> {
         let mut families = HashMap::new();
         for family in Family::ALL {
             families.insert(family, FamilyIndex::open(dir, family)?);
@@ -285,6 +308,7 @@ impl Projector {
             newest_slot: 0,
             applied_seq,
             orphan_events: 0,
+            addresses: dfpn::Addresses::new(programs),
         })
     }
 
@@ -336,7 +360,7 @@ impl Projector {
                 if let ChainEvent::Psy(event) = &event {
                     self.append(event, seq, time);
                 }
-                if let Some(key) = entity_of(&event) {
+                if let Some(key) = entity_of(&event, &mut self.addresses) {
                     if seq > self.family(key.family()).committed_seq {
                         self.fold(key, event, seq, stored.chain_order(), time)?;
                     }
@@ -410,13 +434,11 @@ impl Projector {
             self.cache.insert(key.clone(), loaded);
         }
         let entry = self.cache.get_mut(&key).expect("cached above");
-        let version = shared::entity::version(order, seq);
-        match fold_into(entry, &event, seq, time, version) {
+        match fold_into(entry, &event, at(seq, order, time), false, &mut self.addresses) {
             Folded::Changed => {
                 if let Some(waiting) = self.orphans.remove(&key) {
                     for orphan in waiting {
-                        let version = shared::entity::version(orphan.order, orphan.seq);
-                        fold_into(entry, &orphan.event, orphan.seq, orphan.time, version);
+                        fold_into(entry, &orphan.event, orphan.at(), true, &mut self.addresses);
                     }
                 }
                 self.dirty.insert(key);
@@ -507,7 +529,7 @@ impl Projector {
                 }
                 (seq, LogRecord::Event(stored)) if &stored.signature == signature => {
                     let event = stored.event(seq)?;
-                    touched.extend(entity_of(&event));
+                    touched.extend(entity_of(&event, &mut self.addresses));
                     if let ChainEvent::Psy(event) = &event {
                         match psy::appended(event, seq, 0) {
                             Some(psy::Appended::User(_)) => self.deletions.push((Family::UserEvents, seq.to_string())),
@@ -529,15 +551,17 @@ impl Projector {
                 continue;
             }
             let envelope = stored.to_envelope(seq)?;
-            if let Some(key) = entity_of(&envelope.event).filter(|key| touched.contains(key)) {
-                events.push((shared::entity::version(envelope.chain_order(), seq), seq, key, envelope));
+            if let Some(key) = entity_of(&envelope.event, &mut self.addresses).filter(|key| touched.contains(key)) {
+                events.push((at(seq, envelope.chain_order(), event_time(envelope.block_time)), key, envelope));
             }
         }
-        events.sort_by_key(|(version, ..)| *version);
+        // Creations first, so that the updates of an entity whose creation sorts later (a
+        // same-slot creation without a block position) are not lost.
+        events.sort_by_key(|(at, _, envelope)| (!dfpn::is_creation(&envelope.event), at.version));
         let mut rebuilt: HashMap<EntityKey, Option<Entity>> = touched.iter().map(|key| (key.clone(), None)).collect();
-        for (version, seq, key, envelope) in events {
+        for (at, key, envelope) in events {
             let slot = rebuilt.get_mut(&key).expect("touched keys are in the map");
-            fold_into(slot, &envelope.event, seq, event_time(envelope.block_time), version);
+            fold_into(slot, &envelope.event, at, true, &mut self.addresses);
         }
         for (key, entity) in rebuilt {
             self.cache.insert(key.clone(), entity);
@@ -654,9 +678,9 @@ pub fn follow(
 }
 
 /// Rebuilds every projection from the log's first record; returns the records folded.
-pub fn replay(log: &EventLog, dir: &Path) -> Result<u64> {
+pub fn replay(log: &EventLog, dir: &Path, programs: &ProgramSet) -> Result<u64> {
     Projector::destroy(dir)?;
-    let mut projector = Projector::open(dir)?;
+    let mut projector = Projector::open(dir, programs)?;
     let mut total = 0u64;
     let started = std::time::Instant::now();
     loop {

@@ -29,7 +29,7 @@ pub fn context(handle: &NodeHandle, dir: &Path) -> Arc<Context> {
 
 /// Projects the whole log into `dir` (a fresh projection), committed and closed.
 pub fn project(log: &EventLog, dir: &Path) {
-    let mut projector = indexer::projector::Projector::open(dir).expect("projections open");
+    let mut projector = indexer::projector::Projector::open(dir, &ProgramSet::defaults()).expect("projections open");
     projector.catch_up(log, usize::MAX).expect("projector catches up");
     projector.commit().expect("projections commit");
     projector.finish().expect("projector finishes");
@@ -73,13 +73,15 @@ pub fn read_log(log: &EventLog) -> LogContents {
 
 /// Reads every document of the DFPN projections back as API objects, keyed by id.
 pub fn projected(dir: &Path) -> fixtures::testing::ExpectedDfpn {
-    use shared::entity::{Model, Request, Worker};
-    use shared::schema::{Family, ModelFields, RequestFields, WorkerFields};
+    use shared::entity::{ModelObject, RequestObject, WorkerObject};
+    use shared::schema::dfpn::{Model, ModelFields, Request, RequestFields, Worker, WorkerFields};
+    use shared::schema::Family;
     use tantivy::collector::DocSetCollector;
     use tantivy::query::AllQuery;
 
     fn all_docs(dir: &Path, family: Family) -> (tantivy::schema::Schema, Vec<tantivy::TantivyDocument>) {
         let index = tantivy::Index::open_in_dir(dir.join(family.dir_name())).expect("projection exists");
+        shared::schema::register_tokenizers(&index);
         let searcher = index.reader().expect("reader").searcher();
         let addresses = searcher.search(&AllQuery, &DocSetCollector).expect("search");
         let docs = addresses.into_iter().map(|address| searcher.doc(address).expect("stored doc")).collect();
@@ -90,8 +92,11 @@ pub fn projected(dir: &Path) -> fixtures::testing::ExpectedDfpn {
     let fields = RequestFields::resolve(&schema);
     for doc in docs {
         let request = Request::from_document(&doc, &fields).expect("request doc");
+        out.chain_status.insert(request.id.clone(), request.chain_status.as_str().to_owned());
         assert!(
-            out.requests.insert(request.id.clone(), serde_json::to_value(&request).unwrap()).is_none(),
+            out.requests
+                .insert(request.id.clone(), serde_json::to_value(RequestObject::from(&request)).unwrap())
+                .is_none(),
             "one doc per request"
         );
     }
@@ -99,8 +104,9 @@ pub fn projected(dir: &Path) -> fixtures::testing::ExpectedDfpn {
     let fields = WorkerFields::resolve(&schema);
     for doc in docs {
         let worker = Worker::from_document(&doc, &fields).expect("worker doc");
+        out.chain_status.insert(worker.id.clone(), worker.status.as_str().to_owned());
         assert!(
-            out.workers.insert(worker.id.clone(), serde_json::to_value(&worker).unwrap()).is_none(),
+            out.workers.insert(worker.id.clone(), serde_json::to_value(WorkerObject::from(&worker)).unwrap()).is_none(),
             "one doc per worker"
         );
     }
@@ -108,8 +114,9 @@ pub fn projected(dir: &Path) -> fixtures::testing::ExpectedDfpn {
     let fields = ModelFields::resolve(&schema);
     for doc in docs {
         let model = Model::from_document(&doc, &fields).expect("model doc");
+        out.chain_status.insert(model.id.clone(), model.chain_status.as_str().to_owned());
         assert!(
-            out.models.insert(model.id.clone(), serde_json::to_value(&model).unwrap()).is_none(),
+            out.models.insert(model.id.clone(), serde_json::to_value(ModelObject::from(&model)).unwrap()).is_none(),
             "one doc per model"
         );
     }
@@ -220,4 +227,5 @@ pub fn assert_dfpn(got: &fixtures::testing::ExpectedDfpn, want: &fixtures::testi
     assert_same("requests", &got.requests, &want.requests);
     assert_same("workers", &got.workers, &want.workers);
     assert_same("models", &got.models, &want.models);
+    assert_same("on-chain statuses", &got.chain_status, &want.chain_status);
 }

@@ -3,12 +3,14 @@
 use std::collections::HashMap;
 use std::ops::Bound;
 
-use shared::entity::{Model, Request, Worker};
-use shared::enums::{ModelStatus, RequestStatus, WorkerStatus};
+use shared::dfpn as chain;
+use shared::entity::{ModelObject, RequestObject, WorkerObject};
+use shared::enums::{ModelStatus, RequestStatus, StatusFilter, WorkerStatus};
 use shared::modality;
-use shared::schema::{Family, ModelFields, RequestFields, WorkerFields};
+use shared::schema::dfpn::{Model, ModelFields, Request, RequestFields, Worker, WorkerFields};
+use shared::schema::Family;
 use tantivy::collector::TopDocs;
-use tantivy::query::{Query, QueryParser, RangeQuery, TermQuery};
+use tantivy::query::{BooleanQuery, Occur, PhraseQuery, Query, QueryParser, RangeQuery, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Order, Searcher, TantivyDocument, Term};
 
@@ -33,34 +35,84 @@ pub fn health(projections: &Projections) -> Result<serde_json::Value> {
     }))
 }
 
-fn modality_terms(field: Field, required: u32) -> Vec<Box<dyn Query>> {
-    modality::NAMED_BITS
-        .iter()
-        .filter(|(bit, _)| required & bit != 0)
-        .map(|(bit, _)| {
-            Box::new(TermQuery::new(Term::from_field_u64(field, u64::from(*bit)), IndexRecordOption::Basic))
+fn modality_terms(field: Field, required: u8) -> Vec<Box<dyn Query>> {
+    (0..8)
+        .map(|bit| 1u8 << bit)
+        .filter(|bit| required & bit != 0)
+        .map(|bit| {
+            Box::new(TermQuery::new(Term::from_field_u64(field, u64::from(bit)), IndexRecordOption::Basic))
                 as Box<dyn Query>
         })
         .collect()
 }
 
-fn modalities(params: &Params) -> Result<Option<u32>> {
-    match params.integer::<u32>("modalities")? {
-        Some(bits) if bits & !modality::ALL != 0 => Err(ApiError::BadRequest(format!(
-            "`modalities` {bits} has bits outside the defined set (image 1, video 2, audio 4, face 8, text 16, voice 32)"
-        ))),
-        other => Ok(other),
+fn modalities(params: &Params) -> Result<Option<u8>> {
+    params.text("modalities").map(|value| modality::parse(value).map_err(ApiError::BadRequest)).transpose()
+}
+
+/// The clause of a `status` filter: API names match the API status, on-chain aliases the
+/// on-chain status.
+fn status_clause(filter: StatusFilter, api: Field, chain: Field) -> Box<dyn Query> {
+    match filter {
+        StatusFilter::Api(value) => term(api, value),
+        StatusFilter::Chain(value) => term(chain, value),
     }
 }
 
-/// Newest first (by creation seq), paginated.
-fn list(searcher: &Searcher, query: &dyn Query, limit: usize, offset: usize) -> Result<Vec<TantivyDocument>> {
-    page_by(searcher, query, "seq", Order::Desc, limit, offset)
+fn status_filter<A, C>(params: &Params) -> Result<Option<StatusFilter>>
+where
+    A: std::str::FromStr<Err = shared::Error> + Copy + Into<&'static str>,
+    C: std::str::FromStr<Err = shared::Error> + Copy + Into<&'static str>,
+{
+    params
+        .text("status")
+        .map(|value| StatusFilter::parse::<A, C>(value).map_err(|err| ApiError::BadRequest(format!("`status`: {err}"))))
+        .transpose()
 }
 
-fn search(reader: &FamilyReader, fields: Vec<Field>, q: &str, limit: usize) -> Result<Vec<TantivyDocument>> {
-    let parser = QueryParser::for_index(&reader.index, fields);
-    let query = parser.parse_query(q).map_err(|err| ApiError::BadRequest(format!("invalid search syntax: {err}")))?;
+/// Newest first (by the creation's log seq, the `seq` field), paginated.
+fn list(
+    searcher: &Searcher,
+    seq: Field,
+    query: &dyn Query,
+    limit: usize,
+    offset: usize,
+) -> Result<Vec<TantivyDocument>> {
+    let schema = searcher.schema().clone();
+    page_by(searcher, query, schema.get_field_name(seq), Order::Desc, limit, offset)
+}
+
+/// The query of a search. A query of one word (no whitespace) that does not start with a
+/// searched field's name and `:` is taken literally, as users paste a URI, a content id or a
+/// model name: the phrase of its words (what the index tokenizer makes of it) in any searched
+/// field, so a leading `-` or a `:` is no query syntax. Anything else is tantivy query syntax.
+fn search_query(reader: &FamilyReader, fields: &[Field], q: &str) -> Result<Box<dyn Query>> {
+    let q = q.trim();
+    let schema = reader.index.schema();
+    let field_syntax = fields
+        .iter()
+        .any(|field| q.strip_prefix(schema.get_field_name(*field)).is_some_and(|rest| rest.starts_with(':')));
+    if q.contains(char::is_whitespace) || field_syntax {
+        let parser = QueryParser::for_index(&reader.index, fields.to_vec());
+        return parser.parse_query(q).map_err(|err| ApiError::BadRequest(format!("invalid search syntax: {err}")));
+    }
+    let words = shared::schema::words(q);
+    if words.is_empty() {
+        return Err(ApiError::BadRequest(format!("`q` {q:?} has no letters or digits to search for")));
+    }
+    let per_field = fields.iter().map(|field| {
+        let terms: Vec<Term> = words.iter().map(|word| Term::from_field_text(*field, word)).collect();
+        let query: Box<dyn Query> = match terms.len() {
+            1 => Box::new(TermQuery::new(terms[0].clone(), IndexRecordOption::WithFreqs)),
+            _ => Box::new(PhraseQuery::new(terms)),
+        };
+        (Occur::Should, query)
+    });
+    Ok(Box::new(BooleanQuery::new(per_field.collect())))
+}
+
+fn search(reader: &FamilyReader, fields: &[Field], q: &str, limit: usize) -> Result<Vec<TantivyDocument>> {
+    let query = search_query(reader, fields, q)?;
     if limit == 0 {
         return Ok(Vec::new());
     }
@@ -73,51 +125,63 @@ fn corrupt(err: shared::entity::MissingField) -> ApiError {
     ApiError::Internal(err.to_string())
 }
 
+fn requests_of(docs: &[TantivyDocument], f: &RequestFields) -> Result<Vec<RequestObject>> {
+    docs.iter().map(|doc| Request::from_document(doc, f).map(|r| RequestObject::from(&r)).map_err(corrupt)).collect()
+}
+
+fn workers_of(docs: &[TantivyDocument], f: &WorkerFields) -> Result<Vec<WorkerObject>> {
+    docs.iter().map(|doc| Worker::from_document(doc, f).map(|w| WorkerObject::from(&w)).map_err(corrupt)).collect()
+}
+
+fn models_of(docs: &[TantivyDocument], f: &ModelFields) -> Result<Vec<ModelObject>> {
+    docs.iter().map(|doc| Model::from_document(doc, f).map(|m| ModelObject::from(&m)).map_err(corrupt)).collect()
+}
+
 /// `GET /requests`.
-pub fn requests(projections: &Projections, query: HashMap<String, String>) -> Result<Vec<Request>> {
+pub fn requests(projections: &Projections, query: HashMap<String, String>) -> Result<Vec<RequestObject>> {
     let params = Params::new(query, &["status", "requester", "modalities", "limit", "offset"])?;
-    let status = params.parsed::<RequestStatus>("status")?;
+    let status = status_filter::<RequestStatus, chain::RequestStatus>(&params)?;
     let requester = params.pubkey("requester")?;
     let modalities = modalities(&params)?;
     let (limit, offset) = params.page(DEFAULT_LIMIT, MAX_LIMIT)?;
     let Some(reader) = projections.family(Family::Requests)? else { return Ok(Vec::new()) };
-    let f = RequestFields::resolve(&reader.index.schema());
+    let f: &RequestFields = reader.fields();
     let mut clauses = Vec::new();
     if let Some(status) = status {
-        clauses.push(term(f.status, status.as_str()));
+        clauses.push(status_clause(status, f.status, f.chain_status));
     }
     if let Some(requester) = requester {
         clauses.push(term(f.requester, requester));
     }
     if let Some(bits) = modalities {
-        clauses.extend(modality_terms(f.modality_bits, bits));
+        clauses.extend(modality_terms(f.modalities, bits));
     }
-    let docs = list(&reader.searcher(), &*conjunction(clauses), limit, offset)?;
-    docs.iter().map(|doc| Request::from_document(doc, &f).map_err(corrupt)).collect()
+    let docs = list(&reader.searcher(), f.seq, &*conjunction(clauses), limit, offset)?;
+    requests_of(&docs, f)
 }
 
 /// `GET /requests/:id`.
-pub fn request(projections: &Projections, id: &str) -> Result<Request> {
+pub fn request(projections: &Projections, id: &str) -> Result<RequestObject> {
     let not_found = || ApiError::NotFound(format!("No request found with the given ID {id:?}"));
     let reader = projections.family(Family::Requests)?.ok_or_else(not_found)?;
-    let f = RequestFields::resolve(&reader.index.schema());
+    let f: &RequestFields = reader.fields();
     let doc = first(reader, f.id, id)?.ok_or_else(not_found)?;
-    Request::from_document(&doc, &f).map_err(corrupt)
+    requests_of(&[doc], f)?.pop().ok_or_else(not_found)
 }
 
 /// `GET /requests/search`.
-pub fn search_requests(projections: &Projections, query: HashMap<String, String>) -> Result<Vec<Request>> {
+pub fn search_requests(projections: &Projections, query: HashMap<String, String>) -> Result<Vec<RequestObject>> {
     let params = Params::new(query, &["q", "limit"])?;
     let q = params.query("q")?;
     let (limit, _) = params.page(DEFAULT_LIMIT, MAX_LIMIT)?;
     let Some(reader) = projections.family(Family::Requests)? else { return Ok(Vec::new()) };
-    let f = RequestFields::resolve(&reader.index.schema());
-    let docs = search(reader, vec![f.storage_uri], q, limit)?;
-    docs.iter().map(|doc| Request::from_document(doc, &f).map_err(corrupt)).collect()
+    let f: &RequestFields = reader.fields();
+    let docs = search(reader, &[f.storage_uri], q, limit)?;
+    requests_of(&docs, f)
 }
 
 /// `GET /workers`.
-pub fn workers(projections: &Projections, query: HashMap<String, String>) -> Result<Vec<Worker>> {
+pub fn workers(projections: &Projections, query: HashMap<String, String>) -> Result<Vec<WorkerObject>> {
     let params = Params::new(query, &["status", "operator", "min_reputation", "modalities", "limit", "offset"])?;
     let status = params.parsed::<WorkerStatus>("status")?;
     let operator = params.pubkey("operator")?;
@@ -130,7 +194,7 @@ pub fn workers(projections: &Projections, query: HashMap<String, String>) -> Res
     let modalities = modalities(&params)?;
     let (limit, offset) = params.page(DEFAULT_LIMIT, MAX_LIMIT)?;
     let Some(reader) = projections.family(Family::Workers)? else { return Ok(Vec::new()) };
-    let f = WorkerFields::resolve(&reader.index.schema());
+    let f: &WorkerFields = reader.fields();
     let mut clauses = Vec::new();
     if let Some(status) = status {
         clauses.push(term(f.status, status.as_str()));
@@ -143,60 +207,60 @@ pub fn workers(projections: &Projections, query: HashMap<String, String>) -> Res
         clauses.push(Box::new(RangeQuery::new(lower, Bound::Unbounded)));
     }
     if let Some(bits) = modalities {
-        clauses.extend(modality_terms(f.modality_bits, bits));
+        clauses.extend(modality_terms(f.modalities, bits));
     }
-    let docs = list(&reader.searcher(), &*conjunction(clauses), limit, offset)?;
-    docs.iter().map(|doc| Worker::from_document(doc, &f).map_err(corrupt)).collect()
+    let docs = list(&reader.searcher(), f.seq, &*conjunction(clauses), limit, offset)?;
+    workers_of(&docs, f)
 }
 
 /// `GET /workers/:operator`.
-pub fn worker(projections: &Projections, operator: &str) -> Result<Worker> {
+pub fn worker(projections: &Projections, operator: &str) -> Result<WorkerObject> {
     let not_found = || ApiError::NotFound(format!("No worker found for operator {operator:?}"));
     let reader = projections.family(Family::Workers)?.ok_or_else(not_found)?;
-    let f = WorkerFields::resolve(&reader.index.schema());
+    let f: &WorkerFields = reader.fields();
     let doc = first(reader, f.operator, operator)?.ok_or_else(not_found)?;
-    Worker::from_document(&doc, &f).map_err(corrupt)
+    workers_of(&[doc], f)?.pop().ok_or_else(not_found)
 }
 
 /// `GET /models`.
-pub fn models(projections: &Projections, query: HashMap<String, String>) -> Result<Vec<Model>> {
+pub fn models(projections: &Projections, query: HashMap<String, String>) -> Result<Vec<ModelObject>> {
     let params = Params::new(query, &["status", "developer", "modalities", "limit", "offset"])?;
-    let status = params.parsed::<ModelStatus>("status")?;
+    let status = status_filter::<ModelStatus, chain::ModelStatus>(&params)?;
     let developer = params.pubkey("developer")?;
     let modalities = modalities(&params)?;
     let (limit, offset) = params.page(DEFAULT_LIMIT, MAX_LIMIT)?;
     let Some(reader) = projections.family(Family::Models)? else { return Ok(Vec::new()) };
-    let f = ModelFields::resolve(&reader.index.schema());
+    let f: &ModelFields = reader.fields();
     let mut clauses = Vec::new();
     if let Some(status) = status {
-        clauses.push(term(f.status, status.as_str()));
+        clauses.push(status_clause(status, f.status, f.chain_status));
     }
     if let Some(developer) = developer {
         clauses.push(term(f.developer, developer));
     }
     if let Some(bits) = modalities {
-        clauses.extend(modality_terms(f.modality_bits, bits));
+        clauses.extend(modality_terms(f.modalities, bits));
     }
-    let docs = list(&reader.searcher(), &*conjunction(clauses), limit, offset)?;
-    docs.iter().map(|doc| Model::from_document(doc, &f).map_err(corrupt)).collect()
+    let docs = list(&reader.searcher(), f.seq, &*conjunction(clauses), limit, offset)?;
+    models_of(&docs, f)
 }
 
 /// `GET /models/:id`.
-pub fn model(projections: &Projections, id: &str) -> Result<Model> {
+pub fn model(projections: &Projections, id: &str) -> Result<ModelObject> {
     let not_found = || ApiError::NotFound(format!("No model found with the given ID {id:?}"));
     let reader = projections.family(Family::Models)?.ok_or_else(not_found)?;
-    let f = ModelFields::resolve(&reader.index.schema());
+    let f: &ModelFields = reader.fields();
     let doc = first(reader, f.id, id)?.ok_or_else(not_found)?;
-    Model::from_document(&doc, &f).map_err(corrupt)
+    models_of(&[doc], f)?.pop().ok_or_else(not_found)
 }
 
 /// `GET /models/search`.
-pub fn search_models(projections: &Projections, query: HashMap<String, String>) -> Result<Vec<Model>> {
+pub fn search_models(projections: &Projections, query: HashMap<String, String>) -> Result<Vec<ModelObject>> {
     let params = Params::new(query, &["q", "limit"])?;
     let q = params.query("q")?;
     let (limit, _) = params.page(DEFAULT_LIMIT, MAX_LIMIT)?;
     let Some(reader) = projections.family(Family::Models)? else { return Ok(Vec::new()) };
-    let f = ModelFields::resolve(&reader.index.schema());
-    let docs = search(reader, vec![f.name, f.model_uri], q, limit)?;
-    docs.iter().map(|doc| Model::from_document(doc, &f).map_err(corrupt)).collect()
+    let f: &ModelFields = reader.fields();
+    let docs = search(reader, &[f.name, f.model_uri], q, limit)?;
+    models_of(&docs, f)
 }

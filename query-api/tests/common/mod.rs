@@ -5,11 +5,10 @@
 
 pub mod psy_model;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use fixtures::node::Faults;
-use fixtures::testing::{creation_order, expected_dfpn, start_node, ExpectedDfpn};
+use fixtures::testing::{creation_order, expected_dfpn, start_node, DfpnFamily, ExpectedDfpn};
 use indexer::backfill::{BackfillFrom, Context};
 use indexer::log::EventLog;
 use indexer::metrics::Metrics;
@@ -86,7 +85,7 @@ pub async fn world_with(
         context.backfill(program, BackfillFrom::Genesis).await.unwrap();
     }
     let telemetry = indexer::telemetry::poll_once(&context).await.unwrap();
-    let mut projector = Projector::open(&dir.path().join("projections")).unwrap();
+    let mut projector = Projector::open(&dir.path().join("projections"), &shared::ProgramSet::defaults()).unwrap();
     projector.catch_up(&context.log, usize::MAX).unwrap();
     projector.commit().unwrap();
     let (indexer_shutdown, stop) = tokio::sync::watch::channel(false);
@@ -246,16 +245,21 @@ impl World {
         body
     }
 
-    /// Objects of a DFPN family, newest creation first, filtered.
-    pub fn newest_first(
-        &self,
-        event: &str,
-        id_field: &str,
-        family: &BTreeMap<String, Value>,
-        keep: impl Fn(&Value) -> bool,
-    ) -> Vec<Value> {
-        let mut order = creation_order(self.truth_lines.iter().map(String::as_str), event, id_field);
+    /// Objects of a DFPN family, newest creation first, filtered by the object and the
+    /// entity's on-chain status.
+    pub fn newest_first(&self, family: DfpnFamily, keep: impl Fn(&Value, &str) -> bool) -> Vec<Value> {
+        let objects = match family {
+            DfpnFamily::Requests => &self.expected.requests,
+            DfpnFamily::Workers => &self.expected.workers,
+            DfpnFamily::Models => &self.expected.models,
+        };
+        let mut order = creation_order(self.truth_lines.iter().map(String::as_str), family);
         order.reverse();
-        order.into_iter().map(|id| family[&id].clone()).filter(|v| keep(v)).collect()
+        order
+            .into_iter()
+            .map(|id| (objects[&id].clone(), self.expected.chain_status[&id].as_str()))
+            .filter(|(object, chain)| keep(object, chain))
+            .map(|(object, _)| object)
+            .collect()
     }
 }

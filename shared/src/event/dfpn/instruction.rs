@@ -181,8 +181,8 @@ impl DfpnInstruction {
             "increment_usage" => Self::IncrementUsage { authority: accounts[0], model: accounts[1] },
             "increment_analysis_count" => Self::IncrementAnalysisCount { authority: accounts[0], content: accounts[1] },
             "resolve_dispute" => {
-                let (in_favor_of_challenger, slash_amount) = borsh::from_slice::<(bool, u64)>(args)
-                    .map_err(|_| InstructionError::InvalidArguments { name })?;
+                let (in_favor_of_challenger, slash_amount) =
+                    borsh::from_slice::<(bool, u64)>(args).map_err(|_| InstructionError::InvalidArguments { name })?;
                 Self::ResolveDispute {
                     resolver: accounts[0],
                     request: accounts[1],
