@@ -64,6 +64,15 @@ function truthNorm(value) {
   return out;
 }
 
+// JSON with sorted keys: the truth and Anchor list a struct's fields in different orders.
+function canonical(value) {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value && typeof value === "object") {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
 let checked = 0;
 const failures = [];
 for (const line of fs.readFileSync(eventsFile, "utf8").split("\n")) {
@@ -94,7 +103,7 @@ for (const line of fs.readFileSync(eventsFile, "utf8").split("\n")) {
   const got = norm(decoded.data);
   const want = truthNorm(entry.truth.fields);
   for (const key of Object.keys(got)) {
-    if (JSON.stringify(got[key]) !== JSON.stringify(want[key])) {
+    if (canonical(got[key]) !== canonical(want[key])) {
       failures.push(`line ${entry.n}: ${entry.name}.${key}: Anchor ${JSON.stringify(got[key])}, truth ${JSON.stringify(want[key])}`);
     }
   }

@@ -1,27 +1,32 @@
 #!/usr/bin/env bash
 # End to end against a real Solana validator (issue 7): Agave's solana-test-validator 3.1.12, in
 # process in `validator-harness serve`, with our sBPF event emitter (fixtures/programs) deployed at
-# the DFPN and Psy program ids. It sends a fixture history as real transactions (every event kind
-# of both programs, every k-th transaction failing after it logged its events), runs `indexer run`
-# and `query-api serve` against the validator, restarts the indexer once mid-stream, and checks:
-#   - the log holds every event of every successful transaction exactly once, and nothing of the
-#     failed or dropped ones (`indexer export` against the sender's record);
-#   - a sample of DFPN and Psy endpoints answers with the sent state (entities created only by
-#     failed transactions are 404);
+# the six program ids (the five DFPN programs and Psy). It sends a fixture history as real
+# transactions (every event kind of every program, and the DFPN instructions the indexer reads
+# from the message, each under an `Instruction: <Name>` log line; every k-th transaction failing
+# after it logged its entries), runs `indexer run` and `query-api serve` against the validator,
+# restarts the indexer once mid-stream, and checks:
+#   - the log holds every entry of every successful transaction exactly once, with its slot,
+#     block position and block time, and nothing of the failed or dropped ones (`indexer export`
+#     against the sender's record);
+#   - every DFPN request, worker and model the API lists or answers has every field as an
+#     independent fold of the sent history gives it, and a sample of Psy endpoints answers with
+#     the sent state (entities created only by failed transactions are 404);
 #   - `indexer backfill --from genesis` into a fresh data dir reaches the same log content, and a
-#     query service over it answers the list and stats endpoints alike.
-# It prints the events/s the indexer sustained live and exits non-zero on any mismatch.
+#     query service over it answers the list and stats endpoints alike, lists in their order.
+# It prints the entries/s the indexer sustained live and exits non-zero on any mismatch.
 #
 # Builds what it needs: Debian's clang/libclang-dev (RocksDB), the `sbpf` assembler, the emitter,
 # the harness (its own workspace in validator/, debug, target dir outside the clone, reused) and
 # the main workspace's debug binaries. The first, uncached harness build takes about 20 minutes on
 # 2 cores (several GB of target dir); later runs take a few minutes.
 #
-# Environment: SKIP_REAL_VALIDATOR=1 skips it (exit 0); E2E_EVENTS (3000) events to send;
-# E2E_RATE (400) target events/s; E2E_EVENTS_PER_TX (4); E2E_FAIL_EVERY (10);
-# E2E_TIMEOUT_SECS (900) bound of the run after the builds; E2E_DIR (a temp dir, kept on failure)
-# for the data dirs and logs; VALIDATOR_TARGET_DIR (~/.cache/validator-target); CARGO_TARGET_DIR
-# (~/.cache/indexer-target) for the main workspace; BUILD_NICE (0) niceness of the builds.
+# Environment: SKIP_REAL_VALIDATOR=1 skips it (exit 0); E2E_EVENTS (3000) ground-truth entries to
+# send; E2E_RATE (400) target entries/s; E2E_EVENTS_PER_TX (0: no limit but the 1,232-byte size)
+# most entries in one transaction; E2E_FAIL_EVERY (10); E2E_TIMEOUT_SECS (900) bound of the run
+# after the builds; E2E_DIR (a temp dir, kept on failure) for the data dirs and logs;
+# VALIDATOR_TARGET_DIR (~/.cache/validator-target); CARGO_TARGET_DIR (~/.cache/indexer-target) for
+# the main workspace; BUILD_NICE (0) niceness of the builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
@@ -33,7 +38,7 @@ fi
 
 events_n="${E2E_EVENTS:-3000}"
 rate="${E2E_RATE:-400}"
-per_tx="${E2E_EVENTS_PER_TX:-4}"
+per_tx="${E2E_EVENTS_PER_TX:-0}"
 fail_every="${E2E_FAIL_EVERY:-10}"
 timeout_secs="${E2E_TIMEOUT_SECS:-900}"
 seed="${E2E_SEED:-7}"
@@ -59,6 +64,7 @@ if ! command -v sbpf >/dev/null 2>&1 && [[ ! -x "$HOME/.cargo/bin/sbpf" ]]; then
     log "installing the sbpf assembler (about 4 minutes)"
     nice -n "$nice_n" cargo install sbpf --version 0.3.3 --locked
 fi
+python3 validator/e2e/check.py selftest || die "the checks' self-test"
 emitter="$(fixtures/programs/build.sh)"
 log "emitter: $emitter ($(stat -c %s "$emitter") bytes)"
 
@@ -95,7 +101,7 @@ check_deadline() { (( $(date +%s) < deadline )) || die "timed out after ${timeou
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 "$bin/fixture-node" events --preset small --seed "$seed" --history-events "$events_n" > "$work/events.jsonl"
-log "fixture history: $(wc -l < "$work/events.jsonl") events, $(jq -r '.program + " " + .name' "$work/events.jsonl" | sort -u | wc -l) kinds"
+log "fixture history: $(wc -l < "$work/events.jsonl") entries ($(jq -r 'select(.kind == "instruction") | .n' "$work/events.jsonl" | wc -l) instructions), $(jq -r '.program + " " + .name' "$work/events.jsonl" | sort -u | wc -l) kinds"
 
 "$harness" serve --emitter "$emitter" --payer-out "$work/payer.json" --ledger "$work/ledger" \
     > "$work/harness.out" 2> "$work/harness.err" &
@@ -153,22 +159,22 @@ log "indexer restarted with $before_restart events in its log"
 
 wait "$sender_pid" || { cat "$work/send.err" >&2; die "the sender failed"; }
 summary="$(cat "$work/send.json")"
-ok_events=$(jq .ok_events <<< "$summary")
+ok_entries=$(jq .ok_entries <<< "$summary")
 log "sent: $summary"
-(( ok_events > 0 )) || die "no transaction succeeded"
+(( ok_entries > 0 )) || die "no transaction succeeded"
 
 caught_up_ms=""
 while true; do
     have=$(( before_restart + $(appended) ))
-    if (( have >= ok_events )); then caught_up_ms=$(date +%s%3N); break; fi
-    check_deadline "waiting for the indexer: $have of $ok_events events"
+    if (( have >= ok_entries )); then caught_up_ms=$(date +%s%3N); break; fi
+    check_deadline "waiting for the indexer: $have of $ok_entries entries"
     sleep 0.25
 done
 last_send_ms=$(jq .last_send_unix_ms <<< "$summary")
 first_send_ms=$(jq .first_send_unix_ms <<< "$summary")
-live_eps=$(python3 -c "print(round($ok_events / max(1e-3, ($caught_up_ms - $first_send_ms) / 1000), 1))")
+live_eps=$(python3 -c "print(round($ok_entries / max(1e-3, ($caught_up_ms - $first_send_ms) / 1000), 1))")
 lag_ms=$(( caught_up_ms > last_send_ms ? caught_up_ms - last_send_ms : 0 ))
-log "indexer caught up: $ok_events events, ${live_eps} events/s live (first send to last event logged), $(( lag_ms )) ms after the last send (confirmation wait included)"
+log "indexer caught up: $ok_entries entries, ${live_eps} entries/s live (first send to last entry logged), $(( lag_ms )) ms after the last send (confirmation wait included)"
 
 # Let one more reconciliation pass and a projection commit run, then check through the API.
 sleep 6
@@ -194,11 +200,11 @@ dfpn2=$(free_port); psy2=$(free_port)
 pids+=($!)
 until curl -sf "http://127.0.0.1:$dfpn2/health" >/dev/null; do check_deadline "waiting for the second query-api"; sleep 0.5; done
 sleep 1
-python3 validator/e2e/check.py equal --dfpn "http://127.0.0.1:$dfpn_port" --psy "http://127.0.0.1:$psy_port" \
+python3 validator/e2e/check.py equal --events "$work/events.jsonl" --sent "$work/sent.jsonl" --dfpn "http://127.0.0.1:$dfpn_port" --psy "http://127.0.0.1:$psy_port" \
     --dfpn2 "http://127.0.0.1:$dfpn2" --psy2 "http://127.0.0.1:$psy2" || die "live vs backfilled query service"
 
 ok=1
 total_secs=$(( $(date +%s) - script_start ))
-echo "real-validator e2e passed: $(jq -r '"\(.ok_events) events in \(.ok_transactions) successful transactions, \(.failed_transactions) failed, \(.dropped_transactions) dropped"' <<< "$summary");" \
-    "live ${live_eps} events/s (sender offered $(jq .events_per_s_sent <<< "$summary" | xargs printf '%.0f') events/s);" \
+echo "real-validator e2e passed: $(jq -r '"\(.ok_entries) entries (\(.ok_instructions) instructions) in \(.ok_transactions) successful transactions, \(.failed_transactions) failed, \(.dropped_transactions) dropped"' <<< "$summary");" \
+    "live ${live_eps} entries/s (sender offered $(jq .entries_per_s_sent <<< "$summary" | xargs printf '%.0f') entries/s);" \
     "backfill from genesis ${backfill_secs}s; harness build ${harness_build_secs}s, main build ${main_build_secs}s, total ${total_secs}s"

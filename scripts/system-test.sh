@@ -2,8 +2,9 @@
 # The whole system on the fixture chain, from the debug binaries: fixture node, indexer and
 # query-api on free loopback ports; then schemathesis fuzzes both surfaces against their OpenAPI
 # documents (no 5xx, no response outside its schema) and a headless Chromium drives the
-# dashboard (screenshot in artifacts/dashboard.png). Installs what it needs (chromium from
-# Debian, schemathesis from PyPI, playwright-core from npm) into ~/.cache/indexer-tools.
+# dashboard (screenshot in artifacts/dashboard.png). Before, Anchor's TypeScript coders decode the
+# fixture chain's events with our IDL files. Installs what it needs (chromium from Debian,
+# schemathesis from PyPI, playwright-core and @coral-xyz/anchor from npm) into ~/.cache/indexer-tools.
 # Bounded: schemathesis examples per operation (SCHEMATHESIS_EXAMPLES, 25) and a timeout each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +27,16 @@ fi
 if [ ! -d "$TOOLS/node_modules/playwright-core" ]; then
   npm install --silent --no-audit --no-fund --prefix "$TOOLS" playwright-core@1.65.1 >/dev/null 2>&1
 fi
+if [ ! -d "$TOOLS/node_modules/@coral-xyz/anchor" ]; then
+  npm install --silent --no-audit --no-fund --prefix "$TOOLS" @coral-xyz/anchor@0.30.1 >/dev/null 2>&1
+fi
 cargo build --locked -q -p fixtures -p indexer -p query-api
+
+# The committed IDL files, read by Anchor's own TypeScript coders (an independent decoder),
+# decode every event and instruction the fixture chain puts on chain for the six programs.
+echo "== IDL files against @coral-xyz/anchor"
+"$BIN/fixture-node" events --preset small --seed 7 --history-events 3000 > "$ARTIFACTS/fixture-events.jsonl"
+NODE_PATH="$TOOLS/node_modules" node scripts/idl-anchor-check.cjs fixtures/idl "$ARTIFACTS/fixture-events.jsonl"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 RPC_PORT=$(free_port); DFPN_PORT=$(free_port); PSY_PORT=$(free_port)

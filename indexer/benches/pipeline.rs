@@ -7,7 +7,6 @@ use std::time::Instant;
 use fixtures::{ChainConfig, ChainGenerator};
 use indexer::log::EventLog;
 use indexer::projector::{self, Projector};
-use shared::envelope::{EventEnvelope, EventSource};
 
 fn main() {
     let events: u64 = std::env::var("EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
@@ -16,20 +15,8 @@ fn main() {
     let mut envelopes = Vec::with_capacity(events as usize);
     let (mut slot, mut tx_index) = (u64::MAX, 0u32);
     for tx in ChainGenerator::new(ChainConfig::realistic(7)).with_max_events(events) {
-        let signature = tx.signature_string();
         (slot, tx_index) = if tx.slot == slot { (slot, tx_index + 1) } else { (tx.slot, 0) };
-        for entry in tx.render().ground_truth {
-            envelopes.push(EventEnvelope {
-                seq: 0,
-                slot: tx.slot,
-                signature: signature.clone(),
-                tx_index: Some(tx_index),
-                event_index: entry.event_index,
-                block_time: Some(tx.block_time),
-                source: EventSource::Chain,
-                event: entry.event,
-            });
-        }
+        envelopes.extend(tx.envelopes(Some(tx_index)));
     }
     let raw_bytes: usize = envelopes.iter().map(|e| e.event.encode().len() + 64 + 8 + 4 + 9).sum();
     println!("generated {} events ({} MiB raw) in {:.2?}", envelopes.len(), raw_bytes >> 20, started.elapsed());

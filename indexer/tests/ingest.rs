@@ -150,7 +150,7 @@ async fn live_following_loses_and_duplicates_nothing_through_faults() {
 /// signature), the projections fold them in block order and equal the ground truth.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn same_slot_updates_fold_in_block_order_live_and_backfilled() {
-    let node = start_node_with(ChainConfig::crowded(24), 600, Faults::default()).await;
+    let node = start_node_with(ChainConfig::crowded(29), 600, Faults::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let live_context = context(&node, &dir.path().join("live"));
     let (stop, shutdown) = tokio::sync::watch::channel(false);
@@ -205,7 +205,7 @@ fn decided_by_block_order(chain_order_lines: &str) -> usize {
         let event: serde_json::Value = serde_json::from_str(line).unwrap();
         let (name, f) = (event["name"].as_str().unwrap(), &event["fields"]);
         let (field, value) = match name {
-            "WorkerUpdated" => ("stake", f["stake"].to_string()),
+            "WorkerUpdated" => ("stake", format!("{}/{}", f["stake"], f["modalities"])),
             "WorkerStatusChanged" => ("status", f["active"].to_string()),
             "WorkerReputationUpdated" => ("reputation", f["reputation"].to_string()),
             "ModelScoreUpdated" => ("score", f["new_score"].to_string()),

@@ -27,7 +27,16 @@ async fn backfilled(
 async fn projections_equal_the_ground_truth_and_replay_reproduces_them() {
     let (node, dir, context) = backfilled(31, 4_000).await;
     let expected = expected_dfpn(node.node.ground_truth(None).lines());
-    assert!(expected.requests.len() > 50 && expected.workers.len() == 24 && expected.models.len() == 10);
+    let config = fixtures::ChainConfig::small(31);
+    assert!(
+        expected.requests.len() > 50
+            && expected.workers.len() >= config.workers as usize
+            && expected.models.len() >= config.models as usize,
+        "{} requests, {} workers, {} models",
+        expected.requests.len(),
+        expected.workers.len(),
+        expected.models.len()
+    );
 
     let projections = dir.path().join("projections");
     let mut projector = Projector::open(&projections, &shared::ProgramSet::defaults()).unwrap();
@@ -41,7 +50,11 @@ async fn projections_equal_the_ground_truth_and_replay_reproduces_them() {
     assert_eq!(live_built, expected);
     let expected_psy = expected_psy(node.node.ground_truth(None).lines());
     assert!(
-        expected_psy.jobs.len() > 50 && !expected_psy.contracts.is_empty() && expected_psy.worker_events.len() > 100
+        expected_psy.jobs.len() > 50 && !expected_psy.contracts.is_empty() && expected_psy.worker_events.len() > 100,
+        "{} jobs, {} contracts, {} worker events",
+        expected_psy.jobs.len(),
+        expected_psy.contracts.len(),
+        expected_psy.worker_events.len()
     );
     let live_built_psy = projected_psy(&projections);
     assert_eq!(live_built_psy, expected_psy);
@@ -63,11 +76,16 @@ async fn a_crash_before_or_after_a_commit_neither_loses_nor_double_applies() {
     let mut projector = Projector::open(&projections, &shared::ProgramSet::defaults()).unwrap();
     projector.catch_up(&context.log, last / 3).unwrap();
     projector.commit().unwrap();
+    // An update waiting for its entity's creation (a model's `increment_usage` reached through
+    // the marketplace's history before the model registry's) holds the payload back: a restart
+    // folds again what came after it, and no count may grow twice.
+    let committed = projector.committed_seq();
+    assert!(committed < (last / 3) as u64, "the payload is held back by a waiting orphan");
     projector.catch_up(&context.log, last / 3).unwrap();
     drop(projector); // crash: folded but not committed
 
     let mut projector = Projector::open(&projections, &shared::ProgramSet::defaults()).unwrap();
-    assert_eq!(projector.applied_seq(), (last / 3) as u64, "resumes after the committed payload");
+    assert_eq!(projector.applied_seq(), committed, "resumes after the committed payload");
     projector.catch_up(&context.log, last).unwrap();
     projector.commit().unwrap();
     projector.finish().unwrap();

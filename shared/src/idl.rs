@@ -9,7 +9,10 @@ use serde_json::{json, Value};
 use crate::event::{dfpn, psy};
 use crate::program::ProgramKind;
 
-fn events_and_types(program: ProgramKind) -> (&'static [(&'static str, &'static [u8])], Vec<Value>, &'static str) {
+/// Event names with their discriminators, as `define_events!` lists them.
+type Discriminators = &'static [(&'static str, &'static [u8])];
+
+fn events_and_types(program: ProgramKind) -> (Discriminators, Vec<Value>, &'static str) {
     match program {
         ProgramKind::AnalysisMarketplace => (
             dfpn::MarketplaceEvent::DISCRIMINATORS,

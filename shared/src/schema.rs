@@ -283,8 +283,11 @@ pub mod dfpn {
             commit_count: u64 => u64(number()),
             /// `ResultRevealed` events (saturating at 255).
             reveal_count: u64 => u64(number()),
-            /// Log seq of the creation: list order.
+            /// Log seq of the creation.
             seq: u64 => u64(number()),
+            /// Chain order of the creation (`entity::version`): list order, the same live and
+            /// backfilled.
+            created_version: u64 => u64(number()),
             /// Newest log seq folded in.
             last_seq: u64 => u64(stored()),
         }
@@ -317,8 +320,10 @@ pub mod dfpn {
             reputation_version: u64 => u64(stored()),
             /// Stake and status changes in chain order, replayed to derive stake and status.
             history: Stored<WorkerHistory> => bytes(stored_bytes()),
-            /// Log seq of the registration: list order.
+            /// Log seq of the registration.
             seq: u64 => u64(number()),
+            /// Chain order of the registration: list order.
+            created_version: u64 => u64(number()),
             /// Newest log seq folded in.
             last_seq: u64 => u64(stored()),
         }
@@ -359,8 +364,10 @@ pub mod dfpn {
             created_at: i64 => i64(number()),
             /// The account was closed by `withdraw_model_stake` (the document stays).
             closed: bool => bool(number()),
-            /// Log seq of the registration: list order.
+            /// Log seq of the first registration.
             seq: u64 => u64(number()),
+            /// Chain order of the first registration: list order.
+            created_version: u64 => u64(number()),
             /// Newest log seq folded in.
             last_seq: u64 => u64(stored()),
         }

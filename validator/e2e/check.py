@@ -1,20 +1,311 @@
 #!/usr/bin/env python3
 """Checks of the real-validator end-to-end test (scripts/real-validator-e2e.sh).
 
-  check.py log    --events E --sent S --export X            the log holds exactly the sent events
-  check.py same   --export X --other Y                      two logs hold the same events
+  check.py log    --events E --sent S --export X            the log holds exactly the sent entries
+  check.py same   --export X --other Y                      two logs hold the same entries
   check.py api    --events E --sent S --dfpn URL --psy URL  endpoints answer with the sent state
-  check.py equal  --dfpn URL --psy URL --dfpn2 URL --psy2 URL   two query services answer alike
+  check.py equal  --events E --sent S --dfpn URL --psy URL --dfpn2 URL --psy2 URL
+                                                            two query services answer alike
+  check.py selftest                                         this file's own tests (no inputs)
 
-Prints what it checked; exits 1 with the mismatches otherwise.
+E is the output of `fixture-node events` (one ground-truth entry a line: an event, or an
+instruction that emits none), S the sender's record (`validator-harness send --out`: one line
+per transaction with its status, slot, position in the block, block time and entries, each with
+the `event_index` it got), X an `indexer export`.
+
+The DFPN state the API must show is folded here, independently of the indexer: each sent payload
+is decoded with this file's own Borsh layouts of the five DFPN programs (and checked against the
+fixture's ground truth), the successful transactions are replayed in chain order (slot, position
+in the block, execution order) by the rules of shared/reference/dfpn-programs.md §5 and §6, and
+account ids are derived as the programs derive them (`find_program_address`, below). The Psy
+checks stay the earlier, lighter ones (the Psy model is unchanged).
+
+Prints what it checked; exits 1 with the mismatches otherwise. Nothing that cannot be checked is
+skipped silently: it is a mismatch.
 """
 import argparse
 import base64
+import contextlib
+import datetime
+import hashlib
+import http.server
+import io
 import json
 import random
+import struct
 import sys
+import threading
 import urllib.error
+import urllib.parse
 import urllib.request
+
+
+# --- keys: base58, ed25519 points, program-derived addresses ---------------------------------
+
+B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def b58encode(data):
+    n = int.from_bytes(data, "big")
+    out = ""
+    while n:
+        n, r = divmod(n, 58)
+        out = B58[r] + out
+    return "1" * (len(data) - len(data.lstrip(b"\0"))) + out
+
+
+def b58decode(text):
+    n = 0
+    for c in text:
+        n = n * 58 + B58.index(c)
+    body = n.to_bytes((n.bit_length() + 7) // 8, "big") if n else b""
+    return b"\0" * (len(text) - len(text.lstrip("1"))) + body
+
+
+def pubkey(text):
+    key = b58decode(text)
+    if len(key) != 32:
+        raise ValueError(f"{text!r} is not a 32-byte key")
+    return key
+
+
+P = 2**255 - 19
+D = (-121665 * pow(121666, P - 2, P)) % P
+
+
+def on_curve(point):
+    """Whether 32 bytes decompress to an ed25519 point, as curve25519-dalek decides (which
+    Solana's `find_program_address` uses): y is the low 255 bits little-endian, taken mod p;
+    the point exists iff x^2 = (y^2 - 1) / (d*y^2 + 1) is a square mod p. Dalek ignores the sign
+    bit here, so it also accepts x = 0 with the sign bit set (only y = +-1, i.e. two encodings)."""
+    y = (int.from_bytes(point, "little") & ((1 << 255) - 1)) % P
+    u = (y * y - 1) % P
+    v = (D * y * y + 1) % P
+    x2 = u * pow(v, P - 2, P) % P
+    return x2 == 0 or pow(x2, (P - 1) // 2, P) == 1
+
+
+def find_program_address(seeds, program_id):
+    """(address, bump): the first of bump 255 down to 0 whose sha256(seeds || bump ||
+    program_id || "ProgramDerivedAddress") is not an ed25519 point."""
+    for bump in range(255, -1, -1):
+        digest = hashlib.sha256(b"".join(seeds) + bytes([bump]) + program_id + b"ProgramDerivedAddress").digest()
+        if not on_curve(digest):
+            return digest, bump
+    raise ValueError("no viable bump")
+
+
+def worker_id(worker_registry, operator):
+    return b58encode(find_program_address([b"worker", pubkey(operator)], pubkey(worker_registry))[0])
+
+
+def model_id(model_registry, developer, model_id_hex):
+    seeds = [b"model", pubkey(developer), bytes.fromhex(model_id_hex)]
+    return b58encode(find_program_address(seeds, pubkey(model_registry))[0])
+
+
+# --- Borsh layouts of the DFPN programs (shared/reference/dfpn-programs.md §2, §3, §7) -------
+
+ENUMS = {
+    "RequestStatus": ["Open", "CommitClosed", "Finalized", "Expired", "Cancelled", "Disputed"],
+    "Verdict": ["Authentic", "Manipulated", "Inconclusive"],
+    "DisputeReason": ["InvalidResult", "Collusion", "ResultCopying", "IncorrectModel", "ContentMismatch", "Other"],
+    "SlashReason": ["InvalidResult", "MissedDeadline", "Fraud", "Collusion"],
+    "RetirementReason": ["Voluntary", "LowPerformance", "SecurityIssue", "Governance"],
+    "MediaType": ["Image", "Video", "Audio"],
+    "ClaimType": ["OriginalAuthor", "LicensedFrom", "DerivedFrom", "ThirdPartyVerified", "CollectionMember"],
+}
+
+
+def layout(text):
+    """"a:pubkey b:u64" -> [("a", "pubkey"), ("b", "u64")]."""
+    return [tuple(item.split(":", 1)) for item in text.split()]
+
+
+EVENTS = {
+    "analysis_marketplace": {
+        "RequestCreated": layout("request_id:pubkey requester:pubkey content_hash:bytes32 storage_uri:string "
+                                 "required_modalities:u8 min_workers:u8 fee_amount:u64 deadline:i64 commit_deadline:i64"),
+        "ResultCommitted": layout("request_id:pubkey worker:pubkey commitment:bytes32 commit_slot:u64"),
+        "ResultRevealed": layout("request_id:pubkey worker:pubkey model:pubkey verdict:Verdict confidence:u8 reveal_slot:u64"),
+        "RequestFinalized": layout("request_id:pubkey status:RequestStatus reveal_count:u8 fee_amount:u64"),
+        "RequestCancelled": layout("request_id:pubkey fee_refunded:u64"),
+        "RequestExpired": layout("request_id:pubkey fee_refunded:u64 reveals_received:u8"),
+        "DisputeOpened": layout("dispute_id:pubkey request_id:pubkey reveal_id:pubkey challenger:pubkey "
+                                "challenged_worker:pubkey reason:DisputeReason evidence_hash:bytes32 stake_amount:u64"),
+        "DisputeResolved": layout("dispute_id:pubkey in_favor_of_challenger:bool resolver:pubkey slash_amount:u64 "
+                                  "challenger_reward:u64"),
+        "DisputeClosed": layout("dispute_id:pubkey"),
+    },
+    "worker_registry": {
+        "WorkerRegistered": layout("operator:pubkey stake:u64 modalities:u8"),
+        "WorkerUpdated": layout("operator:pubkey stake:u64 modalities:u8"),
+        "WorkerStatusChanged": layout("operator:pubkey active:bool"),
+        "WorkerUnbondingStarted": layout("operator:pubkey amount:u64 unlock_slot:u64"),
+        "WorkerWithdrawn": layout("operator:pubkey amount:u64 closed:bool"),
+        "WorkerReputationUpdated": layout("operator:pubkey reputation:u32 tasks_completed:u64 tasks_failed:u64"),
+        "WorkerSlashed": layout("operator:pubkey amount:u64 reason:SlashReason remaining_stake:u64"),
+    },
+    "model_registry": {
+        "ModelRegistered": layout("developer:pubkey model_id:bytes32 name:string version:string modalities:u8 "
+                                  "model_uri:string stake:u64"),
+        "ModelUpdated": layout("developer:pubkey model_id:bytes32 old_version:string new_version:string new_model_uri:string"),
+        "ModelActivated": layout("developer:pubkey model_id:bytes32 score:u32"),
+        "ModelRetired": layout("developer:pubkey model_id:bytes32 reason:RetirementReason"),
+        "ModelSuspended": layout("developer:pubkey model_id:bytes32"),
+        "ModelReactivated": layout("developer:pubkey model_id:bytes32"),
+        "ModelScoreUpdated": layout("developer:pubkey model_id:bytes32 old_score:u32 new_score:u32"),
+        "ModelStakeWithdrawn": layout("developer:pubkey model_id:bytes32 amount:u64"),
+    },
+    "content_registry": {
+        "ContentRegistered": layout("content_hash:bytes32 media_type:MediaType creator:pubkey storage_uri:string"),
+        "ContentStorageUpdated": layout("content_hash:bytes32 old_uri:string new_uri:string"),
+        "ProvenanceClaimAdded": layout("content_hash:bytes32 attestor:pubkey claim_type:ClaimType evidence_uri:option:string"),
+        "ClaimVerified": layout("content_hash:bytes32 attestor:pubkey verified:bool verifier:pubkey"),
+        "ContentOwnershipTransferred": layout("content_hash:bytes32 old_owner:pubkey new_owner:pubkey"),
+    },
+    "rewards": {
+        "TreasuryInitialized": layout("authority:pubkey dfpn_mint:pubkey worker_share_bps:u16 model_share_bps:u16 "
+                                      "treasury_share_bps:u16 insurance_share_bps:u16"),
+        "FeesDeposited": layout("amount:u64 total_collected:u64"),
+        "RewardsDistributed": layout("fee_amount:u64 worker_pool:u64 model_pool:u64 treasury_share:u64 "
+                                     "insurance_share:u64 worker_count:u8"),
+        "RewardAllocated": layout("claimant:pubkey amount:u64 total_pending:u64"),
+        "RewardsClaimed": layout("claimant:pubkey amount:u64 total_claimed:u64"),
+        "SharesUpdated": layout("old_worker:u16 old_model:u16 old_treasury:u16 old_insurance:u16 new_worker:u16 "
+                                "new_model:u16 new_treasury:u16 new_insurance:u16"),
+        "TreasuryPauseToggled": layout("paused:bool"),
+        "AuthorityTransferred": layout("old_authority:pubkey new_authority:pubkey"),
+        "RewardAccountInitialized": layout("claimant:pubkey"),
+        "EpochInitialized": layout("epoch:u64 start_slot:u64 duration_slots:u64"),
+        "EpochAdvanced": layout("old_epoch:u64 new_epoch:u64 old_fees:u64 old_distributed:u64 old_requests:u32 "
+                                "new_start_slot:u64"),
+        "RequestRewardsProcessed": layout("fee_amount:u64 worker_pool:u64 model_pool:u64 treasury_share:u64 "
+                                          "insurance_share:u64 worker_count:u8 model_developer:option:pubkey "
+                                          "total_allocated:u64"),
+    },
+}
+
+# The instructions the indexer reads from the message (reference §7): program, arguments, and
+# the names its decoded form gives the leading accounts; the variant index is the position in
+# this list (the Borsh of the indexer's stored `DfpnInstruction`).
+INSTRUCTIONS = {
+    "IncrementUsage": ("model_registry", "increment_usage", [], ["authority", "model"]),
+    "ResolveDispute": ("analysis_marketplace", "resolve_dispute",
+                       layout("in_favor_of_challenger:bool slash_amount:u64"), ["resolver", "request", "dispute"]),
+    "CloseDispute": ("analysis_marketplace", "close_dispute", [], ["payer", "request", "dispute"]),
+    "IncrementAnalysisCount": ("content_registry", "increment_analysis_count", [], ["authority", "content"]),
+}
+
+INTS = {"u8": "<B", "u16": "<H", "u32": "<I", "u64": "<Q", "i32": "<i", "i64": "<q"}
+
+
+def event_discriminator(name):
+    return hashlib.sha256(f"event:{name}".encode()).digest()[:8]
+
+
+def instruction_discriminator(snake):
+    return hashlib.sha256(f"global:{snake}".encode()).digest()[:8]
+
+
+class Reader:
+    """A Borsh reader over bytes (strict: `done` fails on trailing bytes)."""
+
+    def __init__(self, data):
+        self.data, self.at = data, 0
+
+    def take(self, n):
+        if self.at + n > len(self.data):
+            raise ValueError(f"needs {n} bytes at {self.at}, has {len(self.data) - self.at}")
+        out = self.data[self.at:self.at + n]
+        self.at += n
+        return out
+
+    def read(self, kind):
+        if kind.startswith("option:"):
+            tag = self.take(1)[0]
+            if tag > 1:
+                raise ValueError(f"option tag {tag}")
+            return self.read(kind[7:]) if tag else None
+        if kind in INTS:
+            fmt = INTS[kind]
+            return struct.unpack(fmt, self.take(struct.calcsize(fmt)))[0]
+        if kind == "bool":
+            value = self.take(1)[0]
+            if value > 1:
+                raise ValueError(f"bool {value}")
+            return value == 1
+        if kind == "pubkey":
+            return b58encode(self.take(32))
+        if kind == "bytes32":
+            return self.take(32).hex()
+        if kind == "string":
+            return self.take(self.read("u32")).decode("utf-8")
+        if kind in ENUMS:
+            index = self.take(1)[0]
+            if index >= len(ENUMS[kind]):
+                raise ValueError(f"{kind} variant {index}")
+            return ENUMS[kind][index]
+        raise ValueError(f"unknown type {kind}")
+
+    def done(self):
+        if self.at != len(self.data):
+            raise ValueError(f"{len(self.data) - self.at} trailing bytes")
+
+
+def encode(kind, value):
+    """Borsh of one value (the inverse of Reader.read), for the self-test and instruction rows."""
+    if kind.startswith("option:"):
+        return b"\0" if value is None else b"\1" + encode(kind[7:], value)
+    if kind in INTS:
+        return struct.pack(INTS[kind], value)
+    if kind == "bool":
+        return bytes([1 if value else 0])
+    if kind == "pubkey":
+        return pubkey(value)
+    if kind == "bytes32":
+        return bytes.fromhex(value)
+    if kind == "string":
+        raw = value.encode()
+        return struct.pack("<I", len(raw)) + raw
+    if kind in ENUMS:
+        return bytes([ENUMS[kind].index(value)])
+    raise ValueError(f"unknown type {kind}")
+
+
+def decode_event(program, payload):
+    """(name, fields) of a DFPN event payload (discriminator + Borsh)."""
+    for name, fields in EVENTS.get(program, {}).items():
+        if payload[:8] == event_discriminator(name):
+            reader = Reader(payload[8:])
+            decoded = {field: reader.read(kind) for field, kind in fields}
+            reader.done()
+            return name, decoded
+    raise ValueError(f"no {program} event has discriminator {payload[:8].hex()}")
+
+
+def decode_instruction(program, data, accounts):
+    """(name, fields) of an instruction the indexer reads, from its data and account keys."""
+    for name, (owner, snake, args, names) in INSTRUCTIONS.items():
+        if owner == program and data[:8] == instruction_discriminator(snake):
+            if len(accounts) < len(names):
+                raise ValueError(f"{name}: {len(accounts)} accounts, needs {len(names)}")
+            reader = Reader(data[8:])
+            fields = dict(zip(names, accounts))
+            fields.update({field: reader.read(kind) for field, kind in args})
+            reader.done()
+            return name, fields
+    raise ValueError(f"no decoded {program} instruction has discriminator {data[:8].hex()}")
+
+
+def stored_instruction(name, fields):
+    """The Borsh of the indexer's `DfpnInstruction` (variant index, accounts, arguments)."""
+    _, _, args, names = INSTRUCTIONS[name]
+    body = b"".join(pubkey(fields[n]) for n in names) + b"".join(encode(k, fields[f]) for f, k in args)
+    return bytes([list(INSTRUCTIONS).index(name)]) + body
+
+
+# --- inputs --------------------------------------------------------------------------------------
 
 
 def lines(path):
@@ -22,101 +313,337 @@ def lines(path):
         return [json.loads(line) for line in f if line.strip()]
 
 
-def fail(problems, what):
+def report(problems, what, summary):
+    """Prints the summary, or the problems and exits 1."""
     if problems:
         print(f"MISMATCH ({what}): {len(problems)} problem(s)", file=sys.stderr)
-        for p in problems[:20]:
+        for p in problems[:30]:
             print(f"  - {p}", file=sys.stderr)
+        if len(problems) > 30:
+            print(f"  ... and {len(problems) - 30} more", file=sys.stderr)
         sys.exit(1)
+    print(summary)
 
 
-def sent_events(sent):
-    """(ok, not_ok): {(signature, event_index): sent event} of ok transactions; signatures of the others."""
-    ok, not_ok = {}, set()
-    for tx in sent:
-        if tx["status"] == "ok":
-            for e in tx["events"]:
-                ok[(tx["signature"], e["event_index"])] = e
+def decoded_entry(entry, truth, problems):
+    """The entry's fields as decoded here from its chain bytes (DFPN), else the fixture's truth
+    (Psy); a mismatch of the two, or of name/program/kind, is a problem."""
+    want = truth["truth"]
+    for key in ("program", "name", "kind", "payload", "instruction", "program_id"):
+        if entry.get(key) != truth.get(key):
+            problems.append(f"n={entry['n']}: the record's {key} {entry.get(key)!r} is not the fixture's {truth.get(key)!r}")
+    if entry["program"] == "psy":
+        return want["fields"]
+    payload = base64.b64decode(entry["payload"])
+    try:
+        if entry["kind"] == "instruction":
+            name, fields = decode_instruction(entry["program"], payload, entry.get("accounts", []))
         else:
-            not_ok.add(tx["signature"])
-    return ok, not_ok
+            name, fields = decode_event(entry["program"], payload)
+    except (ValueError, UnicodeDecodeError) as e:
+        problems.append(f"n={entry['n']} {entry['program']} {entry['name']}: cannot decode its chain bytes: {e}")
+        return want["fields"]
+    if name != entry["name"] or fields != want["fields"]:
+        problems.append(f"n={entry['n']}: chain bytes decode to {name} {fields}, the fixture says {entry['name']} {want['fields']}")
+    return fields
 
 
-def exported(export):
-    events, problems = {}, []
-    for line in export:
-        if line.get("kind") != "event":
-            problems.append(f"unexpected {line.get('kind')} record at seq {line.get('seq')}")
-            continue
-        key = (line["signature"], line["event_index"])
-        if key in events:
-            problems.append(f"duplicate event {key} (seqs {events[key]['seq']} and {line['seq']})")
-        events[key] = line
-    return events, problems
+class Sent:
+    """The sender's record with the fixture lines: transactions by status, entries by key."""
+
+    def __init__(self, events_path, sent_path):
+        self.truth = {e["n"]: e for e in lines(events_path)}
+        self.txs = lines(sent_path)
+        self.problems = []
+        self.ok = {}          # (signature, event_index) -> (tx, entry, fields)
+        self.not_ok = set()   # signatures of failed and dropped transactions
+        seen = set()
+        for tx in self.txs:
+            for entry in tx["entries"]:
+                if entry["n"] in seen:
+                    self.problems.append(f"n={entry['n']} sent twice")
+                seen.add(entry["n"])
+                truth = self.truth.get(entry["n"])
+                if truth is None:
+                    self.problems.append(f"n={entry['n']} is in the record, not in the fixture lines")
+                    continue
+                entry["fields"] = decoded_entry(entry, truth, self.problems)
+                if tx["status"] == "ok":
+                    self.ok[(tx["signature"], entry["event_index"])] = (tx, entry)
+            if tx["status"] == "ok":
+                for field in ("slot", "tx_index", "block_time"):
+                    if tx.get(field) is None:
+                        self.problems.append(f"ok transaction {tx['signature']}: the record has no {field}")
+            else:
+                self.not_ok.add(tx["signature"])
+        missing = sorted(set(self.truth) - seen)
+        if missing:
+            self.problems.append(f"{len(missing)} fixture entries were never sent (first n={missing[0]})")
+
+    def chain_order(self):
+        """The successful transactions in chain order (slot, position in the block)."""
+        ok = [tx for tx in self.txs if tx["status"] == "ok" and tx.get("slot") is not None and tx.get("tx_index") is not None]
+        return sorted(ok, key=lambda tx: (tx["slot"], tx["tx_index"]))
 
 
-def check_log(args):
-    events = lines(args.events)
-    sent = lines(args.sent)
-    export = lines(args.export)
-    ok, not_ok = sent_events(sent)
-    logged, problems = exported(export)
-    for key, e in ok.items():
-        got = logged.get(key)
-        if got is None:
-            problems.append(f"missing: {e['name']} n={e['n']} {key}")
-            continue
-        want_hex = base64.b64decode(e["payload"]).hex()
-        if got["payload_hex"] != want_hex:
-            problems.append(f"payload differs: n={e['n']} {key}")
-        if got["name"] != e["name"]:
-            problems.append(f"name differs: n={e['n']} {got['name']} != {e['name']}")
-    for key, got in logged.items():
-        if key[0] in not_ok:
-            problems.append(f"event of a failed/dropped transaction in the log: {got['name']} {key}")
-        elif key not in ok:
-            problems.append(f"event never sent: {got['name']} {key}")
-    every_kind = {(e["program"], e["name"]) for e in events}
-    ok_kinds = {(e["program"], e["name"]) for e in ok.values()}
-    missing_kinds = sorted(every_kind - ok_kinds)
-    if missing_kinds:
-        problems.append(f"event kinds never sent successfully: {missing_kinds}")
-    fail(problems, "log vs sent")
-    failed_tx = sum(1 for tx in sent if tx["status"] == "failed")
-    print(
-        f"log ok: {len(logged)} events = the {len(ok)} events of {len(sent) - len(not_ok)} successful transactions, "
-        f"each once; {len(ok_kinds)} event kinds; none of {failed_tx} failed "
-        f"and {len(not_ok) - failed_tx} dropped transactions"
-    )
+# --- the fold ------------------------------------------------------------------------------------
+
+MIN_WORKER_STAKE = 5_000_000_000_000
+REQUEST_FINAL = {"Finalized": "Finalized", "Expired": "Expired"}
+MODEL_API_STATUS = {"Pending": "Inactive", "Active": "Active", "Suspended": "Inactive", "Retired": "Deprecated"}
+
+REQUEST_FIELDS = ["id", "requester", "content_hash", "storage_uri", "modalities", "status", "fee_amount", "deadline",
+                  "commit_deadline", "created_at", "commit_count", "reveal_count"]
+WORKER_FIELDS = ["id", "operator", "stake", "reputation", "modalities", "status", "tasks_completed", "tasks_failed",
+                 "last_active_slot"]
+MODEL_FIELDS = ["id", "developer", "name", "version", "modalities", "model_uri", "status", "score", "total_uses",
+                "created_at"]
 
 
-# Where an event sits on chain, which a live and a backfilled log must agree on.
-PLACE = ("slot", "tx_index", "block_time")
+CREATORS = {"RequestCreated": "requests", "WorkerRegistered": "workers", "ModelRegistered": "models"}
 
 
-def check_same(args):
-    a, pa = exported(lines(args.export))
-    b, pb = exported(lines(args.other))
-    problems = pa + pb
-    slots = []
-    for key in sorted(set(a) | set(b)):
-        if key not in a:
-            problems.append(f"only in {args.other}: {b[key]['name']} {key}")
-        elif key not in b:
-            problems.append(f"only in {args.export}: {a[key]['name']} {key}")
-        elif a[key]["payload_hex"] != b[key]["payload_hex"]:
-            problems.append(f"payload differs: {key}")
-        elif a[key]["tx_index"] is None or b[key]["tx_index"] is None:
-            problems.append(f"no block position: {key}")
-        elif [a[key][f] for f in PLACE] != [b[key][f] for f in PLACE]:
-            slots.append(f"{key}: slot {a[key]['slot']} position {a[key]['tx_index']} (block time "
-                         f"{a[key]['block_time']}) in {args.export}, {b[key]['slot']} {b[key]['tx_index']} "
-                         f"({b[key]['block_time']}) in {args.other}")
-    if slots:
-        problems.append(f"{len(slots)} events carry another slot/block position/block time; first: {slots[0]}")
-        problems.extend(slots[1:])
-    fail(problems, "live log vs backfilled log")
-    print(f"same log content: {len(a)} events (signature, index, slot, block position, payload) in both")
+def entity_key(entry, disputes):
+    """(family, key) of the API object a DFPN entry changes, or None (the request of a dispute's
+    end is the one its ResolveDispute/CloseDispute instruction names; None when none does)."""
+    f, name, program = entry["fields"], entry["name"], entry["program"]
+    if program == "analysis_marketplace":
+        if name in ("DisputeResolved", "DisputeClosed"):
+            rid = disputes.get(f["dispute_id"])
+            return ("requests", rid) if rid else None
+        if name in ("ResolveDispute", "CloseDispute"):
+            return None  # folded through the event it comes with
+        return ("requests", f["request_id"])
+    if program == "worker_registry":
+        return ("workers", f["operator"])
+    if program == "model_registry":
+        if name == "IncrementUsage":
+            return ("models", f["model"])
+        return ("models", model_id(entry["program_id"], f["developer"], f["model_id"]))
+    return None
+
+
+class Fold:
+    """DFPN API objects from successful transactions in chain order (reference §5, §6).
+
+    An entry of an entity no successful transaction creates changes nothing (the chain would
+    have failed it, as it failed the creation); those are counted in `orphans` and reported. An
+    entry that landed before the successful creation of its entity is a history no program
+    produces (the sender holds such entries back until the creation was processed): it cannot
+    be checked, and is a problem."""
+
+    def __init__(self, creations):
+        self.requests, self.workers, self.models = {}, {}, {}
+        self.created = {}        # (family, key) -> chain position of the creating entry
+        self.will_create = creations
+        self.orphans = []
+        self.problems = []
+        self.newest_n = {}       # (family, key) -> the largest fixture position applied so far
+        self.reordered = set()   # entities whose entries landed out of their fixture order
+
+    def apply_tx(self, tx):
+        """Applies a transaction's entries in execution order (the record lists them so)."""
+        disputes = {e["fields"]["dispute"]: e["fields"]["request"] for e in tx["entries"]
+                    if e["kind"] == "instruction" and e["name"] in ("ResolveDispute", "CloseDispute")}
+        for at, entry in enumerate(tx["entries"]):
+            if entry["program"] not in ("analysis_marketplace", "worker_registry", "model_registry"):
+                continue
+            entry["place"] = (tx["slot"], tx["tx_index"], at)
+            target = entity_key(entry, disputes)
+            if target:
+                if entry["n"] < self.newest_n.get(target, -1):
+                    self.reordered.add(target)
+                self.newest_n[target] = max(entry["n"], self.newest_n.get(target, -1))
+            if (target and entry["name"] not in CREATORS and target not in self.created
+                    and target in self.will_create):
+                self.problems.append(f"n={entry['n']} {entry['name']} (transaction {tx['signature']}, slot "
+                                     f"{tx['slot']}) landed before the creation of {target[0]} {target[1]}: "
+                                     f"no program produces that history, the API state cannot be checked")
+                continue
+            handler = getattr(self, f"on_{entry['name']}", None)
+            if handler:
+                handler(tx, entry, entry["fields"], disputes)
+
+    def orphan(self, entry, key):
+        self.orphans.append(f"{entry['name']} n={entry['n']} on {key}")
+
+    # requests
+    def on_RequestCreated(self, tx, e, f, _):
+        rid = f["request_id"]
+        self.requests[rid] = {
+            "id": rid, "requester": f["requester"], "content_hash": f["content_hash"], "storage_uri": f["storage_uri"],
+            "modalities": f["required_modalities"], "status": "Created", "fee_amount": f["fee_amount"],
+            "deadline": f["deadline"], "commit_deadline": f["commit_deadline"], "created_at": tx["block_time"],
+            "commit_count": 0, "reveal_count": 0,
+        }
+        self.created[("requests", rid)] = e["place"]
+
+    def request(self, e, rid):
+        r = self.requests.get(rid)
+        if r is None:
+            self.orphan(e, rid)
+        return r
+
+    def on_ResultCommitted(self, tx, e, f, _):
+        if r := self.request(e, f["request_id"]):
+            r["commit_count"] = min(255, r["commit_count"] + 1)
+            if r["status"] == "Created":
+                r["status"] = "Committed"
+
+    def on_ResultRevealed(self, tx, e, f, _):
+        if r := self.request(e, f["request_id"]):
+            r["reveal_count"] = min(255, r["reveal_count"] + 1)
+            if r["status"] in ("Created", "Committed"):
+                r["status"] = "Revealed"
+
+    def on_RequestFinalized(self, tx, e, f, _):
+        if r := self.request(e, f["request_id"]):
+            if f["status"] not in REQUEST_FINAL:
+                self.problems.append(f"n={e['n']}: RequestFinalized with status {f['status']}, which finalize never sets")
+            else:
+                r["status"] = REQUEST_FINAL[f["status"]]
+
+    def on_RequestExpired(self, tx, e, f, _):
+        if r := self.request(e, f["request_id"]):
+            r["status"] = "Expired"
+
+    def on_RequestCancelled(self, tx, e, f, _):
+        if r := self.request(e, f["request_id"]):
+            r["status"] = "Cancelled"
+
+    def on_DisputeOpened(self, tx, e, f, _):
+        if r := self.request(e, f["request_id"]):
+            r["status"] = "Disputed"
+
+    def dispute_ended(self, tx, e, f, disputes):
+        rid = disputes.get(f["dispute_id"])
+        if rid is None:
+            self.problems.append(f"n={e['n']} {e['name']} in {tx['signature']}: no ResolveDispute/CloseDispute "
+                                 f"instruction of that transaction names dispute {f['dispute_id']}, so its request is unknown")
+            return
+        if (r := self.request(e, rid)) and r["status"] == "Disputed":
+            r["status"] = "Finalized"
+
+    on_DisputeResolved = dispute_ended
+    on_DisputeClosed = dispute_ended
+
+    # workers
+    def on_WorkerRegistered(self, tx, e, f, _):
+        op = f["operator"]
+        self.workers[op] = {
+            "id": worker_id(e["program_id"], op), "operator": op, "stake": f["stake"], "reputation": 5000,
+            "modalities": f["modalities"], "status": "Active", "tasks_completed": 0, "tasks_failed": 0,
+            "last_active_slot": tx["slot"],
+        }
+        self.created[("workers", op)] = e["place"]
+
+    def worker(self, e, op):
+        w = self.workers.get(op)
+        if w is None:
+            self.orphan(e, op)
+        return w
+
+    def on_WorkerUpdated(self, tx, e, f, _):
+        if w := self.worker(e, f["operator"]):
+            w["stake"], w["modalities"] = f["stake"], f["modalities"]
+
+    def on_WorkerStatusChanged(self, tx, e, f, _):
+        if w := self.worker(e, f["operator"]):
+            w["status"] = "Active" if f["active"] else "Inactive"
+
+    def on_WorkerUnbondingStarted(self, tx, e, f, _):
+        if w := self.worker(e, f["operator"]):
+            if w["stake"] - f["amount"] < MIN_WORKER_STAKE:
+                w["status"] = "Unbonding"
+
+    def on_WorkerWithdrawn(self, tx, e, f, _):
+        if w := self.worker(e, f["operator"]):
+            w["stake"] -= f["amount"]
+            if not f["closed"]:
+                w["status"] = "Active"
+
+    def on_WorkerReputationUpdated(self, tx, e, f, _):
+        if w := self.worker(e, f["operator"]):
+            w["reputation"], w["tasks_completed"], w["tasks_failed"] = f["reputation"], f["tasks_completed"], f["tasks_failed"]
+            w["last_active_slot"] = tx["slot"]
+
+    def on_WorkerSlashed(self, tx, e, f, _):
+        if w := self.worker(e, f["operator"]):
+            w["stake"] = f["remaining_stake"]
+            if f["remaining_stake"] < MIN_WORKER_STAKE:
+                w["status"] = "Slashed"
+
+    # models
+    def on_ModelRegistered(self, tx, e, f, _):
+        mid = model_id(e["program_id"], f["developer"], f["model_id"])
+        self.models[mid] = {
+            "id": mid, "developer": f["developer"], "name": f["name"], "version": f["version"],
+            "modalities": f["modalities"], "model_uri": f["model_uri"], "status": None, "score": 0, "total_uses": 0,
+            "created_at": tx["block_time"],
+        }
+        self.set_model(mid, "Pending")
+        self.created[("models", mid)] = e["place"]
+
+    def model(self, e, f):
+        mid = model_id(e["program_id"], f["developer"], f["model_id"])
+        m = self.models.get(mid)
+        if m is None:
+            self.orphan(e, mid)
+        return m
+
+    def set_model(self, mid, chain_status):
+        """Sets the on-chain status (Pending/Active/Retired/Suspended) as the API maps it."""
+        self.models[mid]["status"] = MODEL_API_STATUS[chain_status]
+
+    def on_ModelUpdated(self, tx, e, f, _):
+        if m := self.model(e, f):
+            m["version"], m["model_uri"] = f["new_version"], f["new_model_uri"]
+            self.set_model(m["id"], "Pending")
+
+    def on_ModelActivated(self, tx, e, f, _):
+        if m := self.model(e, f):
+            m["score"] = f["score"]
+            self.set_model(m["id"], "Active")
+
+    def on_ModelRetired(self, tx, e, f, _):
+        if m := self.model(e, f):
+            self.set_model(m["id"], "Retired")
+
+    def on_ModelSuspended(self, tx, e, f, _):
+        if m := self.model(e, f):
+            self.set_model(m["id"], "Suspended")
+
+    def on_ModelReactivated(self, tx, e, f, _):
+        if m := self.model(e, f):
+            self.set_model(m["id"], "Active")
+
+    def on_ModelScoreUpdated(self, tx, e, f, _):
+        if m := self.model(e, f):
+            m["score"] = f["new_score"]
+
+    def on_ModelStakeWithdrawn(self, tx, e, f, _):
+        """The account is closed; the API keeps its last document (reference §6.3: Deprecated)."""
+        self.model(e, f)
+
+    def on_IncrementUsage(self, tx, e, f, _):
+        m = self.models.get(f["model"])
+        if m is None:
+            self.orphan(e, f["model"])
+        else:
+            m["total_uses"] += 1
+
+
+def fold(sent):
+    order = sent.chain_order()
+    creations = {entity_key(e, {}) for tx in order for e in tx["entries"]
+                 if e["name"] in CREATORS and e["program"] != "psy"}
+    result = Fold(creations)
+    for tx in order:
+        result.apply_tx(tx)
+    return result
+
+
+# --- HTTP ----------------------------------------------------------------------------------------
 
 
 def get(url):
@@ -133,114 +660,705 @@ def get(url):
         return 0, f"no answer: {e}"
 
 
-def check_api(args):
-    events = {e["n"]: e for e in lines(args.events)}
-    sent = lines(args.sent)
-    created_ok, created_not_ok = {}, {}
-    for tx in sent:
-        for e in tx["events"]:
-            truth = events[e["n"]]["truth"]
-            target = created_ok if tx["status"] == "ok" else created_not_ok
-            target.setdefault(e["name"], []).append(truth["fields"])
-    rng = random.Random(7)
-    problems, checked = [], 0
+def get_all(base, path, problems, page=1000):
+    """Every item of a paginated list (`limit`/`offset`), in the API's order; None on an error."""
+    items, offset = [], 0
+    while True:
+        sep = "&" if "?" in path else "?"
+        status, body = get(f"{base}{path}{sep}limit={page}&offset={offset}")
+        if status != 200 or not isinstance(body, list):
+            problems.append(f"{path} offset {offset}: status {status} {str(body)[:200]}")
+            return None
+        items.extend(body)
+        if len(body) < page:
+            return items
+        offset += page
 
-    def sample(name, k=15):
-        items = created_ok.get(name, [])
-        return rng.sample(items, min(k, len(items)))
 
-    def expect(url, fields, expected):
-        nonlocal checked
+def compare_object(where, got, want, problems):
+    """Every field of an API object against the fold: same keys, same values."""
+    if not isinstance(got, dict):
+        problems.append(f"{where}: not an object: {str(got)[:200]}")
+        return
+    if set(got) != set(want):
+        problems.append(f"{where}: fields {sorted(got)}, expected {sorted(want)}")
+    for field, value in want.items():
+        if field in got and got[field] != value:
+            problems.append(f"{where}: {field} = {got[field]!r}, the sent history gives {value!r}")
+
+
+# --- commands ------------------------------------------------------------------------------------
+
+
+def exported(export):
+    """{(signature, event_index): line} of an export's chain records, and problems."""
+    records, problems = {}, []
+    for line in export:
+        if line.get("kind") not in ("event", "instruction"):
+            problems.append(f"unexpected {line.get('kind')} record at seq {line.get('seq')}")
+            continue
+        key = (line["signature"], line["event_index"])
+        if key in records:
+            problems.append(f"duplicate record {key} (seqs {records[key]['seq']} and {line['seq']})")
+        records[key] = line
+    return records, problems
+
+
+def check_log(args):
+    sent = Sent(args.events, args.sent)
+    logged, problems = exported(lines(args.export))
+    problems = sent.problems + problems
+    for key, (tx, entry) in sent.ok.items():
+        got = logged.get(key)
+        what = f"{entry['program']} {entry['name']} n={entry['n']} {key}"
+        if got is None:
+            problems.append(f"missing: {what}")
+            continue
+        payload = base64.b64decode(entry["payload"])
+        if entry["kind"] == "instruction":
+            allowed = {payload.hex(), stored_instruction(entry["name"], entry["fields"]).hex()}
+        else:
+            allowed = {payload.hex()}
+        if got.get("payload_hex") not in allowed:
+            problems.append(f"payload differs: {what}: {got.get('payload_hex')}")
+        for field, want in (("program", entry["program"]), ("name", entry["name"]), ("fields", entry["fields"]),
+                            ("slot", tx["slot"]), ("tx_index", tx["tx_index"]), ("block_time", tx["block_time"])):
+            if got.get(field) != want:
+                problems.append(f"{field} differs: {what}: logged {got.get(field)!r}, sent {want!r}")
+    for tx in sent.txs:
+        if tx["status"] in ("ok", "failed") and (tx["status"] == "failed") != tx["fail_mode"]:
+            problems.append(f"transaction {tx['index']} ({tx['signature']}) {tx['status']}, planned to "
+                            f"{'fail' if tx['fail_mode'] else 'succeed'}: {tx.get('err')}")
+    for key, got in logged.items():
+        if key[0] in sent.not_ok:
+            problems.append(f"entry of a failed/dropped transaction in the log: {got.get('name')} {key}")
+        elif key not in sent.ok:
+            problems.append(f"entry never sent: {got.get('name')} {key}")
+    every_kind = {(e["program"], e["name"]) for e in sent.truth.values()}
+    ok_kinds = {(e["program"], e["name"]) for _, e in sent.ok.values()}
+    missing_kinds = sorted(every_kind - ok_kinds)
+    if missing_kinds:
+        problems.append(f"kinds never sent successfully (cannot be checked): {missing_kinds}")
+    failed = sum(1 for tx in sent.txs if tx["status"] == "failed")
+    instructions = sum(1 for _, e in sent.ok.values() if e["kind"] == "instruction")
+    report(problems, "log vs sent",
+           f"log ok: {len(logged)} records = the {len(sent.ok)} entries ({instructions} instructions) of "
+           f"{len(sent.txs) - len(sent.not_ok)} successful transactions, each once, with their slot, block position "
+           f"and block time; {len(ok_kinds)} kinds; none of {failed} failed and {len(sent.not_ok) - failed} dropped "
+           f"transactions")
+
+
+# Where an entry sits on chain, which a live and a backfilled log must agree on.
+PLACE = ("slot", "tx_index", "block_time")
+
+
+def check_same(args):
+    a, pa = exported(lines(args.export))
+    b, pb = exported(lines(args.other))
+    problems = pa + pb
+    slots = []
+    for key in sorted(set(a) | set(b)):
+        if key not in a:
+            problems.append(f"only in {args.other}: {b[key]['name']} {key}")
+        elif key not in b:
+            problems.append(f"only in {args.export}: {a[key]['name']} {key}")
+        elif [a[key].get(f) for f in ("payload_hex", "program", "name", "fields")] != \
+                [b[key].get(f) for f in ("payload_hex", "program", "name", "fields")]:
+            problems.append(f"content differs: {key}")
+        elif a[key]["tx_index"] is None or b[key]["tx_index"] is None:
+            problems.append(f"no block position: {key}")
+        elif [a[key][f] for f in PLACE] != [b[key][f] for f in PLACE]:
+            slots.append(f"{key}: slot {a[key]['slot']} position {a[key]['tx_index']} (block time "
+                         f"{a[key]['block_time']}) in {args.export}, {b[key]['slot']} {b[key]['tx_index']} "
+                         f"({b[key]['block_time']}) in {args.other}")
+    if slots:
+        problems.append(f"{len(slots)} records carry another slot/block position/block time; first: {slots[0]}")
+        problems.extend(slots[1:])
+    report(problems, "live log vs backfilled log",
+           f"same log content: {len(a)} records (signature, index, program, name, fields, payload, slot, block "
+           f"position, block time) in both")
+
+
+def dfpn_problems(sent, dfpn, rng):
+    """The DFPN endpoints against the fold; returns (problems, number of answers checked)."""
+    folded = fold(sent)
+    problems = list(folded.problems)
+    checked = 0
+    families = [
+        ("requests", folded.requests, REQUEST_FIELDS, "RequestCreated", lambda f, e: f["request_id"], "/requests/"),
+        ("workers", folded.workers, WORKER_FIELDS, "WorkerRegistered", lambda f, e: f["operator"], "/workers/"),
+        ("models", folded.models, MODEL_FIELDS, "ModelRegistered",
+         lambda f, e: model_id(e["program_id"], f["developer"], f["model_id"]), "/models/"),
+    ]
+    for family, want, fields, creator, key_of, path in families:
+        for key, obj in want.items():
+            if list(obj) != fields:
+                problems.append(f"fold of {family} {key}: fields {list(obj)}")  # a defect of this file
+        if not want:
+            problems.append(f"no {family} were created by a successful transaction: nothing to check")
+            continue
+        # The whole list, every field of every item, in the API's order (newest first: by the
+        # creating transaction's slot; transactions of one slot may be listed in any order).
+        items = get_all(dfpn, f"/{family}", problems)
         checked += 1
-        status, body = get(url)
-        if status != 200:
-            problems.append(f"{url}: status {status} {body}")
-            return
-        for field, want in expected.items():
-            if body.get(field) != want:
-                problems.append(f"{url}: {field} = {body.get(field)!r}, sent {want!r}")
-
-    def expect_absent(url):
-        nonlocal checked
-        checked += 1
-        status, body = get(url)
-        if status != 404:
-            problems.append(f"{url}: status {status}, expected 404 (created only by a failed transaction)")
-
-    dfpn, psy = args.dfpn.rstrip("/"), args.psy.rstrip("/")
-    for f in sample("RequestCreated"):
-        expect(f"{dfpn}/requests/{f['request']}", f, {
-            "requester": f["requester"], "storage_uri": f["storage_uri"], "fee_amount": f["fee_amount"],
-            "modalities": f["modalities"], "created_at": f["created_at"]})
-    for f in sample("ModelRegistered"):
-        expect(f"{dfpn}/models/{f['model']}", f, {
-            "developer": f["developer"], "name": f["name"], "version": f["version"], "model_uri": f["model_uri"]})
-    for f in sample("WorkerRegistered"):
-        expect(f"{dfpn}/workers/{f['operator']}", f, {"operator": f["operator"]})
-    for f in sample("ContractDeployed"):
-        expect(f"{psy}/contracts/{f['uuid']}", f, {})
-    ok_ids = {
-        "RequestCreated": {f["request"] for f in created_ok.get("RequestCreated", [])},
-        "ModelRegistered": {f["model"] for f in created_ok.get("ModelRegistered", [])},
-        "ContractDeployed": {f["uuid"] for f in created_ok.get("ContractDeployed", [])},
-    }
-    absent = 0
-    for name, key, path in [("RequestCreated", "request", f"{dfpn}/requests/"),
-                            ("ModelRegistered", "model", f"{dfpn}/models/"),
-                            ("ContractDeployed", "uuid", f"{psy}/contracts/")]:
-        for f in created_not_ok.get(name, [])[:15]:
-            if f[key] not in ok_ids[name]:
-                expect_absent(path + str(f[key]))
-                absent += 1
-    # Counts: every successfully created request / model appears once in the full lists.
-    for name, path, key in [("RequestCreated", f"{dfpn}/requests?limit=1000", "id"),
-                            ("ModelRegistered", f"{dfpn}/models?limit=1000", "id")]:
-        want = ok_ids[name]
-        if len(want) <= 1000:
+        if items is not None:
+            by_key = {}
+            key_field = "operator" if family == "workers" else "id"
+            for item in items:
+                k = item.get(key_field) if isinstance(item, dict) else None
+                if k in by_key:
+                    problems.append(f"/{family}: {k} listed twice")
+                by_key[k] = item
+            missing, extra = set(want) - set(by_key), set(by_key) - set(want)
+            if missing or extra:
+                problems.append(f"/{family}: {len(by_key)} listed, {len(want)} created by successful transactions "
+                                f"(missing {sorted(missing)[:3]}, extra {sorted(extra)[:3]})")
+            for k, item in by_key.items():
+                if k in want:
+                    compare_object(f"/{family} item {k}", item, want[k], problems)
+            slots = [folded.created[(family, item.get(key_field))][0] for item in items
+                     if isinstance(item, dict) and (family, item.get(key_field)) in folded.created]
+            if any(a < b for a, b in zip(slots, slots[1:])):
+                at = next(i for i, (a, b) in enumerate(zip(slots, slots[1:])) if a < b)
+                problems.append(f"/{family} is not newest first: item {at} was created in slot {slots[at]}, "
+                                f"item {at + 1} in slot {slots[at + 1]}")
+        # Single objects by id (workers by operator), a sample.
+        for k in rng.sample(sorted(want), min(40, len(want))):
             checked += 1
-            status, body = get(path)
-            got = {item[key] for item in body} if status == 200 and isinstance(body, list) else None
-            if got != want:
-                problems.append(f"{path}: {status}, {len(got or [])} ids, sent {len(want)} "
-                                f"(missing {len(want - (got or set()))}, extra {len((got or set()) - want)})")
-    fail(problems, "endpoints vs sent state")
-    print(f"endpoints ok: {checked} DFPN/Psy answers match the sent state ({absent} entities created only "
-          f"by failed transactions are 404)")
+            status, body = get(f"{dfpn}{path}{urllib.parse.quote(k)}")
+            if status != 200:
+                problems.append(f"{path}{k}: status {status} {str(body)[:200]}")
+            else:
+                compare_object(f"{path}{k}", body, want[k], problems)
+        # Entities only failed or dropped transactions created: 404.
+        absent = set()
+        for tx in sent.txs:
+            if tx["status"] != "ok":
+                for e in tx["entries"]:
+                    if e["name"] == creator and e["program"] != "psy":
+                        k = key_of(e["fields"], e)
+                        if k not in want:
+                            absent.add(k)
+        for k in sorted(absent)[:20]:
+            checked += 1
+            status, body = get(f"{dfpn}{path}{urllib.parse.quote(k)}")
+            if status != 404:
+                problems.append(f"{path}{k}: status {status}, expected 404 (created only by a failed transaction)")
+    checked += 1
+    status, health = get(f"{dfpn}/health")
+    want_health = {"status": "healthy", "request_count": len(folded.requests), "worker_count": len(folded.workers),
+                   "model_count": len(folded.models)}
+    if status != 200:
+        problems.append(f"/health: status {status} {health}")
+    else:
+        compare_object("/health", health, want_health, problems)
+    note = (f"{len(folded.requests)} requests, {len(folded.workers)} workers, {len(folded.models)} models folded; "
+            f"{len(folded.reordered)} of them had entries land out of their fixture order; "
+            f"{len(folded.orphans)} entries named an entity no successful transaction created and changed nothing")
+    return problems, checked, note
 
 
-EQUAL_PATHS = {
-    "dfpn": ["/requests?limit=1000", "/workers?limit=1000", "/models?limit=1000"],
-    "psy": ["/contracts?limit=1000", "/worker_events?limit=1000", "/user_events?limit=1000",
-            "/stats/jobs/counts", "/stats/jobs/all-realms"],
-}
+def psy_problems(sent, psy, rng):
+    problems, checked = [], 0
+    created_ok, created_not_ok = {}, {}
+    for tx in sent.txs:
+        for e in tx["entries"]:
+            if e["program"] == "psy" and e["name"] == "ContractDeployed":
+                (created_ok if tx["status"] == "ok" else created_not_ok).setdefault(e["fields"]["uuid"], e)
+    if not created_ok:
+        problems.append("no Psy contract was deployed by a successful transaction: nothing to check")
+    for uuid in rng.sample(sorted(created_ok, key=str), min(15, len(created_ok))):
+        checked += 1
+        status, body = get(f"{psy}/contracts/{uuid}")
+        if status != 200:
+            problems.append(f"/contracts/{uuid}: status {status} {str(body)[:200]}")
+        elif body.get("uuid") != uuid:
+            problems.append(f"/contracts/{uuid}: uuid {body.get('uuid')!r}")
+    absent = 0
+    for uuid in sorted((u for u in created_not_ok if u not in created_ok), key=str)[:15]:
+        checked += 1
+        absent += 1
+        status, _ = get(f"{psy}/contracts/{uuid}")
+        if status != 404:
+            problems.append(f"/contracts/{uuid}: status {status}, expected 404 (created only by a failed transaction)")
+    return problems, checked, absent
 
 
-# Event lists number their items by log position (`id`), which differs between a log filled live
-# (arrival order) and one backfilled (chain order): compared without it.
-LOG_POSITION_IDS = {"/worker_events?limit=1000", "/user_events?limit=1000"}
+def check_api(args):
+    sent = Sent(args.events, args.sent)
+    rng = random.Random(7)
+    problems = list(sent.problems)
+    dfpn, checked, note = dfpn_problems(sent, args.dfpn.rstrip("/"), rng)
+    psy, psy_checked, absent = psy_problems(sent, args.psy.rstrip("/"), rng)
+    report(problems + dfpn + psy, "endpoints vs sent state",
+           f"endpoints ok: {checked} DFPN answers match the independent fold of the sent history, every field "
+           f"({note}); {psy_checked} Psy answers ({absent} contracts deployed only by failed transactions are 404)")
 
 
-def canonical(body, drop_id=False):
-    if isinstance(body, list):
-        items = [{k: v for k, v in item.items() if k != "id"} if drop_id and isinstance(item, dict) else item
-                 for item in body]
-        return sorted(json.dumps(item, sort_keys=True) for item in items)
-    return json.dumps(body, sort_keys=True)
+def rfc3339(text):
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+# The list endpoints compared between two query services: path, the order key of an item (the
+# API lists newest first), and whether the items carry their log position as `id` (which
+# differs between a log filled live, in arrival order, and one backfilled, in chain order:
+# compared without it). A DFPN item's and a Psy contract's key is the slot of the transaction
+# that created it, from the sent history; a Psy worker event's the block time of its
+# transaction (the list's order, which its items do not show); a user event's its `timestamp`.
+def creation_slot(folded, family, field):
+    return lambda item: folded.created.get((family, item.get(field)), (None,))[0]
+
+
+def sent_psy_keys(sent):
+    """Order keys of the Psy list items, from the successful transactions of the record:
+    {uuid: creation slot} and {(job_id, status, realm_id): {block times}}."""
+    contracts, jobs = {}, {}
+    for tx in sent.chain_order():
+        for e in tx["entries"]:
+            f = e["fields"]
+            if e["program"] == "psy" and e["name"] == "ContractDeployed":
+                contracts.setdefault(f["uuid"], tx["slot"])
+            elif e["program"] == "psy" and e["name"] == "WorkerJobUpdated":
+                jobs.setdefault((str(f["job_id"]), f["status"], f["realm_id"]), set()).add(tx["block_time"])
+    return contracts, jobs
+
+
+def worker_event_time(jobs):
+    def key(item):
+        times = jobs.get((item.get("job_id"), item.get("status"), item.get("realm_id")), set())
+        return next(iter(times)) if len(times) == 1 else None  # none or ambiguous: cannot be placed
+    return key
+
+
+def equal_lists(folded, sent):
+    contracts, jobs = sent_psy_keys(sent)
+    return {
+        "dfpn": [("/requests", creation_slot(folded, "requests", "id"), False),
+                 ("/workers", creation_slot(folded, "workers", "operator"), False),
+                 ("/models", creation_slot(folded, "models", "id"), False)],
+        "psy": [("/contracts", lambda item: contracts.get(item.get("uuid")), False),
+                ("/worker_events", worker_event_time(jobs), True),
+                ("/user_events", lambda item: rfc3339(item["timestamp"]) if item.get("timestamp") else None, True)],
+    }
+
+
+EQUAL_OBJECTS = {"dfpn": ["/health"], "psy": ["/stats/jobs/counts", "/stats/jobs/all-realms"]}
+
+
+def ordered_groups(items, key, where, problems):
+    """The items as runs of equal order key (each run a sorted list of canonical JSON), checking
+    that the keys do not increase (newest first)."""
+    groups, last = [], None
+    for item in items:
+        k = key(item) if isinstance(item, dict) else None
+        if k is None:
+            problems.append(f"{where}: no order key for {str(item)[:200]}")
+            return None
+        if last is not None and k > last:
+            problems.append(f"{where}: not newest first (an item of {k} after one of {last})")
+        if last is None or k != last:
+            groups.append([])
+        groups[-1].append(json.dumps(item, sort_keys=True))
+        last = k
+    return [sorted(g) for g in groups]
 
 
 def check_equal(args):
-    problems, checked = [], 0
+    sent = Sent(args.events, args.sent)
+    problems, checked = list(sent.problems), 0
+    lists = equal_lists(fold(sent), sent)
     for surface, (a, b) in {"dfpn": (args.dfpn, args.dfpn2), "psy": (args.psy, args.psy2)}.items():
-        for path in EQUAL_PATHS[surface]:
+        a, b = a.rstrip("/"), b.rstrip("/")
+        for path, key, drop_id in lists[surface]:
             checked += 1
-            sa, ba = get(a.rstrip("/") + path)
-            sb, bb = get(b.rstrip("/") + path)
+            la, lb = get_all(a, path, problems), get_all(b, path, problems)
+            if la is None or lb is None:
+                continue
+            if drop_id:
+                la = [{k: v for k, v in i.items() if k != "id"} for i in la]
+                lb = [{k: v for k, v in i.items() if k != "id"} for i in lb]
+            if not la:
+                problems.append(f"{surface}{path}: empty on both, nothing to compare")
+            ga = ordered_groups(la, key, f"{surface}{path} (first)", problems)
+            gb = ordered_groups(lb, key, f"{surface}{path} (second)", problems)
+            if ga is not None and gb is not None and ga != gb:
+                first = next((i for i, (x, y) in enumerate(zip(ga, gb)) if x != y), min(len(ga), len(gb)))
+                problems.append(f"{surface}{path}: the lists differ (newest first) from run {first} of equal order "
+                                f"key ({len(la)} and {len(lb)} items)")
+        for path in EQUAL_OBJECTS[surface]:
+            checked += 1
+            sa, ba = get(a + path)
+            sb, bb = get(b + path)
             if sa != 200 or sb != 200:
                 problems.append(f"{surface}{path}: status {sa} / {sb}")
-            elif canonical(ba, path in LOG_POSITION_IDS) != canonical(bb, path in LOG_POSITION_IDS):
+            elif json.dumps(ba, sort_keys=True) != json.dumps(bb, sort_keys=True):
                 problems.append(f"{surface}{path}: answers differ")
-    fail(problems, "live vs backfilled query service")
-    print(f"query services agree: {checked} list/stat endpoints answer the same from the live and the backfilled data")
+    report(problems, "live vs backfilled query service",
+           f"query services agree: {checked} list/stat endpoints answer the same from the live and the backfilled "
+           f"data, lists in their order (newest first; items created in one slot, or of one time, in any order)")
+
+
+# --- self-test -----------------------------------------------------------------------------------
+
+# Event discriminators as the reference lists them (§2).
+REFERENCE_DISCRIMINATORS = {
+    "RequestCreated": "662c00e1a36ea7bb", "ResultCommitted": "c5516d0480ad016d", "ResultRevealed": "6d0dca55943f94c0",
+    "RequestFinalized": "309420e159219611", "RequestCancelled": "5b38c59c579dd643", "RequestExpired": "be3df7df596bf5fc",
+    "DisputeOpened": "efde66ebc15501d6", "DisputeResolved": "7940f9998b80ecbb", "DisputeClosed": "ab2e9d234ee00dad",
+    "WorkerRegistered": "20c44455ebc9d5b3", "WorkerUpdated": "2127e7be2ce2eebe", "WorkerStatusChanged": "8d382fa11785e94d",
+    "WorkerUnbondingStarted": "3ecf55179a5b8f37", "WorkerWithdrawn": "92da5d32a3b9afb6",
+    "WorkerReputationUpdated": "b90c52353ad301b1", "WorkerSlashed": "69c2efa6b14af3f2",
+    "ModelRegistered": "dcc413472aeddb8a", "ModelUpdated": "b049f664d3f810f8", "ModelActivated": "b6b5185da0e09294",
+    "ModelRetired": "1e1107c04324430b", "ModelSuspended": "81db66b8638a1992", "ModelReactivated": "362beb9848ec88e1",
+    "ModelScoreUpdated": "40bd056e6a4992fc", "ModelStakeWithdrawn": "a5c9cc53629dc1e7",
+    "ContentRegistered": "ea3bdc8915590294", "ContentStorageUpdated": "cd6dc758d0eb73eb",
+    "ProvenanceClaimAdded": "37dce493b5026689", "ClaimVerified": "5ac4aada58661a04",
+    "ContentOwnershipTransferred": "d5f3e8c3fa470368", "TreasuryInitialized": "c749aecd3b9137b3",
+    "FeesDeposited": "82834aeec936cdc0", "RewardsDistributed": "0b2b9a00e5097455", "RewardAllocated": "17c42bd15f12a76d",
+    "RewardsClaimed": "4b625812db705879", "SharesUpdated": "89b0227bcc30cc88", "TreasuryPauseToggled": "2a6d099a7632747b",
+    "AuthorityTransferred": "f56db336875c1640", "RewardAccountInitialized": "08b1c63c190c94dc",
+    "EpochInitialized": "032f8688eee936b2", "EpochAdvanced": "29dc0e7b7546759d",
+    "RequestRewardsProcessed": "6218ce8500b0d78b",
+}
+
+IDS = {
+    "analysis_marketplace": "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin",
+    "worker_registry": "HmbTLCmaGvZhKnn1Zfa1JVnp7vkMV4DYVxPLWBVoN65L",
+    "model_registry": "Fg6PaFpoGXkYsidMpWTK6W2BeZ7FEfcYkg476zPFsLnS",
+    "content_registry": "GokivDYuQXPZCWRkwMhdH2h91KpDQXBEmpgBgs55bnpH",
+    "rewards": "4uQeVj5tqViQh7yWWGStvkEG1Zmhx6uasJtWCJziofM",
+    "psy": "DRkbSHnQBE5pjSP6BhTorUfWV96ynVFJPxpVuBtR59eP",
+}
+
+# PDAs computed with the Rust `Pubkey::find_program_address` (solana-pubkey 3, the function
+# `shared::dfpn::worker_address`/`model_address` call through anchor-lang): (seeds, program,
+# address, bump). Bumps 255, 254 and 253: the search past an on-curve first candidate is covered.
+RUST_PDAS = [
+    ([b"worker", bytes(32)], "worker_registry", "Fo4doMoTnYcXZGH7YLdUFmEB8yFoLxyvi3TweTKsQAcJ", 255),
+    ([b"worker", bytes([1]) * 32], "worker_registry", "Edn2RDUyJvaWjJdPxgk55KqQkxVYrLS7Lkoks5UHXLSQ", 254),
+    ([b"worker", bytes([3]) * 32], "worker_registry", "HtGMVoY3cdGzeWQ1QCQbsxseUAom8Cji3mJBMRqR5N6Y", 253),
+    ([b"model", bytes([2]) * 32, bytes([0xab]) * 32], "model_registry", "9p8xtfHSr8Eq4bgxVVrWGHZxEsL2tJckh8boCwbEyi3H",
+     253),
+]
+
+
+class Chain:
+    """A synthetic sent history for the self-test: fixture lines and the sender's record."""
+
+    def __init__(self):
+        self.truth, self.txs, self.n, self.slot = [], [], 0, 100
+
+    def tx(self, entries, status="ok"):
+        self.slot += 1
+        record = {"index": len(self.txs), "signature": f"sig{len(self.txs)}", "status": status,
+                  "slot": self.slot, "tx_index": 0, "block_time": 1_700_000_000 + self.slot, "entries": []}
+        events = 0
+        for position, (program, name, fields, *accounts) in enumerate(entries):
+            kind = "instruction" if name in INSTRUCTIONS else "event"
+            if program == "psy":  # not decoded here: any bytes
+                data = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).digest()
+                index, events = events, events + 1
+            elif kind == "event":
+                data = event_discriminator(name) + b"".join(encode(k, fields[f]) for f, k in EVENTS[program][name])
+                index, events = events, events + 1
+            else:
+                _, snake, args, names = INSTRUCTIONS[name]
+                data = instruction_discriminator(snake) + b"".join(encode(k, fields[f]) for f, k in args)
+                accounts = [fields[n] for n in names]
+                index = 2048 + position
+            line = {"n": self.n, "tx": len(self.txs), "program": program, "program_id": IDS[program], "name": name,
+                    "kind": kind, "payload": base64.b64encode(data).decode(), "accounts": accounts if kind != "event" else [],
+                    "instruction": name, "truth": {"program": program, "name": name, "fields": fields}}
+            if kind == "instruction":
+                line["truth"]["kind"] = "instruction"
+            self.truth.append(line)
+            record["entries"].append({k: line[k] for k in ("n", "tx", "kind", "program", "program_id", "name",
+                                                           "instruction", "payload", "accounts")} | {"event_index": index})
+            self.n += 1
+        self.txs.append(record)
+        return record
+
+    def write(self, directory):
+        events, sent = f"{directory}/events.jsonl", f"{directory}/sent.jsonl"
+        with open(events, "w") as f:
+            f.writelines(json.dumps(line) + "\n" for line in self.truth)
+        with open(sent, "w") as f:
+            f.writelines(json.dumps(tx) + "\n" for tx in self.txs)
+        return events, sent
+
+
+def key(byte):
+    return b58encode(bytes([byte]) * 32)
+
+
+def synthetic_chain():
+    c = Chain()
+    op, dev, req, dispute, requester = key(1), key(2), key(3), key(4), key(5)
+    mid = "ab" * 32
+    model = model_id(IDS["model_registry"], dev, mid)
+    c.tx([("worker_registry", "WorkerRegistered", {"operator": op, "stake": 6_000_000_000_000, "modalities": 9})])
+    c.tx([("worker_registry", "WorkerUnbondingStarted", {"operator": op, "amount": 1_000_000_000_000, "unlock_slot": 9}),
+          ("worker_registry", "WorkerUnbondingStarted", {"operator": op, "amount": 2_000_000_000_000, "unlock_slot": 9})])
+    c.tx([("worker_registry", "WorkerWithdrawn", {"operator": op, "amount": 2_000_000_000_000, "closed": False})])
+    c.tx([("worker_registry", "WorkerReputationUpdated", {"operator": op, "reputation": 7000, "tasks_completed": 3,
+                                                           "tasks_failed": 1})])
+    c.tx([("worker_registry", "WorkerSlashed", {"operator": op, "amount": 1, "reason": "Fraud",
+                                                 "remaining_stake": 4_999_999_999_999})])
+    c.tx([("worker_registry", "WorkerRegistered", {"operator": key(9), "stake": 5_000_000_000_000, "modalities": 1})],
+         status="failed")
+    c.tx([("model_registry", "ModelRegistered", {"developer": dev, "model_id": mid, "name": "m", "version": "1",
+                                                  "modalities": 8, "model_uri": "u", "stake": 1})])
+    c.tx([("model_registry", "ModelActivated", {"developer": dev, "model_id": mid, "score": 9000}),
+          ("model_registry", "IncrementUsage", {"authority": op, "model": model}),
+          ("model_registry", "IncrementUsage", {"authority": op, "model": model})])
+    c.tx([("model_registry", "IncrementUsage", {"authority": op, "model": model})], status="failed")
+    c.tx([("model_registry", "ModelUpdated", {"developer": dev, "model_id": mid, "old_version": "1",
+                                               "new_version": "2", "new_model_uri": "v"})])
+    created = c.tx([("analysis_marketplace", "RequestCreated", {
+        "request_id": req, "requester": requester, "content_hash": "cd" * 32, "storage_uri": "ar://x",
+        "required_modalities": 9, "min_workers": 1, "fee_amount": 10, "deadline": 2_000, "commit_deadline": 1_500})])
+    c.tx([("analysis_marketplace", "ResultCommitted", {"request_id": req, "worker": op, "commitment": "00" * 32,
+                                                        "commit_slot": 1})])
+    c.tx([("analysis_marketplace", "ResultRevealed", {"request_id": req, "worker": op, "model": model,
+                                                       "verdict": "Manipulated", "confidence": 90, "reveal_slot": 2})])
+    c.tx([("rewards", "RequestRewardsProcessed", {"fee_amount": 10, "worker_pool": 7, "model_pool": 1, "treasury_share": 1,
+                                                   "insurance_share": 1, "worker_count": 1, "model_developer": model,
+                                                   "total_allocated": 7}),
+          ("analysis_marketplace", "RequestFinalized", {"request_id": req, "status": "Finalized", "reveal_count": 1,
+                                                         "fee_amount": 10})])
+    c.tx([("analysis_marketplace", "DisputeOpened", {"dispute_id": dispute, "request_id": req, "reveal_id": key(6),
+                                                      "challenger": key(7), "challenged_worker": op,
+                                                      "reason": "Collusion", "evidence_hash": "ee" * 32,
+                                                      "stake_amount": 1_000_000_000_000})])
+    c.tx([("analysis_marketplace", "ResolveDispute", {"resolver": key(8), "request": req, "dispute": dispute,
+                                                       "in_favor_of_challenger": True, "slash_amount": 5}),
+          ("analysis_marketplace", "DisputeResolved", {"dispute_id": dispute, "in_favor_of_challenger": True,
+                                                        "resolver": key(8), "slash_amount": 5, "challenger_reward": 1})])
+    c.tx([("analysis_marketplace", "RequestCreated", {
+        "request_id": key(10), "requester": requester, "content_hash": "cd" * 32, "storage_uri": "ar://y",
+        "required_modalities": 1, "min_workers": 1, "fee_amount": 10, "deadline": 2_000, "commit_deadline": 1_500})],
+        status="failed")
+    late = c.tx([("analysis_marketplace", "RequestCreated", {
+        "request_id": key(11), "requester": requester, "content_hash": "cd" * 32, "storage_uri": "ar://z",
+        "required_modalities": 1, "min_workers": 1, "fee_amount": 10, "deadline": 2_000, "commit_deadline": 1_500})])
+    c.tx([("analysis_marketplace", "ResultCommitted", {"request_id": key(12), "worker": op, "commitment": "00" * 32,
+                                                        "commit_slot": 1})])
+    for uuid in ("c", "a", "b"):  # deployed in slots 121, 122, 123 (block times ...121 to ...123)
+        c.tx([("psy", "ContractDeployed", {"uuid": uuid})])
+    c.tx([("psy", "WorkerJobUpdated", {"job_id": 5, "status": "Pending", "realm_id": 1})])
+    expected = {
+        "workers": {op: {"id": worker_id(IDS["worker_registry"], op), "operator": op, "stake": 4_999_999_999_999,
+                         "reputation": 7000, "modalities": 9, "status": "Slashed", "tasks_completed": 3,
+                         "tasks_failed": 1, "last_active_slot": 104}},
+        "models": {model: {"id": model, "developer": dev, "name": "m", "version": "2", "modalities": 8, "model_uri": "v",
+                           "status": "Inactive", "score": 9000, "total_uses": 2, "created_at": 1_700_000_107}},
+        "requests": {req: {"id": req, "requester": requester, "content_hash": "cd" * 32, "storage_uri": "ar://x",
+                           "modalities": 9, "status": "Finalized", "fee_amount": 10, "deadline": 2_000,
+                           "commit_deadline": 1_500, "created_at": created["block_time"], "commit_count": 1,
+                           "reveal_count": 1},
+                     key(11): {"id": key(11), "requester": requester, "content_hash": "cd" * 32,
+                               "storage_uri": "ar://z", "modalities": 1, "status": "Created", "fee_amount": 10,
+                               "deadline": 2_000, "commit_deadline": 1_500, "created_at": late["block_time"],
+                               "commit_count": 0, "reveal_count": 0}},
+        "absent": {"/workers/": key(9), "/requests/": key(10)},
+    }
+    return c, expected
+
+
+class FakeApi(http.server.BaseHTTPRequestHandler):
+    """Serves fixed answers: path (with query) -> (status, body)."""
+    answers = {}
+
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        status, body = self.answers.get(self.path, (404, {"error": "Not Found"}))
+        raw = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def log_message(self, *args):
+        pass
+
+
+def selftest(_args):
+    import tempfile
+    failures = []
+
+    def expect(condition, what):
+        if not condition:
+            failures.append(what)
+
+    # Keys and points.
+    expect(b58decode("11111111111111111111111111111111") == bytes(32), "base58 of the zero key")
+    for name, program in IDS.items():
+        expect(b58encode(pubkey(program)) == program, f"base58 round trip of {name}")
+        expect(on_curve(pubkey(program)), f"the {name} id (a keypair's public key) is an ed25519 point")
+    base_point = bytes.fromhex("58" + "66" * 31)
+    expect(on_curve(base_point), "the ed25519 base point")
+    expect(on_curve(bytes(32)) and on_curve(bytes([1]) + bytes(31)), "y = 0 and y = 1 are points")
+    expect(not on_curve(bytes([2]) + bytes(31)), "y = 2 is not a point")
+    for seeds, program, address, bump in RUST_PDAS:
+        got, got_bump = find_program_address(seeds, pubkey(IDS[program]))
+        expect((b58encode(got), got_bump) == (address, bump), f"PDA {seeds} under {program}: {b58encode(got)} "
+                                                              f"bump {got_bump}, Rust gives {address} bump {bump}")
+        expect(not on_curve(got), f"PDA {seeds} is off the curve")
+    expect(worker_id(IDS["worker_registry"], key(1)) == RUST_PDAS[1][2], "worker_id")
+    expect(model_id(IDS["model_registry"], key(2), "ab" * 32) == RUST_PDAS[3][2], "model_id")
+
+    # Layouts: names match the reference's discriminators, 41 events, instructions' discriminators.
+    names = {name for program in EVENTS.values() for name in program}
+    expect(len(names) == 41 and names == set(REFERENCE_DISCRIMINATORS), f"event names: {sorted(names ^ set(REFERENCE_DISCRIMINATORS))}")
+    for name, hex_ in REFERENCE_DISCRIMINATORS.items():
+        expect(event_discriminator(name).hex() == hex_, f"discriminator of {name}")
+    for name, hex_ in {"IncrementUsage": "d7c404cd2415e3ef", "ResolveDispute": "e706ca0660670ce6",
+                       "CloseDispute": "3c125caa64c392c4", "IncrementAnalysisCount": "501ccc820a74b6cf"}.items():
+        expect(instruction_discriminator(INSTRUCTIONS[name][1]).hex() == hex_, f"discriminator of {name}")
+    # A hand-built RequestCreated: two keys, a hash, "ab", 9, 2, fee 5, deadline -1, commit 7.
+    raw = (event_discriminator("RequestCreated") + bytes([3]) * 32 + bytes([5]) * 32 + bytes([0xcd]) * 32
+           + b"\x02\0\0\0ab" + b"\x09\x02" + (5).to_bytes(8, "little") + (-1).to_bytes(8, "little", signed=True)
+           + (7).to_bytes(8, "little"))
+    expect(decode_event("analysis_marketplace", raw) == ("RequestCreated", {
+        "request_id": key(3), "requester": key(5), "content_hash": "cd" * 32, "storage_uri": "ab",
+        "required_modalities": 9, "min_workers": 2, "fee_amount": 5, "deadline": -1, "commit_deadline": 7}),
+        "decoding a hand-built RequestCreated")
+    for bad in (raw + b"\0", raw[:-1]):
+        try:
+            decode_event("analysis_marketplace", bad)
+            failures.append("a RequestCreated with trailing or missing bytes decodes")
+        except ValueError:
+            pass
+    rewards = {"fee_amount": 1, "worker_pool": 2, "model_pool": 3, "treasury_share": 4, "insurance_share": 5,
+               "worker_count": 6, "model_developer": None, "total_allocated": 7}
+    data = event_discriminator("RequestRewardsProcessed") + b"".join(
+        encode(k, rewards[f]) for f, k in EVENTS["rewards"]["RequestRewardsProcessed"])
+    expect(decode_event("rewards", data) == ("RequestRewardsProcessed", rewards), "an Option None")
+    resolve = instruction_discriminator("resolve_dispute") + b"\x01" + (77).to_bytes(8, "little")
+    accounts = [key(1), key(2), key(3), key(4)]
+    expect(decode_instruction("analysis_marketplace", resolve, accounts) == ("ResolveDispute", {
+        "resolver": key(1), "request": key(2), "dispute": key(3), "in_favor_of_challenger": True, "slash_amount": 77}),
+        "decoding resolve_dispute from data and accounts")
+    expect(stored_instruction("ResolveDispute", decode_instruction("analysis_marketplace", resolve, accounts)[1])
+           == b"\x01" + bytes([1]) * 32 + bytes([2]) * 32 + bytes([3]) * 32 + b"\x01" + (77).to_bytes(8, "little"),
+           "the stored Borsh of ResolveDispute")
+
+    # The fold and the API check against a fake API: the right answers pass, one wrong field fails.
+    chain, expected = synthetic_chain()
+    with tempfile.TemporaryDirectory() as directory:
+        events, sent_path = chain.write(directory)
+        sent = Sent(events, sent_path)
+        expect(not sent.problems, f"the synthetic record reads cleanly: {sent.problems}")
+        folded = fold(sent)
+        expect(not folded.problems, f"the synthetic fold: {folded.problems}")
+        for family in ("requests", "workers", "models"):
+            got = getattr(folded, family)
+            expect(got == expected[family], f"fold of {family}: {got} != {expected[family]}")
+
+        expect(len(folded.orphans) == 1 and folded.orphans[0].endswith(f"on {key(12)}"), f"orphans: {folded.orphans}")
+        answers = {"/health": (200, {"status": "healthy", "request_count": 2, "worker_count": 1, "model_count": 1})}
+        for family, path in (("requests", "/requests/"), ("workers", "/workers/"), ("models", "/models/")):
+            items = sorted(expected[family].values(), key=lambda o: -folded.created[(family, o.get("operator", o["id"]))][0])
+            answers[f"/{family}?limit=1000&offset=0"] = (200, items)
+            for k, obj in expected[family].items():
+                answers[f"{path}{k}"] = (200, obj)
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeApi)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        try:
+            FakeApi.answers = answers
+            problems, checked, _ = dfpn_problems(sent, url, random.Random(1))
+            expect(not problems and checked >= 7, f"the API check passes on right answers: {problems}")
+            for path, absent in expected["absent"].items():
+                expect(f"{path}{absent}" not in answers, "absent entities are 404 in the fake")
+            wrong = dict(answers)
+            op = next(iter(expected["workers"]))
+            wrong[f"/workers/{op}"] = (200, dict(expected["workers"][op], last_active_slot=1))
+            FakeApi.answers = wrong
+            problems, _, _ = dfpn_problems(sent, url, random.Random(1))
+            expect(any("last_active_slot" in p for p in problems), f"a wrong field fails: {problems}")
+            wrong = dict(answers)
+            wrong["/requests/" + key(10)] = (200, {})
+            FakeApi.answers = wrong
+            problems, _, _ = dfpn_problems(sent, url, random.Random(1))
+            expect(any("expected 404" in p for p in problems), f"a failed-only entity answering 200 fails: {problems}")
+            wrong = dict(answers)
+            extra = dict(expected["models"][next(iter(expected["models"]))], comment="x")
+            wrong["/models?limit=1000&offset=0"] = (200, [extra])
+            FakeApi.answers = wrong
+            problems, _, _ = dfpn_problems(sent, url, random.Random(1))
+            expect(any("fields" in p for p in problems), f"an extra field fails: {problems}")
+            wrong = dict(answers)
+            wrong["/requests?limit=1000&offset=0"] = (200, answers["/requests?limit=1000&offset=0"][1][::-1])
+            FakeApi.answers = wrong
+            problems, _, _ = dfpn_problems(sent, url, random.Random(1))
+            expect(any("not newest first" in p for p in problems), f"an oldest-first list fails: {problems}")
+
+            # Two services answering alike, up to the order of items of one order key.
+            psy_lists = {"/contracts": [{"uuid": "b"}, {"uuid": "a"}, {"uuid": "c"}],
+                         "/worker_events": [{"id": 9, "job_id": "5", "status": "Pending", "realm_id": 1}],
+                         "/user_events": [{"id": 3, "timestamp": "2024-07-03T09:46:40Z"},
+                                          {"id": 4, "timestamp": "2024-07-03T09:46:40Z"}]}
+            same = dict(answers, **{f"{p}?limit=1000&offset=0": (200, v) for p, v in psy_lists.items()},
+                        **{p: (200, {"n": 1}) for p in EQUAL_OBJECTS["psy"]})
+            other = dict(same)
+            other["/user_events?limit=1000&offset=0"] = (200, [psy_lists["/user_events"][i] for i in (1, 0)])
+            other["/worker_events?limit=1000&offset=0"] = (200, [{"id": 4, "job_id": "5", "status": "Pending",
+                                                                  "realm_id": 1}])
+            second = type("SecondApi", (FakeApi,), {"answers": other})
+            server2 = http.server.ThreadingHTTPServer(("127.0.0.1", 0), second)
+            threading.Thread(target=server2.serve_forever, daemon=True).start()
+            url2 = f"http://127.0.0.1:{server2.server_address[1]}"
+            FakeApi.answers = same
+            equal_args = argparse.Namespace(events=events, sent=sent_path, dfpn=url, psy=url, dfpn2=url2, psy2=url2)
+            quiet = contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO())
+            try:
+                with quiet[0], quiet[1]:
+                    check_equal(equal_args)
+            except SystemExit:
+                failures.append("check_equal fails on services that answer alike")
+            other["/contracts?limit=1000&offset=0"] = (200, [psy_lists["/contracts"][i] for i in (1, 0, 2)])
+            quiet = contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO())
+            try:
+                with quiet[0], quiet[1]:
+                    check_equal(equal_args)
+                failures.append("check_equal passes lists in another order")
+            except SystemExit:
+                pass
+            server2.shutdown()
+        finally:
+            server.shutdown()
+
+    # A resolve without its instruction cannot be placed, nor an entry landed before its entity's
+    # creation: problems, not skips.
+    broken = Chain()
+    broken.tx([("analysis_marketplace", "DisputeClosed", {"dispute_id": key(4)})])
+    broken.tx([("model_registry", "ModelActivated", {"developer": key(2), "model_id": "ab" * 32, "score": 1})])
+    broken.tx([("model_registry", "ModelRegistered", {"developer": key(2), "model_id": "ab" * 32, "name": "m",
+                                                       "version": "1", "modalities": 8, "model_uri": "u", "stake": 1})])
+    with tempfile.TemporaryDirectory() as directory:
+        folded = fold(Sent(*broken.write(directory)))
+        expect(any("request is unknown" in p for p in folded.problems), "a DisputeClosed without CloseDispute")
+        expect(any("landed before the creation of models" in p for p in folded.problems),
+               f"an activation before the registration: {folded.problems}")
+
+    # Ordered list comparison: runs of equal keys compare as sets, an inversion is a problem.
+    problems = []
+    t = lambda item: item["t"]  # noqa: E731
+    groups = ordered_groups([{"t": 3, "a": 1}, {"t": 3, "a": 2}, {"t": 1, "a": 3}], t, "x", problems)
+    expect(groups == ordered_groups([{"t": 3, "a": 2}, {"t": 3, "a": 1}, {"t": 1, "a": 3}], t, "x", problems)
+           and not problems, "equal keys in any order")
+    expect(groups != ordered_groups([{"t": 3, "a": 2}, {"t": 3, "a": 3}, {"t": 1, "a": 1}], t, "x", problems),
+           "other items in a run differ")
+    ordered_groups([{"t": 1}, {"t": 2}], t, "x", problems)
+    expect(len(problems) == 1, "an older item first is a problem")
+
+    if failures:
+        print(f"selftest FAILED: {len(failures)} problem(s)", file=sys.stderr)
+        for f in failures:
+            print(f"  - {f}", file=sys.stderr)
+        sys.exit(1)
+    print("selftest ok: keys and PDAs, 41 event layouts and 4 instruction layouts, the fold, the API and list checks")
 
 
 def main():
@@ -250,10 +1368,11 @@ def main():
     p = sub.add_parser("same"); p.add_argument("--export", required=True); p.add_argument("--other", required=True)
     p = sub.add_parser("api"); p.add_argument("--events", required=True); p.add_argument("--sent", required=True); p.add_argument("--dfpn", required=True); p.add_argument("--psy", required=True)
     p = sub.add_parser("equal")
-    for flag in ("--dfpn", "--psy", "--dfpn2", "--psy2"):
+    for flag in ("--events", "--sent", "--dfpn", "--psy", "--dfpn2", "--psy2"):
         p.add_argument(flag, required=True)
+    sub.add_parser("selftest")
     args = parser.parse_args()
-    {"log": check_log, "same": check_same, "api": check_api, "equal": check_equal}[args.cmd](args)
+    {"log": check_log, "same": check_same, "api": check_api, "equal": check_equal, "selftest": selftest}[args.cmd](args)
 
 
 if __name__ == "__main__":

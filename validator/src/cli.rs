@@ -4,7 +4,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::{send, serve, DEFAULT_DFPN_PROGRAM_ID, DEFAULT_PSY_PROGRAM_ID};
+use crate::{
+    send, serve, DEFAULT_CONTENT_REGISTRY_PROGRAM_ID, DEFAULT_MARKETPLACE_PROGRAM_ID,
+    DEFAULT_MODEL_REGISTRY_PROGRAM_ID, DEFAULT_PSY_PROGRAM_ID, DEFAULT_REWARDS_PROGRAM_ID,
+    DEFAULT_WORKER_REGISTRY_PROGRAM_ID,
+};
 
 /// Command-line interface.
 #[derive(Debug, Parser)]
@@ -18,11 +22,11 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Start the test validator on loopback with the emitter at both program ids; print
+    /// Start the test validator on loopback with the emitter at the six program ids; print
     /// `ready rpc=<url> ws=<url> payer=<file>` and run until SIGINT/SIGTERM.
     Serve(ServeArgs),
-    /// Submit fixture events (lines of `fixture-node events`) as emitter transactions and write
-    /// one JSON line per transaction: signature, status, events.
+    /// Submit fixture entries (lines of `fixture-node events`) as emitter transactions and write
+    /// one JSON line per transaction: signature, status, slot, block time, entries.
     Send(SendArgs),
 }
 
@@ -35,9 +39,21 @@ pub struct ServeArgs {
     /// JSON-RPC port (PubSub on the next one); 0 picks free ports.
     #[arg(long, env = "VALIDATOR_RPC_PORT", default_value_t = 0)]
     pub rpc_port: u16,
-    /// DFPN program id.
-    #[arg(long, env = "DFPN_PROGRAM_ID", default_value = DEFAULT_DFPN_PROGRAM_ID)]
-    pub dfpn_program: String,
+    /// DFPN `analysis_marketplace` program id.
+    #[arg(long, env = "DFPN_MARKETPLACE_PROGRAM_ID", default_value = DEFAULT_MARKETPLACE_PROGRAM_ID)]
+    pub marketplace_program: String,
+    /// DFPN `worker_registry` program id.
+    #[arg(long, env = "DFPN_WORKER_REGISTRY_PROGRAM_ID", default_value = DEFAULT_WORKER_REGISTRY_PROGRAM_ID)]
+    pub worker_registry_program: String,
+    /// DFPN `model_registry` program id.
+    #[arg(long, env = "DFPN_MODEL_REGISTRY_PROGRAM_ID", default_value = DEFAULT_MODEL_REGISTRY_PROGRAM_ID)]
+    pub model_registry_program: String,
+    /// DFPN `content_registry` program id.
+    #[arg(long, env = "DFPN_CONTENT_REGISTRY_PROGRAM_ID", default_value = DEFAULT_CONTENT_REGISTRY_PROGRAM_ID)]
+    pub content_registry_program: String,
+    /// DFPN `rewards` program id.
+    #[arg(long, env = "DFPN_REWARDS_PROGRAM_ID", default_value = DEFAULT_REWARDS_PROGRAM_ID)]
+    pub rewards_program: String,
     /// Psy program id.
     #[arg(long, env = "PSY_PROGRAM_ID", default_value = DEFAULT_PSY_PROGRAM_ID)]
     pub psy_program: String,
@@ -55,7 +71,7 @@ pub struct SendArgs {
     /// JSON-RPC URL of the validator.
     #[arg(long, env = "RPC_URL", default_value = "http://127.0.0.1:8899")]
     pub rpc_url: String,
-    /// Event lines (`fixture-node events` output).
+    /// Ground-truth lines (`fixture-node events` output).
     #[arg(long)]
     pub events: PathBuf,
     /// Payer keypair file (`serve --payer-out`).
@@ -64,25 +80,27 @@ pub struct SendArgs {
     /// Where to write the record of sent transactions (JSON lines).
     #[arg(long)]
     pub out: PathBuf,
-    /// Send only events with `n` in [from, from + count).
+    /// Send only entries with `n` in [from, from + count).
     #[arg(long, default_value_t = 0)]
     pub from: u64,
-    /// Number of events to send (0: all from `--from`).
+    /// Number of entries to send (0: all from `--from`).
     #[arg(long, default_value_t = 0)]
     pub count: u64,
-    /// Target events per second.
+    /// Target entries per second.
     #[arg(long, default_value_t = 200.0)]
     pub rate: f64,
-    /// Most events in one transaction (events of one fixture transaction travel together).
-    #[arg(long, default_value_t = 4)]
+    /// Most entries in one transaction, 0 for no limit but the 1,232-byte size (a fixture
+    /// transaction with more is split; entries of different fixture transactions never share one).
+    #[arg(long, default_value_t = 0)]
     pub events_per_tx: usize,
-    /// Make every k-th transaction fail after emitting its events (0: none fail).
+    /// Make every k-th transaction fail after logging its entries (0: none fail).
     #[arg(long, default_value_t = 10)]
     pub fail_every: u64,
     /// Transactions in flight at once.
     #[arg(long, default_value_t = 32)]
     pub concurrency: usize,
-    /// Seconds to wait for every transaction to reach `confirmed` after the last send.
+    /// Seconds to wait for every transaction to reach `confirmed` after the last send (and
+    /// again for the block times of their slots).
     #[arg(long, default_value_t = 90)]
     pub confirm_timeout_secs: u64,
 }

@@ -1,6 +1,6 @@
 //! `validator-harness`: a real Agave test validator with our sBPF event emitter deployed at the
-//! DFPN and Psy program ids (`serve`), and a sender that puts a fixture history on it as
-//! transactions (`send`). See `validator/README.md`.
+//! six program ids, the five DFPN programs' and Psy's (`serve`), and a sender that puts a fixture
+//! history on it as transactions (`send`). See `validator/README.md`.
 
 use clap::Parser;
 

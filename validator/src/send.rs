@@ -1,11 +1,12 @@
 //! `send`: submits planned fixture transactions to the emitter at a target rate (preflight off,
 //! so failing transactions land on chain as failed), waits until each reached `confirmed` or the
-//! timeout, and writes the record of what it sent.
+//! timeout, looks up their blocks (block time, position in the block), and writes the record of
+//! what it sent. Transactions go in plan order, except that one naming an entity whose first
+//! transaction is still in flight waits for it (`order`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
-use std::str::FromStr;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -14,66 +15,64 @@ use serde::Serialize;
 use serde_json::json;
 use solana_commitment_config::CommitmentConfig;
 use solana_hash::Hash;
-use solana_instruction::Instruction;
-use solana_pubkey::Pubkey;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_rpc_client_api::config::RpcSendTransactionConfig;
+use solana_rpc_client_api::request::RpcRequest;
 use solana_signature::Signature;
 use solana_signer::Signer;
 use solana_transaction::Transaction;
 use tokio::sync::Semaphore;
 
 use crate::cli::SendArgs;
-use crate::events::{plan, read_events, PlannedTx};
+use crate::events::{plan, read_entries, EntryKind, PlannedTx};
+use crate::order::Gate;
 
-/// Instruction modes of the emitter (first data byte), see `fixtures/programs/README.md`.
-pub const MODE_EMIT: u8 = 0;
-/// Emit, then fail the instruction.
-pub const MODE_EMIT_THEN_FAIL: u8 = 1;
-/// Succeed without logging.
-pub const MODE_NOP: u8 = 2;
-
-/// What `send` did, printed as one JSON line.
+/// What `send` did, printed as one JSON line. An entry is an event or an instruction entry;
+/// `*_events` and `*_instructions` split the entries by kind.
 #[derive(Debug, Default, Serialize)]
 pub struct Summary {
+    /// Transactions sent.
     pub transactions: u64,
+    /// Entries sent.
+    pub entries: u64,
+    /// Events sent.
     pub events: u64,
+    /// Instruction entries sent.
+    pub instructions: u64,
+    /// Transactions confirmed successful.
     pub ok_transactions: u64,
+    /// Entries of successful transactions (what the indexer must log).
+    pub ok_entries: u64,
+    /// Events of successful transactions.
     pub ok_events: u64,
+    /// Instruction entries of successful transactions.
+    pub ok_instructions: u64,
+    /// Transactions confirmed failed.
     pub failed_transactions: u64,
-    pub failed_events: u64,
+    /// Entries of failed transactions.
+    pub failed_entries: u64,
+    /// Transactions never confirmed.
     pub dropped_transactions: u64,
-    pub dropped_events: u64,
+    /// Entries of dropped transactions.
+    pub dropped_entries: u64,
+    /// Transactions held back until their entity's first transaction was processed (`order`).
+    pub held: u64,
+    /// Holds that ended by the timeout (the first transaction was not processed in time).
+    pub hold_timeouts: u64,
+    /// `sendTransaction` calls that errored.
     pub send_errors: u64,
+    /// Resends of unconfirmed transactions.
     pub rebroadcasts: u64,
+    /// Seconds from the first to the last send.
     pub send_seconds: f64,
-    pub events_per_s_sent: f64,
+    /// Entries per second offered.
+    pub entries_per_s_sent: f64,
+    /// Unix ms of the first send.
     pub first_send_unix_ms: u64,
+    /// Unix ms after the last send.
     pub last_send_unix_ms: u64,
+    /// Unix ms when confirmation ended.
     pub confirmed_unix_ms: u64,
-}
-
-/// The instructions of a planned transaction: one emitter instruction per event (the last in
-/// fail mode when the transaction must fail), then a no-op carrying the transaction's index so
-/// that transactions with the same events never share a signature.
-pub fn instructions(planned: &PlannedTx) -> anyhow::Result<Vec<Instruction>> {
-    let mut instructions = Vec::with_capacity(planned.events.len() + 1);
-    let last = planned.events.len().saturating_sub(1);
-    let mut program = None;
-    for (position, event) in planned.events.iter().enumerate() {
-        let program_id = Pubkey::from_str(&event.program_id).with_context(|| format!("event {}", event.n))?;
-        let mode = if planned.fail && position == last { MODE_EMIT_THEN_FAIL } else { MODE_EMIT };
-        let mut data = vec![mode];
-        data.extend(event.payload_bytes()?);
-        instructions.push(Instruction::new_with_bytes(program_id, &data, vec![]));
-        program = Some(program_id);
-    }
-    if let Some(program_id) = program {
-        let mut data = vec![MODE_NOP];
-        data.extend(planned.index.to_le_bytes());
-        instructions.push(Instruction::new_with_bytes(program_id, &data, vec![]));
-    }
-    Ok(instructions)
 }
 
 struct Sent {
@@ -89,12 +88,12 @@ fn unix_ms() -> u64 {
 
 /// Sends, confirms, writes the record; returns the summary.
 pub async fn run(args: SendArgs) -> anyhow::Result<Summary> {
-    let events = read_events(
+    let entries = read_entries(
         BufReader::new(File::open(&args.events).with_context(|| format!("opening {}", args.events.display()))?),
         args.from,
         args.count,
     )?;
-    let planned = plan(&events, args.events_per_tx, args.fail_every)?;
+    let planned = plan(&entries, args.events_per_tx, args.fail_every)?;
     let payer = Arc::new(
         solana_keypair::read_keypair_file(&args.payer)
             .map_err(|err| anyhow::anyhow!("reading payer {}: {err}", args.payer.display()))?,
@@ -111,15 +110,42 @@ pub async fn run(args: SendArgs) -> anyhow::Result<Summary> {
     let mut due = Duration::ZERO;
     let mut sent: Vec<Sent> = Vec::with_capacity(planned.len());
     let mut tasks = Vec::with_capacity(planned.len());
-    for planned in planned {
+    let mut gate = Gate::default();
+    let mut planned = planned.into_iter();
+    let mut last_poll = Instant::now();
+    loop {
+        let next = match gate.release(Instant::now()) {
+            Some((tx, timed_out)) => {
+                summary.hold_timeouts += u64::from(timed_out);
+                Some(tx)
+            }
+            None => loop {
+                let Some(tx) = planned.next() else { break None };
+                match gate.offer(tx, Instant::now()) {
+                    Some(tx) => break Some(tx),
+                    None => summary.held += 1,
+                }
+            },
+        };
+        if !gate.is_empty() && (next.is_none() || last_poll.elapsed() >= Duration::from_millis(20)) {
+            poll_processed(&rpc, &sent, &mut gate).await;
+            last_poll = Instant::now();
+        }
+        let Some(planned) = next else {
+            if gate.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
         let wait = due.saturating_sub(started.elapsed());
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
-        due += Duration::from_secs_f64(planned.events.len() as f64 / rate);
+        due += Duration::from_secs_f64(planned.entries.len() as f64 / rate);
         let hash: Hash = *blockhash.read().unwrap_or_else(|p| p.into_inner());
-        let transaction =
-            Transaction::new_signed_with_payer(&instructions(&planned)?, Some(&payer.pubkey()), &[&*payer], hash);
+        let (instructions, _) = planned.build()?;
+        let transaction = Transaction::new_signed_with_payer(&instructions, Some(&payer.pubkey()), &[&*payer], hash);
         let signature = transaction.signatures[0];
         let permit = semaphore.clone().acquire_owned().await?;
         let (rpc, tx) = (rpc.clone(), transaction.clone());
@@ -129,7 +155,14 @@ pub async fn run(args: SendArgs) -> anyhow::Result<Summary> {
             result.err().map(|err| err.to_string())
         }));
         summary.transactions += 1;
-        summary.events += planned.events.len() as u64;
+        for entry in &planned.entries {
+            summary.entries += 1;
+            match entry.kind {
+                EntryKind::Event => summary.events += 1,
+                EntryKind::Instruction => summary.instructions += 1,
+            }
+        }
+        gate.sent(&planned);
         sent.push(Sent { planned, transaction, signature, status: None });
     }
     for task in tasks {
@@ -142,13 +175,29 @@ pub async fn run(args: SendArgs) -> anyhow::Result<Summary> {
     }
     summary.last_send_unix_ms = unix_ms();
     summary.send_seconds = started.elapsed().as_secs_f64();
-    summary.events_per_s_sent = summary.events as f64 / summary.send_seconds.max(1e-9);
+    summary.entries_per_s_sent = summary.entries as f64 / summary.send_seconds.max(1e-9);
 
     confirm(&rpc, &mut sent, config, Duration::from_secs(args.confirm_timeout_secs), &mut summary).await?;
     refresher.abort();
     summary.confirmed_unix_ms = unix_ms();
-    write_record(&args.out, &sent, &mut summary)?;
+    let slots: BTreeSet<u64> = sent.iter().filter_map(|s| s.status.as_ref().map(|(_, slot, _)| *slot)).collect();
+    let blocks = blocks(&rpc, &slots, Duration::from_secs(args.confirm_timeout_secs)).await;
+    write_record(&args.out, &sent, &blocks, &mut summary)?;
     Ok(summary)
+}
+
+/// Marks processed (executed, successfully or not) the in-flight transactions held ones wait for.
+async fn poll_processed(rpc: &RpcClient, sent: &[Sent], gate: &mut Gate) {
+    for chunk in gate.awaited().chunks(256) {
+        let signatures: Vec<Signature> = chunk.iter().map(|&i| sent[i].signature).collect();
+        if let Ok(statuses) = rpc.get_signature_statuses(&signatures).await {
+            for (&i, status) in chunk.iter().zip(statuses.value) {
+                if status.is_some() {
+                    gate.processed(i);
+                }
+            }
+        }
+    }
 }
 
 async fn refresh_blockhash(rpc: Arc<RpcClient>, blockhash: Arc<RwLock<Hash>>) {
@@ -203,58 +252,128 @@ async fn confirm(
     Ok(())
 }
 
-fn write_record(path: &std::path::Path, sent: &[Sent], summary: &mut Summary) -> anyhow::Result<()> {
+/// Where a slot's block puts our transactions: its block time and each signature's position.
+#[derive(Debug, Default, Clone)]
+pub struct BlockPlace {
+    /// The block's `blockTime` (None when the validator reports none).
+    pub block_time: Option<i64>,
+    /// The position of each transaction of the block (by signature) in the block.
+    pub positions: HashMap<String, u64>,
+}
+
+/// The block of each slot (`getBlock`, signatures only, at `confirmed`), retried until the
+/// timeout while the validator does not serve it yet; slots without one are left out.
+async fn blocks(rpc: &RpcClient, slots: &BTreeSet<u64>, timeout: Duration) -> HashMap<u64, BlockPlace> {
+    let deadline = Instant::now() + timeout;
+    let mut blocks = HashMap::with_capacity(slots.len());
+    loop {
+        let missing: Vec<u64> = slots.iter().copied().filter(|slot| !blocks.contains_key(slot)).collect();
+        for slot in missing {
+            let config = json!({
+                "encoding": "json", "transactionDetails": "signatures", "rewards": false,
+                "commitment": "confirmed", "maxSupportedTransactionVersion": 0,
+            });
+            let Ok(block) = rpc.send::<serde_json::Value>(RpcRequest::GetBlock, json!([slot, config])).await else {
+                continue;
+            };
+            let positions = block["signatures"]
+                .as_array()
+                .map(|signatures| {
+                    signatures
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, s)| Some((s.as_str()?.to_owned(), i as u64)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            blocks.insert(slot, BlockPlace { block_time: block["blockTime"].as_i64(), positions });
+        }
+        if blocks.len() == slots.len() || Instant::now() >= deadline {
+            return blocks;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// One record line: the transaction (index, signature, status, slot, position in its block,
+/// block time, error) and its entries with the `event_index` each got.
+fn record_line(
+    item: &Sent,
+    status: &str,
+    slot: Option<u64>,
+    block: Option<&BlockPlace>,
+    err: Option<String>,
+) -> anyhow::Result<serde_json::Value> {
+    let signature = item.signature.to_string();
+    let tx_index = block.and_then(|block| block.positions.get(&signature).copied());
+    let block_time = block.and_then(|block| block.block_time);
+    let (_, placed) = item.planned.build()?;
+    let entries: Vec<serde_json::Value> = placed
+        .iter()
+        .map(|placed| {
+            let entry = placed.entry;
+            json!({
+                "n": entry.n,
+                "tx": entry.tx,
+                "event_index": placed.event_index,
+                "kind": entry.kind,
+                "program": entry.program,
+                "program_id": entry.program_id,
+                "name": entry.name,
+                "instruction": entry.instruction,
+                "payload": entry.payload,
+                "accounts": entry.accounts,
+            })
+        })
+        .collect();
+    Ok(json!({
+        "index": item.planned.index,
+        "signature": signature,
+        "status": status,
+        "fail_mode": item.planned.fail,
+        "slot": slot,
+        "tx_index": tx_index,
+        "block_time": block_time,
+        "err": err,
+        "entries": entries,
+    }))
+}
+
+fn write_record(
+    path: &std::path::Path,
+    sent: &[Sent],
+    blocks: &HashMap<u64, BlockPlace>,
+    summary: &mut Summary,
+) -> anyhow::Result<()> {
     let mut out = BufWriter::new(File::create(path).with_context(|| format!("creating {}", path.display()))?);
-    let mut names: HashMap<&str, u64> = HashMap::new();
     for item in sent {
         let (status, slot, err) = match &item.status {
             Some((status, slot, err)) => (status.as_str(), Some(*slot), err.clone()),
             None => ("dropped", None, None),
         };
-        let count = item.planned.events.len() as u64;
+        let count = item.planned.entries.len() as u64;
         match status {
             "ok" => {
                 summary.ok_transactions += 1;
-                summary.ok_events += count;
-                for event in &item.planned.events {
-                    *names.entry(event.name.as_str()).or_default() += 1;
+                summary.ok_entries += count;
+                for entry in &item.planned.entries {
+                    match entry.kind {
+                        EntryKind::Event => summary.ok_events += 1,
+                        EntryKind::Instruction => summary.ok_instructions += 1,
+                    }
                 }
             }
             "failed" => {
                 summary.failed_transactions += 1;
-                summary.failed_events += count;
+                summary.failed_entries += count;
             }
             _ => {
                 summary.dropped_transactions += 1;
-                summary.dropped_events += count;
+                summary.dropped_entries += count;
             }
         }
-        let events: Vec<serde_json::Value> = item
-            .planned
-            .events
-            .iter()
-            .enumerate()
-            .map(|(event_index, event)| {
-                json!({
-                    "n": event.n,
-                    "event_index": event_index,
-                    "program": event.program,
-                    "program_id": event.program_id,
-                    "name": event.name,
-                    "payload": event.payload,
-                })
-            })
-            .collect();
-        let line = json!({
-            "index": item.planned.index,
-            "signature": item.signature.to_string(),
-            "status": status,
-            "fail_mode": item.planned.fail,
-            "slot": slot,
-            "err": err,
-            "events": events,
-        });
-        writeln!(out, "{line}")?;
+        let block = slot.and_then(|slot| blocks.get(&slot));
+        writeln!(out, "{}", record_line(item, status, slot, block, err)?)?;
     }
     out.flush()?;
     Ok(())
@@ -263,36 +382,36 @@ fn write_record(path: &std::path::Path, sent: &[Sent], summary: &mut Summary) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::EventLine;
-    use base64::Engine;
-
-    fn line(n: u64, payload: &[u8]) -> EventLine {
-        EventLine {
-            n,
-            tx: 0,
-            program: "dfpn".into(),
-            program_id: crate::DEFAULT_DFPN_PROGRAM_ID.into(),
-            name: "Event".into(),
-            payload: base64::engine::general_purpose::STANDARD.encode(payload),
-        }
-    }
+    use crate::events::tests::{event, instruction};
 
     #[test]
-    fn instructions_carry_mode_payload_and_a_nonce() {
-        let planned = PlannedTx { index: 7, events: vec![line(0, b"abc"), line(1, b"de")], fail: true };
-        let instructions = instructions(&planned).unwrap();
-        assert_eq!(instructions.len(), 3);
-        assert_eq!(instructions[0].data, b"\x00abc");
-        assert_eq!(instructions[1].data, b"\x01de");
-        assert_eq!(instructions[2].data, [&[MODE_NOP][..], &7u64.to_le_bytes()].concat());
-        assert!(instructions
-            .iter()
-            .all(|i| i.accounts.is_empty() && i.program_id.to_string() == crate::DEFAULT_DFPN_PROGRAM_ID));
-        let ok = PlannedTx { fail: false, ..planned };
-        assert_eq!(instructions_of(&ok)[1].data[0], MODE_EMIT);
-    }
-
-    fn instructions_of(planned: &PlannedTx) -> Vec<Instruction> {
-        instructions(planned).unwrap()
+    fn a_record_line_lists_entries_with_their_event_index() {
+        let planned = PlannedTx {
+            index: 4,
+            entries: vec![
+                instruction(0, 0, "analysis_marketplace", "CloseDispute", 3),
+                event(1, 0, "analysis_marketplace", "CloseDispute", 40),
+            ],
+            fail: false,
+        };
+        let payer = solana_keypair::Keypair::new();
+        let (instructions, _) = planned.build().unwrap();
+        let transaction =
+            Transaction::new_signed_with_payer(&instructions, Some(&payer.pubkey()), &[&payer], Hash::default());
+        let item = Sent { planned, signature: transaction.signatures[0], transaction, status: None };
+        let block = BlockPlace {
+            block_time: Some(1_700_000_000),
+            positions: [(item.signature.to_string(), 3)].into_iter().collect(),
+        };
+        let line = record_line(&item, "ok", Some(12), Some(&block), None).unwrap();
+        assert_eq!(line["index"], 4);
+        assert_eq!(line["slot"], 12);
+        assert_eq!(line["tx_index"], 3);
+        assert_eq!(line["block_time"], 1_700_000_000);
+        assert_eq!(line["entries"][0]["event_index"], 2048 + 3);
+        assert_eq!(line["entries"][0]["kind"], "instruction");
+        assert_eq!(line["entries"][0]["accounts"].as_array().unwrap().len(), 3);
+        assert_eq!(line["entries"][1]["event_index"], 0);
+        assert_eq!(line["entries"][1]["instruction"], "CloseDispute");
     }
 }

@@ -1,6 +1,6 @@
 //! `serve`: an in-process Agave test validator on loopback, with the event emitter deployed
-//! (upgradeable loader) at the DFPN and Psy program ids and the RPC history `getTransaction`
-//! needs switched on.
+//! (upgradeable loader) at the six program ids (the five DFPN programs and Psy) and the RPC
+//! history `getTransaction` needs switched on.
 
 use std::io::Write;
 use std::path::Path;
@@ -64,9 +64,17 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         bail!("emitter ELF {} not found: run fixtures/programs/build.sh", args.emitter.display());
     }
     let programs = [
-        Pubkey::from_str(&args.dfpn_program).context("--dfpn-program")?,
+        Pubkey::from_str(&args.marketplace_program).context("--marketplace-program")?,
+        Pubkey::from_str(&args.worker_registry_program).context("--worker-registry-program")?,
+        Pubkey::from_str(&args.model_registry_program).context("--model-registry-program")?,
+        Pubkey::from_str(&args.content_registry_program).context("--content-registry-program")?,
+        Pubkey::from_str(&args.rewards_program).context("--rewards-program")?,
         Pubkey::from_str(&args.psy_program).context("--psy-program")?,
     ];
+    let distinct: std::collections::BTreeSet<_> = programs.iter().collect();
+    if distinct.len() != programs.len() {
+        bail!("the six program ids must differ");
+    }
     let genesis = genesis(&args.emitter, &programs, args.rpc_port, args.ledger.as_deref());
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let started = std::time::Instant::now();

@@ -173,6 +173,7 @@ pub fn create(event: &ChainEvent, at: At, addresses: &mut Addresses) -> Option<E
                 commit_count: 0,
                 reveal_count: 0,
                 seq: at.seq,
+                created_version: at.version,
                 last_seq: at.seq,
             };
             derive_request_status(&mut request);
@@ -195,6 +196,7 @@ pub fn create(event: &ChainEvent, at: At, addresses: &mut Addresses) -> Option<E
                 reputation_version: 0,
                 history: Stored(history),
                 seq: at.seq,
+                created_version: at.version,
                 last_seq: at.seq,
             };
             derive_worker_state(&mut worker);
@@ -218,6 +220,7 @@ pub fn create(event: &ChainEvent, at: At, addresses: &mut Addresses) -> Option<E
             created_at: at.time,
             closed: false,
             seq: at.seq,
+            created_version: at.version,
             last_seq: at.seq,
         }),
         _ => return None,

@@ -156,7 +156,7 @@ pub fn requests(projections: &Projections, query: HashMap<String, String>) -> Re
     if let Some(bits) = modalities {
         clauses.extend(modality_terms(f.modalities, bits));
     }
-    let docs = list(&reader.searcher(), f.seq, &*conjunction(clauses), limit, offset)?;
+    let docs = list(&reader.searcher(), f.created_version, &*conjunction(clauses), limit, offset)?;
     requests_of(&docs, f)
 }
 
@@ -209,7 +209,7 @@ pub fn workers(projections: &Projections, query: HashMap<String, String>) -> Res
     if let Some(bits) = modalities {
         clauses.extend(modality_terms(f.modalities, bits));
     }
-    let docs = list(&reader.searcher(), f.seq, &*conjunction(clauses), limit, offset)?;
+    let docs = list(&reader.searcher(), f.created_version, &*conjunction(clauses), limit, offset)?;
     workers_of(&docs, f)
 }
 
@@ -241,7 +241,7 @@ pub fn models(projections: &Projections, query: HashMap<String, String>) -> Resu
     if let Some(bits) = modalities {
         clauses.extend(modality_terms(f.modalities, bits));
     }
-    let docs = list(&reader.searcher(), f.seq, &*conjunction(clauses), limit, offset)?;
+    let docs = list(&reader.searcher(), f.created_version, &*conjunction(clauses), limit, offset)?;
     models_of(&docs, f)
 }
 
