@@ -74,6 +74,11 @@ log "building the validator harness (debug, target $validator_target; the first 
 harness="$validator_target/debug/validator-harness"
 harness_build_secs=$(( $(date +%s) - build_start ))
 log "harness built in ${harness_build_secs}s"
+# The harness's own tests: the planner's unit tests and the emitter on a real validator (every
+# mode, the accounts path, a transaction across three programs); they fail without the ELF.
+log "validator workspace tests"
+(cd validator && CARGO_TARGET_DIR="$validator_target" EMITTER_SO="$emitter" nice -n "$nice_n" cargo test --locked) \
+    || die "the validator workspace's tests"
 build_start=$(date +%s)
 nice -n "$nice_n" cargo build --locked --workspace --bins
 main_build_secs=$(( $(date +%s) - build_start ))
