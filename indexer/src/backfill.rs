@@ -350,8 +350,60 @@ impl Context {
             tracing::warn!(signature, "transaction not found; dropped from the chain");
             return Ok(Vec::new());
         };
-        let decoded = shared::rpc::decode_fetched_transaction(&self.programs, &fetched)
-            .map_err(|err| Error::Rpc(format!("getTransaction {signature}: {err}")))?;
+        match self.decoded_envelopes(signature, tx_index, &fetched) {
+            Ok(events) => Ok(events),
+            Err(err) => {
+                // One transaction the decoder cannot use never stops the rest: it is set aside
+                // (counted, logged) and retried at every reconciliation.
+                self.metrics.unusable_transactions.inc();
+                tracing::warn!(signature, slot = fetched.slot, %err, "transaction cannot be decoded; set aside for a retry");
+                self.log.set_aside(crate::log::parse_signature(signature)?, fetched.slot)?;
+                Ok(Vec::new())
+            }
+        }
+    }
+
+    /// Fetches the transactions set aside again and appends the events of those that decode now;
+    /// returns how many still cannot be decoded.
+    pub async fn retry_set_aside(&self) -> Result<usize> {
+        let waiting = self.log.set_aside_list()?;
+        if waiting.is_empty() {
+            return Ok(0);
+        }
+        let finalized_slot = self.rpc.finalized_slot().await?;
+        let mut still = 0;
+        for (signature, slot) in waiting {
+            let text = Signature::from(signature).to_string();
+            let Some(fetched) = self.rpc.transaction(&text).await? else {
+                still += 1;
+                continue;
+            };
+            let tx_index = self.rpc.position(slot, &text).await.unwrap_or(None);
+            match self.decoded_envelopes(&text, tx_index, &fetched) {
+                Ok(events) => {
+                    let outcome = self.log.append(&events, None, finalized_slot)?;
+                    self.metrics.events_appended.inc_by(outcome.appended.len() as u64);
+                    self.log.clear_set_aside(&signature)?;
+                    tracing::info!(signature = %text, appended = outcome.appended.len(), "set-aside transaction decoded");
+                }
+                Err(err) => {
+                    still += 1;
+                    tracing::debug!(signature = %text, %err, "set-aside transaction still cannot be decoded");
+                }
+            }
+        }
+        self.metrics.set_aside_transactions.set(still as i64);
+        Ok(still)
+    }
+
+    /// Decodes a fetched transaction's events, or says why it cannot be used.
+    fn decoded_envelopes(
+        &self,
+        signature: &str,
+        tx_index: Option<u32>,
+        fetched: &solana_transaction_status_client_types::EncodedConfirmedTransactionWithStatusMeta,
+    ) -> std::result::Result<Vec<EventEnvelope>, shared::Error> {
+        let decoded = shared::rpc::decode_fetched_transaction(&self.programs, fetched)?;
         if decoded.failed {
             self.metrics.failed_transactions.inc();
         }

@@ -243,6 +243,7 @@ async fn backfill_all(context: &Arc<Context>, from: BackfillFrom) -> Result<()> 
         );
     }
     context.check_finality().await?;
+    context.retry_set_aside().await?;
     Ok(())
 }
 
@@ -327,6 +328,7 @@ fn status_json(log: &EventLog) -> Result<serde_json::Value> {
         "last_seq": log.last_seq(),
         "cursors": cursors,
         "pending_finality": log.pending(u64::MAX)?.len(),
+        "set_aside": log.set_aside_list()?.len(),
         "log_bytes_on_disk": log.size_on_disk()?,
     }))
 }

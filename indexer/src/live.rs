@@ -153,6 +153,7 @@ pub async fn reconcile(context: &Arc<Context>) -> Result<()> {
         }
     }
     context.check_finality().await?;
+    context.retry_set_aside().await?;
     Ok(())
 }
 

@@ -8,6 +8,8 @@
 //! - `C` + program name → the program's [`Cursor`];
 //! - `P` + signature → slot, for transactions appended above the finalized slot: the finality
 //!   check later confirms them or retracts them;
+//! - `U` + signature → slot, for transactions whose `getTransaction` answer could not be
+//!   decoded: set aside, retried at every reconciliation until they decode;
 //! - `V` → the log format ([`LOG_FORMAT`], u32 big-endian). A log of another format (or of the
 //!   first ones, which had no marker) is refused at open: nothing is ever misread.
 //!
@@ -31,6 +33,7 @@ const KEY: u8 = b'K';
 const CURSOR: u8 = b'C';
 const PENDING: u8 = b'P';
 const FORMAT: u8 = b'V';
+const SET_ASIDE: u8 = b'U';
 
 /// The log format this version writes and reads: 2 is the five real DFPN programs (per-program
 /// kinds, decoded instructions). Logs of the invented single-program model carry no marker.
@@ -227,6 +230,12 @@ fn pending_key(signature: &[u8; 64]) -> [u8; 65] {
     key
 }
 
+fn set_aside_key(signature: &[u8; 64]) -> [u8; 65] {
+    let mut key = [SET_ASIDE; 65];
+    key[1..].copy_from_slice(signature);
+    key
+}
+
 fn cursor_key(program: ProgramKind) -> Vec<u8> {
     let mut key = vec![CURSOR];
     key.extend_from_slice(program.as_str().as_bytes());
@@ -386,6 +395,34 @@ impl EventLog {
             batch.remove(&pending_key(signature)[..]);
         }
         self.tree.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// Sets a transaction aside whose answer could not be decoded, to be retried later.
+    pub fn set_aside(&self, signature: [u8; 64], slot: u64) -> Result<()> {
+        self.tree.insert(set_aside_key(&signature), &slot.to_be_bytes())?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// The transactions set aside, with their slots.
+    pub fn set_aside_list(&self) -> Result<Vec<([u8; 64], u64)>> {
+        self.tree
+            .scan_prefix([SET_ASIDE])
+            .map(|entry| {
+                let (key, value) = entry?;
+                let signature: [u8; 64] = key[1..].try_into().map_err(|_| Error::Corrupt("set-aside key".into()))?;
+                let slot =
+                    u64::from_be_bytes(value.as_ref().try_into().map_err(|_| Error::Corrupt("set-aside slot".into()))?);
+                Ok((signature, slot))
+            })
+            .collect()
+    }
+
+    /// A set-aside transaction decoded at last (its events were appended): no longer set aside.
+    pub fn clear_set_aside(&self, signature: &[u8; 64]) -> Result<()> {
+        self.tree.remove(set_aside_key(signature))?;
+        self.db.flush()?;
         Ok(())
     }
 

@@ -28,6 +28,10 @@ pub struct Metrics {
     pub blocks_fetched: IntCounter,
     /// Transactions logged without a block position (the node did not serve the block).
     pub positions_unknown: IntCounter,
+    /// `getTransaction` answers that could not be decoded (the transaction is set aside).
+    pub unusable_transactions: IntCounter,
+    /// Transactions set aside that still cannot be decoded, after the last retry.
+    pub set_aside_transactions: IntGauge,
     /// Seconds spent waiting on HTTP 429 `Retry-After`.
     pub rate_limited_seconds: IntGauge,
     /// Newest seq in the log.
@@ -81,6 +85,14 @@ impl Default for Metrics {
             positions_unknown: counter(
                 "positions_unknown_total",
                 "Transactions logged without a block position (block not served)",
+            ),
+            unusable_transactions: counter(
+                "unusable_transactions_total",
+                "getTransaction answers that could not be decoded (set aside for a retry)",
+            ),
+            set_aside_transactions: gauge(
+                "set_aside_transactions",
+                "Transactions set aside that still cannot be decoded after the last retry",
             ),
             rate_limited_seconds: gauge("rate_limited_seconds", "Seconds spent waiting on HTTP 429 Retry-After"),
             log_seq: gauge("log_seq", "Newest seq in the event log"),

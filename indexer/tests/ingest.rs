@@ -223,3 +223,28 @@ fn decided_by_block_order(chain_order_lines: &str) -> usize {
     }
     last_slot.values().filter(|(_, values)| values.first() != values.last()).count()
 }
+
+/// A node that answers some transactions without their logs at first (one that has not got them
+/// yet): the backfill goes on without them, sets them aside, and a retry brings them in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_that_cannot_be_decoded_is_set_aside_never_stopping_the_rest() {
+    let faults = Faults { logs_missing_first_fetch_every: 5, ..Faults::default() };
+    let node = start_node(26, 1_500, faults).await;
+    let dir = tempfile::tempdir().unwrap();
+    let context = context(&node, dir.path());
+    for program in ProgramKind::ALL {
+        context.backfill(program, BackfillFrom::Genesis).await.unwrap();
+    }
+    let truth = ground_truth(&node, None);
+    let set_aside = context.log.set_aside_list().unwrap();
+    assert!(!set_aside.is_empty(), "some answers came without their logs");
+    assert_eq!(context.metrics.unusable_transactions.get(), set_aside.len() as u64);
+    let first = read_log(&context.log);
+    assert!(first.lines.len() < truth.len() && first.lines.is_subset(&truth), "the rest was indexed");
+    assert_eq!(context.retry_set_aside().await.unwrap(), 0, "the retry decodes them all");
+    assert!(context.log.set_aside_list().unwrap().is_empty());
+    let log = read_log(&context.log);
+    assert_eq!(log.lines, truth, "nothing lost");
+    assert_eq!(log.event_records, truth.len(), "nothing twice");
+    node.stop().await;
+}
