@@ -276,12 +276,17 @@ impl Context {
         let positions = self.block_positions(&wanted, permits).await?;
         let position = |entry: &Listed| positions.get(entry.signature.as_str()).copied();
         wanted.sort_by_key(|entry| (entry.slot, position(entry).unwrap_or(u32::MAX)));
-        let batches: Vec<(Vec<String>, Vec<Option<u32>>)> = wanted
+        type Batch = (Vec<String>, Vec<u64>, Vec<Option<u32>>);
+        let batches: Vec<Batch> = wanted
             .chunks(self.rpc.batch_size())
-            .map(|batch| batch.iter().map(|entry| (entry.signature.clone(), position(entry))).unzip())
+            .map(|batch| {
+                let signatures = batch.iter().map(|entry| entry.signature.clone()).collect();
+                let slots = batch.iter().map(|entry| entry.slot).collect();
+                (signatures, slots, batch.iter().map(|entry| position(entry)).collect())
+            })
             .collect();
         let per_batch: Vec<Vec<EventEnvelope>> = futures::stream::iter(batches)
-            .map(|(signatures, positions)| {
+            .map(|(signatures, slots, positions)| {
                 let (context, permits) = (Arc::clone(self), permits.clone());
                 // A task of its own, so that answers are parsed and decoded on the runtime's
                 // worker threads while this task appends.
@@ -289,8 +294,10 @@ impl Context {
                     let _permit = permit(permits).await?;
                     let fetched = context.rpc.transactions(&signatures).await?;
                     let mut events = Vec::new();
-                    for ((signature, tx_index), fetched) in signatures.iter().zip(positions).zip(fetched) {
-                        events.extend(context.envelopes(signature, tx_index, fetched)?);
+                    for (((signature, slot), tx_index), fetched) in
+                        signatures.iter().zip(slots).zip(positions).zip(fetched)
+                    {
+                        events.extend(context.envelopes(signature, Some(slot), tx_index, fetched)?);
                     }
                     Ok::<_, Error>(events)
                 })
@@ -336,18 +343,28 @@ impl Context {
     /// without their block position.
     pub async fn fetch_events(&self, signature: &str) -> Result<Vec<EventEnvelope>> {
         let fetched = self.rpc.transaction(signature).await?;
-        self.envelopes(signature, None, fetched)
+        self.envelopes(signature, None, None, fetched)
     }
 
     /// Decodes a fetched transaction's events (none when the node did not have it).
     fn envelopes(
         &self,
         signature: &str,
+        listed_slot: Option<u64>,
         tx_index: Option<u32>,
         fetched: Option<solana_transaction_status_client_types::EncodedConfirmedTransactionWithStatusMeta>,
     ) -> Result<Vec<EventEnvelope>> {
         let Some(fetched) = fetched else {
-            tracing::warn!(signature, "transaction not found; dropped from the chain");
+            // A listed transaction the node answers `null` for may be on a backend that has not
+            // caught up: set aside and asked again until it comes or its slot's finalized block
+            // proves it gone; never taken as dropped on one answer.
+            if let Some(slot) = listed_slot {
+                self.metrics.missing_transactions.inc();
+                tracing::warn!(signature, slot, "listed transaction not found (yet); set aside for a retry");
+                self.log.set_aside(crate::log::parse_signature(signature)?, slot)?;
+            } else {
+                tracing::warn!(signature, "transaction not found");
+            }
             return Ok(Vec::new());
         };
         match self.decoded_envelopes(signature, tx_index, &fetched) {
@@ -375,7 +392,13 @@ impl Context {
         for (signature, slot) in waiting {
             let text = Signature::from(signature).to_string();
             let Some(fetched) = self.rpc.transaction(&text).await? else {
-                still += 1;
+                if slot <= finalized_slot && self.rpc.finalized_block_lacks(slot, &text).await? {
+                    self.log.clear_set_aside(&signature)?;
+                    self.metrics.dropped_transactions.inc();
+                    tracing::warn!(signature = %text, slot, "set-aside transaction not in the finalized chain; dropped");
+                } else {
+                    still += 1;
+                }
                 continue;
             };
             let tx_index = self.rpc.position(slot, &text).await.unwrap_or(None);
@@ -438,14 +461,19 @@ impl Context {
             let statuses = self.rpc.statuses(&signatures).await?;
             let mut confirmed = Vec::new();
             for ((signature, slot), status) in batch.iter().zip(statuses) {
+                let text = Signature::from(*signature).to_string();
                 match status {
                     Some(_) => confirmed.push(*signature),
-                    None => {
+                    // Retracted only on evidence: its slot is finalized and the finalized block
+                    // does not hold it. One `null` status (a lagging backend) proves nothing: it
+                    // stays pending and is asked again at the next check.
+                    None if self.rpc.finalized_block_lacks(*slot, &text).await? => {
                         self.log.retract(*signature, *slot)?;
                         self.metrics.retractions.inc();
                         retracted += 1;
-                        tracing::warn!(signature = %Signature::from(*signature), slot, "transaction dropped from the chain; retracted");
+                        tracing::warn!(signature = %text, slot, "transaction not in the finalized chain; retracted");
                     }
+                    None => tracing::debug!(signature = %text, slot, "status unknown; still pending"),
                 }
             }
             self.log.confirm_final(&confirmed)?;

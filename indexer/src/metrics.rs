@@ -32,6 +32,10 @@ pub struct Metrics {
     pub unusable_transactions: IntCounter,
     /// Transactions set aside that still cannot be decoded, after the last retry.
     pub set_aside_transactions: IntGauge,
+    /// Listed transactions `getTransaction` answered `null` for (set aside for a retry).
+    pub missing_transactions: IntCounter,
+    /// Set-aside transactions proven gone (finalized block without them) and dropped.
+    pub dropped_transactions: IntCounter,
     /// Seconds spent waiting on HTTP 429 `Retry-After`.
     pub rate_limited_seconds: IntGauge,
     /// Newest seq in the log.
@@ -89,6 +93,14 @@ impl Default for Metrics {
             unusable_transactions: counter(
                 "unusable_transactions_total",
                 "getTransaction answers that could not be decoded (set aside for a retry)",
+            ),
+            missing_transactions: counter(
+                "missing_transactions_total",
+                "Listed transactions getTransaction answered null for (set aside for a retry)",
+            ),
+            dropped_transactions: counter(
+                "dropped_transactions_total",
+                "Set-aside transactions proven gone by the finalized block and dropped",
             ),
             set_aside_transactions: gauge(
                 "set_aside_transactions",

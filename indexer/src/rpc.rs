@@ -352,6 +352,20 @@ impl Rpc {
     pub async fn block_signatures(&self, slot: u64) -> Result<BlockAnswer> {
         let commitment =
             if self.commitment.is_at_least_confirmed() { self.commitment } else { CommitmentConfig::confirmed() };
+        self.block_signatures_at(slot, commitment).await
+    }
+
+    /// Whether the finalized block of `slot` is known and does not hold `signature`: the
+    /// evidence that a transaction of that slot is not in the finalized chain. A block the node
+    /// does not serve or has not got proves nothing (`false`).
+    pub async fn finalized_block_lacks(&self, slot: u64, signature: &str) -> Result<bool> {
+        Ok(match self.block_signatures_at(slot, CommitmentConfig::finalized()).await? {
+            BlockAnswer::Signatures(signatures) => !signatures.iter().any(|s| s == signature),
+            BlockAnswer::NotServed | BlockAnswer::NotYetAvailable => false,
+        })
+    }
+
+    async fn block_signatures_at(&self, slot: u64, commitment: CommitmentConfig) -> Result<BlockAnswer> {
         let config = RpcBlockConfig {
             encoding: None,
             transaction_details: Some(TransactionDetails::Signatures),

@@ -248,3 +248,28 @@ async fn a_transaction_that_cannot_be_decoded_is_set_aside_never_stopping_the_re
     assert_eq!(log.event_records, truth.len(), "nothing twice");
     node.stop().await;
 }
+
+/// A lagging, load-balanced backend answers `null` for transactions and statuses it has not
+/// caught up with: nothing is lost and nothing is retracted on such an answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lagging_backends_null_answers_lose_and_retract_nothing() {
+    let faults = Faults { lagging_first_answer_every: 3, ..Faults::default() };
+    let node = start_node(27, 1_500, faults).await;
+    let dir = tempfile::tempdir().unwrap();
+    let context = context(&node, dir.path());
+    for program in ProgramKind::ALL {
+        context.backfill(program, BackfillFrom::Genesis).await.unwrap();
+    }
+    assert!(context.metrics.missing_transactions.get() > 0, "some transactions were answered null");
+    assert!(!context.log.set_aside_list().unwrap().is_empty());
+    assert!(context.log.pending(u64::MAX).unwrap().len() > 0, "some transactions wait for finality");
+    assert_eq!(context.check_finality().await.unwrap(), 0, "a null status retracts nothing");
+    assert_eq!(context.retry_set_aside().await.unwrap(), 0);
+    produce_slots(&node, 40).await;
+    assert_eq!(context.check_finality().await.unwrap(), 0);
+    let log = read_log(&context.log);
+    assert_eq!(log.lines, ground_truth(&node, Some(node.node.tip() - 40)), "nothing lost");
+    assert!(log.retracted.is_empty() && context.metrics.retractions.get() == 0);
+    assert_eq!(context.metrics.dropped_transactions.get(), 0);
+    node.stop().await;
+}
