@@ -363,3 +363,93 @@ async fn starts_before_the_projections_exist_and_follows_the_indexers_commits() 
     node.stop().await;
     api.stop().await;
 }
+
+/// Projections built live (many small commits: documents replaced again and again) and rebuilt
+/// by `indexer replay` (one pass) answer every DFPN endpoint identically, searches included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_endpoint_answers_the_same_after_replay_searches_included() {
+    use std::sync::Arc;
+
+    let node = fixtures::testing::start_node(53, 3_000, fixtures::node::Faults::default()).await;
+    let live = tempfile::tempdir().unwrap();
+    let metrics = Arc::new(indexer::metrics::Metrics::default());
+    let context = Arc::new(indexer::backfill::Context {
+        rpc: indexer::rpc::Rpc::new(
+            &node.http_url(),
+            solana_commitment_config::CommitmentConfig::confirmed(),
+            metrics.clone(),
+        ),
+        log: Arc::new(indexer::log::EventLog::open(&live.path().join("log"), 8 << 20).unwrap()),
+        programs: shared::ProgramSet::defaults(),
+        metrics,
+        concurrency: 8,
+    });
+    for program in shared::ProgramKind::ALL {
+        context.backfill(program, indexer::backfill::BackfillFrom::Genesis).await.unwrap();
+    }
+    let programs = shared::ProgramSet::defaults();
+    let mut projector = indexer::projector::Projector::open(&live.path().join("projections"), &programs).unwrap();
+    while projector.catch_up(&context.log, 150).unwrap() > 0 {
+        projector.commit().unwrap();
+    }
+    projector.finish().unwrap();
+    let replayed = tempfile::tempdir().unwrap();
+    indexer::projector::replay(&context.log, &replayed.path().join("projections"), &programs).unwrap();
+    let truth = node.node.ground_truth(None);
+    let expected = fixtures::testing::expected_dfpn(truth.lines());
+    node.stop().await;
+
+    let serve = |dir: std::path::PathBuf| async move {
+        query_api::start(query_api::Config {
+            dfpn_addr: "127.0.0.1:0".parse().unwrap(),
+            psy_addr: "127.0.0.1:0".parse().unwrap(),
+            limits: generous(),
+            ..query_api::Config::new(dir)
+        })
+        .await
+        .unwrap()
+    };
+    let (a, b) = (serve(live.path().to_path_buf()).await, serve(replayed.path().to_path_buf()).await);
+    let mut paths: Vec<String> = [
+        "/health",
+        "/requests?limit=1000",
+        "/requests?status=Open&limit=1000",
+        "/workers?limit=1000",
+        "/models?limit=1000",
+        "/models?status=Pending",
+        "/requests/search?q=arweave&limit=1000",
+        "/requests/search?q=ipfs&limit=1000",
+        "/requests/search?q=https&limit=1000",
+        "/requests/search?q=storage_uri:mp4%20OR%20storage_uri:arweave&limit=1000",
+        "/models/search?q=face&limit=1000",
+        "/models/search?q=huggingface&limit=1000",
+        "/models/search?q=dfpn&limit=1000",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    paths.extend(expected.requests.keys().take(30).map(|id| format!("/requests/{id}")));
+    paths.extend(expected.models.keys().map(|id| format!("/models/{id}")));
+    let client = reqwest::Client::new();
+    let get = |base: std::net::SocketAddr, path: String| {
+        let client = client.clone();
+        async move {
+            let response = client.get(format!("http://{base}{path}")).send().await.unwrap();
+            (response.status().as_u16(), response.json::<Value>().await.unwrap())
+        }
+    };
+    let mut tied = 0;
+    for path in paths {
+        let (live_answer, replayed_answer) =
+            (get(a.dfpn_addr, path.clone()).await, get(b.dfpn_addr, path.clone()).await);
+        assert_eq!(live_answer.0, 200, "{path}");
+        if path.contains("search") {
+            let hits = live_answer.1.as_array().unwrap().len();
+            assert!(hits > 1, "{path} finds several documents");
+            tied += usize::from(hits > 10);
+        }
+        assert_eq!(live_answer, replayed_answer, "after replay: {path}");
+    }
+    assert!(tied > 0, "a search with many equally relevant hits is compared");
+    a.stop().await;
+    b.stop().await;
+}

@@ -10,8 +10,11 @@ use shared::modality;
 use shared::schema::dfpn::{Model, ModelFields, Request, RequestFields, Worker, WorkerFields};
 use shared::schema::Family;
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, Occur, PhraseQuery, Query, QueryParser, RangeQuery, TermQuery};
+use tantivy::query::{
+    Bm25StatisticsProvider, BooleanQuery, Occur, PhraseQuery, Query, QueryParser, RangeQuery, TermQuery,
+};
 use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{DocSet, TERMINATED};
 use tantivy::{Order, Searcher, TantivyDocument, Term};
 
 use crate::error::{ApiError, Result};
@@ -111,13 +114,69 @@ fn search_query(reader: &FamilyReader, fields: &[Field], q: &str) -> Result<Box<
     Ok(Box::new(BooleanQuery::new(per_field.collect())))
 }
 
-fn search(reader: &FamilyReader, fields: &[Field], q: &str, limit: usize) -> Result<Vec<TantivyDocument>> {
+/// BM25 statistics over the documents that count (alive ones): tantivy's own also count the
+/// replaced versions of updated documents until a merge drops them, so the same entities would
+/// score differently live and after a replay.
+struct AliveStatistics<'a>(&'a Searcher);
+
+impl Bm25StatisticsProvider for AliveStatistics<'_> {
+    fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
+        let mut total = 0u64;
+        for segment in self.0.segment_readers() {
+            let norms = segment.get_fieldnorms_reader(field)?;
+            let alive = segment.alive_bitset();
+            total += (0..segment.max_doc())
+                .filter(|doc| alive.is_none_or(|bits| bits.is_alive(*doc)))
+                .map(|doc| u64::from(norms.fieldnorm(doc)))
+                .sum::<u64>();
+        }
+        Ok(total)
+    }
+
+    fn total_num_docs(&self) -> tantivy::Result<u64> {
+        Ok(self.0.num_docs())
+    }
+
+    fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
+        let mut count = 0u64;
+        for segment in self.0.segment_readers() {
+            let alive = segment.alive_bitset();
+            let Some(mut postings) =
+                segment.inverted_index(term.field())?.read_postings(term, IndexRecordOption::Basic)?
+            else {
+                continue;
+            };
+            while postings.doc() != TERMINATED {
+                count += u64::from(alive.is_none_or(|bits| bits.is_alive(postings.doc())));
+                postings.advance();
+            }
+        }
+        Ok(count)
+    }
+}
+
+/// The best `limit` matches by relevance, equal scores newest creation first: the same answer
+/// live and after a replay, however the index is segmented.
+fn search(
+    reader: &FamilyReader,
+    fields: &[Field],
+    created: Field,
+    q: &str,
+    limit: usize,
+) -> Result<Vec<TantivyDocument>> {
     let query = search_query(reader, fields, q)?;
     if limit == 0 {
         return Ok(Vec::new());
     }
     let searcher = reader.searcher();
-    let hits = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
+    let created = searcher.schema().get_field_name(created).to_owned();
+    let ranked = TopDocs::with_limit(limit).tweak_score(move |segment: &tantivy::SegmentReader| {
+        let versions = segment.fast_fields().u64(&created).ok().map(|column| column.first_or_default_col(0));
+        move |doc: tantivy::DocId, score: tantivy::Score| {
+            (score, versions.as_ref().map_or(0, |column| column.get_val(doc)))
+        }
+    });
+    let hits = searcher.search_with_statistics_provider(&query, &ranked, &AliveStatistics(&searcher))?;
     hits.into_iter().map(|(_, address)| searcher.doc(address).map_err(ApiError::from)).collect()
 }
 
@@ -176,7 +235,7 @@ pub fn search_requests(projections: &Projections, query: HashMap<String, String>
     let (limit, _) = params.page(DEFAULT_LIMIT, MAX_LIMIT)?;
     let Some(reader) = projections.family(Family::Requests)? else { return Ok(Vec::new()) };
     let f: &RequestFields = reader.fields();
-    let docs = search(reader, &[f.storage_uri], q, limit)?;
+    let docs = search(reader, &[f.storage_uri], f.created_version, q, limit)?;
     requests_of(&docs, f)
 }
 
@@ -261,6 +320,6 @@ pub fn search_models(projections: &Projections, query: HashMap<String, String>) 
     let (limit, _) = params.page(DEFAULT_LIMIT, MAX_LIMIT)?;
     let Some(reader) = projections.family(Family::Models)? else { return Ok(Vec::new()) };
     let f: &ModelFields = reader.fields();
-    let docs = search(reader, &[f.name, f.model_uri], q, limit)?;
+    let docs = search(reader, &[f.name, f.model_uri], f.created_version, q, limit)?;
     models_of(&docs, f)
 }
