@@ -5,10 +5,12 @@
 //! counts are 0. Readers reload shortly after each indexer commit; a failed reload (a merge
 //! removed a segment in between) is retried on the next request, never fatal.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use shared::schema::{Family, ResolveFields};
+use tantivy::schema::Field;
 use tantivy::{Index, IndexReader, ReloadPolicy, Searcher};
 
 use crate::error::{ApiError, Result};
@@ -20,9 +22,36 @@ pub struct FamilyReader {
     reader: IndexReader,
     /// The family's resolved fields struct, resolved on first use.
     fields: OnceLock<Box<dyn std::any::Any + Send + Sync>>,
+    /// Per-field totals computed for one searcher generation (search statistics), dropped when
+    /// the reader reloads.
+    totals: Mutex<(u64, HashMap<Field, u64>)>,
 }
 
 impl FamilyReader {
+    /// A total over `searcher`'s documents for `field`, computed by `count` once per generation.
+    pub fn total_per_generation(
+        &self,
+        searcher: &Searcher,
+        field: Field,
+        count: impl FnOnce() -> tantivy::Result<u64>,
+    ) -> tantivy::Result<u64> {
+        let generation = searcher.generation().generation_id();
+        let known = {
+            let totals = self.totals.lock().unwrap_or_else(|p| p.into_inner());
+            (totals.0 == generation).then(|| totals.1.get(&field).copied()).flatten()
+        };
+        if let Some(total) = known {
+            return Ok(total);
+        }
+        let total = count()?;
+        let mut totals = self.totals.lock().unwrap_or_else(|p| p.into_inner());
+        if totals.0 != generation {
+            *totals = (generation, HashMap::new());
+        }
+        totals.1.insert(field, total);
+        Ok(total)
+    }
+
     /// The family's fields, resolved once per reader (`F` must be the family's fields struct).
     pub fn fields<F: ResolveFields>(&self) -> &F {
         self.fields
@@ -68,6 +97,11 @@ impl Projections {
             Index::open_in_dir(&path).map_err(|err| ApiError::Internal(format!("{}: {err}", path.display())))?;
         shared::schema::register_tokenizers(&index);
         let reader = index.reader_builder().reload_policy(ReloadPolicy::OnCommitWithDelay).try_into()?;
-        Ok(Some(slot.get_or_init(|| FamilyReader { index, reader, fields: OnceLock::new() })))
+        Ok(Some(slot.get_or_init(|| FamilyReader {
+            index,
+            reader,
+            fields: OnceLock::new(),
+            totals: Mutex::new((u64::MAX, HashMap::new())),
+        })))
     }
 }

@@ -117,29 +117,35 @@ fn search_query(reader: &FamilyReader, fields: &[Field], q: &str) -> Result<Box<
 /// BM25 statistics over the documents that count (alive ones): tantivy's own also count the
 /// replaced versions of updated documents until a merge drops them, so the same entities would
 /// score differently live and after a replay.
-struct AliveStatistics<'a>(&'a Searcher);
+/// The field's token total is computed once per reader generation.
+struct AliveStatistics<'a> {
+    reader: &'a FamilyReader,
+    searcher: &'a Searcher,
+}
 
 impl Bm25StatisticsProvider for AliveStatistics<'_> {
     fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
-        let mut total = 0u64;
-        for segment in self.0.segment_readers() {
-            let norms = segment.get_fieldnorms_reader(field)?;
-            let alive = segment.alive_bitset();
-            total += (0..segment.max_doc())
-                .filter(|doc| alive.is_none_or(|bits| bits.is_alive(*doc)))
-                .map(|doc| u64::from(norms.fieldnorm(doc)))
-                .sum::<u64>();
-        }
-        Ok(total)
+        self.reader.total_per_generation(self.searcher, field, || {
+            let mut total = 0u64;
+            for segment in self.searcher.segment_readers() {
+                let norms = segment.get_fieldnorms_reader(field)?;
+                let alive = segment.alive_bitset();
+                total += (0..segment.max_doc())
+                    .filter(|doc| alive.is_none_or(|bits| bits.is_alive(*doc)))
+                    .map(|doc| u64::from(norms.fieldnorm(doc)))
+                    .sum::<u64>();
+            }
+            Ok(total)
+        })
     }
 
     fn total_num_docs(&self) -> tantivy::Result<u64> {
-        Ok(self.0.num_docs())
+        Ok(self.searcher.num_docs())
     }
 
     fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
         let mut count = 0u64;
-        for segment in self.0.segment_readers() {
+        for segment in self.searcher.segment_readers() {
             let alive = segment.alive_bitset();
             let Some(mut postings) =
                 segment.inverted_index(term.field())?.read_postings(term, IndexRecordOption::Basic)?
@@ -176,7 +182,8 @@ fn search(
             (score, versions.as_ref().map_or(0, |column| column.get_val(doc)))
         }
     });
-    let hits = searcher.search_with_statistics_provider(&query, &ranked, &AliveStatistics(&searcher))?;
+    let statistics = AliveStatistics { reader, searcher: &searcher };
+    let hits = searcher.search_with_statistics_provider(&query, &ranked, &statistics)?;
     hits.into_iter().map(|(_, address)| searcher.doc(address).map_err(ApiError::from)).collect()
 }
 
