@@ -111,9 +111,11 @@ async fn live_following_loses_and_duplicates_nothing_through_faults() {
         reverse_notifications_in_slot: true,
         ..Faults::default()
     });
+    // Slow enough that a loaded machine still handles a fork's notification before its slot
+    // would have been finalized (the node forgets the fork then: nothing to retract).
     for _ in 0..30 {
         produce_slots(&node, 4).await;
-        tokio::time::sleep(Duration::from_millis(60)).await;
+        tokio::time::sleep(Duration::from_millis(150)).await;
     }
     node.node.set_faults(Faults::default());
     produce_slots(&node, 40).await;
