@@ -266,10 +266,10 @@ impl Context {
                 self.metrics.failed_transactions.inc();
                 continue;
             }
-            // A transaction whose first event is stored was stored whole (the live path fetches
-            // every transaction whose logs cannot tell the whole story), so a reconciliation
-            // does not fetch it again.
-            if !self.log.contains(&parse_signature(&entry.signature)?, 0)? {
+            // A transaction with an entry stored was stored whole (the live path fetches every
+            // transaction whose logs cannot tell the whole story), so a reconciliation does not
+            // fetch it again; one of decoded instructions only has no event 0.
+            if !self.log.contains_transaction(&parse_signature(&entry.signature)?)? {
                 wanted.push(entry);
             }
         }

@@ -426,6 +426,13 @@ impl EventLog {
         Ok(())
     }
 
+    /// Whether any entry of a transaction (event or decoded instruction) is in the log.
+    pub fn contains_transaction(&self, signature: &[u8; 64]) -> Result<bool> {
+        let mut prefix = [KEY; 65];
+        prefix[1..].copy_from_slice(signature);
+        Ok(self.tree.scan_prefix(prefix).next().transpose()?.is_some())
+    }
+
     /// Whether an event is in the log.
     pub fn contains(&self, signature: &[u8; 64], event_index: u32) -> Result<bool> {
         Ok(self.tree.contains_key(idempotency_key(signature, event_index))?)
@@ -566,7 +573,11 @@ pub(crate) mod tests {
         assert_eq!((outcome.appended, outcome.duplicates), (vec![1, 2], 1));
         let LogRecord::Event(stored) = log.record(2).unwrap().unwrap() else { panic!("event record") };
         assert_eq!(stored.kind, PayloadKind::Instruction);
-        assert_eq!(stored.to_envelope(2).unwrap(), EventEnvelope { seq: 2, ..instruction });
+        assert_eq!(stored.to_envelope(2).unwrap(), EventEnvelope { seq: 2, ..instruction.clone() });
+        let only_instruction = EventEnvelope { signature: bs58::encode([9u8; 64]).into_string(), ..instruction };
+        log.append(&[only_instruction], None, 0).unwrap();
+        assert!(!log.contains(&[9; 64], 0).unwrap() && log.contains_transaction(&[9; 64]).unwrap());
+        assert!(!log.contains_transaction(&[8; 64]).unwrap());
     }
 
     #[test]
