@@ -285,8 +285,6 @@ async fn the_101st_anonymous_request_is_refused_with_headers_and_tokens_get_the_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn starts_before_the_projections_exist_and_follows_the_indexers_commits() {
-    use std::sync::Arc;
-
     let dir = tempfile::tempdir().unwrap();
     let api = query_api::start(query_api::Config {
         dfpn_addr: "127.0.0.1:0".parse().unwrap(),
@@ -312,21 +310,7 @@ async fn starts_before_the_projections_exist_and_follows_the_indexers_commits() 
     assert_eq!(get("/requests/unknown").await.0, 404);
 
     let node = fixtures::testing::start_node(52, 600, fixtures::node::Faults::default()).await;
-    let metrics = Arc::new(indexer::metrics::Metrics::default());
-    let context = Arc::new(indexer::backfill::Context {
-        rpc: indexer::rpc::Rpc::new(
-            &node.http_url(),
-            solana_commitment_config::CommitmentConfig::confirmed(),
-            metrics.clone(),
-        ),
-        log: Arc::new(indexer::log::EventLog::open(&dir.path().join("log"), 8 << 20).unwrap()),
-        programs: shared::ProgramSet::defaults(),
-        metrics,
-        concurrency: 8,
-    });
-    for program in shared::ProgramKind::ALL {
-        context.backfill(program, indexer::backfill::BackfillFrom::Genesis).await.unwrap();
-    }
+    let context = common::backfilled(&node, &dir.path().join("log")).await;
     let mut projector =
         indexer::projector::Projector::open(&dir.path().join("projections"), &shared::ProgramSet::defaults()).unwrap();
     projector.catch_up(&context.log, usize::MAX).unwrap();
@@ -368,25 +352,9 @@ async fn starts_before_the_projections_exist_and_follows_the_indexers_commits() 
 /// by `indexer replay` (one pass) answer every DFPN endpoint identically, searches included.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_endpoint_answers_the_same_after_replay_searches_included() {
-    use std::sync::Arc;
-
     let node = fixtures::testing::start_node(53, 3_000, fixtures::node::Faults::default()).await;
     let live = tempfile::tempdir().unwrap();
-    let metrics = Arc::new(indexer::metrics::Metrics::default());
-    let context = Arc::new(indexer::backfill::Context {
-        rpc: indexer::rpc::Rpc::new(
-            &node.http_url(),
-            solana_commitment_config::CommitmentConfig::confirmed(),
-            metrics.clone(),
-        ),
-        log: Arc::new(indexer::log::EventLog::open(&live.path().join("log"), 8 << 20).unwrap()),
-        programs: shared::ProgramSet::defaults(),
-        metrics,
-        concurrency: 8,
-    });
-    for program in shared::ProgramKind::ALL {
-        context.backfill(program, indexer::backfill::BackfillFrom::Genesis).await.unwrap();
-    }
+    let context = common::backfilled(&node, &live.path().join("log")).await;
     let programs = shared::ProgramSet::defaults();
     let mut projector = indexer::projector::Projector::open(&live.path().join("projections"), &programs).unwrap();
     while projector.catch_up(&context.log, 150).unwrap() > 0 {

@@ -73,17 +73,7 @@ pub async fn world_with(
 ) -> World {
     let node = start_node(51, 4_000, Faults::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let metrics = Arc::new(Metrics::default());
-    let context = Arc::new(Context {
-        rpc: Rpc::new(&node.http_url(), solana_commitment_config_confirmed(), metrics.clone()),
-        log: Arc::new(EventLog::open(&dir.path().join("log"), 8 << 20).unwrap()),
-        programs: ProgramSet::defaults(),
-        metrics,
-        concurrency: 8,
-    });
-    for program in ProgramKind::ALL {
-        context.backfill(program, BackfillFrom::Genesis).await.unwrap();
-    }
+    let context = backfilled(&node, &dir.path().join("log")).await;
     let telemetry = indexer::telemetry::poll_once(&context).await.unwrap();
     let mut projector = Projector::open(&dir.path().join("projections"), &shared::ProgramSet::defaults()).unwrap();
     projector.catch_up(&context.log, usize::MAX).unwrap();
@@ -137,6 +127,23 @@ pub async fn world_with(
         now,
         block_height: telemetry.block_height,
     }
+}
+
+/// An indexer context reading `node` into a log in `log_dir`, every program backfilled from
+/// genesis.
+pub async fn backfilled(node: &fixtures::node::NodeHandle, log_dir: &std::path::Path) -> Arc<Context> {
+    let metrics = Arc::new(Metrics::default());
+    let context = Arc::new(Context {
+        rpc: Rpc::new(&node.http_url(), solana_commitment_config_confirmed(), metrics.clone()),
+        log: Arc::new(EventLog::open(log_dir, 8 << 20).unwrap()),
+        programs: ProgramSet::defaults(),
+        metrics,
+        concurrency: 8,
+    });
+    for program in ProgramKind::ALL {
+        context.backfill(program, BackfillFrom::Genesis).await.unwrap();
+    }
+    context
 }
 
 fn solana_commitment_config_confirmed() -> solana_commitment_config::CommitmentConfig {
