@@ -96,6 +96,11 @@ pub struct SendArgs {
     /// Make every k-th transaction fail after logging its entries (0: none fail).
     #[arg(long, default_value_t = 10)]
     pub fail_every: u64,
+    /// Send every k-th transaction (1-based) as a version-0 transaction compiled against address
+    /// lookup tables created first, holding the program ids and its instruction entries'
+    /// accounts (0: all legacy; a v0 form over 1,232 bytes goes legacy).
+    #[arg(long, env = "V0_EVERY", default_value_t = 3)]
+    pub v0_every: u64,
     /// Transactions in flight at once.
     #[arg(long, default_value_t = 32)]
     pub concurrency: usize,

@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod events;
+pub mod lookup;
 pub mod order;
 pub mod send;
 pub mod serve;

@@ -2,7 +2,8 @@
 //! so failing transactions land on chain as failed), waits until each reached `confirmed` or the
 //! timeout, looks up their blocks (block time, position in the block), and writes the record of
 //! what it sent. Transactions go in plan order, except that one naming an entity whose first
-//! transaction is still in flight waits for it (`order`).
+//! transaction is still in flight waits for it (`order`). Every `--v0-every`-th goes as a
+//! version-0 transaction against lookup tables created before the first send (`lookup`).
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
@@ -19,12 +20,12 @@ use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_rpc_client_api::config::RpcSendTransactionConfig;
 use solana_rpc_client_api::request::RpcRequest;
 use solana_signature::Signature;
-use solana_signer::Signer;
-use solana_transaction::Transaction;
+use solana_transaction::versioned::VersionedTransaction;
 use tokio::sync::Semaphore;
 
 use crate::cli::SendArgs;
 use crate::events::{plan, read_entries, EntryKind, PlannedTx};
+use crate::lookup::{self, Form};
 use crate::order::Gate;
 
 /// What `send` did, printed as one JSON line. An entry is an event or an instruction entry;
@@ -55,6 +56,22 @@ pub struct Summary {
     pub dropped_transactions: u64,
     /// Entries of dropped transactions.
     pub dropped_entries: u64,
+    /// Address lookup tables created for the v0 transactions.
+    pub lookup_tables: u64,
+    /// Addresses those tables hold.
+    pub lookup_table_addresses: u64,
+    /// Transactions sent as version 0.
+    pub v0_transactions: u64,
+    /// Version-0 transactions that load accounts from a table (the others hold events only).
+    pub v0_loading_transactions: u64,
+    /// Accounts loaded writable, over all v0 transactions.
+    pub v0_loaded_writable: u64,
+    /// Accounts loaded read-only, over all v0 transactions.
+    pub v0_loaded_readonly: u64,
+    /// Transactions to send as v0 that went legacy (their v0 form exceeds 1,232 bytes).
+    pub v0_too_large: u64,
+    /// Version-0 transactions confirmed successful.
+    pub ok_v0_transactions: u64,
     /// Transactions held back until their entity's first transaction was processed (`order`).
     pub held: u64,
     /// Holds that ended by the timeout (the first transaction was not processed in time).
@@ -77,7 +94,8 @@ pub struct Summary {
 
 struct Sent {
     planned: PlannedTx,
-    transaction: Transaction,
+    transaction: VersionedTransaction,
+    form: Form,
     signature: Signature,
     status: Option<(String, u64, Option<String>)>,
 }
@@ -101,11 +119,25 @@ pub async fn run(args: SendArgs) -> anyhow::Result<Summary> {
     let rpc = Arc::new(RpcClient::new_with_commitment(args.rpc_url.clone(), CommitmentConfig::confirmed()));
     let blockhash = Arc::new(RwLock::new(rpc.get_latest_blockhash().await.context("getLatestBlockhash")?));
     let refresher = tokio::spawn(refresh_blockhash(rpc.clone(), blockhash.clone()));
+    let timeout = Duration::from_secs(args.confirm_timeout_secs);
+    let tables = if planned.iter().any(|tx| lookup::is_v0_candidate(tx.index, args.v0_every)) {
+        let addresses = lookup::table_addresses(&planned, args.v0_every)?;
+        lookup::create_tables(&rpc, &payer, &addresses, timeout).await?
+    } else {
+        Vec::new()
+    };
+    let table_addresses: usize = tables.iter().map(|table| table.addresses.len()).sum();
+    eprintln!("sending {} transactions ({} lookup tables of {table_addresses} addresses)", planned.len(), tables.len());
 
     let config = RpcSendTransactionConfig { skip_preflight: true, max_retries: Some(0), ..Default::default() };
     let semaphore = Arc::new(Semaphore::new(args.concurrency.max(1)));
     let rate = args.rate.max(0.1);
-    let mut summary = Summary { first_send_unix_ms: unix_ms(), ..Summary::default() };
+    let mut summary = Summary {
+        first_send_unix_ms: unix_ms(),
+        lookup_tables: tables.len() as u64,
+        lookup_table_addresses: table_addresses as u64,
+        ..Summary::default()
+    };
     let started = Instant::now();
     let mut due = Duration::ZERO;
     let mut sent: Vec<Sent> = Vec::with_capacity(planned.len());
@@ -145,7 +177,8 @@ pub async fn run(args: SendArgs) -> anyhow::Result<Summary> {
         due += Duration::from_secs_f64(planned.entries.len() as f64 / rate);
         let hash: Hash = *blockhash.read().unwrap_or_else(|p| p.into_inner());
         let (instructions, _) = planned.build()?;
-        let transaction = Transaction::new_signed_with_payer(&instructions, Some(&payer.pubkey()), &[&*payer], hash);
+        let (transaction, form) = lookup::sign(&planned, instructions, &payer, &tables, args.v0_every, hash)?;
+        count_form(&planned, form, args.v0_every, &mut summary);
         let signature = transaction.signatures[0];
         let permit = semaphore.clone().acquire_owned().await?;
         let (rpc, tx) = (rpc.clone(), transaction.clone());
@@ -163,7 +196,7 @@ pub async fn run(args: SendArgs) -> anyhow::Result<Summary> {
             }
         }
         gate.sent(&planned);
-        sent.push(Sent { planned, transaction, signature, status: None });
+        sent.push(Sent { planned, transaction, form, signature, status: None });
     }
     for task in tasks {
         if let Some(err) = task.await? {
@@ -177,13 +210,26 @@ pub async fn run(args: SendArgs) -> anyhow::Result<Summary> {
     summary.send_seconds = started.elapsed().as_secs_f64();
     summary.entries_per_s_sent = summary.entries as f64 / summary.send_seconds.max(1e-9);
 
-    confirm(&rpc, &mut sent, config, Duration::from_secs(args.confirm_timeout_secs), &mut summary).await?;
+    confirm(&rpc, &mut sent, config, timeout, &mut summary).await?;
     refresher.abort();
     summary.confirmed_unix_ms = unix_ms();
     let slots: BTreeSet<u64> = sent.iter().filter_map(|s| s.status.as_ref().map(|(_, slot, _)| *slot)).collect();
-    let blocks = blocks(&rpc, &slots, Duration::from_secs(args.confirm_timeout_secs)).await;
+    let blocks = blocks(&rpc, &slots, timeout).await;
     write_record(&args.out, &sent, &blocks, &mut summary)?;
     Ok(summary)
+}
+
+/// Counts a transaction's form in the summary.
+fn count_form(planned: &PlannedTx, form: Form, v0_every: u64, summary: &mut Summary) {
+    match form {
+        Form::V0 { writable, readonly } => {
+            summary.v0_transactions += 1;
+            summary.v0_loading_transactions += u64::from(writable + readonly > 0);
+            summary.v0_loaded_writable += writable as u64;
+            summary.v0_loaded_readonly += readonly as u64;
+        }
+        Form::Legacy => summary.v0_too_large += u64::from(lookup::is_v0_candidate(planned.index, v0_every)),
+    }
 }
 
 /// Marks processed (executed, successfully or not) the in-flight transactions held ones wait for.
@@ -295,8 +341,10 @@ async fn blocks(rpc: &RpcClient, slots: &BTreeSet<u64>, timeout: Duration) -> Ha
     }
 }
 
-/// One record line: the transaction (index, signature, status, slot, position in its block,
-/// block time, error) and its entries with the `event_index` each got.
+/// One record line: the transaction (index, signature, version, accounts loaded from lookup
+/// tables, status, slot, position in its block, block time, error) and its entries with the
+/// `event_index` each got. `version` is as `getTransaction` shows it (`"legacy"` or 0),
+/// `loaded` is null for a legacy transaction.
 fn record_line(
     item: &Sent,
     status: &str,
@@ -308,6 +356,10 @@ fn record_line(
     let tx_index = block.and_then(|block| block.positions.get(&signature).copied());
     let block_time = block.and_then(|block| block.block_time);
     let (_, placed) = item.planned.build()?;
+    let (version, loaded) = match item.form {
+        Form::Legacy => (json!("legacy"), serde_json::Value::Null),
+        Form::V0 { writable, readonly } => (json!(0), json!({"writable": writable, "readonly": readonly})),
+    };
     let entries: Vec<serde_json::Value> = placed
         .iter()
         .map(|placed| {
@@ -329,6 +381,8 @@ fn record_line(
     Ok(json!({
         "index": item.planned.index,
         "signature": signature,
+        "version": version,
+        "loaded": loaded,
         "status": status,
         "fail_mode": item.planned.fail,
         "slot": slot,
@@ -355,6 +409,7 @@ fn write_record(
         match status {
             "ok" => {
                 summary.ok_transactions += 1;
+                summary.ok_v0_transactions += u64::from(item.form != Form::Legacy);
                 summary.ok_entries += count;
                 for entry in &item.planned.entries {
                     match entry.kind {
@@ -396,15 +451,15 @@ mod tests {
         };
         let payer = solana_keypair::Keypair::new();
         let (instructions, _) = planned.build().unwrap();
-        let transaction =
-            Transaction::new_signed_with_payer(&instructions, Some(&payer.pubkey()), &[&payer], Hash::default());
-        let item = Sent { planned, signature: transaction.signatures[0], transaction, status: None };
+        let (transaction, form) = lookup::sign(&planned, instructions, &payer, &[], 0, Hash::default()).unwrap();
+        let item = Sent { planned, signature: transaction.signatures[0], transaction, form, status: None };
         let block = BlockPlace {
             block_time: Some(1_700_000_000),
             positions: [(item.signature.to_string(), 3)].into_iter().collect(),
         };
         let line = record_line(&item, "ok", Some(12), Some(&block), None).unwrap();
         assert_eq!(line["index"], 4);
+        assert_eq!((&line["version"], &line["loaded"]), (&json!("legacy"), &serde_json::Value::Null));
         assert_eq!(line["slot"], 12);
         assert_eq!(line["tx_index"], 3);
         assert_eq!(line["block_time"], 1_700_000_000);

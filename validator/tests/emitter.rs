@@ -2,7 +2,9 @@
 //! payload as `Program data:`, mode 1 logs it and fails the transaction, mode 2 logs nothing,
 //! mode 4 logs its text as `Program log:`, other modes fail, and an instruction with accounts
 //! succeeds without logging. Planned transactions (events of several programs, an instruction
-//! entry) land with every `Instruction: <Name>` line under the right program. Needs the ELF from
+//! entry) land with every `Instruction: <Name>` line under the right program, as a legacy and as
+//! a version-0 transaction whose instruction accounts come from an address lookup table (the
+//! first of each writable, the others read-only). Needs the ELF from
 //! `fixtures/programs/build.sh` (or `EMITTER_SO`): without it the test fails.
 
 use std::path::PathBuf;
@@ -21,6 +23,7 @@ use solana_rpc_client_api::request::RpcRequest;
 use solana_signature::Signature;
 use solana_signer::Signer;
 use validator_harness::events::{EntryKind, EntryLine, PlannedTx};
+use validator_harness::lookup;
 
 fn emitter() -> PathBuf {
     let path = std::env::var_os("EMITTER_SO")
@@ -219,6 +222,56 @@ async fn emitter_logs_payloads_names_and_fails_on_demand() {
             Some(error) => assert!(tx["meta"]["logMessages"].to_string().contains(error), "{tx}"),
         }
         expect_lines(&tx, &lines);
+    }
+
+    // The same shape as a version-0 transaction against a lookup table made for it.
+    let v0 = PlannedTx {
+        index: 2,
+        entries: vec![increment_usage(8), ok.entries[0].clone(), increment_usage(9)],
+        fail: false,
+    };
+    let addresses = lookup::table_addresses(std::slice::from_ref(&v0), 3).unwrap();
+    let tables = lookup::create_tables(&rpc, &payer, &addresses, Duration::from_secs(60)).await.unwrap();
+    assert_eq!(tables.iter().flat_map(|t| &t.addresses).collect::<Vec<_>>(), addresses.iter().collect::<Vec<_>>());
+    let (instructions, placed) = v0.build().unwrap();
+    let blockhash = rpc.get_latest_blockhash().await.unwrap();
+    let (transaction, form) = lookup::sign(&v0, instructions.clone(), &payer, &tables, 3, blockhash).unwrap();
+    assert_eq!(form, lookup::Form::V0 { writable: 2, readonly: 2 });
+    let config = RpcSendTransactionConfig { skip_preflight: true, ..Default::default() };
+    let tx = fetch(&rpc, rpc.send_transaction_with_config(&transaction, config).await.unwrap()).await;
+    assert!(tx["meta"]["err"].is_null(), "{tx}");
+    assert_eq!(tx["version"], 0, "{tx}");
+    expect_lines(
+        &tx,
+        &[
+            ("model_registry", log("Instruction: IncrementUsage")),
+            ("rewards", log("Instruction: FinalizeRequest")),
+            ("rewards", data(b"rewards-processed")),
+            ("model_registry", log("Instruction: IncrementUsage")),
+        ],
+    );
+    let loaded = &tx["meta"]["loadedAddresses"];
+    let keys: Vec<&Value> = tx["transaction"]["message"]["accountKeys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(loaded["writable"].as_array().unwrap())
+        .chain(loaded["readonly"].as_array().unwrap())
+        .collect();
+    assert_eq!((loaded["writable"].as_array().unwrap().len(), loaded["readonly"].as_array().unwrap().len()), (2, 2));
+    for usage in placed.iter().filter(|p| p.entry.kind == EntryKind::Instruction) {
+        let position = (usage.event_index - validator_harness::events::INSTRUCTION_INDEX_BASE) as usize;
+        let on_chain = &tx["transaction"]["message"]["instructions"][position];
+        assert_eq!(keys[on_chain["programIdIndex"].as_u64().unwrap() as usize], &program("model_registry").to_string());
+        let accounts: Vec<&str> = on_chain["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| keys[i.as_u64().unwrap() as usize].as_str().unwrap())
+            .collect();
+        assert_eq!(accounts, usage.entry.accounts.iter().map(String::as_str).collect::<Vec<_>>(), "{tx}");
+        let static_keys = tx["transaction"]["message"]["accountKeys"].as_array().unwrap().len() as u64;
+        assert!(on_chain["accounts"].as_array().unwrap().iter().all(|i| i.as_u64().unwrap() >= static_keys));
     }
 
     let statuses = rpc.get_signature_statuses(&[signature]).await.unwrap().value;
