@@ -4,11 +4,16 @@
 # the six program ids (the five DFPN programs and Psy). It sends a fixture history as real
 # transactions (every event kind of every program, and the DFPN instructions the indexer reads
 # from the message, each under an `Instruction: <Name>` log line; every k-th transaction failing
-# after it logged its entries), runs `indexer run` and `query-api serve` against the validator,
-# restarts the indexer once mid-stream, and checks:
+# after it logged its entries; every E2E_V0_EVERY-th a version-0 transaction whose instruction
+# accounts come from address lookup tables the sender creates first), runs `indexer run` and
+# `query-api serve` against the validator, restarts the indexer once mid-stream, and checks:
 #   - the log holds every entry of every successful transaction exactly once, with its slot,
 #     block position and block time, and nothing of the failed or dropped ones (`indexer export`
 #     against the sender's record);
+#   - v0 transactions went out and were logged: the validator answers `getTransaction` for every
+#     successful one with version 0 and the loaded addresses the sender compiled (writable and
+#     read-only), its instruction entries resolve as sent over static then loaded keys, and the
+#     log holds all its entries (`check.py v0`; skipped with E2E_V0_EVERY=0);
 #   - every DFPN request, worker and model the API lists or answers has every field as an
 #     independent fold of the sent history gives it, and a sample of Psy endpoints answers with
 #     the sent state (entities created only by failed transactions are 404);
@@ -23,7 +28,9 @@
 #
 # Environment: SKIP_REAL_VALIDATOR=1 skips it (exit 0); E2E_EVENTS (3000) ground-truth entries to
 # send; E2E_RATE (400) target entries/s; E2E_EVENTS_PER_TX (0: no limit but the 1,232-byte size)
-# most entries in one transaction; E2E_FAIL_EVERY (10); E2E_TIMEOUT_SECS (900) bound of the run
+# most entries in one transaction; E2E_FAIL_EVERY (10); E2E_V0_EVERY (3: every third transaction
+# as v0 with lookup tables, 0: all legacy); E2E_SEED (11) of the fixture history;
+# E2E_TIMEOUT_SECS (900) bound of the run
 # after the builds; E2E_DIR (a temp dir, kept on failure) for the data dirs and logs;
 # VALIDATOR_TARGET_DIR (~/.cache/validator-target); CARGO_TARGET_DIR (~/.cache/indexer-target) for
 # the main workspace; BUILD_NICE (0) niceness of the builds.
@@ -40,6 +47,7 @@ events_n="${E2E_EVENTS:-3000}"
 rate="${E2E_RATE:-400}"
 per_tx="${E2E_EVENTS_PER_TX:-0}"
 fail_every="${E2E_FAIL_EVERY:-10}"
+v0_every="${E2E_V0_EVERY:-3}"
 timeout_secs="${E2E_TIMEOUT_SECS:-900}"
 seed="${E2E_SEED:-11}"
 nice_n="${BUILD_NICE:-0}"
@@ -147,9 +155,16 @@ log "indexer and query-api up (DFPN :$dfpn_port, Psy :$psy_port)"
 send_start_ms=$(date +%s%3N)
 "$harness" send --rpc-url "$rpc_url" --events "$work/events.jsonl" --payer "$work/payer.json" \
     --out "$work/sent.jsonl" --rate "$rate" --events-per-tx "$per_tx" --fail-every "$fail_every" \
-    > "$work/send.json" 2> "$work/send.err" &
+    --v0-every "$v0_every" > "$work/send.json" 2> "$work/send.err" &
 sender_pid=$!
 pids+=($sender_pid)
+# It creates the lookup tables first, then prints `sending ...` and starts sending.
+until grep -q '^sending ' "$work/send.err" 2>/dev/null; do
+    kill -0 "$sender_pid" 2>/dev/null || { cat "$work/send.err" >&2; die "the sender exited before sending"; }
+    check_deadline "waiting for the sender's lookup tables"
+    sleep 0.2
+done
+log "sender: $(grep '^sending ' "$work/send.err")"
 
 # Restart the indexer once while the sender is about half way.
 half_secs=$(python3 -c "print(max(2, $events_n / $rate / 2))")
@@ -190,6 +205,11 @@ kill -TERM "$indexer_pid"; wait "$indexer_pid" || die "the indexer did not stop 
 "$bin/indexer" export --data-dir "$work/live" > "$work/live-export.jsonl"
 python3 validator/e2e/check.py log --events "$work/events.jsonl" --sent "$work/sent.jsonl" \
     --export "$work/live-export.jsonl" || die "live log"
+if (( v0_every > 0 )); then
+    (( $(jq .v0_transactions <<< "$summary") > 0 )) || die "the sender sent no v0 transaction (E2E_V0_EVERY=$v0_every)"
+    python3 validator/e2e/check.py v0 --sent "$work/sent.jsonl" --export "$work/live-export.jsonl" --rpc "$rpc_url" \
+        || die "v0 transactions"
+fi
 
 backfill_start=$(date +%s%3N)
 RUST_LOG=warn "$bin/indexer" backfill --from genesis --data-dir "$work/fresh" "${common[@]}" > "$work/backfill.json" 2> "$work/backfill.log" \
@@ -210,6 +230,6 @@ python3 validator/e2e/check.py equal --events "$work/events.jsonl" --sent "$work
 
 ok=1
 total_secs=$(( $(date +%s) - script_start ))
-echo "real-validator e2e passed: $(jq -r '"\(.ok_entries) entries (\(.ok_instructions) instructions) in \(.ok_transactions) successful transactions, \(.failed_transactions) failed, \(.dropped_transactions) dropped"' <<< "$summary");" \
+echo "real-validator e2e passed: $(jq -r '"\(.ok_entries) entries (\(.ok_instructions) instructions) in \(.ok_transactions) successful transactions (\(.ok_v0_transactions) of them v0 with lookup tables), \(.failed_transactions) failed, \(.dropped_transactions) dropped"' <<< "$summary");" \
     "live ${live_eps} entries/s (sender offered $(jq .entries_per_s_sent <<< "$summary" | xargs printf '%.0f') entries/s);" \
     "backfill from genesis ${backfill_secs}s; harness build ${harness_build_secs}s, main build ${main_build_secs}s, total ${total_secs}s"

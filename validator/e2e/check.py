@@ -6,6 +6,8 @@
   check.py api    --events E --sent S --dfpn URL --psy URL  endpoints answer with the sent state
   check.py equal  --events E --sent S --dfpn URL --psy URL --dfpn2 URL --psy2 URL
                                                             two query services answer alike
+  check.py v0     --sent S --export X --rpc URL             v0 transactions with lookup tables
+                                                            went out and were logged (lookup.py)
   check.py selftest                                         this file's own tests (no inputs)
 
 E is the output of `fixture-node events` (one ground-truth entry a line: an event, or an
@@ -38,6 +40,9 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
+
+sys.dont_write_bytecode = True  # no __pycache__ next to this file in the clone
+import lookup  # noqa: E402 (this directory's module, after the flag above)
 
 
 # --- keys: base58, ed25519 points, program-derived addresses ---------------------------------
@@ -748,6 +753,16 @@ def check_log(args):
            f"transactions")
 
 
+def check_v0(args):
+    logged, problems = exported(lines(args.export))
+    v0, stats = lookup.v0_problems(lines(args.sent), logged, lookup.rpc_caller(args.rpc))
+    report(problems + v0, "v0 transactions",
+           f"v0 ok: {stats['v0']} successful v0 transactions on the validator, loading {stats['writable']} writable "
+           f"and {stats['readonly']} read-only addresses from lookup tables; their {stats['entries']} entries logged, "
+           f"{stats['instructions']} instruction entries resolved as sent ({stats['from_tables']} with accounts from "
+           f"a table); {stats['legacy']} legacy transactions answer \"legacy\"")
+
+
 # Where an entry sits on chain, which a live and a backfilled log must agree on.
 PLACE = ("slot", "tx_index", "block_time")
 
@@ -1353,12 +1368,14 @@ def selftest(_args):
     ordered_groups([{"t": 1}, {"t": 2}], t, "x", problems)
     expect(len(problems) == 1, "an older item first is a problem")
 
+    lookup.selftest(expect)
+
     if failures:
         print(f"selftest FAILED: {len(failures)} problem(s)", file=sys.stderr)
         for f in failures:
             print(f"  - {f}", file=sys.stderr)
         sys.exit(1)
-    print("selftest ok: keys and PDAs, 41 event layouts and 4 instruction layouts, the fold, the API and list checks")
+    print("selftest ok: keys and PDAs, 41 event layouts and 4 instruction layouts, the fold, the API and list checks, the v0 check")
 
 
 def main():
@@ -1370,9 +1387,11 @@ def main():
     p = sub.add_parser("equal")
     for flag in ("--events", "--sent", "--dfpn", "--psy", "--dfpn2", "--psy2"):
         p.add_argument(flag, required=True)
+    p = sub.add_parser("v0"); p.add_argument("--sent", required=True); p.add_argument("--export", required=True); p.add_argument("--rpc", required=True)
     sub.add_parser("selftest")
     args = parser.parse_args()
-    {"log": check_log, "same": check_same, "api": check_api, "equal": check_equal, "selftest": selftest}[args.cmd](args)
+    {"log": check_log, "same": check_same, "api": check_api, "equal": check_equal, "v0": check_v0,
+     "selftest": selftest}[args.cmd](args)
 
 
 if __name__ == "__main__":
