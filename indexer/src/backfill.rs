@@ -101,6 +101,22 @@ async fn permit(permits: Arc<Semaphore>) -> Result<tokio::sync::OwnedSemaphorePe
     permits.acquire_owned().await.map_err(|_| Error::Rpc("fetch permits closed".into()))
 }
 
+/// Pages of one listing that may not move past their `before` in a row before the listing fails.
+const MAX_STUCK_PAGES: u32 = 8;
+
+/// Whether a page asked `before` a signature moved on: it does not hold that signature and does
+/// not start where an earlier page of the listing started (a node ignoring `before` answers the
+/// newest page again). An empty page moved on: it ends the listing.
+fn moves_past(
+    page: &[solana_rpc_client_api::response::RpcConfirmedTransactionStatusWithSignature],
+    before: &Signature,
+    page_starts: &[String],
+) -> bool {
+    let before = before.to_string();
+    let Some(first) = page.first() else { return true };
+    !page_starts.contains(&first.signature) && !page.iter().any(|entry| entry.signature == before)
+}
+
 /// Splits oldest-first listed signatures into chunks of about [`CHUNK`] that end with a slot, so
 /// that a slot's transactions are ordered together.
 fn whole_slot_chunks(listed: &[Listed]) -> Vec<&[Listed]> {
@@ -228,8 +244,26 @@ impl Context {
         let cursor_signature = until.map(|s| s.to_string());
         let mut before = None;
         let mut listed = Vec::new();
+        let mut page_starts: Vec<String> = Vec::new();
+        let mut stuck = 0;
         'pages: loop {
             let page = self.rpc.signatures(id, before, until).await?;
+            if let Some(before) = before.filter(|before| !moves_past(&page, before, &page_starts)) {
+                // A node (or a backend behind a load balancer) that ignores `before` answers a
+                // page already listed: asked again, never taken as the end of the history.
+                stuck += 1;
+                self.metrics.stuck_pages.inc();
+                if stuck >= MAX_STUCK_PAGES {
+                    return Err(Error::Rpc(format!(
+                        "getSignaturesForAddress does not page past {before} (the node ignores `before`) after {stuck} tries"
+                    )));
+                }
+                tracing::warn!(%before, attempt = stuck, "signature page did not move past before; asking again");
+                tokio::time::sleep(crate::rpc::backoff(stuck)).await;
+                continue;
+            }
+            stuck = 0;
+            page_starts.extend(page.first().map(|entry| entry.signature.clone()));
             let full = page.len() == SIGNATURE_PAGE;
             for entry in &page {
                 let below_cursor = cursor.is_some_and(|c| entry.slot < c.slot)

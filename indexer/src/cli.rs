@@ -61,6 +61,10 @@ pub struct CommonArgs {
     /// a node that refuses batches is asked one at a time anyway).
     #[arg(long, global = true, env = "RPC_BATCH", default_value_t = crate::rpc::DEFAULT_BATCH)]
     pub rpc_batch: usize,
+    /// Largest RPC answer read, in bytes; a larger one is refused and asked again (a broken or
+    /// hostile provider cannot make the indexer buffer more).
+    #[arg(long, global = true, env = "MAX_RPC_ANSWER_BYTES", default_value_t = crate::rpc::DEFAULT_MAX_ANSWER_BYTES)]
+    pub max_rpc_answer_bytes: usize,
     /// sled page cache in MiB (sled's own default is 1 GiB).
     #[arg(long, global = true, env = "LOG_CACHE_MB", default_value_t = 64)]
     pub cache_mb: u64,
@@ -129,7 +133,9 @@ fn context(common: &CommonArgs, metrics: Arc<Metrics>) -> Result<Context> {
     let programs = program_set(common)?;
     let log = EventLog::open(&common.data_dir.join("log"), common.cache_mb << 20)?;
     Ok(Context {
-        rpc: Rpc::new(&common.rpc_url, commitment(&common.commitment)?, metrics.clone()).with_batch(common.rpc_batch),
+        rpc: Rpc::new(&common.rpc_url, commitment(&common.commitment)?, metrics.clone())
+            .with_batch(common.rpc_batch)
+            .with_max_answer_bytes(common.max_rpc_answer_bytes),
         log: Arc::new(log),
         programs,
         metrics,

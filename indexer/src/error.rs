@@ -21,6 +21,10 @@ pub enum Error {
         "data directory {0} holds an event log of an earlier format (the invented single DFPN program, before the five real DFPN programs); nothing in it is read: backfill into a new directory with `indexer backfill --from genesis --data-dir <new dir>`"
     )]
     IncompatibleLog(PathBuf),
+    /// A write to the log failed (applying or flushing it): the process must stop, never go
+    /// on with seqs that may already be taken.
+    #[error("event log write failed, the indexer stops (restart it; the log is read as it is on disk): {0}")]
+    LogFailed(String),
     /// A stored record does not decode: the log is damaged.
     #[error("corrupt event log: {0}")]
     Corrupt(String),
@@ -45,6 +49,13 @@ pub enum Error {
     /// Invalid configuration.
     #[error("configuration: {0}")]
     Config(String),
+}
+
+impl Error {
+    /// Whether the error must stop the indexer rather than be retried by a reconnecting loop.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, Error::LogFailed(_) | Error::Corrupt(_) | Error::IncompatibleLog(_))
+    }
 }
 
 /// Result alias of the indexer.

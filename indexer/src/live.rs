@@ -46,8 +46,10 @@ pub async fn run(context: Arc<Context>, config: LiveConfig, mut shutdown: watch:
         if *shutdown.borrow() {
             return Ok(());
         }
-        if let Err(err) = outcome {
-            tracing::warn!(error = %err, attempt, "live session ended");
+        match outcome {
+            Err(err) if err.is_fatal() => return Err(err),
+            Err(err) => tracing::warn!(error = %err, attempt, "live session ended"),
+            Ok(()) => {}
         }
         attempt = if connected.load(Ordering::Relaxed) { 1 } else { attempt + 1 };
         context.metrics.reconnects.inc();

@@ -36,6 +36,13 @@ pub struct Metrics {
     pub missing_transactions: IntCounter,
     /// Set-aside transactions proven gone (finalized block without them) and dropped.
     pub dropped_transactions: IntCounter,
+    /// RPC answers refused for being larger than `--max-rpc-answer-bytes` (then retried).
+    pub oversized_answers: IntCounter,
+    /// `getTransaction` answers holding another transaction than the one asked (swapped batch
+    /// ids, a wrong backend): refused and asked again.
+    pub mismatched_answers: IntCounter,
+    /// Signature pages that did not move past `before` (a node ignoring it): asked again.
+    pub stuck_pages: IntCounter,
     /// Seconds spent waiting on HTTP 429 `Retry-After`.
     pub rate_limited_seconds: IntGauge,
     /// Newest seq in the log.
@@ -106,6 +113,15 @@ impl Default for Metrics {
                 "set_aside_transactions",
                 "Transactions set aside that still cannot be decoded after the last retry",
             ),
+            oversized_answers: counter(
+                "oversized_answers_total",
+                "RPC answers refused for being larger than the answer bound (retried)",
+            ),
+            mismatched_answers: counter(
+                "mismatched_answers_total",
+                "getTransaction answers holding another transaction than the one asked (retried)",
+            ),
+            stuck_pages: counter("stuck_pages_total", "Signature pages that did not move past before (retried)"),
             rate_limited_seconds: gauge("rate_limited_seconds", "Seconds spent waiting on HTTP 429 Retry-After"),
             log_seq: gauge("log_seq", "Newest seq in the event log"),
             projection_seq: gauge("projection_seq", "Newest seq committed to the projections"),

@@ -66,6 +66,58 @@ async fn projections_equal_the_ground_truth_and_replay_reproduces_them() {
     node.stop().await;
 }
 
+/// The transaction of a ground-truth line, with its slot.
+fn transaction_of(line: &str) -> ([u8; 64], u64) {
+    let value: serde_json::Value = serde_json::from_str(line).unwrap();
+    let signature = indexer::log::parse_signature(value["signature"].as_str().unwrap()).unwrap();
+    (signature, value["slot"].as_u64().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retraction_rebuilds_what_it_touched_alone_and_a_transaction_that_reappears_is_restored() {
+    let (node, dir, context) = backfilled(34, 3_000).await;
+    let truth = node.node.ground_truth(None);
+    let projections = dir.path().join("projections");
+    let mut projector = Projector::open(&projections, &shared::ProgramSet::defaults()).unwrap();
+    projector.catch_up(&context.log, usize::MAX).unwrap();
+    projector.commit().unwrap();
+
+    // A lying node proves a canonical transaction gone: one with a model's `increment_usage`
+    // (the model has other records, which the rebuild must fold again) is retracted.
+    let line = truth.lines().filter(|line| line.contains("\"IncrementUsage\"")).nth(3).expect("usage counts");
+    let (signature, slot) = transaction_of(line);
+    context.log.retract(signature, slot).unwrap();
+    projector.catch_up(&context.log, usize::MAX).unwrap();
+    projector.commit().unwrap();
+    let without: Vec<&str> = truth.lines().filter(|line| transaction_of(line).0 != signature).collect();
+    assert_ne!(expected_dfpn(without.iter().copied()), expected_dfpn(truth.lines()), "the retraction shows");
+    common::assert_same("models", &projected(&projections).models, &expected_dfpn(without.iter().copied()).models);
+    assert_eq!(projected(&projections), expected_dfpn(without.iter().copied()));
+    assert!(
+        projector.rebuild_reads > 1 && projector.rebuild_reads < context.log.last_seq() / 20,
+        "the rebuild read {} of {} records",
+        projector.rebuild_reads,
+        context.log.last_seq()
+    );
+
+    // The transaction reappears (a later listing holds it): appended again and folded in.
+    for program in ProgramKind::ALL {
+        context.backfill(program, BackfillFrom::Genesis).await.unwrap();
+    }
+    let log = common::read_log(&context.log);
+    let truth_lines: std::collections::BTreeSet<String> = truth.lines().map(str::to_owned).collect();
+    assert!(log.lines == truth_lines, "restored: {} lines, {} in the truth", log.lines.len(), truth_lines.len());
+    assert_eq!(log.event_records, truth_lines.len(), "nothing else appended twice");
+    projector.catch_up(&context.log, usize::MAX).unwrap();
+    projector.commit().unwrap();
+    projector.finish().unwrap();
+    let expected = expected_dfpn(truth.lines());
+    assert_eq!(projected(&projections), expected);
+    projector::replay(&context.log, &projections, &shared::ProgramSet::defaults()).unwrap();
+    assert_eq!(projected(&projections), expected, "replay folds the retraction and the restoration alike");
+    node.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_before_or_after_a_commit_neither_loses_nor_double_applies() {
     let (node, dir, context) = backfilled(32, 2_500).await;

@@ -76,6 +76,18 @@ pub fn decode_fetched_transaction(
     Ok(decode_transaction(programs, logs, meta.err.is_some(), Some(&groups)))
 }
 
+/// The signature a `getTransaction` answer is of (its first signature, the fee payer's), in
+/// base58, whatever its encoding; `None` when the answer carries none. The indexer checks it
+/// against the signature it asked for: a batch answer under another request's id, or a backend
+/// answering for another transaction, must never be stored under the wrong signature.
+pub fn answered_signature(fetched: &EncodedConfirmedTransactionWithStatusMeta) -> Option<String> {
+    match &fetched.transaction.transaction {
+        EncodedTransaction::Json(transaction) => transaction.signatures.first().cloned(),
+        EncodedTransaction::Accounts(accounts) => accounts.signatures.first().cloned(),
+        binary => binary.decode().and_then(|transaction| transaction.signatures.first().map(ToString::to_string)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

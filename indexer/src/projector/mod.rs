@@ -37,7 +37,7 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use crate::error::{Error, Result};
-use crate::log::{EventLog, LogRecord};
+use crate::log::{EntityEntry, EventLog, LogRecord};
 use psy::{PsyEntity, PsyKind};
 
 /// Writer memory per index.
@@ -282,8 +282,14 @@ pub struct Projector {
     applied_seq: u64,
     /// Updates dropped because their entity was never created within the horizon.
     pub orphan_events: u64,
+    /// Log records read by retraction rebuilds (what a retraction costs).
+    pub rebuild_reads: u64,
     /// Derives the DFPN account addresses events do not carry.
     addresses: dfpn::Addresses,
+    /// Entity-index entries of the records folded since the last write to the index.
+    entity_entries: Vec<EntityEntry>,
+    /// Whether the log's entity index was checked to cover what this projector folded.
+    entity_index_checked: bool,
 }
 
 impl Projector {
@@ -308,7 +314,10 @@ impl Projector {
             newest_slot: 0,
             applied_seq,
             orphan_events: 0,
+            rebuild_reads: 0,
             addresses: dfpn::Addresses::new(programs),
+            entity_entries: Vec::new(),
+            entity_index_checked: false,
         })
     }
 
@@ -340,15 +349,56 @@ impl Projector {
         &self.families[&family]
     }
 
-    /// Folds the log from `applied_seq + 1` on, at most `max` records; returns how many.
+    /// Folds the log from `applied_seq + 1` on, at most `max` records; returns how many. The
+    /// entity index entries of what was folded are durable when it returns (so before any
+    /// commit that records them folded).
     pub fn catch_up(&mut self, log: &EventLog, max: usize) -> Result<usize> {
+        self.check_entity_index(log)?;
         let mut applied = 0;
         for entry in log.read_from(self.applied_seq + 1).take(max) {
             let (seq, record) = entry?;
             self.apply(log, seq, record)?;
             applied += 1;
         }
+        log.index_entities(&std::mem::take(&mut self.entity_entries))?;
         Ok(applied)
+    }
+
+    /// Makes the log's entity index cover what this projector folded: emptied for projections
+    /// that start from the first record; for projections of a log indexed before the index
+    /// existed, built once from the records they folded.
+    fn check_entity_index(&mut self, log: &EventLog) -> Result<()> {
+        if self.entity_index_checked {
+            return Ok(());
+        }
+        if self.applied_seq == 0 {
+            log.restart_entity_index()?;
+        } else if !log.entity_index_complete()? {
+            tracing::info!(up_to = self.applied_seq, "building the entity index of the log");
+            let mut entries = Vec::new();
+            for entry in log.read_from(1) {
+                let (seq, record) = entry?;
+                if seq > self.applied_seq {
+                    break;
+                }
+                if let LogRecord::Event(stored) = record {
+                    entries.extend(self.entity_entry(&stored.event(seq)?, seq));
+                }
+                if entries.len() >= STEP {
+                    log.index_entities(&std::mem::take(&mut entries))?;
+                }
+            }
+            log.index_entities(&entries)?;
+            log.mark_entity_index_complete()?;
+        }
+        self.entity_index_checked = true;
+        Ok(())
+    }
+
+    /// The entity-index entry of a record: the entity its event touches.
+    fn entity_entry(&mut self, event: &ChainEvent, seq: u64) -> Option<EntityEntry> {
+        let key = entity_of(event, &mut self.addresses)?;
+        Some(EntityEntry { family: key.family().dir_name(), id: key.id().to_owned(), seq })
     }
 
     fn apply(&mut self, log: &EventLog, seq: u64, record: LogRecord) -> Result<()> {
@@ -361,6 +411,11 @@ impl Projector {
                     self.append(event, seq, time);
                 }
                 if let Some(key) = entity_of(&event, &mut self.addresses) {
+                    self.entity_entries.push(EntityEntry {
+                        family: key.family().dir_name(),
+                        id: key.id().to_owned(),
+                        seq,
+                    });
                     if seq > self.family(key.family()).committed_seq {
                         self.fold(key, event, seq, stored.chain_order(), time)?;
                     }
@@ -516,43 +571,37 @@ impl Projector {
         }
     }
 
-    /// Rebuilds what a retracted transaction touched by folding the log again without every
-    /// retracted transaction: its entities are recomputed, its append-only documents deleted.
+    /// Rebuilds what a retracted transaction touched from the records of the entities it
+    /// touched (the entity index), without any retracted record: its entities are recomputed, its
+    /// append-only documents deleted. The cost grows with what the transaction touched, not with
+    /// the log.
     fn rebuild_after_retraction(&mut self, log: &EventLog, signature: &[u8; 64], up_to: u64) -> Result<()> {
-        let mut retracted = HashSet::new();
+        log.index_entities(&std::mem::take(&mut self.entity_entries))?;
         let mut touched = HashSet::new();
-        let within = |entry: &Result<(u64, LogRecord)>| entry.as_ref().map_or(true, |(seq, _)| *seq <= up_to);
-        for entry in log.read_from(1).take_while(within) {
-            match entry? {
-                (_, LogRecord::Retraction { signature, .. }) => {
-                    retracted.insert(signature);
+        for seq in log.retracted_seqs(signature)?.into_iter().filter(|seq| *seq <= up_to) {
+            self.rebuild_reads += 1;
+            let Some(LogRecord::Event(stored)) = log.record(seq)? else { continue };
+            let event = stored.event(seq)?;
+            touched.extend(entity_of(&event, &mut self.addresses));
+            if let ChainEvent::Psy(event) = &event {
+                match psy::appended(event, seq, 0) {
+                    Some(psy::Appended::User(_)) => self.deletions.push((Family::UserEvents, seq.to_string())),
+                    Some(psy::Appended::Worker(_)) => self.deletions.push((Family::WorkerEvents, seq.to_string())),
+                    None => {}
                 }
-                (seq, LogRecord::Event(stored)) if &stored.signature == signature => {
-                    let event = stored.event(seq)?;
-                    touched.extend(entity_of(&event, &mut self.addresses));
-                    if let ChainEvent::Psy(event) = &event {
-                        match psy::appended(event, seq, 0) {
-                            Some(psy::Appended::User(_)) => self.deletions.push((Family::UserEvents, seq.to_string())),
-                            Some(psy::Appended::Worker(_)) => {
-                                self.deletions.push((Family::WorkerEvents, seq.to_string()))
-                            }
-                            None => {}
-                        }
-                    }
-                }
-                _ => {}
             }
         }
         let mut events = Vec::new();
-        for entry in log.read_from(1).take_while(within) {
-            let (seq, record) = entry?;
-            let LogRecord::Event(stored) = record else { continue };
-            if retracted.contains(&stored.signature) {
-                continue;
-            }
-            let envelope = stored.to_envelope(seq)?;
-            if let Some(key) = entity_of(&envelope.event, &mut self.addresses).filter(|key| touched.contains(key)) {
-                events.push((at(seq, envelope.chain_order(), event_time(envelope.block_time)), key, envelope));
+        for key in &touched {
+            for seq in log.entity_seqs(key.family().dir_name(), key.id())?.into_iter().filter(|seq| *seq <= up_to) {
+                self.rebuild_reads += 1;
+                let Some(LogRecord::Event(stored)) = log.record(seq)? else { continue };
+                if log.is_retracted(&stored.signature, seq)? {
+                    continue;
+                }
+                let envelope = stored.to_envelope(seq)?;
+                debug_assert_eq!(entity_of(&envelope.event, &mut self.addresses).as_ref(), Some(key));
+                events.push((at(seq, envelope.chain_order(), event_time(envelope.block_time)), key.clone(), envelope));
             }
         }
         // Creations first, so that the updates of an entity whose creation sorts later (a

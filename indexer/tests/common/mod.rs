@@ -35,12 +35,12 @@ pub fn project(log: &EventLog, dir: &Path) {
     projector.finish().expect("projector finishes");
 }
 
-/// The log's events as ground-truth lines, without retracted transactions; also returns how
-/// many event records there were (to detect duplicates) and the retracted signatures.
+/// The log's events as ground-truth lines, without retracted records; also returns how many
+/// records count (to detect duplicates) and the retracted signatures.
 pub struct LogContents {
     /// Lines of events that still count.
     pub lines: BTreeSet<String>,
-    /// Event records in the log, retracted or not.
+    /// Event records in the log that count (not retracted).
     pub event_records: usize,
     /// Retracted signatures.
     pub retracted: HashSet<[u8; 64]>,
@@ -54,7 +54,8 @@ pub fn read_log(log: &EventLog) -> LogContents {
         let (seq, record) = entry.expect("log reads");
         match record {
             LogRecord::Event(stored) => {
-                events.push((stored.signature, stored.to_envelope(seq).expect("event decodes")))
+                let counts = !log.is_retracted(&stored.signature, seq).expect("log reads");
+                events.push((counts, stored.to_envelope(seq).expect("event decodes")))
             }
             LogRecord::Retraction { signature, .. } => {
                 retracted.insert(signature);
@@ -62,10 +63,10 @@ pub fn read_log(log: &EventLog) -> LogContents {
             LogRecord::Telemetry(_) | LogRecord::Api(_) => {}
         }
     }
-    let event_records = events.len();
+    let event_records = events.iter().filter(|(counts, _)| *counts).count();
     let lines = events
         .iter()
-        .filter(|(signature, _)| !retracted.contains(signature))
+        .filter(|(counts, _)| *counts)
         .map(|(_, envelope)| fixtures::testing::truth_line(envelope))
         .collect();
     LogContents { lines, event_records, retracted }

@@ -6,8 +6,14 @@
 //! HTTP request, as Agave's RPC accepts): one request, one answer and one parse instead of N
 //! round trips. A node that refuses batches (some providers do) is asked one transaction at a
 //! time from then on.
+//!
+//! Nothing a node answers is trusted blindly: every answer is read within a byte bound
+//! ([`sender`]), and a transaction answer must be of the signature asked (a batch answer under
+//! another request's id, or another transaction's body, is refused and asked again).
 
-use std::collections::{HashMap, VecDeque};
+mod sender;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,6 +28,7 @@ use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_rpc_client::rpc_client::GetConfirmedSignaturesForAddress2Config;
 use solana_rpc_client_api::client_error::ErrorKind;
 use solana_rpc_client_api::config::RpcBlockConfig;
+use solana_rpc_client_api::client_error::Error as ClientError;
 use solana_rpc_client_api::request::{RpcError, RpcRequest};
 use solana_rpc_client_api::response::RpcConfirmedTransactionStatusWithSignature;
 use solana_signature::Signature;
@@ -29,6 +36,8 @@ use solana_transaction_status_client_types::{EncodedConfirmedTransactionWithStat
 
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
+pub use sender::DEFAULT_MAX_ANSWER_BYTES;
+use sender::{read_bounded, retry_after, BoundedSender, ReadError};
 
 /// Attempts per call before giving up.
 const MAX_ATTEMPTS: u32 = 8;
@@ -51,6 +60,9 @@ const BLOCK_NOT_SERVED: [i64; 6] = [-32001, -32007, -32009, -32011, -32601, -326
 /// Recent blocks whose transaction positions [`Rpc::position`] remembers: the live path asks
 /// about many transactions of the same few slots.
 const RECENT_BLOCKS: usize = 32;
+/// Block times remembered; past it the oldest slots are forgotten (a backfill asks about slots
+/// in increasing order, the live path about the newest ones).
+const BLOCK_TIMES: usize = 100_000;
 
 /// A block's transaction positions by signature.
 type BlockPositions = Arc<HashMap<String, u32>>;
@@ -71,7 +83,8 @@ pub struct Rpc {
     batch_rate_limited: Arc<Mutex<Duration>>,
     commitment: CommitmentConfig,
     metrics: Arc<Metrics>,
-    block_times: Arc<Mutex<HashMap<u64, i64>>>,
+    max_answer_bytes: usize,
+    block_times: Arc<Mutex<BTreeMap<u64, i64>>>,
     recent_blocks: Arc<Mutex<RecentBlocks>>,
 }
 
@@ -85,24 +98,37 @@ pub fn backoff(attempt: u32) -> Duration {
 impl Rpc {
     /// A client of `url` reading at `commitment`.
     pub fn new(url: &str, commitment: CommitmentConfig, metrics: Arc<Metrics>) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("an HTTP client without custom TLS builds");
         Self {
-            client: Arc::new(RpcClient::new_with_timeout_and_commitment(
-                url.to_owned(),
-                Duration::from_secs(30),
-                commitment,
-            )),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .expect("an HTTP client without custom TLS builds"),
+            client: Arc::new(client(&http, url, commitment, DEFAULT_MAX_ANSWER_BYTES, &metrics)),
+            http,
             url: url.to_owned(),
             batch: DEFAULT_BATCH,
             batches_refused: Arc::new(AtomicBool::new(false)),
             batch_rate_limited: Arc::new(Mutex::new(Duration::ZERO)),
             commitment,
             metrics,
-            block_times: Arc::new(Mutex::new(HashMap::new())),
+            max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
+            block_times: Arc::new(Mutex::new(BTreeMap::new())),
             recent_blocks: Arc::new(Mutex::new(VecDeque::with_capacity(RECENT_BLOCKS))),
+        }
+    }
+
+    /// The same endpoint refusing answers larger than `bytes` (each refusal is retried).
+    pub fn with_max_answer_bytes(mut self, bytes: usize) -> Self {
+        self.max_answer_bytes = bytes.max(1024);
+        self.client = Arc::new(client(&self.http, &self.url, self.commitment, self.max_answer_bytes, &self.metrics));
+        self
+    }
+
+    fn remember_block_time(&self, slot: u64, time: i64) {
+        let mut cache = self.block_times.lock().unwrap_or_else(|p| p.into_inner());
+        cache.insert(slot, time);
+        while cache.len() > BLOCK_TIMES {
+            cache.pop_first();
         }
     }
 
@@ -193,8 +219,20 @@ impl Rpc {
     pub async fn transaction(&self, signature: &str) -> Result<Option<EncodedConfirmedTransactionWithStatusMeta>> {
         Signature::from_str(signature).map_err(|_| Error::InvalidSignature(signature.to_owned()))?;
         let params = serde_json::json!([signature, self.transaction_config()]);
-        let answer: Option<EncodedConfirmedTransactionWithStatusMeta> =
-            self.retry("getTransaction", || self.client.send(RpcRequest::GetTransaction, params.clone())).await?;
+        let answer = self
+            .retry("getTransaction", || async {
+                let answer: Option<EncodedConfirmedTransactionWithStatusMeta> =
+                    self.client.send(RpcRequest::GetTransaction, params.clone()).await?;
+                match &answer {
+                    Some(fetched) if !self.is_answer_for(signature, fetched) => Err(ClientError::from(
+                        solana_rpc_client_api::client_error::ErrorKind::Custom(format!(
+                            "getTransaction {signature} answered another transaction"
+                        )),
+                    )),
+                    _ => Ok(answer),
+                }
+            })
+            .await?;
         self.note_fetched(&answer);
         Ok(answer)
     }
@@ -207,10 +245,21 @@ impl Rpc {
         })
     }
 
+    /// Whether an answer is of the transaction asked for; counts and logs one that is not.
+    fn is_answer_for(&self, signature: &str, fetched: &EncodedConfirmedTransactionWithStatusMeta) -> bool {
+        let answered = shared::rpc::answered_signature(fetched);
+        if answered.as_deref() == Some(signature) {
+            return true;
+        }
+        self.metrics.mismatched_answers.inc();
+        tracing::warn!(signature, answered = ?answered, "getTransaction answered another transaction; refused");
+        false
+    }
+
     fn note_fetched(&self, answer: &Option<EncodedConfirmedTransactionWithStatusMeta>) {
         self.metrics.transactions_fetched.inc();
-        if let Some(time) = answer.as_ref().and_then(|tx| tx.block_time.map(|time| (tx.slot, time))) {
-            self.block_times.lock().unwrap_or_else(|p| p.into_inner()).insert(time.0, time.1);
+        if let Some((slot, time)) = answer.as_ref().and_then(|tx| tx.block_time.map(|time| (tx.slot, time))) {
+            self.remember_block_time(slot, time);
         }
     }
 
@@ -246,7 +295,9 @@ impl Rpc {
     }
 
     /// One batch of `getTransaction` requests: per signature, its answer when the batch gave a
-    /// usable one (`Some(None)`: not found). `None` when the node refuses batches.
+    /// usable one (`Some(None)`: not found). `None` when the node refuses batches. A batch whose
+    /// answer is too large, or holds an answer of another signature than its id's (ids swapped
+    /// by a proxy), gives no usable answer at all: each is then asked on its own.
     async fn batch_transactions(
         &self,
         signatures: &[String],
@@ -284,8 +335,13 @@ impl Rpc {
                         tracing::debug!(%status, "batch request refused");
                         return Ok(None);
                     }
-                    _ => match response.bytes().await {
-                        Err(err) => (backoff(attempt), err.to_string()),
+                    _ => match read_bounded(response, self.max_answer_bytes).await {
+                        Err(ReadError::Transport(err)) => (backoff(attempt), err.to_string()),
+                        Err(err @ ReadError::TooLarge { .. }) => {
+                            self.metrics.oversized_answers.inc();
+                            tracing::warn!(error = %err, "getTransaction batch answer refused; asking one by one");
+                            return Ok(Some(unanswered(signatures.len())));
+                        }
                         Ok(bytes) => match batch_error_code(&bytes) {
                             None => break bytes,
                             // Invalid request, method not found: batches are not taken here.
@@ -305,20 +361,23 @@ impl Rpc {
             }
             tokio::time::sleep(wait).await;
         };
-        let mut answers: Vec<Option<Option<EncodedConfirmedTransactionWithStatusMeta>>> =
-            std::iter::repeat_with(|| None).take(signatures.len()).collect();
+        let mut answers = unanswered(signatures.len());
         let items: Vec<HashMap<&str, &RawValue>> = serde_json::from_slice(&bytes).unwrap_or_default();
         for item in items {
             let index = item.get("id").and_then(|id| id.get().parse::<usize>().ok());
-            let (Some(slot), Some(result), false) =
-                (index.and_then(|i| answers.get_mut(i)), item.get("result"), item.contains_key("error"))
+            let (Some(index), Some(result), false) =
+                (index.filter(|i| *i < signatures.len()), item.get("result"), item.contains_key("error"))
             else {
                 continue;
             };
             if result.get() == "null" {
-                *slot = Some(None);
+                answers[index] = Some(None);
             } else if let Ok(transaction) = serde_json::from_str(result.get()) {
-                *slot = Some(Some(transaction));
+                if !self.is_answer_for(&signatures[index], &transaction) {
+                    tracing::warn!("a batch answer is of another signature than its id's; asking one by one");
+                    return Ok(Some(unanswered(signatures.len())));
+                }
+                answers[index] = Some(Some(transaction));
             }
         }
         Ok(Some(answers))
@@ -337,11 +396,7 @@ impl Rpc {
             }
         };
         if let Some(time) = time {
-            let mut cache = self.block_times.lock().unwrap_or_else(|p| p.into_inner());
-            if cache.len() > 100_000 {
-                cache.clear();
-            }
-            cache.insert(slot, time);
+            self.remember_block_time(slot, time);
         }
         Ok(time)
     }
@@ -379,7 +434,7 @@ impl Rpc {
                 match self.client.get_block_with_config(slot, config).await {
                     Ok(block) => {
                         if let Some(time) = block.block_time {
-                            self.block_times.lock().unwrap_or_else(|p| p.into_inner()).insert(slot, time);
+                            self.remember_block_time(slot, time);
                         }
                         Ok(block.signatures.map_or(BlockAnswer::NotServed, BlockAnswer::Signatures))
                     }
@@ -470,10 +525,23 @@ fn batch_error_code(bytes: &[u8]) -> Option<i64> {
     Some(serde_json::from_slice::<ErrorAnswer>(bytes).map_or(-32700, |answer| answer.error.code))
 }
 
-/// The `Retry-After` of a 429 answer, in seconds.
-fn retry_after(response: &reqwest::Response) -> Option<Duration> {
-    let seconds = response.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.parse::<u64>().ok()?;
-    Some(Duration::from_secs(seconds.min(60)))
+/// A batch's answers before any is read: none usable.
+fn unanswered(count: usize) -> Vec<Option<Option<EncodedConfirmedTransactionWithStatusMeta>>> {
+    std::iter::repeat_with(|| None).take(count).collect()
+}
+
+/// The RPC client of `url`, its answers read within `max_answer_bytes`.
+fn client(
+    http: &reqwest::Client,
+    url: &str,
+    commitment: CommitmentConfig,
+    max_answer_bytes: usize,
+    metrics: &Arc<Metrics>,
+) -> RpcClient {
+    RpcClient::new_sender(
+        BoundedSender::new(http.clone(), url, max_answer_bytes, metrics.clone()),
+        solana_rpc_client::rpc_client::RpcClientConfig::with_commitment(commitment),
+    )
 }
 
 /// The JSON-RPC error code of a node's error answer (`None` for transport and decoding errors).

@@ -10,23 +10,37 @@
 //!   check later confirms them or retracts them;
 //! - `U` + signature → slot, for transactions whose `getTransaction` answer could not be
 //!   decoded: set aside, retried at every reconciliation until they decode;
-//! - `V` → the log format ([`LOG_FORMAT`], u32 big-endian). A log of another format (or of the
-//!   first ones, which had no marker) is refused at open: nothing is ever misread.
+//! - `X` + signature + seq → empty, for the records of retracted transactions (moved out of the
+//!   idempotency index by the retraction, so that a transaction that reappears is appended again);
+//! - `V` → the log format ([`LOG_FORMAT`], u32 big-endian). A log of the previous format is
+//!   migrated at open; one of another format (or of the first ones, which had no marker) is
+//!   refused: nothing is ever misread.
+//!
+//! Beside it, the entity index ([`entities`]) lists the records that touch each projected entity.
 //!
 //! Durability: every append is applied as one atomic batch and flushed (fsync) before it
 //! returns, so whatever a caller saw appended survives a crash, and a crash mid-append leaves
-//! either all or none of the batch. Only one process can open a data directory.
+//! either all or none of the batch. A write that fails leaves the log refusing every later one
+//! (the process stops; a seq is never handed out twice). Only one process can open a data
+//! directory.
+
+mod entities;
+mod format;
+mod record;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use borsh::{BorshDeserialize, BorshSerialize};
+use borsh::BorshDeserialize;
 use shared::control::ApiEvent;
 use shared::envelope::{EventEnvelope, EventSource};
-use shared::event::PayloadKind;
-use shared::{ChainEvent, ProgramKind};
+use shared::ProgramKind;
 
 use crate::error::{Error, Result};
+pub use format::LOG_FORMAT;
+pub use entities::EntityEntry;
+pub use record::{parse_signature, AppendOutcome, Cursor, LogRecord, StoredEvent, Telemetry};
 
 const RECORD: u8 = b'L';
 const KEY: u8 = b'K';
@@ -34,181 +48,21 @@ const CURSOR: u8 = b'C';
 const PENDING: u8 = b'P';
 const FORMAT: u8 = b'V';
 const SET_ASIDE: u8 = b'U';
-
-/// The log format this version writes and reads: 2 is the five real DFPN programs (per-program
-/// kinds, decoded instructions). Logs of the invented single-program model carry no marker.
-pub const LOG_FORMAT: u32 = 2;
-
-/// A stored event: the envelope with the event kept in its compact Anchor encoding.
-#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
-pub struct StoredEvent {
-    /// Slot of the transaction.
-    pub slot: u64,
-    /// Transaction signature.
-    pub signature: [u8; 64],
-    /// Position of the transaction in its block, when known.
-    pub tx_index: Option<u32>,
-    /// Position in the transaction.
-    pub event_index: u32,
-    /// Block time, when known.
-    pub block_time: Option<i64>,
-    /// Where the event entered from.
-    pub source: EventSource,
-    /// Emitting program.
-    pub program: ProgramKind,
-    /// An event or a decoded instruction.
-    pub kind: PayloadKind,
-    /// An event's discriminator + Borsh, or an instruction's Borsh.
-    pub payload: Vec<u8>,
-}
-
-/// A reading of the cluster's performance, polled by the telemetry task.
-#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
-pub struct Telemetry {
-    /// Unix time of the poll.
-    pub observed_at: i64,
-    /// Tip slot at the poll.
-    pub slot: u64,
-    /// Block height at the poll.
-    pub block_height: u64,
-    /// Slot that closes the newest performance sample.
-    pub sample_slot: u64,
-    /// Transactions in that sample (non-vote when the node reports it).
-    pub num_transactions: u64,
-    /// Slots in that sample.
-    pub num_slots: u64,
-    /// Seconds the sample covers.
-    pub sample_period_secs: u16,
-}
-
-/// One entry of the log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LogRecord {
-    /// An event.
-    Event(StoredEvent),
-    /// The transaction was dropped from the chain (abandoned fork): its events no longer count.
-    Retraction {
-        /// The dropped transaction.
-        signature: [u8; 64],
-        /// Its slot.
-        slot: u64,
-    },
-    /// A telemetry reading (for the Psy `/stats` and `/ws/tps`).
-    Telemetry(Telemetry),
-    /// An off-chain event written through the control endpoint (source `api`).
-    Api(ApiEvent),
-}
-
-/// The stored form of a [`LogRecord`]. Borsh tags variants by position, so a variant's layout
-/// never changes and new variants only go last: every log of [`LOG_FORMAT`] stays readable.
-#[derive(BorshSerialize, BorshDeserialize)]
-enum StoredRecord {
-    Event(StoredEvent),
-    Retraction { signature: [u8; 64], slot: u64 },
-    Telemetry(Telemetry),
-    Api(ApiEvent),
-}
-
-impl LogRecord {
-    /// The record's stored bytes.
-    fn encode(self) -> Result<Vec<u8>> {
-        let stored = match self {
-            LogRecord::Event(event) => StoredRecord::Event(event),
-            LogRecord::Retraction { signature, slot } => StoredRecord::Retraction { signature, slot },
-            LogRecord::Telemetry(reading) => StoredRecord::Telemetry(reading),
-            LogRecord::Api(event) => StoredRecord::Api(event),
-        };
-        borsh::to_vec(&stored).map_err(Error::Encode)
-    }
-
-    /// Reads a record from its stored bytes.
-    fn decode(seq: u64, bytes: &[u8]) -> Result<Self> {
-        let stored = StoredRecord::try_from_slice(bytes).map_err(|err| Error::Corrupt(format!("seq {seq}: {err}")))?;
-        Ok(match stored {
-            StoredRecord::Event(event) => LogRecord::Event(event),
-            StoredRecord::Retraction { signature, slot } => LogRecord::Retraction { signature, slot },
-            StoredRecord::Telemetry(reading) => LogRecord::Telemetry(reading),
-            StoredRecord::Api(event) => LogRecord::Api(event),
-        })
-    }
-}
-
-impl StoredEvent {
-    /// Stores an envelope (its `seq` is assigned by the log).
-    pub fn from_envelope(envelope: &EventEnvelope) -> Result<Self> {
-        let (kind, payload) = envelope.event.stored_payload();
-        Ok(Self {
-            slot: envelope.slot,
-            signature: parse_signature(&envelope.signature)?,
-            tx_index: envelope.tx_index,
-            event_index: envelope.event_index,
-            block_time: envelope.block_time,
-            source: envelope.source,
-            program: envelope.program(),
-            kind,
-            payload,
-        })
-    }
-
-    /// Where the event sits on chain.
-    pub fn chain_order(&self) -> shared::entity::ChainOrder {
-        shared::entity::ChainOrder { slot: self.slot, tx_index: self.tx_index, event_index: self.event_index }
-    }
-
-    /// The decoded event alone (no signature encoding: the projector's hot path).
-    pub fn event(&self, seq: u64) -> Result<ChainEvent> {
-        ChainEvent::decode_stored(self.program, self.kind, &self.payload)
-            .map_err(|err| Error::Corrupt(format!("seq {seq}: {err}")))
-    }
-
-    /// The envelope, with the event decoded.
-    pub fn to_envelope(&self, seq: u64) -> Result<EventEnvelope> {
-        Ok(EventEnvelope {
-            seq,
-            slot: self.slot,
-            signature: bs58::encode(self.signature).into_string(),
-            tx_index: self.tx_index,
-            event_index: self.event_index,
-            block_time: self.block_time,
-            source: self.source,
-            event: self.event(seq)?,
-        })
-    }
-}
-
-/// Parses a base58 transaction signature.
-pub fn parse_signature(signature: &str) -> Result<[u8; 64]> {
-    bs58::decode(signature)
-        .into_vec()
-        .ok()
-        .and_then(|bytes| bytes.try_into().ok())
-        .ok_or_else(|| Error::InvalidSignature(signature.to_owned()))
-}
-
-/// How far a program's history is known to be complete in the log.
-#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
-pub struct Cursor {
-    /// Every transaction up to and including this one (newest first order) is in the log.
-    pub signature: [u8; 64],
-    /// Its slot.
-    pub slot: u64,
-}
-
-/// What an append did.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct AppendOutcome {
-    /// Seqs of the records appended, in order.
-    pub appended: Vec<u64>,
-    /// Events skipped because their `(signature, event_index)` was already in the log.
-    pub duplicates: usize,
-}
+const RETRACTED: u8 = b'X';
 
 /// The sled-backed event log.
 pub struct EventLog {
     db: sled::Db,
     tree: sled::Tree,
+    /// The entity index (see [`entities`]): which records touch which projected entity.
+    entities: sled::Tree,
     /// The last assigned seq; the lock also serializes appends.
     last_seq: Mutex<u64>,
+    /// Set when a write failed: the log refuses every later write (see [`EventLog::write`]).
+    failed: AtomicBool,
+    /// Tests make the next flush fail through this.
+    #[cfg(test)]
+    fail_next_flush: AtomicBool,
 }
 
 fn record_key(seq: u64) -> [u8; 9] {
@@ -230,6 +84,23 @@ fn pending_key(signature: &[u8; 64]) -> [u8; 65] {
     key
 }
 
+fn retracted_key(signature: &[u8; 64], seq: u64) -> [u8; 73] {
+    let mut key = [RETRACTED; 73];
+    key[1..65].copy_from_slice(signature);
+    key[65..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
+
+fn signature_prefix(kind: u8, signature: &[u8; 64]) -> [u8; 65] {
+    let mut key = [kind; 65];
+    key[1..].copy_from_slice(signature);
+    key
+}
+
+fn seq_value(value: &[u8]) -> Result<u64> {
+    Ok(u64::from_be_bytes(value.try_into().map_err(|_| Error::Corrupt("seq value".into()))?))
+}
+
 fn set_aside_key(signature: &[u8; 64]) -> [u8; 65] {
     let mut key = [SET_ASIDE; 65];
     key[1..].copy_from_slice(signature);
@@ -245,10 +116,9 @@ fn cursor_key(program: ProgramKind) -> Vec<u8> {
 impl EventLog {
     /// Opens (or creates) the log in `dir` with a page cache of `cache_bytes`.
     pub fn open(dir: &Path, cache_bytes: u64) -> Result<Self> {
-        let db =
-            sled::Config::new().path(dir).cache_capacity(cache_bytes).open().map_err(|err| open_error(dir, err))?;
+        let db = open_db(dir, cache_bytes)?;
         let tree = db.open_tree("log")?;
-        check_format(&tree, dir)?;
+        format::check(&tree, dir)?;
         let last_seq = match tree.scan_prefix([RECORD]).next_back() {
             Some(entry) => {
                 let (key, _) = entry?;
@@ -256,7 +126,39 @@ impl EventLog {
             }
             None => 0,
         };
-        Ok(Self { db, tree, last_seq: Mutex::new(last_seq) })
+        Ok(Self {
+            entities: db.open_tree(entities::TREE)?,
+            db,
+            tree,
+            last_seq: Mutex::new(last_seq),
+            failed: AtomicBool::new(false),
+            #[cfg(test)]
+            fail_next_flush: AtomicBool::new(false),
+        })
+    }
+
+    /// Applies a batch atomically and flushes it to disk. A failure of either leaves the log
+    /// unusable for writing until the process restarts: the batch may be applied in memory (and
+    /// reach the disk later), so going on could hand out one of its seqs again. The indexer stops
+    /// on [`Error::LogFailed`]; a restart reads the log as it is on disk.
+    fn write(&self, batch: sled::Batch) -> Result<()> {
+        if self.failed.load(Ordering::SeqCst) {
+            return Err(Error::LogFailed("an earlier write failed; restart the indexer".into()));
+        }
+        let written = self.tree.apply_batch(batch).and_then(|()| self.flush());
+        written.map_err(|err| {
+            self.failed.store(true, Ordering::SeqCst);
+            tracing::error!(error = %err, "event log write failed; refusing every later write");
+            Error::LogFailed(err.to_string())
+        })
+    }
+
+    fn flush(&self) -> sled::Result<()> {
+        #[cfg(test)]
+        if self.fail_next_flush.swap(false, Ordering::SeqCst) {
+            return Err(sled::Error::Io(std::io::Error::other("injected flush failure")));
+        }
+        self.db.flush().map(|_| ())
     }
 
     /// The seq of the newest record (0 when empty).
@@ -298,8 +200,7 @@ impl EventLog {
         if outcome.appended.is_empty() && cursor.is_none() {
             return Ok(outcome);
         }
-        self.tree.apply_batch(batch)?;
-        self.db.flush()?;
+        self.write(batch)?;
         *last_seq = seq;
         Ok(outcome)
     }
@@ -325,8 +226,7 @@ impl EventLog {
         if seqs.is_empty() {
             return Ok(shared::control::WriteOutcome { created: false, seqs });
         }
-        self.tree.apply_batch(batch)?;
-        self.db.flush()?;
+        self.write(batch)?;
         *last_seq += seqs.len() as u64;
         Ok(shared::control::WriteOutcome { created: true, seqs })
     }
@@ -351,26 +251,51 @@ impl EventLog {
 
     /// Appends a telemetry reading; returns its seq.
     pub fn append_telemetry(&self, telemetry: &Telemetry) -> Result<u64> {
-        self.append_record(LogRecord::Telemetry(telemetry.clone()), None)
+        self.append_record(LogRecord::Telemetry(telemetry.clone()))
     }
 
-    fn append_record(&self, record: LogRecord, remove: Option<&[u8]>) -> Result<u64> {
+    fn append_record(&self, record: LogRecord) -> Result<u64> {
         let mut last_seq = self.last_seq.lock().unwrap_or_else(|p| p.into_inner());
         let seq = *last_seq + 1;
         let mut batch = sled::Batch::default();
         batch.insert(&record_key(seq)[..], record.encode()?);
-        if let Some(key) = remove {
-            batch.remove(key);
-        }
-        self.tree.apply_batch(batch)?;
-        self.db.flush()?;
+        self.write(batch)?;
         *last_seq = seq;
         Ok(seq)
     }
 
-    /// Appends a retraction of a dropped transaction; returns its seq.
+    /// Appends a retraction of a transaction not in the finalized chain; returns its seq. In the
+    /// same batch its records leave the idempotency index for the retracted index (`X`): they no
+    /// longer count, and should the transaction reappear it is appended again, as new records
+    /// (a retraction never poisons the idempotency index).
     pub fn retract(&self, signature: [u8; 64], slot: u64) -> Result<u64> {
-        self.append_record(LogRecord::Retraction { signature, slot }, Some(&pending_key(&signature)[..]))
+        let mut last_seq = self.last_seq.lock().unwrap_or_else(|p| p.into_inner());
+        let seq = *last_seq + 1;
+        let mut batch = sled::Batch::default();
+        batch.insert(&record_key(seq)[..], LogRecord::Retraction { signature, slot }.encode()?);
+        batch.remove(&pending_key(&signature)[..]);
+        for entry in self.tree.scan_prefix(signature_prefix(KEY, &signature)) {
+            let (key, value) = entry?;
+            batch.remove(key);
+            batch.insert(&retracted_key(&signature, seq_value(&value)?)[..], &[][..]);
+        }
+        self.write(batch)?;
+        *last_seq = seq;
+        Ok(seq)
+    }
+
+    /// The seqs of a transaction's retracted records, in order.
+    pub fn retracted_seqs(&self, signature: &[u8; 64]) -> Result<Vec<u64>> {
+        self.tree
+            .scan_prefix(signature_prefix(RETRACTED, signature))
+            .keys()
+            .map(|key| seq_value(&key?[65..]))
+            .collect()
+    }
+
+    /// Whether the record `seq` of the transaction `signature` was retracted.
+    pub fn is_retracted(&self, signature: &[u8; 64], seq: u64) -> Result<bool> {
+        Ok(self.tree.contains_key(retracted_key(signature, seq))?)
     }
 
     /// Transactions pending finality whose slot is at most `up_to_slot`.
@@ -394,15 +319,14 @@ impl EventLog {
         for signature in signatures {
             batch.remove(&pending_key(signature)[..]);
         }
-        self.tree.apply_batch(batch)?;
-        Ok(())
+        self.write(batch)
     }
 
     /// Sets a transaction aside whose answer could not be decoded, to be retried later.
     pub fn set_aside(&self, signature: [u8; 64], slot: u64) -> Result<()> {
-        self.tree.insert(set_aside_key(&signature), &slot.to_be_bytes())?;
-        self.db.flush()?;
-        Ok(())
+        let mut batch = sled::Batch::default();
+        batch.insert(&set_aside_key(&signature)[..], &slot.to_be_bytes()[..]);
+        self.write(batch)
     }
 
     /// The transactions set aside, with their slots.
@@ -421,16 +345,14 @@ impl EventLog {
 
     /// A set-aside transaction decoded at last (its events were appended): no longer set aside.
     pub fn clear_set_aside(&self, signature: &[u8; 64]) -> Result<()> {
-        self.tree.remove(set_aside_key(signature))?;
-        self.db.flush()?;
-        Ok(())
+        let mut batch = sled::Batch::default();
+        batch.remove(&set_aside_key(signature)[..]);
+        self.write(batch)
     }
 
     /// Whether any entry of a transaction (event or decoded instruction) is in the log.
     pub fn contains_transaction(&self, signature: &[u8; 64]) -> Result<bool> {
-        let mut prefix = [KEY; 65];
-        prefix[1..].copy_from_slice(signature);
-        Ok(self.tree.scan_prefix(prefix).next().transpose()?.is_some())
+        Ok(self.tree.scan_prefix(signature_prefix(KEY, signature)).next().transpose()?.is_some())
     }
 
     /// Whether an event is in the log.
@@ -461,16 +383,18 @@ impl EventLog {
     }
 }
 
-/// Refuses a log of another format; marks a new one with [`LOG_FORMAT`].
-fn check_format(tree: &sled::Tree, dir: &Path) -> Result<()> {
-    match tree.get([FORMAT])? {
-        Some(value) if value.as_ref() == LOG_FORMAT.to_be_bytes() => Ok(()),
-        Some(_) => Err(Error::IncompatibleLog(dir.to_path_buf())),
-        None if tree.first()?.is_some() => Err(Error::IncompatibleLog(dir.to_path_buf())),
-        None => {
-            tree.insert([FORMAT], &LOG_FORMAT.to_be_bytes())?;
-            tree.flush()?;
-            Ok(())
+/// How long an open waits for a data directory held by a log of this process being dropped
+/// (sled's background flusher releases the lock a moment after the last handle goes).
+const RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn open_db(dir: &Path, cache_bytes: u64) -> Result<sled::Db> {
+    let started = std::time::Instant::now();
+    loop {
+        match sled::Config::new().path(dir).cache_capacity(cache_bytes).open().map_err(|err| open_error(dir, err)) {
+            Err(Error::DataDirLocked(_)) if started.elapsed() < RELEASE_WAIT => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            opened => return opened,
         }
     }
 }
@@ -488,6 +412,8 @@ fn open_error(dir: &Path, err: sled::Error) -> Error {
 pub(crate) mod tests {
     use super::*;
     use shared::dfpn::{ModelRegistryEvent, ModelScoreUpdated};
+    use shared::event::PayloadKind;
+    use shared::ChainEvent;
 
     /// A DFPN event of transaction `[signature_byte; 64]` (score 100 + `event_index`).
     pub(crate) fn envelope(signature_byte: u8, event_index: u32, slot: u64) -> EventEnvelope {
@@ -603,6 +529,76 @@ pub(crate) mod tests {
         assert_eq!(seq, 4);
         assert!(log.pending(u64::MAX).unwrap().is_empty());
         assert_eq!(read_all(&log)[3].1, LogRecord::Retraction { signature: [3; 64], slot: 60 });
+    }
+
+    #[test]
+    fn a_retracted_transaction_that_reappears_is_appended_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = EventLog::open(dir.path(), 1 << 20).unwrap();
+        log.append(&[envelope(3, 0, 60), envelope(3, 1, 60), envelope(4, 0, 61)], None, 10).unwrap();
+        assert_eq!(log.retract([3; 64], 60).unwrap(), 4);
+        assert_eq!(log.retracted_seqs(&[3; 64]).unwrap(), vec![1, 2]);
+        assert!(log.is_retracted(&[3; 64], 2).unwrap() && !log.is_retracted(&[4; 64], 3).unwrap());
+        assert!(!log.contains_transaction(&[3; 64]).unwrap(), "its records left the idempotency index");
+        let again = log.append(&[envelope(3, 0, 60), envelope(3, 1, 60), envelope(4, 0, 61)], None, 10).unwrap();
+        assert_eq!((again.appended, again.duplicates), (vec![5, 6], 1), "restored as new records");
+        assert!(!log.is_retracted(&[3; 64], 5).unwrap());
+        assert_eq!(log.pending(u64::MAX).unwrap().len(), 2, "pending again, with the other transaction");
+    }
+
+    #[test]
+    fn a_failed_flush_stops_every_later_write_and_no_seq_is_handed_out_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let log = EventLog::open(dir.path(), 1 << 20).unwrap();
+            log.append(&[envelope(1, 0, 5)], None, 0).unwrap();
+            log.fail_next_flush.store(true, Ordering::SeqCst);
+            let failed = log.append(&[envelope(2, 0, 6)], None, 0).unwrap_err();
+            assert!(matches!(failed, Error::LogFailed(_)) && failed.is_fatal(), "{failed}");
+            for later in [
+                log.append(&[envelope(3, 0, 7)], None, 0).map(|_| ()),
+                log.retract([1; 64], 5).map(|_| ()),
+                log.append_telemetry(&Telemetry {
+                    observed_at: 1,
+                    slot: 1,
+                    block_height: 1,
+                    sample_slot: 1,
+                    num_transactions: 1,
+                    num_slots: 1,
+                    sample_period_secs: 60,
+                })
+                .map(|_| ()),
+                log.set_aside([5; 64], 9),
+            ] {
+                assert!(matches!(later, Err(Error::LogFailed(_))), "{later:?}");
+            }
+        }
+        let log = EventLog::open(dir.path(), 1 << 20).unwrap();
+        let seqs: Vec<u64> = read_all(&log).iter().map(|(seq, _)| *seq).collect();
+        assert_eq!(seqs, (1..=log.last_seq()).collect::<Vec<_>>(), "gap-free after the restart");
+        let next = log.append(&[envelope(3, 0, 7)], None, 0).unwrap().appended;
+        assert_eq!(next, vec![log.last_seq()]);
+        assert!(next[0] > 1, "the seq of the failed write's batch is not handed out again");
+    }
+
+    #[test]
+    fn a_log_of_the_previous_format_is_migrated_retractions_included() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let log = EventLog::open(dir.path(), 1 << 20).unwrap();
+            log.append(&[envelope(3, 0, 60), envelope(4, 0, 61)], None, 10).unwrap();
+            // A format-2 retraction: the record, with the idempotency entries left in place.
+            let mut batch = sled::Batch::default();
+            batch.insert(&record_key(3)[..], LogRecord::Retraction { signature: [3; 64], slot: 60 }.encode().unwrap());
+            batch.insert(&[FORMAT][..], &2u32.to_be_bytes()[..]);
+            log.tree.apply_batch(batch).unwrap();
+            log.db.flush().unwrap();
+        }
+        let log = EventLog::open(dir.path(), 1 << 20).unwrap();
+        assert_eq!(log.tree.get([FORMAT]).unwrap().unwrap().as_ref(), LOG_FORMAT.to_be_bytes());
+        assert_eq!(log.retracted_seqs(&[3; 64]).unwrap(), vec![1]);
+        assert!(!log.contains_transaction(&[3; 64]).unwrap() && log.contains_transaction(&[4; 64]).unwrap());
+        assert_eq!(log.append(&[envelope(3, 0, 60)], None, 10).unwrap().appended, vec![4]);
     }
 
     #[test]

@@ -1,0 +1,63 @@
+//! The log format marker (`V`) and the migration of logs of the previous format.
+
+use std::path::Path;
+
+use super::{record_key, retracted_key, seq_value, signature_prefix, LogRecord, FORMAT, KEY, RECORD};
+use crate::error::{Error, Result};
+
+/// The log format this version writes and reads. 2 is the five real DFPN programs (per-program
+/// kinds, decoded instructions); 3 moves a retracted transaction's records out of the
+/// idempotency index into the retracted index, so that a transaction that reappears is appended
+/// again. Logs of the invented single-program model carry no marker and are refused.
+pub const LOG_FORMAT: u32 = 3;
+
+/// The format whose logs are migrated at open rather than refused.
+const PREVIOUS_FORMAT: u32 = 2;
+
+/// Refuses a log of an unknown format, migrates one of [`PREVIOUS_FORMAT`], and marks a new one
+/// with [`LOG_FORMAT`].
+pub(super) fn check(tree: &sled::Tree, dir: &Path) -> Result<()> {
+    let format = tree.get([FORMAT])?.map(|value| value.as_ref().try_into().map(u32::from_be_bytes));
+    match format {
+        Some(Ok(LOG_FORMAT)) => Ok(()),
+        Some(Ok(PREVIOUS_FORMAT)) => migrate_retractions(tree, dir),
+        Some(_) => Err(Error::IncompatibleLog(dir.to_path_buf())),
+        None if tree.first()?.is_some() => Err(Error::IncompatibleLog(dir.to_path_buf())),
+        None => mark(tree),
+    }
+}
+
+fn mark(tree: &sled::Tree) -> Result<()> {
+    tree.insert([FORMAT], &LOG_FORMAT.to_be_bytes())?;
+    tree.flush()?;
+    Ok(())
+}
+
+/// Format 2 → 3: the records of every retracted transaction move from the idempotency index to
+/// the retracted index, with the new format marker, in one atomic batch (a crash leaves the log
+/// of format 2, migrated again at the next open).
+fn migrate_retractions(tree: &sled::Tree, dir: &Path) -> Result<()> {
+    let mut batch = sled::Batch::default();
+    let mut moved = 0u64;
+    for entry in tree.range(record_key(1)..record_key(u64::MAX)) {
+        let (key, value) = entry?;
+        debug_assert_eq!(key[0], RECORD);
+        // Borsh tags the stored record's variant first; 1 is a retraction.
+        if value.first() != Some(&1) {
+            continue;
+        }
+        let seq = seq_value(&key[1..9])?;
+        let LogRecord::Retraction { signature, .. } = LogRecord::decode(seq, &value)? else { continue };
+        for entry in tree.scan_prefix(signature_prefix(KEY, &signature)) {
+            let (key, value) = entry?;
+            batch.remove(key);
+            batch.insert(&retracted_key(&signature, seq_value(&value)?)[..], &[][..]);
+            moved += 1;
+        }
+    }
+    batch.insert(&[FORMAT][..], &LOG_FORMAT.to_be_bytes()[..]);
+    tree.apply_batch(batch)?;
+    tree.flush()?;
+    tracing::info!(dir = %dir.display(), moved, from = PREVIOUS_FORMAT, to = LOG_FORMAT, "event log migrated");
+    Ok(())
+}
