@@ -123,8 +123,10 @@ fn bincode_size(transaction: &VersionedTransaction) -> anyhow::Result<usize> {
 
 /// Creates lookup tables holding `addresses` (up to 256 each, in order), paid by `payer`, each
 /// with an authority of its own (tables of one authority need distinct recent slots); waits
-/// until every table is active (from the slot after its last extension) and returns the tables
-/// as the validator holds them.
+/// until every table is active in the finalized bank (from the slot after its last extension)
+/// and returns the tables as the validator holds them. Active at `confirmed` is not enough: the
+/// banking stage resolves a v0 transaction's lookups against its root bank and drops the
+/// transaction, unseen, while the root does not have the extended addresses active.
 pub async fn create_tables(
     rpc: &RpcClient,
     payer: &Keypair,
@@ -163,9 +165,9 @@ pub async fn create_tables(
         last_extended = last_extended.max(state.meta.last_extended_slot);
         accounts.push(AddressLookupTableAccount { key: *table, addresses: state.addresses.to_vec() });
     }
-    while rpc.get_slot_with_commitment(CommitmentConfig::confirmed()).await.context("getSlot")? <= last_extended {
+    while rpc.get_slot_with_commitment(CommitmentConfig::finalized()).await.context("getSlot")? <= last_extended {
         if Instant::now() >= deadline {
-            bail!("the lookup tables were not active {}s after their last extension", timeout.as_secs());
+            bail!("the lookup tables were not active at finalized {}s after their last extension", timeout.as_secs());
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
