@@ -507,7 +507,10 @@ impl Context {
                         retracted += 1;
                         tracing::warn!(signature = %text, slot, "transaction not in the finalized chain; retracted");
                     }
-                    None => tracing::debug!(signature = %text, slot, "status unknown; still pending"),
+                    None => {
+                        self.metrics.unknown_statuses.inc();
+                        tracing::debug!(signature = %text, slot, "status unknown; still pending")
+                    }
                 }
             }
             self.log.confirm_final(&confirmed)?;

@@ -41,6 +41,9 @@ pub struct Metrics {
     /// `getTransaction` answers holding another transaction than the one asked (swapped batch
     /// ids, a wrong backend): refused and asked again.
     pub mismatched_answers: IntCounter,
+    /// Pending transactions whose status the node did not know at a finality check (a lagging
+    /// backend, or a fork whose block is not finalized yet): kept pending, asked again.
+    pub unknown_statuses: IntCounter,
     /// Signature pages that did not move past `before` (a node ignoring it): asked again.
     pub stuck_pages: IntCounter,
     /// Seconds spent waiting on HTTP 429 `Retry-After`.
@@ -120,6 +123,10 @@ impl Default for Metrics {
             mismatched_answers: counter(
                 "mismatched_answers_total",
                 "getTransaction answers holding another transaction than the one asked (retried)",
+            ),
+            unknown_statuses: counter(
+                "unknown_statuses_total",
+                "Pending transactions whose status the node did not know at a finality check (kept pending)",
             ),
             stuck_pages: counter("stuck_pages_total", "Signature pages that did not move past before (retried)"),
             rate_limited_seconds: gauge("rate_limited_seconds", "Seconds spent waiting on HTTP 429 Retry-After"),

@@ -67,6 +67,58 @@ async fn sigkill_during_backfill_and_replay_loses_and_duplicates_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_under_hostile_answers_loses_and_duplicates_nothing() {
+    // v0 lookup tables, a lagging backend, oversized answers (over the bound given below),
+    // swapped batch ids, wrong bodies and paging that ignores `before`, all at once.
+    let faults = Faults {
+        v0_lookup_table_every: 3,
+        lagging_window_ms: 1_500,
+        lagging_null_percent: 30,
+        oversized_answer_every: 13,
+        oversized_answer_bytes: 2 << 20,
+        swap_batch_ids_every: 3,
+        wrong_transaction_every: 7,
+        ignore_before_every: 2,
+        delay_ms: 2,
+        ..Faults::default()
+    };
+    let node = start_node(43, 6_000, faults).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(43);
+    let truth = ground_truth(&node, None);
+    let backfill = |from: &'static str| {
+        indexer(&node, dir.path(), &["backfill", "--from", from, "--max-rpc-answer-bytes", "1048576"]).spawn().unwrap()
+    };
+    let mut interrupted = 0;
+    for _ in 0..3 {
+        let mut child = backfill("genesis");
+        tokio::time::sleep(Duration::from_millis(rng.gen_range(150..900))).await;
+        child.kill().unwrap();
+        finish(child).await;
+        let stored = EventLog::open(&dir.path().join("log"), 8 << 20).unwrap().last_seq() as usize;
+        interrupted += usize::from(stored < truth.len());
+    }
+    assert!(interrupted >= 1, "at least one kill landed mid-backfill");
+    // What the lagging backend answered null is set aside and asked again by each backfill's
+    // end; one after the lagging window has passed stores the rest.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let output = finish(backfill("cursor")).await;
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let log = EventLog::open(&dir.path().join("log"), 8 << 20).unwrap();
+        let contents = read_log(&log);
+        if contents.lines == truth {
+            assert_eq!(contents.event_records, truth.len(), "no duplicates");
+            assert!(contents.retracted.is_empty(), "nothing retracted");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{} of {} lines stored", contents.lines.len(), truth.len());
+    }
+    assert_eq!(projected(&dir.path().join("projections")), expected_dfpn(node.node.ground_truth(None).lines()));
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_follows_live_refuses_a_second_process_and_stops_cleanly_on_sigterm() {
     let node = start_node(42, 600, Faults::default()).await;
     let dir = tempfile::tempdir().unwrap();

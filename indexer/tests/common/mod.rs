@@ -17,9 +17,14 @@ use solana_commitment_config::CommitmentConfig;
 
 /// A context reading `handle` at `confirmed` into a log in `dir`.
 pub fn context(handle: &NodeHandle, dir: &Path) -> Arc<Context> {
+    context_with(handle, dir, |rpc| rpc)
+}
+
+/// A context like [`context`] whose RPC client `configure` adjusts.
+pub fn context_with(handle: &NodeHandle, dir: &Path, configure: impl FnOnce(Rpc) -> Rpc) -> Arc<Context> {
     let metrics = Arc::new(Metrics::default());
     Arc::new(Context {
-        rpc: Rpc::new(&handle.http_url(), CommitmentConfig::confirmed(), metrics.clone()),
+        rpc: configure(Rpc::new(&handle.http_url(), CommitmentConfig::confirmed(), metrics.clone())),
         log: Arc::new(EventLog::open(dir, 8 << 20).expect("log opens")),
         programs: ProgramSet::defaults(),
         metrics,
