@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's first command, checked: runs scripts/demo.sh on free loopback ports in a fresh data
 # directory without a terminal, waits for its `ready` line, then runs every `curl` line it printed
-# and requires each to succeed with a non-empty answer; stops the demo with SIGTERM and requires it
+# and requires each to succeed with an answer that says something (not empty, not a bare 0 or an
+# empty list); stops the demo with SIGTERM and requires it
 # to exit cleanly. Bounded: the demo stops itself after DEMO_SECONDS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,14 +21,47 @@ for _ in $(seq 1 1800); do
   sleep 0.5
 done
 grep -q '^ready ' "$out" || { tail -n 30 "$out"; echo "demo not ready" >&2; exit 1; }
-sleep 3 # let the first rewards and telemetry land
+# An answer counts when the command succeeds and says something: not empty, not a bare `0`, `[]`
+# or `{}`, no list endpoint with every list empty, no metric line at 0. Rewards and telemetry land
+# a few seconds after `ready`: each line is asked again until it counts, within a deadline.
+says_something() {
+  python3 -c '
+import json, sys
+text = sys.stdin.read().strip()
+if not text or text in ("0", "[]", "{}"):
+    sys.exit(1)
+if text.startswith("indexer_") or text.startswith("query_api_"):
+    sys.exit(0 if any(float(line.split()[-1]) > 0 for line in text.splitlines()) else 1)
+try:
+    value = json.loads(text)
+except ValueError:
+    sys.exit(0)
+def lists(v):
+    if isinstance(v, list):
+        yield v
+    elif isinstance(v, dict):
+        for item in v.values():
+            yield from lists(item)
+found = list(lists(value))
+sys.exit(1 if found and all(len(l) == 0 for l in found) else 0)
+'
+}
 failed=0
+deadline=$((SECONDS + 60))
 while IFS= read -r line; do
   command="${line#  }"
   strict="${command/curl -s /curl -sf --max-time 10 }" # HTTP errors fail too
-  answer="$(bash -o pipefail -c "$strict" 2>&1)" && [ -n "$answer" ] \
-    && echo "ok   $command" | cut -c1-140 \
-    || { echo "FAIL $command: $answer" | cut -c1-300; failed=1; }
+  ok=0
+  while :; do
+    answer="$(bash -o pipefail -c "$strict" 2>&1)" && printf '%s' "$answer" | says_something && { ok=1; break; }
+    [ $SECONDS -lt $deadline ] || break
+    sleep 0.5
+  done
+  if [ $ok = 1 ]; then
+    echo "ok   $command" | cut -c1-140
+  else
+    echo "FAIL $command: $answer" | cut -c1-300; failed=1
+  fi
 done < <(grep '^  curl ' "$out")
 [ "$(grep -c '^  curl ' "$out")" -ge 10 ] || { echo "the demo printed too few curl lines" >&2; failed=1; }
 kill -TERM $demo

@@ -75,10 +75,12 @@ pids+=($!)
   --tps-broadcast-secs 1 --reward-processing-secs 2 --job-refresh-secs 2 > "$DATA/query-api.log" 2>&1 &
 pids+=($!)
 wait_for query-api "http://127.0.0.1:$PSY_PORT/health"
+populated=0
 for _ in $(seq 1 300); do
-  curl -sf "http://127.0.0.1:$DFPN_PORT/health" | grep -q '"worker_count":[1-9]' && break
+  curl -sf "http://127.0.0.1:$DFPN_PORT/health" | grep -q '"worker_count":[1-9]' && { populated=1; break; }
   sleep 0.2
 done
+[ $populated = 1 ] || { echo "the system never indexed a worker: schemathesis would fuzz an empty system" >&2; tail -n 20 "$DATA"/*.log >&2; exit 1; }
 TOKEN="$("$BIN/query-api" token --sub system-test)"
 
 echo "== schemathesis (both surfaces, $EXAMPLES examples per operation)"

@@ -42,7 +42,9 @@ async function main() {
       Number(document.getElementById("tps-points")?.textContent || 0) >= 2);
     await check("the latest TPS is shown", () => (document.getElementById("tps-value")?.textContent || "").trim() !== "");
     await check("the worker leaderboard has rows", () => document.querySelectorAll("#leaderboard tr").length > 0);
-    await check("request status counts are shown", () => /\d/.test(document.getElementById("request-counts")?.textContent || ""));
+    // A count of requests above zero (a "0" everywhere would pass a bare digit test).
+    await check("request status counts are shown", () => /[1-9]/.test(document.getElementById("request-counts")?.textContent || ""));
+    await check("the latest TPS is a number above zero", () => Number((document.getElementById("tps-value")?.textContent || "").replace(/[^0-9.]/g, "")) > 0);
     await check("recent worker events are listed", () => document.querySelectorAll("#worker-events tr, #worker-events li").length > 0);
 
     await page.fill("#model-search", "face");
