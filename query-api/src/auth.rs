@@ -7,6 +7,9 @@
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+/// Longest token verified, in bytes.
+const MAX_TOKEN_BYTES: usize = 4_096;
+
 /// The claims of our tokens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
@@ -36,6 +39,7 @@ impl Auth {
     pub fn new(secret: &str) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
+        validation.validate_nbf = true;
         Self {
             decoding: DecodingKey::from_secret(secret.as_bytes()),
             encoding: EncodingKey::from_secret(secret.as_bytes()),
@@ -43,11 +47,14 @@ impl Auth {
         }
     }
 
-    /// Verifies an `Authorization` header value (`Bearer <jwt>`).
+    /// Verifies an `Authorization` header value (`Bearer <jwt>`, the scheme in any case as
+    /// RFC 7235 has it); a token whose `nbf` lies in the future is refused.
     pub fn verify_header(&self, header: &str) -> Result<Claims, InvalidToken> {
-        let token = header
-            .strip_prefix("Bearer ")
-            .ok_or_else(|| InvalidToken("expected `Authorization: Bearer <token>`".into()))?;
+        let expected = || InvalidToken("expected `Authorization: Bearer <token>`".into());
+        let (scheme, token) = header.trim_start().split_once(' ').ok_or_else(expected)?;
+        if !scheme.eq_ignore_ascii_case("bearer") || token.len() > MAX_TOKEN_BYTES {
+            return Err(expected());
+        }
         decode::<Claims>(token.trim(), &self.decoding, &self.validation)
             .map(|data| data.claims)
             .map_err(|err| InvalidToken(err.to_string()))
@@ -77,6 +84,18 @@ mod tests {
         assert_eq!(auth.verify_header(&format!("Bearer {token}")).unwrap().sub, "ops");
         assert!(Auth::new("other").verify_header(&format!("Bearer {token}")).is_err());
         assert!(auth.verify_header(&token).is_err(), "scheme required");
+        assert_eq!(
+            auth.verify_header(&format!("bearer {token}")).unwrap().sub,
+            "ops",
+            "the scheme is case-insensitive"
+        );
+        let future = encode(
+            &Header::new(Algorithm::HS256),
+            &serde_json::json!({ "sub": "ops", "iat": now, "exp": now + 3_600, "nbf": now + 600 }),
+            &EncodingKey::from_secret(b"s3cret"),
+        )
+        .unwrap();
+        assert!(auth.verify_header(&format!("Bearer {future}")).is_err(), "not valid before nbf");
         let expired = auth.mint("ops", 0, now - 10);
         assert!(auth.verify_header(&format!("Bearer {expired}")).is_err());
         let unsigned = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJvcHMiLCJleHAiOjk5OTk5OTk5OTksImlhdCI6MH0.";

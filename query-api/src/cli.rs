@@ -10,8 +10,16 @@ use clap::{Args, Parser, Subcommand};
 use crate::auth::{unix_now, Auth};
 use crate::control::ControlConfig;
 use crate::psy::rewards::RewardRule;
-use crate::ratelimit::Limits;
+use crate::psy::tps::{self, WsLimits};
+use crate::ratelimit::{self, ClientKeys, Limits, Network, ProxyTrust};
+use crate::server::{self, ConnectionLimits};
+use crate::work::{self, WorkLimits};
 use crate::{Config, Intervals};
+
+/// A default duration as the milliseconds of its flag.
+const fn millis(duration: Duration) -> u64 {
+    duration.as_millis() as u64
+}
 
 /// Command-line interface of `query-api`.
 #[derive(Debug, Parser)]
@@ -70,9 +78,62 @@ pub struct ServeArgs {
     /// Window length in seconds.
     #[arg(long, env = "RATE_LIMIT_WINDOW_SECS", default_value_t = 60)]
     pub rate_limit_window_secs: u64,
-    /// Identify clients by the first X-Forwarded-For address (only behind a trusted proxy).
+    /// One trusted proxy in front (nginx): the client is the X-Forwarded-For hop it appended,
+    /// the right-most one (same as --trusted-proxy-hops 1).
     #[arg(long, env = "TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
+    /// Number of trusted proxies in front, the peer included: the client is the right-most
+    /// X-Forwarded-For hop past them (0: the peer is the client).
+    #[arg(long, env = "TRUSTED_PROXY_HOPS", default_value_t = 0, conflicts_with = "trusted_proxies")]
+    pub trusted_proxy_hops: u8,
+    /// Addresses or CIDR networks of trusted proxies (repeat or comma-separate): the client is
+    /// the right-most X-Forwarded-For hop outside them, when the peer is one of them.
+    #[arg(long = "trusted-proxy", env = "TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<Network>,
+    /// IPv6 clients are counted by this prefix length.
+    #[arg(long, env = "RATE_LIMIT_IPV6_PREFIX", default_value_t = ratelimit::DEFAULT_IPV6_PREFIX,
+          value_parser = clap::value_parser!(u8).range(1..=128))]
+    pub rate_limit_ipv6_prefix: u8,
+    /// Clients the rate limiter counts apart per window; new clients past it share one count.
+    #[arg(long, env = "RATE_LIMIT_MAX_CLIENTS", default_value_t = ratelimit::DEFAULT_MAX_CLIENTS)]
+    pub rate_limit_max_clients: usize,
+    /// Open connections over both surfaces; past it a connection is answered 503 and closed.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = server::DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
+    /// Milliseconds a request header may take to arrive (also the keep-alive wait).
+    #[arg(long, env = "HEADER_READ_TIMEOUT_MS", default_value_t = millis(server::DEFAULT_HEADER_READ_TIMEOUT))]
+    pub header_read_timeout_ms: u64,
+    /// Milliseconds a connection may pass without traffic before it is closed.
+    #[arg(long, env = "IDLE_TIMEOUT_MS", default_value_t = millis(server::DEFAULT_IDLE_TIMEOUT))]
+    pub idle_timeout_ms: u64,
+    /// Milliseconds requests in progress get to finish at shutdown.
+    #[arg(long, env = "SHUTDOWN_GRACE_MS", default_value_t = millis(server::DEFAULT_SHUTDOWN_GRACE))]
+    pub shutdown_grace_ms: u64,
+    /// Largest request header in bytes, request line included (431 past it).
+    #[arg(long, env = "MAX_HEADER_BYTES", default_value_t = server::DEFAULT_MAX_HEADER_BYTES)]
+    pub max_header_bytes: usize,
+    /// Blocking query tasks running at once.
+    #[arg(long, env = "MAX_BLOCKING_QUERIES", default_value_t = work::DEFAULT_MAX_IN_FLIGHT)]
+    pub max_blocking_queries: usize,
+    /// Requests waiting for a blocking slot; past it a request is answered 503 before it starts.
+    #[arg(long, env = "MAX_QUEUED_QUERIES", default_value_t = work::DEFAULT_MAX_QUEUED)]
+    pub max_queued_queries: usize,
+    /// Largest message a /ws/tps client may send, in bytes.
+    #[arg(long, env = "WS_MAX_MESSAGE_BYTES", default_value_t = tps::DEFAULT_MAX_MESSAGE_BYTES)]
+    pub ws_max_message_bytes: usize,
+    /// Largest frame a /ws/tps client may send, in bytes.
+    #[arg(long, env = "WS_MAX_FRAME_BYTES", default_value_t = tps::DEFAULT_MAX_FRAME_BYTES)]
+    pub ws_max_frame_bytes: usize,
+    /// /ws/tps clients connected at once (503 past it).
+    #[arg(long, env = "WS_MAX_CLIENTS", default_value_t = tps::DEFAULT_MAX_CLIENTS)]
+    pub ws_max_clients: usize,
+    /// /ws/tps clients connected at once per client key (429 past it).
+    #[arg(long, env = "WS_MAX_CLIENTS_PER_KEY", default_value_t = tps::DEFAULT_MAX_CLIENTS_PER_KEY)]
+    pub ws_max_clients_per_key: usize,
+    /// Milliseconds a send to a /ws/tps client (its close included) or its answer to a ping may
+    /// take before the client is dropped.
+    #[arg(long, env = "WS_SEND_TIMEOUT_MS", default_value_t = millis(tps::DEFAULT_SEND_TIMEOUT))]
+    pub ws_send_timeout_ms: u64,
     /// JWT secret (HS256); without it every client is anonymous and admin endpoints refuse.
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
@@ -124,6 +185,26 @@ impl ServeArgs {
             None => RewardRule::default(),
         };
         let seconds = |secs: u64| Duration::from_secs(secs.max(1));
+        let ms = |ms: u64| Duration::from_millis(ms.max(1));
+        let request_timeout = ms(self.request_timeout_ms);
+        if ms(self.idle_timeout_ms) <= request_timeout {
+            return Err(format!(
+                "--idle-timeout-ms ({}) must exceed --request-timeout-ms ({}): a request computing its answer sends nothing",
+                self.idle_timeout_ms, self.request_timeout_ms
+            ));
+        }
+        if self.max_header_bytes < 1_024 {
+            return Err("--max-header-bytes must be at least 1024".into());
+        }
+        let proxies = if !self.trusted_proxies.is_empty() {
+            ProxyTrust::Networks(self.trusted_proxies.clone())
+        } else if self.trusted_proxy_hops > 0 {
+            ProxyTrust::Hops(self.trusted_proxy_hops)
+        } else if self.trust_forwarded_for {
+            ProxyTrust::Hops(1)
+        } else {
+            ProxyTrust::None
+        };
         Ok(Config {
             data_dir: self.data_dir.clone(),
             dfpn_addr: self.dfpn_bind,
@@ -133,10 +214,26 @@ impl ServeArgs {
                 authenticated: self.rate_limit_authenticated,
                 window: Duration::from_secs(self.rate_limit_window_secs.max(1)),
             },
-            trust_forwarded_for: self.trust_forwarded_for,
+            rate_limit_max_clients: self.rate_limit_max_clients.max(1),
+            client_keys: ClientKeys { proxies, ipv6_prefix: self.rate_limit_ipv6_prefix },
+            connections: ConnectionLimits {
+                max_connections: self.max_connections.max(1),
+                header_read_timeout: ms(self.header_read_timeout_ms),
+                idle_timeout: ms(self.idle_timeout_ms),
+                shutdown_grace: Duration::from_millis(self.shutdown_grace_ms),
+                max_header_bytes: self.max_header_bytes,
+            },
+            work: WorkLimits { max_in_flight: self.max_blocking_queries.max(1), max_queued: self.max_queued_queries },
+            ws: WsLimits {
+                max_message_bytes: self.ws_max_message_bytes.max(16),
+                max_frame_bytes: self.ws_max_frame_bytes.max(16),
+                max_clients: self.ws_max_clients,
+                max_clients_per_key: self.ws_max_clients_per_key,
+                send_timeout: ms(self.ws_send_timeout_ms),
+            },
             jwt_secret: self.jwt_secret.clone().filter(|secret| !secret.is_empty()),
             cors_origins: self.cors_origins.clone(),
-            request_timeout: Duration::from_millis(self.request_timeout_ms.max(1)),
+            request_timeout,
             clock: self.now.map_or(crate::Clock::System, crate::Clock::Fixed),
             control: self
                 .control_token
@@ -161,9 +258,7 @@ pub async fn run(cli: Cli, shutdown: impl std::future::Future<Output = ()>) -> R
     match cli.command {
         Command::Serve(args) => {
             let config = args.config()?;
-            let running = crate::start(config.clone())
-                .await
-                .map_err(|err| format!("cannot listen on {} / {}: {err}", config.dfpn_addr, config.psy_addr))?;
+            let running = crate::start(config).await.map_err(|err| err.to_string())?;
             println!(
                 "query-api listening: dfpn http://{} psy http://{} metrics {:?}",
                 running.dfpn_addr, running.psy_addr, running.metrics_addr

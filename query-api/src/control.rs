@@ -28,10 +28,16 @@ pub struct ControlClient {
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl ControlClient {
-    /// A client for `config`.
-    pub fn new(config: ControlConfig) -> Self {
-        let http = reqwest::Client::builder().timeout(WRITE_TIMEOUT).build().expect("a plain HTTP client builds");
-        Self { http, config }
+    /// A client for `config`. A loopback endpoint is always reached directly: `HTTP_PROXY` and
+    /// the like are ignored for it (a proxy would see the control token, and could not reach the
+    /// indexer's loopback port anyway).
+    pub fn new(config: ControlConfig) -> Result<Self, String> {
+        let mut builder = reqwest::Client::builder().timeout(WRITE_TIMEOUT);
+        if is_loopback(&config.url) {
+            builder = builder.no_proxy();
+        }
+        let http = builder.build().map_err(|err| format!("control endpoint client: {err}"))?;
+        Ok(Self { http, config })
     }
 
     /// Stores a registration; `created: false` when the key had already registered.
@@ -64,5 +70,26 @@ impl ControlClient {
         }
         let body = response.text().await.unwrap_or_default();
         Err(unavailable(format!("{status}: {body}")))
+    }
+}
+
+/// Whether `url`'s host is a loopback address or `localhost`.
+pub fn is_loopback(url: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(url) else { return false };
+    let Some(host) = url.host_str() else { return false };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn loopback_hosts_are_recognised() {
+        for url in ["http://127.0.0.1:9466", "http://localhost:1/", "http://[::1]:9466", "http://127.1.2.3"] {
+            assert!(super::is_loopback(url), "{url}");
+        }
+        for url in ["http://indexer:9466", "http://10.0.0.1", "not a url"] {
+            assert!(!super::is_loopback(url), "{url}");
+        }
     }
 }

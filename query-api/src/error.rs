@@ -32,6 +32,21 @@ pub enum ApiError {
     /// A dependency is not configured or not reachable (JWT secret, the indexer's control endpoint).
     #[error("{0}")]
     Unavailable(String),
+    /// The service is at a capacity bound (blocking work, WebSocket clients, connections): shed
+    /// before any work started.
+    #[error("{0}")]
+    Overloaded(String),
+    /// This client holds as many of a resource (WebSocket connections) as one client may.
+    #[error("{0}")]
+    TooManyClients(String),
+    /// The path exists, but not with this method.
+    #[error("{method} is not accepted here; accepted: {allowed}")]
+    MethodNotAllowed {
+        /// The request's method.
+        method: String,
+        /// The methods the path accepts, comma-separated (the `Allow` header).
+        allowed: String,
+    },
     /// A failure of ours (index I/O); details are logged, not returned.
     #[error("internal error")]
     Internal(String),
@@ -43,8 +58,11 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Timeout(_) | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RateLimited { .. } | ApiError::TooManyClients(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Timeout(_) | ApiError::Unavailable(_) | ApiError::Overloaded(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -75,8 +93,11 @@ impl ApiError {
         let (error, details) = match self {
             ApiError::BadRequest(details) => ("Bad Request: invalid parameters", Some(details.clone())),
             ApiError::NotFound(details) => ("Not Found", Some(details.clone())),
-            ApiError::RateLimited { .. } => ("Too Many Requests", Some(self.to_string())),
-            ApiError::Timeout(_) | ApiError::Unavailable(_) => ("Service Unavailable", Some(self.to_string())),
+            ApiError::RateLimited { .. } | ApiError::TooManyClients(_) => ("Too Many Requests", Some(self.to_string())),
+            ApiError::Timeout(_) | ApiError::Unavailable(_) | ApiError::Overloaded(_) => {
+                ("Service Unavailable", Some(self.to_string()))
+            }
+            ApiError::MethodNotAllowed { .. } => ("Method Not Allowed", Some(self.to_string())),
             ApiError::Unauthorized(details) => ("Unauthorized", Some(details.clone())),
             ApiError::Conflict(details) => ("Conflict", Some(details.clone())),
             ApiError::PayloadTooLarge(_) => ("Payload Too Large", Some(self.to_string())),

@@ -17,8 +17,10 @@ pub mod query;
 pub mod ratelimit;
 pub mod reply;
 pub mod routes;
+pub mod server;
 pub mod services;
 pub mod timefmt;
+pub mod work;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -31,9 +33,11 @@ use crate::control::{ControlClient, ControlConfig};
 use crate::projections::Projections;
 use crate::psy::jobs::JobStatusView;
 use crate::psy::rewards::RewardRule;
-use crate::psy::tps::TpsHub;
-use crate::ratelimit::{Limits, RateLimiter};
+use crate::psy::tps::{TpsHub, WsLimits};
+use crate::ratelimit::{ClientKeys, Limits, RateLimiter};
 use crate::reply::Surface;
+use crate::server::{ConnectionLimits, Gate};
+use crate::work::{WorkLimits, WorkPool};
 
 /// How the service runs.
 #[derive(Debug, Clone)]
@@ -46,8 +50,16 @@ pub struct Config {
     pub psy_addr: SocketAddr,
     /// Rate limits.
     pub limits: Limits,
-    /// Count clients by the first `X-Forwarded-For` address (only behind a trusted proxy).
-    pub trust_forwarded_for: bool,
+    /// Clients counted apart by the rate limiter (new ones past it share one key).
+    pub rate_limit_max_clients: usize,
+    /// How clients are identified: trusted proxies, IPv6 prefix.
+    pub client_keys: ClientKeys,
+    /// Connection cap and timeouts.
+    pub connections: ConnectionLimits,
+    /// Bound of the blocking work in flight.
+    pub work: WorkLimits,
+    /// Limits of `/ws/tps`.
+    pub ws: WsLimits,
     /// JWT secret; `None` disables the authenticated tier (and admin endpoints).
     pub jwt_secret: Option<String>,
     /// Origins allowed by CORS; `*` allows any.
@@ -79,7 +91,11 @@ impl Config {
             dfpn_addr: SocketAddr::from(([127, 0, 0, 1], 3030)),
             psy_addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
             limits: Limits::default(),
-            trust_forwarded_for: false,
+            rate_limit_max_clients: ratelimit::DEFAULT_MAX_CLIENTS,
+            client_keys: ClientKeys::default(),
+            connections: ConnectionLimits::default(),
+            work: WorkLimits::default(),
+            ws: WsLimits::default(),
             jwt_secret: None,
             cors_origins: vec!["*".into()],
             request_timeout: std::time::Duration::from_secs(10),
@@ -142,8 +158,12 @@ pub struct State {
     pub limiter: RateLimiter,
     /// Token verification, when a secret is configured.
     pub auth: Option<Auth>,
-    /// Whether `X-Forwarded-For` identifies clients.
-    pub trust_forwarded_for: bool,
+    /// How clients are identified.
+    pub client_keys: ClientKeys,
+    /// The bound of blocking work in flight.
+    pub work: WorkPool,
+    /// The connection cap shared by the surfaces.
+    pub gate: Arc<Gate>,
     /// Longest time a request may take.
     pub request_timeout: std::time::Duration,
     /// What "now" is.
@@ -175,16 +195,22 @@ impl State {
     pub fn new(config: &Config) -> Self {
         Self {
             projections: Projections::new(&config.data_dir.join("projections")),
-            limiter: RateLimiter::new(config.limits),
+            limiter: RateLimiter::new(config.limits, config.rate_limit_max_clients),
             auth: config.jwt_secret.as_deref().map(Auth::new),
-            trust_forwarded_for: config.trust_forwarded_for,
+            client_keys: config.client_keys.clone(),
+            work: WorkPool::new(config.work),
+            gate: Arc::new(Gate::new(config.connections.max_connections)),
             request_timeout: config.request_timeout,
             clock: config.clock,
-            control: config.control.clone().map(ControlClient::new),
+            control: config.control.clone().and_then(|control| {
+                ControlClient::new(control)
+                    .map_err(|err| tracing::error!(%err, "writes disabled: no control endpoint client"))
+                    .ok()
+            }),
             reward_rule: config.reward_rule.clone(),
             reward_finality: config.reward_finality,
             job_view: JobStatusView::default(),
-            tps: Arc::new(TpsHub::default()),
+            tps: Arc::new(TpsHub::new(config.ws)),
             intervals: config.intervals,
             metrics: metrics::Metrics::default(),
             dfpn_port: config.dfpn_addr.port(),
@@ -202,39 +228,54 @@ pub struct Running {
     pub psy_addr: SocketAddr,
     /// Where `/metrics` is served, if anywhere.
     pub metrics_addr: Option<SocketAddr>,
+    state: Arc<State>,
     shutdown: tokio::sync::watch::Sender<bool>,
     servers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
-    /// Stops serving and waits for in-flight requests.
+    /// Connections open now over the surfaces (WebSocket clients included).
+    pub fn open_connections(&self) -> usize {
+        self.state.gate.open()
+    }
+
+    /// Stops serving: listeners close, idle connections and WebSocket clients end at once, and
+    /// requests in progress get the shutdown grace to finish.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
+        self.state.tps.close();
         for server in self.servers {
             let _ = server.await;
         }
     }
 }
 
-/// Serves `routes` on `listener` until `shutdown` turns true.
+/// Serves `routes` on `listener` within the connection limits until `shutdown` turns true.
 fn serve<F>(
     routes: F,
     listener: tokio::net::TcpListener,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    state: &State,
+    limits: ConnectionLimits,
+    surface: Surface,
+    shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()>
 where
     F: warp::Filter + Clone + Send + Sync + 'static,
     F::Extract: warp::Reply,
 {
-    tokio::spawn(async move {
-        warp::serve(routes)
-            .incoming(listener)
-            .graceful(async move {
-                let _ = shutdown.wait_for(|stop| *stop).await;
-            })
-            .run()
-            .await;
-    })
+    let error = error::ApiError::Overloaded(format!(
+        "the service has its {} connections open; retry shortly",
+        limits.max_connections
+    ));
+    let refusal = server::refusal(&reply::error_body(surface, &error));
+    tokio::spawn(server::serve(routes, listener, state.gate.clone(), limits, refusal, shutdown))
+}
+
+/// Binds `addr`, naming it in the error.
+async fn bind(addr: SocketAddr, role: &str) -> std::io::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|err| std::io::Error::new(err.kind(), format!("cannot listen on {addr} ({role}): {err}")))
 }
 
 /// Milliseconds since the Unix epoch.
@@ -273,25 +314,32 @@ fn into_response<R: warp::Reply>(reply: R) -> warp::reply::Response {
     reply.into_response()
 }
 
+/// Connections the metrics listener takes at once (apart from the surfaces' cap).
+const METRICS_CONNECTIONS: usize = 16;
+
 /// Serves `GET /metrics` until `shutdown`.
 fn serve_metrics(
     state: Arc<State>,
     listener: tokio::net::TcpListener,
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
+    let scraped = state.clone();
     let metrics = warp::path!("metrics").and(warp::get()).map(move || {
-        state.metrics.ws_clients.set(state.tps.clients() as i64);
-        warp::reply::with_header(state.metrics.render(), "content-type", "text/plain; version=0.0.4")
+        let text = scraped.metrics.render_with(&scraped);
+        warp::reply::with_header(text, "content-type", "text/plain; version=0.0.4")
     });
-    serve(metrics, listener, shutdown)
+    let limits = ConnectionLimits { max_connections: METRICS_CONNECTIONS, ..ConnectionLimits::default() };
+    let gate = Arc::new(Gate::new(METRICS_CONNECTIONS));
+    let refusal = server::refusal(&serde_json::json!({ "error": "Service Unavailable" }));
+    tokio::spawn(server::serve(metrics, listener, gate, limits, refusal, shutdown))
 }
 
 /// Binds the listeners and serves until [`Running::stop`].
 pub async fn start(mut config: Config) -> std::io::Result<Running> {
-    let dfpn_listener = tokio::net::TcpListener::bind(config.dfpn_addr).await?;
-    let psy_listener = tokio::net::TcpListener::bind(config.psy_addr).await?;
+    let dfpn_listener = bind(config.dfpn_addr, "dfpn").await?;
+    let psy_listener = bind(config.psy_addr, "psy").await?;
     let metrics_listener = match config.metrics_addr {
-        Some(addr) => Some(tokio::net::TcpListener::bind(addr).await?),
+        Some(addr) => Some(bind(addr, "metrics").await?),
         None => None,
     };
     let (dfpn_addr, psy_addr) = (dfpn_listener.local_addr()?, psy_listener.local_addr()?);
@@ -300,7 +348,11 @@ pub async fn start(mut config: Config) -> std::io::Result<Running> {
     let dfpn = surface(state.clone(), Surface::Dfpn, dfpn::routes(state.clone()), &config.cors_origins);
     let psy = surface(state.clone(), Surface::Psy, psy::routes(state.clone()), &config.cors_origins);
     let (shutdown, stop) = tokio::sync::watch::channel(false);
-    let mut servers = vec![serve(dfpn, dfpn_listener, stop.clone()), serve(psy, psy_listener, stop.clone())];
+    let limits = config.connections;
+    let mut servers = vec![
+        serve(dfpn, dfpn_listener, &state, limits, Surface::Dfpn, stop.clone()),
+        serve(psy, psy_listener, &state, limits, Surface::Psy, stop.clone()),
+    ];
     let metrics_addr = match metrics_listener {
         Some(listener) => {
             let addr = listener.local_addr()?;
@@ -309,7 +361,7 @@ pub async fn start(mut config: Config) -> std::io::Result<Running> {
         }
         None => None,
     };
-    servers.extend(services::spawn(state, stop));
+    servers.extend(services::spawn(state.clone(), stop));
     tracing::info!(%dfpn_addr, %psy_addr, ?metrics_addr, "DFPN and Psy surfaces listening");
-    Ok(Running { dfpn_addr, psy_addr, metrics_addr, shutdown, servers })
+    Ok(Running { dfpn_addr, psy_addr, metrics_addr, state, shutdown, servers })
 }

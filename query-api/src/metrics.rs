@@ -1,6 +1,7 @@
 //! The query service's Prometheus metrics, served at `/metrics` on their own listener: requests
-//! by surface, documented route and status, latency histograms, rate-limit rejections and
-//! WebSocket clients.
+//! by surface, documented route and status, latency histograms, rate-limit rejections, and the
+//! gauges of the service's bounds (WebSocket clients, open and refused connections, blocking work
+//! running, at its peak and shed, clients tracked by the rate limiter), read at each scrape.
 
 use std::time::Duration;
 
@@ -16,6 +17,41 @@ pub struct Metrics {
     rate_limited: IntCounterVec,
     /// Connected `/ws/tps` clients (set at each scrape).
     pub ws_clients: IntGauge,
+    gauges: Vec<(Bound, IntGauge)>,
+}
+
+/// A bound of the service read at each scrape.
+#[derive(Clone, Copy)]
+enum Bound {
+    OpenConnections,
+    RefusedConnections,
+    BlockingRunning,
+    BlockingPeak,
+    BlockingShed,
+    RateLimitClients,
+}
+
+impl Bound {
+    const ALL: [(Bound, &'static str, &'static str); 6] = [
+        (Bound::OpenConnections, "open_connections", "Open connections over both surfaces"),
+        (Bound::RefusedConnections, "refused_connections_total", "Connections refused at the connection cap"),
+        (Bound::BlockingRunning, "blocking_running", "Blocking query tasks running now"),
+        (Bound::BlockingPeak, "blocking_peak", "Most blocking query tasks that ran at once"),
+        (Bound::BlockingShed, "blocking_shed_total", "Requests answered 503 before their work started"),
+        (Bound::RateLimitClients, "rate_limit_clients", "Clients the rate limiter counts apart now"),
+    ];
+
+    fn read(self, state: &crate::State) -> i64 {
+        let value = match self {
+            Bound::OpenConnections => state.gate.open() as u64,
+            Bound::RefusedConnections => state.gate.refused(),
+            Bound::BlockingRunning => state.work.running() as u64,
+            Bound::BlockingPeak => state.work.peak() as u64,
+            Bound::BlockingShed => state.work.shed(),
+            Bound::RateLimitClients => state.limiter.tracked() as u64,
+        };
+        i64::try_from(value).unwrap_or(i64::MAX)
+    }
 }
 
 impl Default for Metrics {
@@ -36,18 +72,25 @@ impl Default for Metrics {
             IntCounterVec::new(Opts::new("rate_limited_total", "Requests refused with 429, by surface"), &["surface"])
                 .expect("valid metric");
         let ws_clients = IntGauge::new("ws_clients", "Connected /ws/tps clients").expect("valid metric");
-        for metric in [
+        let gauges: Vec<(Bound, IntGauge)> = Bound::ALL
+            .iter()
+            .map(|(bound, name, help)| (*bound, IntGauge::new(*name, *help).expect("valid metric")))
+            .collect();
+        let mut collectors = vec![
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(durations.clone()),
             Box::new(rate_limited.clone()),
             Box::new(ws_clients.clone()),
-        ] {
+        ];
+        collectors
+            .extend(gauges.iter().map(|(_, gauge)| Box::new(gauge.clone()) as Box<dyn prometheus::core::Collector>));
+        for metric in collectors {
             registry.register(metric).expect("metric names are unique");
         }
         for surface in ["dfpn", "psy"] {
             rate_limited.with_label_values(&[surface]);
         }
-        Self { registry, requests, durations, rate_limited, ws_clients }
+        Self { registry, requests, durations, rate_limited, ws_clients, gauges }
     }
 }
 
@@ -61,6 +104,15 @@ impl Metrics {
         if status == 429 {
             self.rate_limited.with_label_values(&[surface]).inc();
         }
+    }
+
+    /// The Prometheus text exposition with the bounds' gauges read from `state`.
+    pub fn render_with(&self, state: &crate::State) -> String {
+        self.ws_clients.set(state.tps.clients() as i64);
+        for (bound, gauge) in &self.gauges {
+            gauge.set(bound.read(state));
+        }
+        self.render()
     }
 
     /// The Prometheus text exposition.

@@ -8,6 +8,11 @@ use crate::error::{ApiError, Result};
 
 /// Longest accepted search query, in characters.
 pub const MAX_QUERY_CHARS: usize = 256;
+/// Longest base58 text of 32 bytes: a longer key is refused before any decoding (base58
+/// decoding costs the square of the length).
+pub const MAX_BASE58_KEY_CHARS: usize = 44;
+/// Longest part of a refused value echoed in an error message.
+const MAX_ECHO_CHARS: usize = 64;
 
 /// The parameters of one request, consumed by name.
 pub struct Params {
@@ -73,7 +78,7 @@ impl Params {
     pub fn pubkey(&self, name: &str) -> Result<Option<&str>> {
         match self.raw(name) {
             Some(value) if !is_pubkey(value) => {
-                Err(ApiError::BadRequest(format!("`{name}` must be a base58 public key, got {value:?}")))
+                Err(ApiError::BadRequest(format!("`{name}` must be a base58 public key, got {}", shown(value))))
             }
             other => Ok(other),
         }
@@ -87,7 +92,23 @@ impl Params {
     }
 }
 
-/// Whether `value` is a base58 string of 32 bytes.
+/// Whether `value` is a base58 string of 32 bytes (its length is checked before decoding).
 pub fn is_pubkey(value: &str) -> bool {
-    bs58::decode(value).into_vec().is_ok_and(|bytes| bytes.len() == 32)
+    base58_key(value).is_some()
+}
+
+/// The 32 bytes of a base58 public key, refusing a text too long for one before decoding it.
+pub fn base58_key(value: &str) -> Option<[u8; 32]> {
+    if value.len() > MAX_BASE58_KEY_CHARS {
+        return None;
+    }
+    bs58::decode(value).into_vec().ok()?.try_into().ok()
+}
+
+/// `value` quoted for an error message, cut to its first characters when long.
+pub fn shown(value: &str) -> String {
+    match value.char_indices().nth(MAX_ECHO_CHARS) {
+        Some((end, _)) => format!("{:?}… ({} bytes)", &value[..end], value.len()),
+        None => format!("{value:?}"),
+    }
 }

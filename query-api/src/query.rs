@@ -157,6 +157,41 @@ pub fn u64_values(searcher: &Searcher, query: &dyn Query, field: &str) -> Result
     Ok(values)
 }
 
+/// The number of matching documents per pair of values of two text fast fields, in key order:
+/// exact at any number of distinct pairs (a terms aggregation stops at its bucket limit).
+pub fn pair_counts(
+    searcher: &Searcher,
+    query: &dyn Query,
+    first: &str,
+    second: &str,
+) -> Result<std::collections::BTreeMap<(String, String), u64>> {
+    let addresses = searcher.search(query, &tantivy::collector::DocSetCollector)?;
+    let mut by_segment: std::collections::HashMap<u32, Vec<u32>> = std::collections::HashMap::new();
+    for address in addresses {
+        by_segment.entry(address.segment_ord).or_default().push(address.doc_id);
+    }
+    let mut pairs = std::collections::BTreeMap::new();
+    for (segment, docs) in by_segment {
+        let fast = searcher.segment_reader(segment).fast_fields();
+        let (Some(a), Some(b)) = (fast.str(first)?, fast.str(second)?) else { continue };
+        let mut ords: std::collections::HashMap<(u64, u64), u64> = std::collections::HashMap::new();
+        for doc in docs {
+            if let (Some(x), Some(y)) = (a.term_ords(doc).next(), b.term_ords(doc).next()) {
+                *ords.entry((x, y)).or_default() += 1;
+            }
+        }
+        let text = |column: &tantivy::columnar::StrColumn, ord: u64| -> Result<String> {
+            let mut value = String::new();
+            column.ord_to_str(ord, &mut value).map_err(|err| ApiError::Internal(format!("fast field: {err}")))?;
+            Ok(value)
+        };
+        for ((x, y), n) in ords {
+            *pairs.entry((text(&a, x)?, text(&b, y)?)).or_default() += n;
+        }
+    }
+    Ok(pairs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,13 +1,30 @@
 //! Per-client rate limiting over fixed windows, with the `X-RateLimit-*` headers.
 //!
-//! A client is its peer IP address, or, when the service is configured to sit behind a trusted
-//! proxy (the nginx setup of the DFPN document), the first address of `X-Forwarded-For`. A client
-//! presenting a valid bearer token is counted by the token's subject, at the authenticated limit.
+//! A client is its peer IP address, or, behind trusted proxies (the nginx setup of the DFPN
+//! document), the right-most `X-Forwarded-For` hop that is not a trusted proxy: the address the
+//! outermost trusted proxy saw, which the client cannot choose (hops to its left are written by
+//! the client). IPv6 clients are counted by prefix (`/64` by default), since one host holds a
+//! whole prefix. A client presenting a valid bearer token is counted by the token's subject, at
+//! the authenticated limit.
+//!
+//! Memory and per-request cost stay bounded at any number of clients: keys are at most
+//! [`MAX_KEY_BYTES`] long, the map holds at most `max_clients` keys and the overflow key (past
+//! windows are swept at most once per window when it is full), and new clients beyond that share
+//! the overflow key.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::time::Duration;
+
+/// Longest client key kept, in bytes (longer ones, such as a long token subject, are cut).
+pub const MAX_KEY_BYTES: usize = 96;
+/// Default number of clients counted apart per window.
+pub const DEFAULT_MAX_CLIENTS: usize = 100_000;
+/// Default IPv6 prefix length clients are counted by.
+pub const DEFAULT_IPV6_PREFIX: u8 = 64;
+/// The key every new client shares once the map is full.
+pub const OVERFLOW_KEY: &str = "overflow";
 
 /// Limits per window.
 #[derive(Debug, Clone, Copy)]
@@ -39,16 +56,28 @@ pub struct Quota {
     pub exceeded: bool,
 }
 
-/// Fixed-window counters per client.
+/// Fixed-window counters per client, in a map of bounded size.
 pub struct RateLimiter {
     limits: Limits,
-    windows: Mutex<HashMap<String, (u64, u64)>>,
+    max_clients: usize,
+    state: Mutex<Windows>,
+}
+
+#[derive(Default)]
+struct Windows {
+    counts: HashMap<String, (u64, u64)>,
+    swept_window: Option<u64>,
 }
 
 impl RateLimiter {
-    /// A limiter with `limits`.
-    pub fn new(limits: Limits) -> Self {
-        Self { limits, windows: Mutex::new(HashMap::new()) }
+    /// A limiter with `limits`, counting at most `max_clients` clients apart.
+    pub fn new(limits: Limits, max_clients: usize) -> Self {
+        Self { limits, max_clients: max_clients.max(1), state: Mutex::new(Windows::default()) }
+    }
+
+    /// Clients counted now (the overflow key included).
+    pub fn tracked(&self) -> usize {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).counts.len()
     }
 
     /// Counts a request of `client` at unix time `now_ms` (milliseconds).
@@ -56,11 +85,18 @@ impl RateLimiter {
         let limit = if authenticated { self.limits.authenticated } else { self.limits.anonymous };
         let window_ms = self.limits.window.as_millis().max(1) as u64;
         let window_start = now_ms - now_ms % window_ms;
-        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        if windows.len() > 100_000 {
-            windows.retain(|_, (start, _)| *start == window_start);
+        let client = truncate(client, MAX_KEY_BYTES);
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let Windows { counts, swept_window } = &mut *state;
+        if !counts.contains_key(client) && counts.len() >= self.max_clients && *swept_window != Some(window_start) {
+            counts.retain(|_, (start, _)| *start == window_start);
+            *swept_window = Some(window_start);
         }
-        let entry = windows.entry(client.to_owned()).or_insert((window_start, 0));
+        let key = if counts.contains_key(client) || counts.len() < self.max_clients { client } else { OVERFLOW_KEY };
+        let entry = match counts.get_mut(key) {
+            Some(entry) => entry,
+            None => counts.entry(key.to_owned()).or_insert((window_start, 0)),
+        };
         if entry.0 != window_start {
             *entry = (window_start, 0);
         }
@@ -75,16 +111,144 @@ impl RateLimiter {
     }
 }
 
-/// The client key of a request.
-pub fn client_key(peer: Option<SocketAddr>, forwarded_for: Option<&str>, trust_forwarded: bool) -> String {
-    if trust_forwarded {
-        if let Some(first) =
-            forwarded_for.and_then(|value| value.split(',').next()).map(str::trim).filter(|s| !s.is_empty())
-        {
-            return format!("ip:{first}");
+/// The longest prefix of `value` of at most `max` bytes ending on a character boundary.
+pub fn truncate(value: &str, max: usize) -> &str {
+    if value.len() <= max {
+        return value;
+    }
+    let mut end = max;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    &value[..end]
+}
+
+/// An address or network (`10.0.0.0/8`, `::1`) of a trusted proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Network {
+    address: IpAddr,
+    prefix: u8,
+}
+
+impl std::str::FromStr for Network {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, String> {
+        let (address, prefix) = match value.split_once('/') {
+            Some((address, prefix)) => (address, Some(prefix)),
+            None => (value, None),
+        };
+        let address: IpAddr =
+            address.trim().parse().map_err(|_| format!("{value:?} is not an IP address or CIDR network"))?;
+        let max = if address.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(prefix) => prefix.trim().parse::<u8>().ok().filter(|p| *p <= max),
+            None => Some(max),
+        }
+        .ok_or_else(|| format!("{value:?}: the prefix length must be at most {max}"))?;
+        Ok(Self { address: masked(address, prefix), prefix })
+    }
+}
+
+impl Network {
+    /// Whether `address` lies in this network.
+    pub fn contains(&self, address: IpAddr) -> bool {
+        address.is_ipv4() == self.address.is_ipv4() && masked(address, self.prefix) == self.address
+    }
+}
+
+fn masked(address: IpAddr, prefix: u8) -> IpAddr {
+    match address {
+        IpAddr::V4(v4) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(prefix.min(32))).unwrap_or(0);
+            IpAddr::V4((u32::from(v4) & mask).into())
+        }
+        IpAddr::V6(v6) => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(prefix.min(128))).unwrap_or(0);
+            IpAddr::V6((u128::from(v6) & mask).into())
         }
     }
-    peer.map_or_else(|| "ip:unknown".to_owned(), |addr| format!("ip:{}", addr.ip()))
+}
+
+/// Which proxies in front of the service are trusted to append `X-Forwarded-For`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ProxyTrust {
+    /// None: the peer address is the client (`X-Forwarded-For` is ignored).
+    #[default]
+    None,
+    /// The peer and the next `n - 1` hops to its left are trusted proxies.
+    Hops(u8),
+    /// Peers and hops in these networks are trusted proxies.
+    Networks(Vec<Network>),
+}
+
+/// How requests are mapped to client keys.
+#[derive(Debug, Clone)]
+pub struct ClientKeys {
+    /// Trusted proxies.
+    pub proxies: ProxyTrust,
+    /// IPv6 clients are counted by this prefix length.
+    pub ipv6_prefix: u8,
+}
+
+impl Default for ClientKeys {
+    fn default() -> Self {
+        Self { proxies: ProxyTrust::None, ipv6_prefix: DEFAULT_IPV6_PREFIX }
+    }
+}
+
+impl ClientKeys {
+    /// The client address of a request from `peer` carrying the `X-Forwarded-For` values
+    /// `forwarded` (every such header, in order): the right-most hop that is no trusted proxy.
+    pub fn client_ip(&self, peer: Option<IpAddr>, forwarded: &[&str]) -> Option<IpAddr> {
+        let peer = peer?;
+        let trusted = |address: IpAddr, position: usize| match &self.proxies {
+            ProxyTrust::None => false,
+            ProxyTrust::Hops(n) => position < usize::from(*n),
+            ProxyTrust::Networks(networks) => networks.iter().any(|network| network.contains(address)),
+        };
+        if !trusted(peer, 0) {
+            return Some(peer);
+        }
+        let mut hops = forwarded.iter().rev().flat_map(|value| value.rsplit(','));
+        let mut position = 1;
+        let mut client = peer;
+        // At most 256 hops are read: a longer chain ends at the last one read.
+        while position <= 256 {
+            let Some(hop) = hops.next() else { return Some(client) };
+            let Some(address) = parse_hop(hop) else { return Some(client) };
+            client = address;
+            if !trusted(address, position) {
+                return Some(address);
+            }
+            position += 1;
+        }
+        Some(client)
+    }
+
+    /// The rate-limit key of a request (see [`ClientKeys::client_ip`]).
+    pub fn key(&self, peer: Option<SocketAddr>, forwarded: &[&str]) -> String {
+        match self.client_ip(peer.map(|p| p.ip()), forwarded) {
+            Some(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+                format!("ip:{}/{}", masked(IpAddr::V6(v6), self.ipv6_prefix), self.ipv6_prefix)
+            }
+            Some(IpAddr::V6(v6)) => format!("ip:{}", v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4)),
+            Some(v4) => format!("ip:{v4}"),
+            None => "ip:unknown".to_owned(),
+        }
+    }
+}
+
+/// A hop of `X-Forwarded-For`: an address, possibly bracketed or with a port.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    let hop = hop.trim();
+    if hop.len() > 64 {
+        return None;
+    }
+    hop.parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<SocketAddr>().ok().map(|s| s.ip()))
+        .or_else(|| hop.strip_prefix('[').and_then(|h| h.strip_suffix(']')).and_then(|h| h.parse().ok()))
 }
 
 #[cfg(test)]
@@ -93,7 +257,7 @@ mod tests {
 
     #[test]
     fn the_101st_anonymous_request_in_a_window_is_refused_and_the_window_resets() {
-        let limiter = RateLimiter::new(Limits::default());
+        let limiter = RateLimiter::new(Limits::default(), DEFAULT_MAX_CLIENTS);
         let start = 1_720_000_020_000;
         for n in 1..=100 {
             let quota = limiter.check("ip:1.2.3.4", false, start);
@@ -109,9 +273,40 @@ mod tests {
     }
 
     #[test]
-    fn forwarded_for_counts_only_behind_a_trusted_proxy() {
-        let peer = Some("127.0.0.1:5000".parse().unwrap());
-        assert_eq!(client_key(peer, Some("9.9.9.9, 10.0.0.1"), true), "ip:9.9.9.9");
-        assert_eq!(client_key(peer, Some("9.9.9.9"), false), "ip:127.0.0.1");
+    fn the_map_is_bounded_and_new_clients_past_it_share_one_key() {
+        let limiter = RateLimiter::new(Limits { anonymous: 3, ..Limits::default() }, 10);
+        let now = 1_720_000_020_000;
+        for n in 0..1_000 {
+            limiter.check(&format!("ip:10.0.{}.{}", n / 256, n % 256), false, now);
+        }
+        assert_eq!(limiter.tracked(), 11, "ten clients and the overflow key");
+        assert!(limiter.check("ip:99.9.9.9", false, now).exceeded, "the overflow key is over its limit");
+        limiter.check("ip:99.9.9.9", false, now + 60_000);
+        assert_eq!(limiter.tracked(), 1, "a new window sweeps the old one");
+        let long = "x".repeat(10_000);
+        limiter.check(&long, false, now + 60_000);
+        assert!(limiter.state.lock().unwrap().counts.keys().all(|k| k.len() <= MAX_KEY_BYTES));
+    }
+
+    #[test]
+    fn the_key_is_the_right_most_untrusted_hop() {
+        let peer: Option<SocketAddr> = Some("127.0.0.1:5000".parse().unwrap());
+        let one = ClientKeys { proxies: ProxyTrust::Hops(1), ..ClientKeys::default() };
+        assert_eq!(one.key(peer, &["6.6.6.6, 9.9.9.9"]), "ip:9.9.9.9");
+        assert_eq!(one.key(peer, &["6.6.6.6", "9.9.9.9"]), "ip:9.9.9.9", "headers in order");
+        assert_eq!(one.key(peer, &[]), "ip:127.0.0.1");
+        assert_eq!(one.key(peer, &["junk"]), "ip:127.0.0.1", "an unreadable hop is not the client");
+        let two = ClientKeys { proxies: ProxyTrust::Hops(2), ..ClientKeys::default() };
+        assert_eq!(two.key(peer, &["6.6.6.6, 9.9.9.9, 10.0.0.2"]), "ip:9.9.9.9");
+        let networks = ClientKeys {
+            proxies: ProxyTrust::Networks(vec!["127.0.0.0/8".parse().unwrap(), "10.0.0.0/8".parse().unwrap()]),
+            ..ClientKeys::default()
+        };
+        assert_eq!(networks.key(peer, &["6.6.6.6, 9.9.9.9, 10.1.2.3"]), "ip:9.9.9.9");
+        let outside: Option<SocketAddr> = Some("8.8.8.8:1".parse().unwrap());
+        assert_eq!(networks.key(outside, &["9.9.9.9"]), "ip:8.8.8.8", "an untrusted peer is the client");
+        assert_eq!(ClientKeys::default().key(peer, &["9.9.9.9"]), "ip:127.0.0.1");
+        assert_eq!(one.key(peer, &["2001:db8:1:2:3:4:5:6"]), "ip:2001:db8:1:2::/64");
+        assert_eq!(one.key(peer, &["[2001:db8:1:2::9]:443"]), "ip:2001:db8:1:2::/64");
     }
 }

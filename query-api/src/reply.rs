@@ -8,7 +8,8 @@ use warp::reply::Response;
 use warp::Filter;
 
 use crate::error::ApiError;
-use crate::ratelimit::{client_key, Quota};
+use crate::ratelimit::Quota;
+use crate::server::PeerAddr;
 use crate::State;
 
 /// Which API document an error body follows.
@@ -41,7 +42,7 @@ const GZIP_MIN_BYTES: usize = 1_024;
 struct JsonBody(Vec<u8>);
 
 fn json_response(value: &serde_json::Value, status: StatusCode) -> Response {
-    let bytes = serde_json::to_vec(value).expect("JSON values serialize");
+    let bytes = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
     let mut response = Response::new(bytes.clone().into());
     *response.status_mut() = status;
     response.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
@@ -49,32 +50,39 @@ fn json_response(value: &serde_json::Value, status: StatusCode) -> Response {
     response
 }
 
-/// Runs a handler on the blocking pool (tantivy searches are synchronous), bounded by the
-/// configured request timeout, and answers with its result: a slow query never stalls the
-/// server's async workers, and its client gets a 503 instead of waiting forever.
+/// Runs a handler on the blocking pool (tantivy searches are synchronous) within the bound of
+/// blocking work in flight and the configured request timeout, and answers with its result: a
+/// slow query never stalls the server's async workers, its client gets a 503 instead of waiting
+/// forever, and past the bound a request is answered 503 before any work starts.
 pub async fn run<F>(surface: Surface, state: Arc<State>, handler: F) -> Response
 where
     F: FnOnce(&State) -> Result<serde_json::Value, ApiError> + Send + 'static,
 {
-    let timeout = state.request_timeout;
-    let task = tokio::task::spawn_blocking(move || handler(&state));
-    let result = match tokio::time::timeout(timeout, task).await {
-        Ok(Ok(result)) => result,
-        Ok(Err(failure)) => Err(ApiError::Internal(format!("handler failed: {failure}"))),
-        Err(_) => Err(ApiError::Timeout(timeout)),
-    };
-    json(surface, result)
+    json(surface, bounded(state, handler).await)
 }
 
-/// Runs synchronous work (tantivy searches) on the blocking pool from an async handler.
+/// Runs synchronous work of a request (tantivy searches) on the blocking pool from an async
+/// handler, within the bound of work in flight and the request timeout.
+pub async fn bounded<T, F>(state: Arc<State>, work: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&State) -> Result<T, ApiError> + Send + 'static,
+{
+    let timeout = state.request_timeout;
+    let deadline = tokio::time::Instant::now() + timeout;
+    let shared = state.clone();
+    state.work.run(Some((deadline, timeout)), move || work(&shared)).await
+}
+
+/// Runs synchronous background work (the Psy services' passes) on the blocking pool, waiting
+/// for a slot under the bound of work in flight however long it takes.
 pub async fn blocking<T, F>(state: Arc<State>, work: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&State) -> Result<T, ApiError> + Send + 'static,
 {
-    tokio::task::spawn_blocking(move || work(&state))
-        .await
-        .map_err(|failure| ApiError::Internal(format!("handler failed: {failure}")))?
+    let shared = state.clone();
+    state.work.run(None, move || work(&shared)).await
 }
 
 /// A JSON response for a handler result.
@@ -85,12 +93,22 @@ pub fn json(surface: Surface, result: Result<serde_json::Value, ApiError>) -> Re
     }
 }
 
-fn error_response(surface: Surface, error: &ApiError) -> Response {
-    let body = match surface {
+/// The error body of `surface` for `error`.
+pub fn error_body(surface: Surface, error: &ApiError) -> serde_json::Value {
+    match surface {
         Surface::Dfpn => error.dfpn_body(),
         Surface::Psy => error.psy_body(),
-    };
-    json_response(&body, error.status())
+    }
+}
+
+fn error_response(surface: Surface, error: &ApiError) -> Response {
+    let mut response = json_response(&error_body(surface, error), error.status());
+    if let ApiError::MethodNotAllowed { allowed, .. } = error {
+        if let Ok(value) = HeaderValue::from_str(allowed) {
+            response.headers_mut().insert("allow", value);
+        }
+    }
+    response
 }
 
 /// Gzips a JSON response when the client accepts it and the body is worth compressing.
@@ -128,6 +146,31 @@ fn add_quota_headers(mut response: Response, quota: &Quota) -> Response {
     response
 }
 
+/// The client of a request: its rate-limit key (the token's subject, else its address as
+/// [`crate::ratelimit::ClientKeys`] finds it) and whether a valid token authenticated it.
+pub fn client(
+    state: Arc<State>,
+) -> impl Filter<Extract = ((String, bool),), Error = std::convert::Infallible> + Clone + Send + Sync + 'static {
+    warp::ext::optional::<PeerAddr>().and(warp::header::headers_cloned()).map(
+        move |peer: Option<PeerAddr>, headers: warp::http::HeaderMap| {
+            let subject = state
+                .auth
+                .as_ref()
+                .zip(headers.get("authorization").and_then(|value| value.to_str().ok()))
+                .and_then(|(auth, header)| auth.verify_header(header).ok())
+                .map(|claims| claims.sub);
+            match subject {
+                Some(sub) => (format!("sub:{sub}"), true),
+                None => {
+                    let forwarded: Vec<&str> =
+                        headers.get_all("x-forwarded-for").iter().filter_map(|value| value.to_str().ok()).collect();
+                    (state.client_keys.key(peer.map(|p| p.0), &forwarded), false)
+                }
+            }
+        },
+    )
+}
+
 /// Counts every request against its client's limit; over the limit answers 429, otherwise runs
 /// `routes` (gzipping the answer when asked). Every response carries `X-RateLimit-Limit`,
 /// `-Remaining` and `-Reset`.
@@ -136,22 +179,13 @@ pub fn rate_limited(
     surface: Surface,
     routes: warp::filters::BoxedFilter<(Response,)>,
 ) -> warp::filters::BoxedFilter<(Response,)> {
-    let accept_encoding = warp::header::optional::<String>("accept-encoding");
-    warp::addr::remote()
-        .and(warp::header::optional::<String>("authorization"))
-        .and(warp::header::optional::<String>("x-forwarded-for"))
-        .map(move |peer, authorization: Option<String>, forwarded: Option<String>| {
-            let subject = state
-                .auth
-                .as_ref()
-                .zip(authorization.as_deref())
-                .and_then(|(auth, header)| auth.verify_header(header).ok())
-                .map(|claims| claims.sub);
-            let key = match &subject {
-                Some(sub) => format!("sub:{sub}"),
-                None => client_key(peer, forwarded.as_deref(), state.trust_forwarded_for),
-            };
-            state.limiter.check(&key, subject.is_some(), crate::unix_millis())
+    let accept_encoding = warp::header::headers_cloned().map(|headers: warp::http::HeaderMap| {
+        headers.get("accept-encoding").and_then(|value| value.to_str().ok()).map(str::to_owned)
+    });
+    let limiter = state.clone();
+    client(state)
+        .map(move |(key, authenticated): (String, bool)| {
+            limiter.limiter.check(&key, authenticated, crate::unix_millis())
         })
         .and_then(|quota: Quota| async move {
             if quota.exceeded {
@@ -184,20 +218,29 @@ struct OverLimit(Quota);
 
 impl warp::reject::Reject for OverLimit {}
 
-/// Answers what warp itself rejected (before any route ran) with the surface's error body.
+/// Answers what warp itself rejected (before any route ran) with the surface's error body, in
+/// words of ours: no rejection's debug text reaches a client.
 pub async fn recover(surface: Surface, rejection: warp::Rejection) -> Result<Response, std::convert::Infallible> {
+    use warp::reject;
     let error = if rejection.is_not_found() {
         ApiError::NotFound("no such endpoint".into())
-    } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
+    } else if rejection.find::<reject::PayloadTooLarge>().is_some() {
         ApiError::PayloadTooLarge(MAX_BODY_BYTES)
+    } else if rejection.find::<reject::LengthRequired>().is_some() {
+        ApiError::BadRequest("a Content-Length header is required".into())
+    } else if rejection.find::<reject::InvalidQuery>().is_some() {
+        ApiError::BadRequest("the query string is not valid URL-encoded parameters".into())
+    } else if let Some(header) = rejection.find::<reject::InvalidHeader>() {
+        ApiError::BadRequest(format!("header `{}` is not valid", header.name()))
+    } else if let Some(header) = rejection.find::<reject::MissingHeader>() {
+        ApiError::BadRequest(format!("header `{}` is required", header.name()))
+    } else if rejection.find::<reject::UnsupportedMediaType>().is_some() {
+        ApiError::BadRequest("unsupported content type".into())
     } else {
-        ApiError::BadRequest(format!("bad request: {rejection:?}"))
+        tracing::debug!(?rejection, "request refused");
+        ApiError::BadRequest("the request could not be read".into())
     };
-    let mut response = error_response(surface, &error);
-    if matches!(error, ApiError::NotFound(_)) {
-        *response.status_mut() = StatusCode::NOT_FOUND;
-    }
-    Ok(response)
+    Ok(error_response(surface, &error))
 }
 
 #[cfg(test)]

@@ -27,9 +27,33 @@ where
     Route { method, template, filter: filter.boxed() }
 }
 
-/// The routes as one filter, each under its method, ending in the surface's 404; never rejects.
+/// The routes as one filter, each under its method, ending in the surface's 400 (a routed path
+/// and method whose filter refused the request), 405 (a routed path with another method, with
+/// `Allow`) or 404; never rejects.
 pub fn combine(surface: Surface, routes: Vec<Route>) -> BoxedFilter<(Response,)> {
-    let not_found = warp::any().map(move || json(surface, Err(ApiError::NotFound("no such endpoint".into())))).boxed();
+    let table: Vec<(Method, &'static str)> = routes.iter().map(|r| (r.method.clone(), r.template)).collect();
+    let fallback = warp::method()
+        .and(warp::path::full())
+        .map(move |method: Method, path: warp::path::FullPath| {
+            let mut allowed: Vec<&str> =
+                table.iter().filter(|(_, template)| matches(template, path.as_str())).map(|(m, _)| m.as_str()).collect();
+            allowed.sort_unstable();
+            allowed.dedup();
+            let error = if allowed.is_empty() {
+                ApiError::NotFound("no such endpoint".into())
+            } else if allowed.contains(&method.as_str()) {
+                // The route is there but refused the request: an unreadable query string, or
+                // a plain GET of the WebSocket endpoint.
+                ApiError::BadRequest(format!(
+                    "{} cannot read this request: check its query string (URL-encoded UTF-8) or, for /ws/tps, its WebSocket upgrade",
+                    path.as_str()
+                ))
+            } else {
+                ApiError::MethodNotAllowed { method: method.to_string(), allowed: allowed.join(", ") }
+            };
+            json(surface, Err(error))
+        })
+        .boxed();
     routes
         .into_iter()
         .map(|route| {
@@ -48,9 +72,26 @@ pub fn combine(surface: Surface, routes: Vec<Route>) -> BoxedFilter<(Response,)>
                 .and(route.filter)
                 .boxed()
         })
-        .chain(std::iter::once(not_found))
-        .reduce(|all, next| all.or(next).unify().boxed())
-        .expect("at least the 404 route")
+        .fold(None, |all: Option<BoxedFilter<(Response,)>>, next| {
+            Some(match all {
+                Some(all) => all.or(next).unify().boxed(),
+                None => next,
+            })
+        })
+        .map_or(fallback.clone(), |all| all.or(fallback).unify().boxed())
+}
+
+/// Whether `path` matches a documented path `template` (`{name}` matches one segment).
+fn matches(template: &str, path: &str) -> bool {
+    let mut segments = path.trim_end_matches('/').split('/');
+    let mut parts = template.split('/');
+    loop {
+        match (parts.next(), segments.next()) {
+            (None, None) => return true,
+            (Some(part), Some(segment)) if part == segment || (part.starts_with('{') && !segment.is_empty()) => {}
+            _ => return false,
+        }
+    }
 }
 
 /// The `/openapi.json` route of a surface.
@@ -121,11 +162,19 @@ mod tests {
                 }
                 let response = request.reply(&filter).await;
                 let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap_or_default();
-                let fallback = body["details"] == "no such endpoint" || body["message"] == "no such endpoint";
+                let said = |text: &str| {
+                    ["details", "message"].iter().any(|key| body[key].as_str().is_some_and(|said| said.contains(text)))
+                };
+                let fallback = said("no such endpoint") || said("cannot read this request");
                 assert!(!fallback, "{surface:?} {method} {template} is not routed: {body}");
             }
             let unknown = warp::test::request().path("/no/such/path").reply(&filter).await;
             assert_eq!(unknown.status(), 404);
+            let wrong = warp::test::request().method("DELETE").path("/health").reply(&filter).await;
+            assert_eq!(
+                (wrong.status().as_u16(), &wrong.headers()["allow"]),
+                (405, &"GET".parse::<warp::http::HeaderValue>().unwrap())
+            );
         }
     }
 }

@@ -183,8 +183,21 @@ fn search(
         }
     });
     let statistics = AliveStatistics { reader, searcher: &searcher };
-    let hits = searcher.search_with_statistics_provider(&query, &ranked, &statistics)?;
+    let hits = searcher.search_with_statistics_provider(&query, &ranked, &statistics).map_err(unrunnable)?;
     hits.into_iter().map(|(_, address)| searcher.doc(address).map_err(ApiError::from)).collect()
+}
+
+/// A query tantivy parsed but cannot run (`field:*` over a field without fast values, a field
+/// the schema lacks) is the user's query: 400. Index failures stay internal.
+fn unrunnable(err: tantivy::TantivyError) -> ApiError {
+    match err {
+        tantivy::TantivyError::FieldNotFound(_)
+        | tantivy::TantivyError::SchemaError(_)
+        | tantivy::TantivyError::InvalidArgument(_) => {
+            ApiError::BadRequest(format!("invalid search: this query cannot be run ({err})"))
+        }
+        other => ApiError::from(other),
+    }
 }
 
 fn corrupt(err: shared::entity::MissingField) -> ApiError {
@@ -228,7 +241,7 @@ pub fn requests(projections: &Projections, query: HashMap<String, String>) -> Re
 
 /// `GET /requests/:id`.
 pub fn request(projections: &Projections, id: &str) -> Result<RequestObject> {
-    let not_found = || ApiError::NotFound(format!("No request found with the given ID {id:?}"));
+    let not_found = || ApiError::NotFound(format!("No request found with the given ID {}", crate::params::shown(id)));
     let reader = projections.family(Family::Requests)?.ok_or_else(not_found)?;
     let f: &RequestFields = reader.fields();
     let doc = first(reader, f.id, id)?.ok_or_else(not_found)?;
@@ -281,7 +294,7 @@ pub fn workers(projections: &Projections, query: HashMap<String, String>) -> Res
 
 /// `GET /workers/:operator`.
 pub fn worker(projections: &Projections, operator: &str) -> Result<WorkerObject> {
-    let not_found = || ApiError::NotFound(format!("No worker found for operator {operator:?}"));
+    let not_found = || ApiError::NotFound(format!("No worker found for operator {}", crate::params::shown(operator)));
     let reader = projections.family(Family::Workers)?.ok_or_else(not_found)?;
     let f: &WorkerFields = reader.fields();
     let doc = first(reader, f.operator, operator)?.ok_or_else(not_found)?;
@@ -313,7 +326,7 @@ pub fn models(projections: &Projections, query: HashMap<String, String>) -> Resu
 
 /// `GET /models/:id`.
 pub fn model(projections: &Projections, id: &str) -> Result<ModelObject> {
-    let not_found = || ApiError::NotFound(format!("No model found with the given ID {id:?}"));
+    let not_found = || ApiError::NotFound(format!("No model found with the given ID {}", crate::params::shown(id)));
     let reader = projections.family(Family::Models)?.ok_or_else(not_found)?;
     let f: &ModelFields = reader.fields();
     let doc = first(reader, f.id, id)?.ok_or_else(not_found)?;

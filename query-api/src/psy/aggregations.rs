@@ -82,17 +82,22 @@ pub(crate) fn aggregate(searcher: &Searcher, query: &dyn Query, request: Value) 
     serde_json::to_value(results).map_err(|err| ApiError::Internal(format!("aggregation result: {err}")))
 }
 
-/// Start of the calendar month containing `unix` and of the next one.
-fn month_bounds(unix: i64) -> (i64, i64) {
-    let date = time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let start = date.replace_day(1).expect("day 1 exists").replace_time(time::Time::MIDNIGHT);
+/// First second of year 10000: calendar months end there (later times fall in no month).
+const END_OF_CALENDAR: i64 = 253_402_300_800;
+
+/// Start of the calendar month containing `unix` and of the next one (`None` outside years
+/// -9999 to 9999; December 9999 ends at [`END_OF_CALENDAR`]).
+fn month_bounds(unix: i64) -> Option<(i64, i64)> {
+    let date = time::OffsetDateTime::from_unix_timestamp(unix).ok()?;
+    let start = date.replace_day(1).ok()?.replace_time(time::Time::MIDNIGHT);
     let (year, month) = if date.month() == time::Month::December {
         (date.year() + 1, time::Month::January)
     } else {
         (date.year(), date.month().next())
     };
-    let next = start.replace_year(year).and_then(|d| d.replace_month(month)).expect("valid month start");
-    (start.unix_timestamp(), next.unix_timestamp())
+    let next =
+        start.replace_year(year).and_then(|d| d.replace_month(month)).map_or(END_OF_CALENDAR, |d| d.unix_timestamp());
+    Some((start.unix_timestamp(), next))
 }
 
 /// One time bucket: its bounds, its document count and its sub-aggregation results.
@@ -141,16 +146,23 @@ pub(crate) fn buckets(
             let result = aggregate(
                 searcher,
                 query,
-                json!({ "all": { "range": { "field": time_field, "ranges": [{ "from": min as f64, "to": (max + 1) as f64 }] }, "aggs": sub } }),
+                json!({ "all": { "range": { "field": time_field, "ranges": [{ "from": min as f64, "to": max.saturating_add(1) as f64 }] }, "aggs": sub } }),
             )?;
-            result["all"]["buckets"].as_array().into_iter().flatten().map(|b| to_bucket(min, max + 1, b)).collect()
+            result["all"]["buckets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|b| to_bucket(min, max.saturating_add(1), b))
+                .collect()
         }
         BucketSize::Month => {
             let Some((min, max)) = span()? else { return Ok(Vec::new()) };
+            let first = time::OffsetDateTime::new_utc(time::Date::MIN, time::Time::MIDNIGHT).unix_timestamp();
+            let (min, max) = (min.clamp(first, END_OF_CALENDAR - 1), max.clamp(first, END_OF_CALENDAR - 1));
             let mut ranges = Vec::new();
-            let mut start = month_bounds(min).0;
+            let mut start = month_bounds(min).map_or(first, |(start, _)| start);
             while start <= max {
-                let (_, next) = month_bounds(start);
+                let Some((_, next)) = month_bounds(start) else { break };
                 ranges.push(json!({ "from": start as f64, "to": next as f64 }));
                 start = next;
             }
@@ -165,7 +177,7 @@ pub(crate) fn buckets(
                 .flatten()
                 .filter_map(|b| {
                     let from = b["from"].as_f64()? as i64;
-                    Some(to_bucket(from, month_bounds(from).1, b))
+                    Some(to_bucket(from, month_bounds(from)?.1, b))
                 })
                 .collect()
         }
@@ -181,7 +193,7 @@ pub(crate) fn buckets(
                 .flatten()
                 .filter_map(|b| {
                     let start = b["key"].as_f64()? as i64;
-                    Some(to_bucket(start, start + seconds, b))
+                    Some(to_bucket(start, start.saturating_add(seconds), b))
                 })
                 .collect()
         }
@@ -201,7 +213,7 @@ const SINGLE_PASS_BUCKETS: i64 = 48;
 fn bucket_estimate(searcher: &Searcher, request: &Request) -> Result<i64> {
     let Some((min, max)) = crate::query::i64_bounds(searcher, "timestamp")? else { return Ok(0) };
     let (min, max) = (request.start.map_or(min, |s| s.max(min)), request.end.map_or(max, |e| e.min(max)));
-    let seconds = (max - min).max(0);
+    let seconds = max.saturating_sub(min).max(0);
     Ok(match request.size {
         BucketSize::Fixed { seconds: interval, .. } => seconds / interval + 2,
         BucketSize::Month => seconds / (28 * 86_400) + 2,
@@ -494,8 +506,10 @@ mod tests {
 
     #[test]
     fn months_are_calendar_months() {
-        assert_eq!(month_bounds(1_720_000_000), (1_719_792_000, 1_722_470_400)); // July 2024
-        assert_eq!(month_bounds(1_735_689_599).1, 1_735_689_600); // December 2024 → January 2025
+        assert_eq!(month_bounds(1_720_000_000), Some((1_719_792_000, 1_722_470_400))); // July 2024
+        assert_eq!(month_bounds(1_735_689_599).unwrap().1, 1_735_689_600); // December 2024 → January 2025
+        assert_eq!(month_bounds(END_OF_CALENDAR - 1).unwrap().1, END_OF_CALENDAR, "December 9999 ends");
+        assert_eq!(month_bounds(i64::MAX), None);
         assert!(BucketSize::parse("5min").is_err());
     }
 }

@@ -32,18 +32,19 @@ fn corrupt(err: shared::entity::MissingField) -> ApiError {
 
 /// `0x`-hex (64 digits) or base58 (32 bytes) public key, normalized to lowercase `0x`-hex.
 pub fn normalize_key(name: &str, value: &str) -> Result<String> {
-    let invalid =
-        || ApiError::BadRequest(format!("`{name}` must be a 32-byte public key in 0x-hex or base58, got {value:?}"));
+    let invalid = || {
+        ApiError::BadRequest(format!(
+            "`{name}` must be a 32-byte public key in 0x-hex or base58, got {}",
+            crate::params::shown(value)
+        ))
+    };
     if let Some(hex) = value.strip_prefix("0x").or_else(|| value.strip_prefix("0X")) {
         if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(format!("0x{}", hex.to_ascii_lowercase()));
         }
         return Err(invalid());
     }
-    let bytes = bs58::decode(value).into_vec().map_err(|_| invalid())?;
-    if bytes.len() != 32 {
-        return Err(invalid());
-    }
+    let bytes = crate::params::base58_key(value).ok_or_else(invalid)?;
     Ok(format!("0x{}", shared::field::hex(&bytes)))
 }
 

@@ -18,7 +18,7 @@ use warp::http::Method;
 use warp::{Filter, Reply};
 
 use crate::error::ApiError;
-use crate::reply::{blocking, json, run, Surface, MAX_BODY_BYTES};
+use crate::reply::{bounded, json, run, Surface, MAX_BODY_BYTES};
 use crate::routes::{route, Route};
 use crate::State;
 
@@ -39,7 +39,7 @@ fn admin(state: &State, authorization: Option<&str>) -> Result<(), ApiError> {
 async fn register_user(state: Arc<State>, body: warp::hyper::body::Bytes) -> Result<serde_json::Value, ApiError> {
     let registration = register::verify(&body, state.clock.now())?;
     let key = registration.public_key;
-    blocking(state.clone(), move |st| register::check_not_registered(&st.projections, &key)).await?;
+    bounded(state.clone(), move |st| register::check_not_registered(&st.projections, &key)).await?;
     let control = state.control.clone().ok_or_else(|| {
         ApiError::Unavailable("registrations cannot be stored: the service has no control endpoint".into())
     })?;
@@ -280,10 +280,21 @@ pub fn routes(state: Arc<State>) -> Vec<Route> {
         route(
             get.clone(),
             "/ws/tps",
-            warp::path!("ws" / "tps").and(warp::ws()).and(s()).map(|ws: warp::ws::Ws, st: Arc<State>| {
-                let hub = st.tps.clone();
-                ws.on_upgrade(move |socket| hub.serve(socket)).into_response()
-            }),
+            warp::path!("ws" / "tps").and(warp::ws()).and(crate::reply::client(state.clone())).and(s()).map(
+                |ws: warp::ws::Ws, (key, _): (String, bool), st: Arc<State>| {
+                    let hub = st.tps.clone();
+                    match hub.admit(&key) {
+                        Ok(admission) => {
+                            let limits = hub.limits();
+                            ws.max_message_size(limits.max_message_bytes)
+                                .max_frame_size(limits.max_frame_bytes)
+                                .on_upgrade(move |socket| hub.serve(socket, admission))
+                                .into_response()
+                        }
+                        Err(error) => json(Surface::Psy, Err(error)),
+                    }
+                },
+            ),
         ),
         route(
             get,

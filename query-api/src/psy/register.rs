@@ -60,6 +60,9 @@ fn decode_bytes<const N: usize>(name: &str, value: &str) -> Result<[u8; N]> {
             .collect::<std::result::Result<Vec<u8>, _>>()
             .map_err(|_| invalid())?,
         Some(_) => return Err(invalid()),
+        // A base58 text of N bytes has at most ⌈N·log(256)/log(58)⌉ characters: longer ones are
+        // refused before decoding, whose cost grows with the square of the length.
+        None if value.len() > N * 138 / 100 + 1 => return Err(invalid()),
         None => bs58::decode(value).into_vec().map_err(|_| invalid())?,
     };
     bytes.try_into().map_err(|_| invalid())

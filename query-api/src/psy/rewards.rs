@@ -29,7 +29,6 @@ use shared::schema::Family;
 use tantivy::query::{AllQuery, ExistsQuery};
 use tantivy::Order;
 
-use super::aggregations::{aggregate, sub_counts, MAX_DISTINCT_WORKERS};
 use crate::error::{ApiError, Result};
 use crate::projections::Projections;
 use crate::query::{conjunction, count, first, i64_range, page_by, text_term, u64_term, u64_values};
@@ -114,14 +113,13 @@ pub fn calculate(
     if let Some(jobs) = projections.family(Family::Jobs)? {
         let f = JobFields::resolve(&jobs.index.schema());
         let query = conjunction(vec![u64_term(f.checkpoint_id, checkpoint_id), text_term(f.status, "Completed")]);
-        let request = json!({ "workers": {
-            "terms": { "field": "worker_public_key", "size": MAX_DISTINCT_WORKERS, "order": { "_key": "asc" } },
-            "aggs": { "by_key": { "terms": { "field": "circuit_type", "size": 100 } } } } });
-        let result = aggregate(&jobs.searcher(), &*query, request)?;
-        for worker in result["workers"]["buckets"].as_array().into_iter().flatten() {
-            let key = worker["key"].as_str().unwrap_or_default();
-            let worker_public_key = parse_key(key)?;
-            let by_type = sub_counts(worker, "by_key");
+        let completed = crate::query::pair_counts(&jobs.searcher(), &*query, "worker_public_key", "circuit_type")?;
+        let mut by_worker: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+        for ((key, circuit), job_count) in completed {
+            by_worker.entry(key).or_default().insert(circuit, job_count);
+        }
+        for (key, by_type) in by_worker {
+            let worker_public_key = parse_key(&key)?;
             for &circuit_type in ProvingJobCircuitType::ALL.iter() {
                 let Some(&job_count) = by_type.get(circuit_type.as_str()) else { continue };
                 distributions.push(RewardDistribution {
@@ -150,7 +148,9 @@ fn parse_key(hex: &str) -> Result<[u8; 32]> {
         (0..32).map(|i| u8::from_str_radix(&d[2 * i..2 * i + 2], 16)).collect::<std::result::Result<Vec<u8>, _>>()
     });
     match bytes {
-        Some(Ok(bytes)) => Ok(bytes.try_into().expect("32 bytes")),
+        Some(Ok(bytes)) => {
+            bytes.try_into().map_err(|_| ApiError::Internal(format!("projected worker key {hex:?} is not 32 bytes")))
+        }
         _ => Err(ApiError::Internal(format!("projected worker key {hex:?} is not 0x-hex"))),
     }
 }

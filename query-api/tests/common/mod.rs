@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod psy_model;
+pub mod service;
 
 use std::sync::Arc;
 
@@ -71,6 +72,17 @@ pub async fn world_with(
     intervals: Intervals,
     reward_finality: std::time::Duration,
 ) -> World {
+    world_tuned(limits, jwt_secret, intervals, reward_finality, |_| {}).await
+}
+
+/// [`world_with`] with the service's configuration adjusted by `tune` before it starts.
+pub async fn world_tuned(
+    limits: Limits,
+    jwt_secret: Option<&str>,
+    intervals: Intervals,
+    reward_finality: std::time::Duration,
+    tune: impl FnOnce(&mut Config),
+) -> World {
     let node = start_node(51, 4_000, Faults::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let context = backfilled(&node, &dir.path().join("log")).await;
@@ -97,7 +109,7 @@ pub async fn world_with(
     let now =
         truth_lines.iter().filter_map(|l| serde_json::from_str::<Value>(l).ok()?["block_time"].as_i64()).max().unwrap()
             + 60;
-    let api = query_api::start(Config {
+    let mut config = Config {
         dfpn_addr: "127.0.0.1:0".parse().unwrap(),
         psy_addr: "127.0.0.1:0".parse().unwrap(),
         limits,
@@ -108,9 +120,9 @@ pub async fn world_with(
         reward_finality,
         metrics_addr: Some("127.0.0.1:0".parse().unwrap()),
         ..Config::new(dir.path().to_path_buf())
-    })
-    .await
-    .unwrap();
+    };
+    tune(&mut config);
+    let api = query_api::start(config).await.unwrap();
     let base = format!("http://{}", api.dfpn_addr);
     let psy = format!("http://{}", api.psy_addr);
     World {
