@@ -51,10 +51,21 @@ async fn sigkill_during_backfill_and_replay_loses_and_duplicates_nothing() {
     let expected = expected_dfpn(node.node.ground_truth(None).lines());
     assert_eq!(projected(&dir.path().join("projections")), expected, "backfill projects as it goes");
 
-    let mut replay = indexer(&node, dir.path(), &["replay"]).spawn().unwrap();
-    tokio::time::sleep(Duration::from_millis(rng.gen_range(50..400))).await;
-    replay.kill().unwrap();
-    finish(replay).await;
+    // Killed until a kill lands mid-replay: the projections then lag the log.
+    let mut replay_interrupted = false;
+    for attempt in 0..6u64 {
+        let mut replay = indexer(&node, dir.path(), &["replay"]).spawn().unwrap();
+        tokio::time::sleep(Duration::from_millis(rng.gen_range(20..300) / (attempt + 1))).await;
+        replay.kill().unwrap();
+        finish(replay).await;
+        let status = finish(indexer(&node, dir.path(), &["status"]).spawn().unwrap()).await;
+        let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+        if status["projection_lag"].as_u64() != Some(0) {
+            replay_interrupted = true;
+            break;
+        }
+    }
+    assert!(replay_interrupted, "a kill landed mid-replay");
     let output = finish(indexer(&node, dir.path(), &["replay"]).spawn().unwrap()).await;
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 
@@ -131,7 +142,12 @@ async fn run_follows_live_refuses_a_second_process_and_stops_cleanly_on_sigterm(
     )
     .spawn()
     .unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Running once its metrics endpoint answers (it holds the data directory from before that).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while reqwest::get(format!("http://{metrics_bind}/health")).await.is_err() {
+        assert!(tokio::time::Instant::now() < deadline, "indexer run never served /health");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     let status = finish(indexer(&node, dir.path(), &["status"]).spawn().unwrap()).await;
     assert_eq!(status.status.code(), Some(1));
@@ -143,9 +159,8 @@ async fn run_follows_live_refuses_a_second_process_and_stops_cleanly_on_sigterm(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     produce_slots(&node, 35).await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let scraped = reqwest::get(format!("http://{metrics_bind}/metrics")).await.unwrap().text().await.unwrap();
-    let counter = |name: &str| -> f64 {
+    let truth_events = ground_truth(&node, None).len() as f64;
+    let counter = |scraped: &str, name: &str| -> f64 {
         scraped
             .lines()
             .find(|l| l.starts_with(name))
@@ -153,10 +168,22 @@ async fn run_follows_live_refuses_a_second_process_and_stops_cleanly_on_sigterm(
             .and_then(|v| v.parse().ok())
             .unwrap_or(-1.0)
     };
-    assert!(counter("indexer_events_appended_total") > 0.0, "{scraped}");
-    assert!(counter("indexer_log_seq") > 0.0);
-    assert!(counter("indexer_projection_seq") > 0.0);
-    assert!(scraped.contains("indexer_decode_failures_total{reason=\"unknown_discriminator\"}"));
+    // Polled until everything produced is appended and projected.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let scraped = loop {
+        let scraped = reqwest::get(format!("http://{metrics_bind}/metrics")).await.unwrap().text().await.unwrap();
+        let log_seq = counter(&scraped, "indexer_log_seq");
+        if counter(&scraped, "indexer_events_appended_total") >= truth_events
+            && counter(&scraped, "indexer_projection_seq") >= log_seq
+        {
+            break scraped;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never caught up: {scraped}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(counter(&scraped, "indexer_log_seq") > 0.0);
+    // The fixture chain logs payloads of other programs' events: counted by reason.
+    assert!(counter(&scraped, "indexer_decode_failures_total{reason=\"unknown_discriminator\"}") > 0.0, "{scraped}");
     let killed = Command::new("kill").args(["-TERM", &run.id().to_string()]).status().unwrap();
     assert!(killed.success());
     let output = finish(run).await;
