@@ -15,7 +15,8 @@ use fixtures::testing::{expected_dfpn, expected_psy, ground_truth, produce_slots
 use indexer::backfill::BackfillFrom;
 use indexer::live::{self, LiveConfig};
 use indexer::log::LogRecord;
-use shared::ProgramKind;
+use indexer::projector::{self, Projector};
+use shared::{ProgramKind, ProgramSet};
 use solana_commitment_config::CommitmentConfig;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -100,6 +101,18 @@ async fn live_following_loses_and_duplicates_nothing_through_faults() {
         commitment: CommitmentConfig::confirmed(),
         reconcile_interval: Duration::from_millis(700),
     };
+    // The projector follows the log while it is written, as `indexer run` does: retractions
+    // reach projections that already hold what they retract.
+    let projections = dir.path().join("projections");
+    let following = {
+        let (context, projections, shutdown) = (context.clone(), projections.clone(), shutdown.clone());
+        std::thread::spawn(move || {
+            let mut projector = Projector::open(&projections, &ProgramSet::defaults()).expect("projections open");
+            projector::follow(&context.log, &mut projector, Duration::from_millis(50), &shutdown, &context.metrics)
+                .expect("the projector follows");
+            projector.finish().expect("projector finishes");
+        })
+    };
     let live = tokio::spawn(live::run(context.clone(), config, shutdown));
 
     node.node.set_faults(Faults {
@@ -138,9 +151,8 @@ async fn live_following_loses_and_duplicates_nothing_through_faults() {
     assert!(metrics.retractions.get() > 0, "fork transactions were retracted");
     stop.send(true).unwrap();
     live.await.unwrap().unwrap();
-
-    let projections = dir.path().join("projections");
-    project(&context.log, &projections);
+    following.join().expect("the projector thread ends");
+    assert_eq!(context.metrics.projection_seq.get() as u64, context.log.last_seq(), "followed to the end");
     let lines = node.node.ground_truth(None);
     assert_dfpn(&projected(&projections), &expected_dfpn(lines.lines()));
     assert_psy(&projected_psy(&projections), &expected_psy(lines.lines()));
