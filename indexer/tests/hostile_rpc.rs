@@ -145,3 +145,35 @@ async fn live_following_a_lagging_hostile_node_loses_and_retracts_nothing() {
     assert!(log.retracted.is_empty());
     node.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_of_blocks_the_node_does_not_serve_are_logged_without_a_position() {
+    let node = start_node(53, 2_000, Faults { block_not_served_every: 4, ..Faults::default() }).await;
+    let dir = tempfile::tempdir().unwrap();
+    let context = common::context(&node, dir.path());
+    for program in ProgramKind::ALL {
+        context.backfill(program, BackfillFrom::Genesis).await.unwrap();
+    }
+    // The ground truth with the positions a node without those blocks cannot tell.
+    let truth: std::collections::BTreeSet<String> = ground_truth(&node, None)
+        .iter()
+        .map(|line| {
+            let mut value: serde_json::Value = serde_json::from_str(line).unwrap();
+            if value["slot"].as_u64().unwrap().is_multiple_of(4) {
+                value["tx_index"] = serde_json::Value::Null;
+            }
+            value.to_string()
+        })
+        .collect();
+    let unpositioned = truth.iter().filter(|line| line.contains("\"tx_index\":null")).count();
+    assert!(unpositioned > 50 && unpositioned < truth.len() / 2, "{unpositioned} of {}", truth.len());
+    let log = read_log(&context.log);
+    assert!(log.lines == truth, "{} lines logged, {} in the truth", log.lines.len(), truth.len());
+    let unpositioned_transactions: HashSet<String> = truth
+        .iter()
+        .filter(|line| line.contains("\"tx_index\":null"))
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap()["signature"].to_string())
+        .collect();
+    assert!(context.metrics.positions_unknown.get() >= unpositioned_transactions.len() as u64, "each counted");
+    node.stop().await;
+}
