@@ -551,3 +551,28 @@ fn response_error_code(err: &solana_rpc_client_api::client_error::Error) -> Opti
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn backoff_doubles_up_to_its_ceiling_with_full_jitter_in_the_upper_half() {
+        for attempt in 1..=12u32 {
+            let ceiling = FIRST_BACKOFF.saturating_mul(1 << attempt).min(MAX_BACKOFF);
+            let draws: Vec<Duration> = (0..200).map(|_| backoff(attempt)).collect();
+            assert!(draws.iter().all(|d| *d >= ceiling / 2 && *d <= ceiling), "attempt {attempt}: {draws:?}");
+            let distinct: HashSet<Duration> = draws.iter().copied().collect();
+            assert!(distinct.len() > 20, "attempt {attempt} is jittered: {} distinct delays", distinct.len());
+        }
+        assert!((0..50).all(|_| backoff(40) <= MAX_BACKOFF), "capped");
+    }
+
+    #[test]
+    fn a_batch_error_answer_is_told_from_a_batch_of_answers() {
+        assert_eq!(batch_error_code(br#"[{"jsonrpc":"2.0","id":0,"result":null}]"#), None);
+        assert_eq!(batch_error_code(br#"  {"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"x"}}"#), Some(-32600));
+        assert_eq!(batch_error_code(b"<html>"), Some(-32700));
+    }
+}
