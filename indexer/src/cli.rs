@@ -1,5 +1,5 @@
-//! The `indexer` command line: `run`, `backfill`, `status`. Every flag has an environment
-//! fallback.
+//! The `indexer` command line: `run`, `backfill`, `replay`, `status`, `export`, `follow`. Every
+//! flag has an environment fallback.
 //!
 //! sled lets one process open a data directory, so `backfill` runs offline (stop `run` first);
 //! a second process gets a clear "data directory in use" error, never a panic.
@@ -22,6 +22,7 @@ use crate::log::EventLog;
 use crate::metrics::Metrics;
 use crate::projector::{self, Projector};
 use crate::rpc::Rpc;
+use crate::stream::{self, NatsArgs};
 use crate::telemetry;
 
 /// Command-line interface of `indexer`.
@@ -95,6 +96,9 @@ pub enum Command {
         /// control endpoint is off and the API's writes answer 503.
         #[arg(long, env = "CONTROL_TOKEN", hide_env_values = true)]
         control_token: Option<String>,
+        /// Publishing the log to NATS JetStream (and the API's writes over NATS), when a URL is given.
+        #[command(flatten)]
+        nats: NatsArgs,
     },
     /// Backfill every program from genesis, the cursor, or a slot, projecting as it goes, then
     /// exit (run it offline).
@@ -105,8 +109,27 @@ pub enum Command {
     },
     /// Drop every projection and rebuild it from the log's first event, then exit (run it offline).
     Replay,
-    /// Print the log length, cursors and projection progress as JSON.
-    Status,
+    /// Print the log length, cursors and projection progress as JSON (with `--nats-url`, the
+    /// stream's last seq, the publish lag and the follow lag too).
+    Status {
+        /// The stream to compare the log and the projections with.
+        #[command(flatten)]
+        nats: NatsArgs,
+    },
+    /// A query replica: build the projections in `--data-dir` from the NATS stream (a mirror of
+    /// the stream's records in `DIR/log`, the projections in `DIR/projections` for a `query-api
+    /// serve` beside it), resuming after the projections' payload seq.
+    Follow {
+        /// The stream (`--nats-url` required).
+        #[command(flatten)]
+        nats: NatsArgs,
+        /// Address of the replica's Prometheus `/metrics` endpoint.
+        #[arg(long, env = "METRICS_BIND", default_value = "127.0.0.1:9467")]
+        metrics_bind: std::net::SocketAddr,
+        /// Milliseconds between projection commits.
+        #[arg(long, env = "COMMIT_INTERVAL_MS", default_value_t = DEFAULT_COMMIT_INTERVAL_MS)]
+        commit_interval_ms: u64,
+    },
     /// Print the log's events (and retractions) as JSON lines in log order, then exit (run it
     /// offline).
     Export {
@@ -154,10 +177,43 @@ pub async fn run(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<()> {
             telemetry_secs,
             control_bind,
             control_token,
+            nats,
         } => {
+            let nats = nats.config()?;
+            let (stop, shutdown) = stream::linked_shutdown(shutdown);
             let context = Arc::new(context(&cli.common, metrics)?);
-            let projector_thread = spawn_projector(&cli.common, &context, commit_interval_ms, shutdown.clone())?;
+            if context.log.is_mirror()? {
+                return Err(Error::Config(format!(
+                    "{} is a replica's data directory (`indexer follow`): the indexer needs its own",
+                    cli.common.data_dir.display()
+                )));
+            }
+            // The projector and the publisher stop last, once nothing appends any more: the
+            // projections and the stream then hold the whole log.
+            let (stop_projector, projector_shutdown) = watch::channel(false);
+            let projector_thread = spawn_projector(&cli.common, &context, commit_interval_ms, projector_shutdown)?;
             let metrics_server = serve_metrics(metrics_bind, context.clone(), shutdown.clone()).await?;
+            let (stop_publisher, publisher_shutdown) = watch::channel(false);
+            let publisher = nats.clone().map(|nats| {
+                let (log, metrics, shutdown, stop) =
+                    (context.log.clone(), context.metrics.clone(), publisher_shutdown, stop.clone());
+                tokio::spawn(async move {
+                    let outcome = stream::publish::run(log, nats, metrics, shutdown).await;
+                    if outcome.is_err() {
+                        stop.send_replace(true);
+                    }
+                    outcome
+                })
+            });
+            let nats_control = match (&nats, &control_token) {
+                (Some(nats), Some(token)) => Some(tokio::spawn(stream::control::run(
+                    nats.clone(),
+                    token.clone(),
+                    context.log.clone(),
+                    shutdown.clone(),
+                ))),
+                _ => None,
+            };
             let control_server = match control_token {
                 Some(token) => {
                     Some(control::serve(control_bind, token, context.log.clone(), shutdown.clone()).await?.1)
@@ -180,13 +236,23 @@ pub async fn run(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<()> {
             ));
             let live_result = live::run(context.clone(), config, shutdown).await;
             let _ = telemetry.await;
-            let projector_result = join_projector(projector_thread).await;
-            let _ = metrics_server.await;
             if let Some(control_server) = control_server {
                 let _ = control_server.await;
             }
+            if let Some(nats_control) = nats_control {
+                let _ = nats_control.await;
+            }
+            let _ = stop_projector.send(true);
+            let projector_result = join_projector(projector_thread).await;
+            let _ = metrics_server.await;
+            let _ = stop_publisher.send(true);
+            let publish_result = match publisher {
+                Some(publisher) => publisher.await.map_err(|err| Error::Nats(format!("publisher task: {err}")))?,
+                None => Ok(()),
+            };
             live_result?;
             projector_result?;
+            publish_result?;
             tracing::info!(last_seq = context.log.last_seq(), "stopped; log flushed, projections committed");
             Ok(())
         }
@@ -215,14 +281,38 @@ pub async fn run(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<()> {
             );
             Ok(())
         }
-        Command::Status => {
+        Command::Status { nats } => {
             let log = EventLog::open(&cli.common.data_dir.join("log"), cli.common.cache_mb << 20)?;
             let mut status = status_json(&log)?;
             let projector = Projector::open(&projections_dir(&cli.common), &program_set(&cli.common)?)?;
             status["projection_seq"] = projector.committed_seq().into();
             status["projection_lag"] = log.last_seq().saturating_sub(projector.committed_seq()).into();
+            status["replica"] = log.is_mirror()?.into();
+            if let Some(nats) = nats.config()? {
+                let stream_seq = stream::stream_seq(&nats).await?;
+                status["stream_seq"] = stream_seq.into();
+                // A replica's log is its mirror of the stream: it publishes nothing.
+                if !log.is_mirror()? {
+                    status["publish_lag"] = log.last_seq().saturating_sub(stream_seq).into();
+                }
+                status["follow_lag"] = stream_seq.saturating_sub(projector.committed_seq()).into();
+            }
             println!("{status}");
             Ok(())
+        }
+        Command::Follow { nats, metrics_bind, commit_interval_ms } => {
+            let Some(nats) = nats.config()? else {
+                return Err(Error::Config("indexer follow needs --nats-url (env NATS_URL)".into()));
+            };
+            let config = stream::follow::FollowConfig {
+                data_dir: cli.common.data_dir.clone(),
+                nats,
+                programs: program_set(&cli.common)?,
+                cache_bytes: cli.common.cache_mb << 20,
+                commit_interval: Duration::from_millis(commit_interval_ms.max(10)),
+                metrics_bind,
+            };
+            stream::follow::run(config, shutdown).await
         }
         Command::Export { all } => {
             let log = EventLog::open(&cli.common.data_dir.join("log"), cli.common.cache_mb << 20)?;
@@ -287,34 +377,19 @@ async fn join_projector(thread: std::thread::JoinHandle<Result<()>>) -> Result<(
         .map_err(|_| Error::Projection("projector thread panicked".into()))?
 }
 
-/// Serves `GET /metrics` (Prometheus text) and `GET /health` until `shutdown`.
+/// Serves the indexer's `GET /metrics` (Prometheus text) and `GET /health` until `shutdown`.
 async fn serve_metrics(
     addr: std::net::SocketAddr,
     context: Arc<Context>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) -> Result<tokio::task::JoinHandle<()>> {
-    use warp::Filter;
-    let metrics_context = context.clone();
-    let metrics = warp::path!("metrics").map(move || {
-        let metrics = &metrics_context.metrics;
-        metrics.log_seq.set(metrics_context.log.last_seq() as i64);
-        metrics.rate_limited_seconds.set(metrics_context.rpc.rate_limited_time().as_secs() as i64);
-        warp::reply::with_header(metrics.render(), "content-type", "text/plain; version=0.0.4")
-    });
-    let health = warp::path!("health").map(|| warp::reply::json(&serde_json::json!({ "status": "ok" })));
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|err| Error::Config(format!("cannot listen on {addr} for metrics: {err}")))?;
-    tracing::info!(%addr, "metrics endpoint listening");
-    Ok(tokio::spawn(async move {
-        warp::serve(warp::get().and(metrics.or(health)))
-            .incoming(listener)
-            .graceful(async move {
-                let _ = shutdown.wait_for(|stop| *stop).await;
-            })
-            .run()
-            .await;
-    }))
+    let render = move || {
+        let metrics = &context.metrics;
+        metrics.log_seq.set(context.log.last_seq() as i64);
+        metrics.rate_limited_seconds.set(context.rpc.rate_limited_time().as_secs() as i64);
+        metrics.render()
+    };
+    crate::metrics::serve(addr, render, shutdown).await
 }
 
 /// Where the projections live under the data directory.

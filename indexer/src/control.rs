@@ -52,22 +52,53 @@ fn error_reply(status: StatusCode, message: &str) -> Response {
     warp::reply::with_status(warp::reply::json(&serde_json::json!({ "error": message })), status).into_response()
 }
 
-fn outcome_reply(result: Result<WriteOutcome>, created_status: StatusCode, existing_status: StatusCode) -> Response {
+/// A write's answer: its status and JSON body (the HTTP endpoint and the NATS subjects answer
+/// alike).
+pub fn answer(
+    result: Result<WriteOutcome>,
+    created_status: StatusCode,
+    existing_status: StatusCode,
+) -> (StatusCode, serde_json::Value) {
     match result {
         Ok(outcome) => {
             let status = if outcome.created { created_status } else { existing_status };
-            warp::reply::with_status(warp::reply::json(&outcome), status).into_response()
+            (status, serde_json::to_value(&outcome).unwrap_or_default())
         }
-        Err(Error::InvalidWrite(message)) => error_reply(StatusCode::BAD_REQUEST, &message),
+        Err(Error::InvalidWrite(message)) => (StatusCode::BAD_REQUEST, serde_json::json!({ "error": message })),
         Err(err) => {
             tracing::error!(%err, "control write failed");
-            error_reply(StatusCode::INTERNAL_SERVER_ERROR, "the event log could not store the write")
+            let message = "the event log could not store the write";
+            (StatusCode::INTERNAL_SERVER_ERROR, serde_json::json!({ "error": message }))
         }
     }
 }
 
+/// Performs the write of a control `path` (`control/users`, `control/rewards`) from its JSON body
+/// and answers it (blocking: the write is flushed before it returns).
+pub fn submit(log: &EventLog, path: &str, body: &[u8]) -> (StatusCode, serde_json::Value) {
+    let invalid = |what: &str, err: serde_json::Error| {
+        (StatusCode::BAD_REQUEST, serde_json::json!({ "error": format!("invalid {what}: {err}") }))
+    };
+    match path {
+        shared::control::REGISTER_PATH => match serde_json::from_slice::<UserRegistration>(body) {
+            Ok(registration) => answer(register(log, registration), StatusCode::CREATED, StatusCode::CONFLICT),
+            Err(err) => invalid("registration", err),
+        },
+        shared::control::REWARDS_PATH => match serde_json::from_slice::<RewardsRequest>(body) {
+            Ok(request) => answer(record_rewards(log, request), StatusCode::OK, StatusCode::OK),
+            Err(err) => invalid("reward calculation", err),
+        },
+        _ => (StatusCode::NOT_FOUND, serde_json::json!({ "error": "no such control route" })),
+    }
+}
+
+fn outcome_reply(result: Result<WriteOutcome>, created_status: StatusCode, existing_status: StatusCode) -> Response {
+    let (status, body) = answer(result, created_status, existing_status);
+    warp::reply::with_status(warp::reply::json(&body), status).into_response()
+}
+
 /// Compares without an early exit, so the time taken does not reveal a matching prefix.
-fn token_matches(given: &str, expected: &str) -> bool {
+pub fn token_matches(given: &str, expected: &str) -> bool {
     given.len() == expected.len() && given.bytes().zip(expected.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 

@@ -46,6 +46,13 @@ pub enum Error {
     /// An off-chain write is inconsistent.
     #[error("invalid write: {0}")]
     InvalidWrite(String),
+    /// NATS failed (connecting, the stream's API, a publish): retried by the task that met it.
+    #[error("nats: {0}")]
+    Nats(String),
+    /// The stream and a log disagree (the stream holds records the log does not, or skips one):
+    /// publishing or following it would corrupt one of them.
+    #[error("stream and log disagree: {0}")]
+    StreamMismatch(String),
     /// Invalid configuration.
     #[error("configuration: {0}")]
     Config(String),
@@ -54,7 +61,7 @@ pub enum Error {
 impl Error {
     /// Whether the error must stop the indexer rather than be retried by a reconnecting loop.
     pub fn is_fatal(&self) -> bool {
-        matches!(self, Error::LogFailed(_) | Error::Corrupt(_) | Error::IncompatibleLog(_))
+        matches!(self, Error::LogFailed(_) | Error::Corrupt(_) | Error::IncompatibleLog(_) | Error::StreamMismatch(_))
     }
 }
 

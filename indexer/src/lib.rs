@@ -14,6 +14,7 @@ pub mod log;
 pub mod metrics;
 pub mod projector;
 pub mod rpc;
+pub mod stream;
 pub mod telemetry;
 
 pub use error::{Error, Result};

@@ -58,6 +58,12 @@ pub struct Metrics {
     pub newest_notified_slot: IntGauge,
     /// Duration of projection commits.
     pub commit_seconds: Histogram,
+    /// Newest seq in the NATS stream (as the publisher or the replica last saw it).
+    pub stream_seq: IntGauge,
+    /// Records in the log not yet in the stream (log seq minus stream seq; the publisher).
+    pub publish_lag: IntGauge,
+    /// Records in the stream not yet projected (stream seq minus projected seq; a replica).
+    pub follow_lag: IntGauge,
 }
 
 fn register<T: prometheus::core::Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
@@ -139,6 +145,12 @@ impl Default for Metrics {
                 Histogram::with_opts(HistogramOpts::new("commit_seconds", "Duration of projection commits"))
                     .expect("valid metric"),
             ),
+            stream_seq: gauge("stream_seq", "Newest seq in the NATS stream"),
+            publish_lag: gauge("publish_lag", "Log records not yet in the NATS stream (log seq minus stream seq)"),
+            follow_lag: gauge(
+                "follow_lag",
+                "Stream records not yet projected by this replica (stream seq minus projected seq)",
+            ),
             registry,
         }
     }
@@ -156,4 +168,30 @@ impl Metrics {
         TextEncoder::new().encode(&self.registry.gather(), &mut buffer).expect("text encoding cannot fail");
         String::from_utf8(buffer).expect("exposition is UTF-8")
     }
+}
+
+/// Serves `GET /metrics` (the text `render` returns) and `GET /health` on `addr` until
+/// `shutdown`.
+pub async fn serve(
+    addr: std::net::SocketAddr,
+    render: impl Fn() -> String + Clone + Send + Sync + 'static,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> crate::Result<tokio::task::JoinHandle<()>> {
+    use warp::Filter;
+    let metrics = warp::path!("metrics")
+        .map(move || warp::reply::with_header(render(), "content-type", "text/plain; version=0.0.4"));
+    let health = warp::path!("health").map(|| warp::reply::json(&serde_json::json!({ "status": "ok" })));
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|err| crate::Error::Config(format!("cannot listen on {addr} for metrics: {err}")))?;
+    tracing::info!(%addr, "metrics endpoint listening");
+    Ok(tokio::spawn(async move {
+        warp::serve(warp::get().and(metrics.or(health)))
+            .incoming(listener)
+            .graceful(async move {
+                let _ = shutdown.wait_for(|stop| *stop).await;
+            })
+            .run()
+            .await;
+    }))
 }

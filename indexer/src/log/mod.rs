@@ -12,6 +12,8 @@
 //!   decoded: set aside, retried at every reconciliation until they decode;
 //! - `X` + signature + seq → empty, for the records of retracted transactions (moved out of the
 //!   idempotency index by the retraction, so that a transaction that reappears is appended again);
+//! - `M` → empty, in a replica's mirror of the stream (see [`mirror`]): records arrive from the
+//!   stream, never from the chain, and `indexer run` refuses the directory;
 //! - `V` → the log format ([`LOG_FORMAT`], u32 big-endian). A log of the previous format is
 //!   migrated at open; one of another format (or of the first ones, which had no marker) is
 //!   refused: nothing is ever misread.
@@ -26,6 +28,7 @@
 
 mod entities;
 mod format;
+pub mod mirror;
 mod record;
 
 use std::path::Path;
@@ -38,8 +41,8 @@ use shared::envelope::{EventEnvelope, EventSource};
 use shared::ProgramKind;
 
 use crate::error::{Error, Result};
-pub use format::LOG_FORMAT;
 pub use entities::EntityEntry;
+pub use format::LOG_FORMAT;
 pub use record::{parse_signature, AppendOutcome, Cursor, LogRecord, StoredEvent, Telemetry};
 
 const RECORD: u8 = b'L';
@@ -49,6 +52,7 @@ const PENDING: u8 = b'P';
 const FORMAT: u8 = b'V';
 const SET_ASIDE: u8 = b'U';
 const RETRACTED: u8 = b'X';
+const MIRROR: u8 = b'M';
 
 /// The sled-backed event log.
 pub struct EventLog {
@@ -60,6 +64,8 @@ pub struct EventLog {
     last_seq: Mutex<u64>,
     /// Set when a write failed: the log refuses every later write (see [`EventLog::write`]).
     failed: AtomicBool,
+    /// The last seq made durable, for tasks that wait for appends (the stream publisher).
+    appended: tokio::sync::watch::Sender<u64>,
     /// Tests make the next flush fail through this.
     #[cfg(test)]
     fail_next_flush: AtomicBool,
@@ -132,6 +138,7 @@ impl EventLog {
             tree,
             last_seq: Mutex::new(last_seq),
             failed: AtomicBool::new(false),
+            appended: tokio::sync::watch::Sender::new(last_seq),
             #[cfg(test)]
             fail_next_flush: AtomicBool::new(false),
         })
@@ -159,6 +166,18 @@ impl EventLog {
             return Err(sled::Error::Io(std::io::Error::other("injected flush failure")));
         }
         self.db.flush().map(|_| ())
+    }
+
+    /// Moves the last seq to `seq` once its records are durable, and wakes the tasks waiting for
+    /// appends.
+    fn advance(&self, last_seq: &mut u64, seq: u64) {
+        *last_seq = seq;
+        self.appended.send_replace(seq);
+    }
+
+    /// A receiver of the last durable seq, changed after every append.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.appended.subscribe()
     }
 
     /// The seq of the newest record (0 when empty).
@@ -201,7 +220,7 @@ impl EventLog {
             return Ok(outcome);
         }
         self.write(batch)?;
-        *last_seq = seq;
+        self.advance(&mut last_seq, seq);
         Ok(outcome)
     }
 
@@ -227,7 +246,8 @@ impl EventLog {
             return Ok(shared::control::WriteOutcome { created: false, seqs });
         }
         self.write(batch)?;
-        *last_seq += seqs.len() as u64;
+        let seq = *last_seq + seqs.len() as u64;
+        self.advance(&mut last_seq, seq);
         Ok(shared::control::WriteOutcome { created: true, seqs })
     }
 
@@ -260,7 +280,7 @@ impl EventLog {
         let mut batch = sled::Batch::default();
         batch.insert(&record_key(seq)[..], record.encode()?);
         self.write(batch)?;
-        *last_seq = seq;
+        self.advance(&mut last_seq, seq);
         Ok(seq)
     }
 
@@ -280,17 +300,13 @@ impl EventLog {
             batch.insert(&retracted_key(&signature, seq_value(&value)?)[..], &[][..]);
         }
         self.write(batch)?;
-        *last_seq = seq;
+        self.advance(&mut last_seq, seq);
         Ok(seq)
     }
 
     /// The seqs of a transaction's retracted records, in order.
     pub fn retracted_seqs(&self, signature: &[u8; 64]) -> Result<Vec<u64>> {
-        self.tree
-            .scan_prefix(signature_prefix(RETRACTED, signature))
-            .keys()
-            .map(|key| seq_value(&key?[65..]))
-            .collect()
+        self.tree.scan_prefix(signature_prefix(RETRACTED, signature)).keys().map(|key| seq_value(&key?[65..])).collect()
     }
 
     /// Whether the record `seq` of the transaction `signature` was retracted.
@@ -374,6 +390,15 @@ impl EventLog {
             let (key, value) = entry?;
             let seq = u64::from_be_bytes(key[1..9].try_into().map_err(|_| Error::Corrupt("record key".into()))?);
             Ok((seq, LogRecord::decode(seq, &value)?))
+        })
+    }
+
+    /// Records from `seq` (inclusive) on, in order, in their stored bytes (what the stream
+    /// publisher sends, unchanged).
+    pub fn raw_from(&self, seq: u64) -> impl Iterator<Item = Result<(u64, sled::IVec)>> + '_ {
+        self.tree.range(record_key(seq.max(1))..record_key(u64::MAX)).map(|entry| {
+            let (key, value) = entry?;
+            Ok((seq_value(&key[1..9])?, value))
         })
     }
 

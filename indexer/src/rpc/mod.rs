@@ -26,9 +26,9 @@ use solana_commitment_config::CommitmentConfig;
 use solana_pubkey::Pubkey;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_rpc_client::rpc_client::GetConfirmedSignaturesForAddress2Config;
+use solana_rpc_client_api::client_error::Error as ClientError;
 use solana_rpc_client_api::client_error::ErrorKind;
 use solana_rpc_client_api::config::RpcBlockConfig;
-use solana_rpc_client_api::client_error::Error as ClientError;
 use solana_rpc_client_api::request::{RpcError, RpcRequest};
 use solana_rpc_client_api::response::RpcConfirmedTransactionStatusWithSignature;
 use solana_signature::Signature;
@@ -224,11 +224,11 @@ impl Rpc {
                 let answer: Option<EncodedConfirmedTransactionWithStatusMeta> =
                     self.client.send(RpcRequest::GetTransaction, params.clone()).await?;
                 match &answer {
-                    Some(fetched) if !self.is_answer_for(signature, fetched) => Err(ClientError::from(
-                        solana_rpc_client_api::client_error::ErrorKind::Custom(format!(
+                    Some(fetched) if !self.is_answer_for(signature, fetched) => {
+                        Err(ClientError::from(solana_rpc_client_api::client_error::ErrorKind::Custom(format!(
                             "getTransaction {signature} answered another transaction"
-                        )),
-                    )),
+                        ))))
+                    }
                     _ => Ok(answer),
                 }
             })
@@ -572,7 +572,10 @@ mod tests {
     #[test]
     fn a_batch_error_answer_is_told_from_a_batch_of_answers() {
         assert_eq!(batch_error_code(br#"[{"jsonrpc":"2.0","id":0,"result":null}]"#), None);
-        assert_eq!(batch_error_code(br#"  {"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"x"}}"#), Some(-32600));
+        assert_eq!(
+            batch_error_code(br#"  {"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"x"}}"#),
+            Some(-32600)
+        );
         assert_eq!(batch_error_code(b"<html>"), Some(-32700));
     }
 }

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod nats;
+
 use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
 use std::sync::Arc;

@@ -1,0 +1,148 @@
+//! A real `nats-server -js` for the tests: started on a loopback ephemeral port with a store in a
+//! temporary directory, stopped when dropped; and readers of a stream.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{pull, DeliverPolicy};
+use futures::StreamExt;
+
+/// A running `nats-server` with JetStream.
+pub struct NatsServer {
+    child: Child,
+    /// Its client URL.
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+fn binary() -> String {
+    let found = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .chain([Path::new("/usr/sbin").to_path_buf(), Path::new("/usr/bin").to_path_buf()])
+        .map(|dir| dir.join("nats-server"))
+        .find(|candidate| candidate.is_file());
+    match found {
+        Some(path) => path.display().to_string(),
+        None => panic!(
+            "nats-server is not installed: these tests need a real NATS JetStream server \
+             (scripts/test.sh installs it: apt-get install -y nats-server)"
+        ),
+    }
+}
+
+impl NatsServer {
+    /// Starts a server and waits until JetStream answers.
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let ports = dir.path().join("ports");
+        std::fs::create_dir_all(&ports).unwrap();
+        let child = Command::new(binary())
+            .args(["-js", "-a", "127.0.0.1", "-p", "-1", "-sd"])
+            .arg(dir.path().join("store"))
+            .arg("--ports_file_dir")
+            .arg(&ports)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nats-server starts");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let url = loop {
+            let written = std::fs::read_dir(&ports).unwrap().flatten().next().map(|entry| entry.path());
+            if let Some(contents) = written.and_then(|path| std::fs::read_to_string(path).ok()) {
+                if let Ok(parsed) = serde_json::from_str::<serde_json::Value>(&contents) {
+                    break parsed["nats"][0].as_str().expect("client url in the ports file").to_owned();
+                }
+            }
+            assert!(tokio::time::Instant::now() < deadline, "nats-server wrote no ports file");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let server = Self { child, url, _dir: dir };
+        loop {
+            let answered = match async_nats::connect(&server.url).await {
+                // The account info, asked raw (the client's typed answer expects newer fields).
+                Ok(client) => match client.request("$JS.API.INFO", "".into()).await {
+                    Ok(answer) if !String::from_utf8_lossy(&answer.payload).contains("\"error\"") => Ok(()),
+                    Ok(answer) => Err(String::from_utf8_lossy(&answer.payload).into_owned()),
+                    Err(err) => Err(err.to_string()),
+                },
+                Err(err) => Err(err.to_string()),
+            };
+            let Err(err) = answered else { return server };
+            assert!(tokio::time::Instant::now() < deadline, "JetStream never answered at {}: {err}", server.url);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The stream's last sequence (0 while it does not exist).
+pub async fn last_seq(url: &str, stream: &str) -> u64 {
+    let client = async_nats::connect(url).await.expect("nats connects");
+    match async_nats::jetstream::new(client).get_stream(stream).await {
+        Ok(mut stream) => stream.info().await.expect("stream info").state.last_sequence,
+        Err(_) => 0,
+    }
+}
+
+/// One message of the stream: its sequence, `Nats-Msg-Id` and payload.
+#[derive(Debug, PartialEq, Eq)]
+pub struct StreamRecord {
+    /// Stream sequence.
+    pub seq: u64,
+    /// `Nats-Msg-Id`.
+    pub id: String,
+    /// Payload.
+    pub bytes: Vec<u8>,
+}
+
+/// Every message of the stream, in order; also checks the stream's state counts them all.
+pub async fn records(url: &str, stream: &str) -> Vec<StreamRecord> {
+    let client = async_nats::connect(url).await.expect("nats connects");
+    let mut stream = async_nats::jetstream::new(client).get_stream(stream).await.expect("stream exists");
+    let state = stream.info().await.expect("stream info").state.clone();
+    assert_eq!(state.messages, state.last_sequence, "every sequence holds a message");
+    let consumer = stream
+        .create_consumer(pull::OrderedConfig { deliver_policy: DeliverPolicy::All, ..Default::default() })
+        .await
+        .expect("consumer");
+    let mut messages = consumer.messages().await.expect("messages");
+    let mut out = Vec::new();
+    while (out.len() as u64) < state.messages {
+        let message = tokio::time::timeout(Duration::from_secs(10), messages.next())
+            .await
+            .expect("the stream delivers within 10 s")
+            .expect("the consumer goes on")
+            .expect("a message");
+        let id = message.headers.as_ref().and_then(|h| h.get(async_nats::header::NATS_MESSAGE_ID));
+        out.push(StreamRecord {
+            seq: message.info().expect("jetstream message").stream_sequence,
+            id: id.map(|id| id.as_str().to_owned()).unwrap_or_default(),
+            bytes: message.payload.to_vec(),
+        });
+    }
+    out
+}
+
+/// The projections' committed seq under `dir` (the smallest payload; 0 before the first commit).
+pub fn projection_seq(dir: &Path) -> u64 {
+    shared::schema::Family::ALL
+        .iter()
+        .map(|family| {
+            tantivy::Index::open_in_dir(dir.join(family.dir_name()))
+                .ok()
+                .and_then(|index| index.load_metas().ok())
+                .and_then(|metas| metas.payload)
+                .and_then(|payload| payload.parse().ok())
+                .unwrap_or(0)
+        })
+        .min()
+        .unwrap_or(0)
+}

@@ -1,0 +1,230 @@
+//! The event log on a real NATS JetStream server (started by the tests on a loopback port): the
+//! real `indexer run` publishes it record for record, a SIGKILL mid-publish loses and duplicates
+//! nothing, and replicas (`indexer follow`, the real binary) started late catch up from seq 1,
+//! resume after a SIGKILL and project what the indexer does; a write over NATS request-reply
+//! reaches the indexer and every replica.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use common::nats::{last_seq, projection_seq, records, NatsServer};
+use common::{assert_dfpn, assert_psy, projected, projected_psy};
+use fixtures::node::{Faults, NodeHandle};
+use fixtures::testing::{expected_dfpn, produce_slots, start_node};
+use indexer::log::EventLog;
+use rand::{Rng, SeedableRng};
+
+const STREAM: &str = "TEST_LOG";
+
+fn indexer(node: &NodeHandle, data_dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_indexer"));
+    command
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["--rpc-url", &node.http_url(), "--ws-url", &node.ws_url()])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+fn free_addr() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    format!("127.0.0.1:{port}")
+}
+
+/// `indexer run` publishing to `nats`, with the control token `secret`.
+fn run(node: &NodeHandle, dir: &Path, nats: &NatsServer) -> Child {
+    let (metrics, control) = (free_addr(), free_addr());
+    let args = ["run", "--reconcile-secs", "1", "--commit-interval-ms", "100", "--metrics-bind", &metrics];
+    indexer(node, dir, &args)
+        .args(["--control-bind", &control, "--control-token", "secret", "--nats-url", &nats.url])
+        .args(["--nats-stream", STREAM])
+        .spawn()
+        .unwrap()
+}
+
+/// `indexer follow` into `dir`, its metrics on `metrics`.
+fn follow(node: &NodeHandle, dir: &Path, nats: &NatsServer, metrics: &str) -> Child {
+    let args = ["follow", "--nats-url", &nats.url, "--nats-stream", STREAM, "--metrics-bind", metrics];
+    indexer(node, dir, &args).args(["--commit-interval-ms", "100"]).spawn().unwrap()
+}
+
+async fn finish(child: Child) -> Output {
+    tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap()
+}
+
+async fn terminate(child: Child) {
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let output = finish(child).await;
+    assert!(
+        output.status.success(),
+        "stopped cleanly: {:?} {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+async fn kill(mut child: Child) {
+    child.kill().unwrap();
+    finish(child).await;
+}
+
+async fn backfill(node: &NodeHandle, dir: &Path) -> u64 {
+    let output = finish(indexer(node, dir, &["backfill", "--from", "genesis"]).spawn().unwrap()).await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    EventLog::open(&dir.join("log"), 8 << 20).unwrap().last_seq()
+}
+
+async fn wait_for(what: &str, seconds: u64, mut condition: impl AsyncFnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
+    while !condition().await {
+        assert!(tokio::time::Instant::now() < deadline, "{what} within {seconds} s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Asserts the stream holds the log's records exactly: same seqs, same bytes, message id = seq.
+async fn assert_stream_is_the_log(nats: &NatsServer, log: &EventLog) {
+    let stream = records(&nats.url, STREAM).await;
+    let log_records: Vec<(u64, Vec<u8>)> =
+        log.raw_from(1).map(|entry| entry.map(|(seq, bytes)| (seq, bytes.to_vec()))).collect::<Result<_, _>>().unwrap();
+    assert_eq!(stream.len(), log_records.len(), "as many stream messages as log records");
+    for (message, (seq, bytes)) in stream.iter().zip(&log_records) {
+        assert_eq!(
+            (message.seq, message.id.as_str()),
+            (*seq, seq.to_string().as_str()),
+            "stream seq = message id = log seq"
+        );
+        assert!(message.bytes == *bytes, "record {seq}: the stream's bytes are the log's");
+    }
+}
+
+/// Scrapes one gauge of a metrics endpoint (-1 while it does not answer).
+async fn gauge(metrics: &str, name: &str) -> i64 {
+    let Ok(answer) = reqwest::get(format!("http://{metrics}/metrics")).await else { return -1 };
+    let text = answer.text().await.unwrap_or_default();
+    text.lines()
+        .find(|line| line.split_whitespace().next() == Some(name))
+        .and_then(|line| line.split_whitespace().last())
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(-1)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_is_published_record_for_record_and_a_sigkill_mid_publish_loses_and_duplicates_nothing() {
+    let nats = NatsServer::start().await;
+    let node = start_node(51, 8_000, Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let backfilled = backfill(&node, dir.path()).await;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(51);
+    let mut interrupted = 0;
+    for round in 0..3 {
+        let child = run(&node, dir.path(), &nats);
+        let before = last_seq(&nats.url, STREAM).await;
+        // The first kill lands as soon as the publisher moved the stream; later ones at random.
+        wait_for("the publisher moves the stream", 30, async || last_seq(&nats.url, STREAM).await > before).await;
+        if round > 0 {
+            tokio::time::sleep(Duration::from_millis(rng.gen_range(0..300))).await;
+        }
+        kill(child).await;
+        interrupted += usize::from(last_seq(&nats.url, STREAM).await < backfilled);
+    }
+    assert!(interrupted >= 1, "at least one SIGKILL landed mid-publish");
+    let child = run(&node, dir.path(), &nats);
+    produce_slots(&node, 20).await;
+    wait_for("the stream holds the backfilled log", 30, async || last_seq(&nats.url, STREAM).await >= backfilled).await;
+    terminate(child).await;
+    let log = EventLog::open(&dir.path().join("log"), 8 << 20).unwrap();
+    assert!(log.last_seq() >= backfilled);
+    assert_stream_is_the_log(&nats, &log).await;
+    drop(log);
+
+    let status = finish(
+        indexer(&node, dir.path(), &["status", "--nats-url", &nats.url, "--nats-stream", STREAM]).spawn().unwrap(),
+    )
+    .await;
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).expect("status prints JSON");
+    assert_eq!((status["publish_lag"].as_u64(), status["follow_lag"].as_u64()), (Some(0), Some(0)), "{status}");
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_started_late_catch_up_resume_after_a_sigkill_and_project_what_the_indexer_does() {
+    let nats = NatsServer::start().await;
+    let node = start_node(52, 8_000, Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    backfill(&node, dir.path()).await;
+    let child = run(&node, dir.path(), &nats);
+    produce_slots(&node, 30).await;
+    // A registration over NATS request-reply, as a replica's query service submits it.
+    let client = async_nats::connect(&nats.url).await.unwrap();
+    let registration = serde_json::json!({
+        "public_key": format!("0x{}", "42".repeat(32)), "twitter_handle": "@replica", "label": "rig", "registered_at": 5,
+    });
+    let subject = format!("{STREAM}.control.users");
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert(shared::control::TOKEN_HEADER, "secret");
+    let answer = loop {
+        let sent = client.request_with_headers(subject.clone(), headers.clone(), registration.to_string().into()).await;
+        match sent {
+            Ok(answer) => break serde_json::from_slice::<serde_json::Value>(&answer.payload).unwrap(),
+            // No responders until the indexer's subscription is up.
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    };
+    assert_eq!(answer["status"], 201, "{answer}");
+    let unauthorized = client.request(subject.clone(), registration.to_string().into()).await.unwrap();
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&unauthorized.payload).unwrap()["status"], 401);
+    let written = answer["body"]["seqs"][0].as_u64().unwrap();
+    wait_for("the write reaches the stream", 30, async || last_seq(&nats.url, STREAM).await >= written).await;
+    terminate(child).await;
+    let log_seq = EventLog::open(&dir.path().join("log"), 8 << 20).unwrap().last_seq();
+
+    // The first replica is killed (mid-catch-up when the kill lands so) and restarted.
+    let (first, second) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let metrics = free_addr();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(52);
+    let mut interrupted = 0;
+    for _ in 0..2 {
+        let replica = follow(&node, first.path(), &nats, &metrics);
+        wait_for("the replica mirrors the stream", 30, async || gauge(&metrics, "indexer_log_seq").await > 0).await;
+        tokio::time::sleep(Duration::from_millis(rng.gen_range(0..200))).await;
+        kill(replica).await;
+        interrupted += usize::from(projection_seq(&first.path().join("projections")) < log_seq);
+    }
+    assert!(interrupted >= 1, "at least one SIGKILL landed mid-catch-up");
+    let replicas = [follow(&node, first.path(), &nats, &metrics), follow(&node, second.path(), &nats, &free_addr())];
+    for replica in [first.path(), second.path()] {
+        let projections = replica.join("projections");
+        wait_for("the replica projects the whole stream", 60, async || projection_seq(&projections) >= log_seq).await;
+    }
+    assert_eq!(gauge(&metrics, "indexer_follow_lag").await, 0);
+    for replica in replicas {
+        terminate(replica).await;
+    }
+
+    let log = EventLog::open(&dir.path().join("log"), 8 << 20).unwrap();
+    let raw = |log: &EventLog| log.raw_from(1).collect::<Result<Vec<_>, _>>().unwrap();
+    let indexer_projections = dir.path().join("projections");
+    let expected = expected_dfpn(node.node.ground_truth(None).lines());
+    assert_dfpn(&projected(&indexer_projections), &expected);
+    for replica in [first.path(), second.path()] {
+        let mirror = EventLog::open(&replica.join("log"), 8 << 20).unwrap();
+        assert!(raw(&mirror) == raw(&log), "the mirror holds the log's records, once each");
+        assert_eq!(projection_seq(&replica.join("projections")), log.last_seq());
+        assert_dfpn(&projected(&replica.join("projections")), &expected);
+        let psy = projected_psy(&replica.join("projections"));
+        assert!(
+            psy.users.values().any(|user| user["twitter_handle"] == "@replica"),
+            "the NATS write is on every replica"
+        );
+        assert_psy(&psy, &projected_psy(&indexer_projections));
+    }
+    node.stop().await;
+}
