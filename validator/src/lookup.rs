@@ -106,7 +106,7 @@ pub fn sign(
             .fold((0, 0), |(w, r), lookup| (w + lookup.writable_indexes.len(), r + lookup.readonly_indexes.len()));
         let transaction = VersionedTransaction::try_new(VersionedMessage::V0(message), &[payer])
             .with_context(|| format!("signing planned transaction {} as v0", planned.index))?;
-        let size = bincode_size(&transaction)?;
+        let size = wire_size(&transaction);
         if size <= MAX_TRANSACTION_BYTES {
             return Ok((transaction, Form::V0 { writable, readonly }));
         }
@@ -115,10 +115,12 @@ pub fn sign(
     Ok((VersionedTransaction::from(transaction), Form::Legacy))
 }
 
-fn bincode_size(transaction: &VersionedTransaction) -> anyhow::Result<usize> {
+/// Bytes of a signed transaction on the wire: its signatures with their length prefix, then the
+/// message (with the version prefix of a v0 one).
+fn wire_size(transaction: &VersionedTransaction) -> usize {
     let signatures = transaction.signatures.len();
     let prefix = if signatures < 0x80 { 1 } else { 2 };
-    Ok(prefix + 64 * signatures + transaction.message.serialize().len())
+    prefix + 64 * signatures + transaction.message.serialize().len()
 }
 
 /// Creates lookup tables holding `addresses` (up to 256 each, in order), paid by `payer`, each
