@@ -287,3 +287,46 @@ async fn a_lagging_backends_null_answers_lose_and_retract_nothing() {
     assert_eq!(context.metrics.dropped_transactions.get(), 0);
     node.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slot_lag_shows_a_stream_that_stopped_notifying_and_recovers_with_it() {
+    let node = start_node(28, 300, Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let context = context(&node, dir.path());
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let config = LiveConfig {
+        ws_url: node.ws_url(),
+        commitment: CommitmentConfig::confirmed(),
+        reconcile_interval: Duration::from_millis(300),
+    };
+    let live = tokio::spawn(live::run(context.clone(), config, shutdown));
+    let wait_for = |what: &'static str, condition: Box<dyn Fn() -> bool + Send>| async move {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while !condition() {
+            assert!(tokio::time::Instant::now() < deadline, "{what}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    // Slots until the subscriptions are up and notify (a slot without our programs notifies
+    // nothing, so the newest notified slot is within a few of the tip).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while context.metrics.newest_notified_slot.get() == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "notifications arrive");
+        produce_slots(&node, 1).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    node.node.set_faults(Faults { drop_notification_every: 1, ..Faults::default() });
+    produce_slots(&node, 30).await;
+    let metrics = context.clone();
+    wait_for("the lag shows", Box::new(move || metrics.metrics.slot_lag.get() >= 30)).await;
+
+    node.node.set_faults(Faults::default());
+    produce_slots(&node, 3).await;
+    let metrics = context.clone();
+    wait_for("the lag recovers", Box::new(move || metrics.metrics.slot_lag.get() <= 3)).await;
+    stop.send(true).unwrap();
+    live.await.unwrap().unwrap();
+    assert_eq!(read_log(&context.log).lines, ground_truth(&node, None), "the dropped slots were reconciled");
+    node.stop().await;
+}
