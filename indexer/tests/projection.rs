@@ -185,3 +185,79 @@ async fn telemetry_readings_are_logged_and_projected_one_document_per_sample() {
     assert_eq!((samples[1].block_height, samples[1].num_transactions), (later.block_height, later.num_transactions));
     node.stop().await;
 }
+
+/// A model-registry event of transaction `[byte; 64]` at `slot` (a score update of model
+/// `[byte; 32]`, or its registration).
+fn model_event(byte: u8, slot: u64, registration: bool) -> shared::envelope::EventEnvelope {
+    use shared::dfpn::{ModelRegistered, ModelRegistryEvent, ModelScoreUpdated};
+    let developer = solana_pubkey::Pubkey::new_from_array([byte; 32]);
+    let event = if registration {
+        ModelRegistryEvent::ModelRegistered(ModelRegistered {
+            developer,
+            model_id: [byte; 32],
+            name: format!("model-{byte}"),
+            version: "1.0.0".into(),
+            model_uri: "https://example.org/m".into(),
+            modalities: 1,
+            stake: 1,
+        })
+    } else {
+        ModelRegistryEvent::ModelScoreUpdated(ModelScoreUpdated {
+            developer,
+            model_id: [byte; 32],
+            old_score: 0,
+            new_score: 7,
+        })
+    };
+    shared::envelope::EventEnvelope {
+        seq: 0,
+        slot,
+        signature: bs58::encode([byte; 64]).into_string(),
+        tx_index: Some(0),
+        event_index: 0,
+        block_time: Some(1_720_000_000),
+        source: shared::envelope::EventSource::Chain,
+        event: shared::ChainEvent::ModelRegistry(event),
+    }
+}
+
+#[test]
+fn an_update_waits_for_its_creation_across_a_restart_and_is_dropped_past_the_horizon() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = indexer::log::EventLog::open(&dir.path().join("log"), 8 << 20).unwrap();
+    let projections = dir.path().join("projections");
+    let programs = shared::ProgramSet::defaults();
+    // Model 1's update arrives before its registration; model 2's registration never comes.
+    log.append(&[model_event(1, 10, false), model_event(2, 11, false), model_event(3, 12, true)], None, 0).unwrap();
+    let mut projector = Projector::open(&projections, &programs).unwrap();
+    projector.catch_up(&log, usize::MAX).unwrap();
+    projector.commit().unwrap();
+    assert_eq!(projector.committed_seq(), 0, "the payload stays before the oldest waiting update");
+    drop(projector);
+
+    // After a restart, the registration (earlier on chain, later in the log: a notification the
+    // node dropped, backfilled) arrives within the horizon: the update folds into it.
+    log.append(&[model_event(11, 2_000, true)], None, 0).unwrap();
+    let registration = shared::envelope::EventEnvelope {
+        signature: bs58::encode([21u8; 64]).into_string(),
+        ..model_event(1, 9, true)
+    };
+    log.append(&[registration], None, 0).unwrap();
+    let mut projector = Projector::open(&projections, &programs).unwrap();
+    projector.catch_up(&log, usize::MAX).unwrap();
+    projector.commit().unwrap();
+    assert_eq!(projector.orphan_events, 0);
+    assert_eq!(projector.committed_seq(), 1, "model 2's update still waits");
+
+    // 3,000 slots later model 2's update is dropped, counted, and the payload moves on.
+    log.append(&[model_event(12, 3_100, true)], None, 0).unwrap();
+    projector.catch_up(&log, usize::MAX).unwrap();
+    projector.commit().unwrap();
+    assert_eq!(projector.orphan_events, 1);
+    assert_eq!(projector.committed_seq(), log.last_seq());
+    projector.finish().unwrap();
+    let models = projected(&projections).models;
+    let model_1 = models.values().find(|m| m["name"] == "model-1").expect("model 1 projected");
+    assert_eq!(model_1["score"], 7, "the update held across the restart folded in: {model_1}");
+    assert_eq!(models.len(), 4, "models 1, 3, 11 and 12; never model 2");
+}
