@@ -33,6 +33,21 @@ pub enum Error {
     /// A program id string is not a valid base58 public key.
     #[error("invalid program id {0:?}")]
     InvalidProgramId(String),
+    /// A field of a Psy telemetry payload, job id or query value is out of its documented form.
+    #[error("invalid `{field}`: {reason}")]
+    InvalidField {
+        /// The field's path in its payload (`worker_events[2].public_key`, `job_id`).
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// An [`Error::InvalidField`] naming `field`.
+    pub fn field(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::InvalidField { field: field.into(), reason: reason.into() }
+    }
 }
 
 /// Result alias for the shared crate.

@@ -21,6 +21,7 @@ pub mod idl;
 pub mod modality;
 pub mod process;
 pub mod program;
+pub mod psy_model;
 pub mod rpc;
 pub mod schema;
 
