@@ -39,8 +39,11 @@ impl CategoryFilter {
 
 /// The document's `UserRegistration` category: the circuits that append to the user
 /// registration tree, their aggregate and its dummy.
-pub const USER_REGISTRATION: &[C] =
-    &[C::AppendUserRegistrationTree, C::AppendUserRegistrationTreeAggregate, C::DummyAppendUserRegistrationTreeAggregate];
+pub const USER_REGISTRATION: &[C] = &[
+    C::AppendUserRegistrationTree,
+    C::AppendUserRegistrationTreeAggregate,
+    C::DummyAppendUserRegistrationTreeAggregate,
+];
 
 /// The document's `ContractDeployment` category: batch contract deployment, its aggregate and
 /// its dummy.

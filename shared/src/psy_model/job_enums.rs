@@ -286,7 +286,10 @@ mod tests {
     #[test]
     fn query_values_take_numbers_or_names_only() {
         assert_eq!("7".parse::<ProvingJobCircuitType>(), Ok(ProvingJobCircuitType::GUTATwoEndCap));
-        assert_eq!(serde_json::from_str::<ProvingJobCircuitType>("\"7\"").ok(), Some(ProvingJobCircuitType::GUTATwoEndCap));
+        assert_eq!(
+            serde_json::from_str::<ProvingJobCircuitType>("\"7\"").ok(),
+            Some(ProvingJobCircuitType::GUTATwoEndCap)
+        );
         assert_eq!(
             serde_json::from_str::<ProvingJobCircuitType>("\"UserEndCap\"").ok(),
             Some(ProvingJobCircuitType::UserEndCap)

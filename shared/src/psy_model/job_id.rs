@@ -176,8 +176,7 @@ mod tests {
     use super::*;
 
     /// The job id of the real example clients (reference §2.6 and §5).
-    const EXAMPLE: &str =
-        r#"{"topic":0,"goal_id":0,"slot_id":0,"circuit_type":6,"group_id":0,"sub_group_id":0,"task_index":0,"data_type":8,"data_index":0}"#;
+    const EXAMPLE: &str = r#"{"topic":0,"goal_id":0,"slot_id":0,"circuit_type":6,"group_id":0,"sub_group_id":0,"task_index":0,"data_type":8,"data_index":0}"#;
 
     fn full() -> QProvingJobDataID {
         QProvingJobDataID {

@@ -11,11 +11,18 @@ mod macros;
 pub mod category;
 pub mod job_enums;
 pub mod job_id;
+pub mod keys;
+pub mod reward;
 pub mod status;
+pub mod telemetry;
 pub mod time;
+pub mod validate;
 
 pub use category::{category_filter, doc_category, CategoryFilter, JobFilterCategory};
 pub use job_enums::{ProvingJobCircuitType, ProvingJobDataType, QJobTopic};
 pub use job_id::QProvingJobDataID;
 pub use status::{status_filter, tx_type_filter, UserEventTxType, WorkerEventSource, WorkerEventStatus};
+pub use telemetry::{
+    CheckpointLeaf, CheckpointLeaves, ContractReport, ContractReportBody, TelemetryEvents, UserEvent, WorkerEvent,
+};
 pub use time::Timestamp;

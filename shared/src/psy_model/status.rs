@@ -106,7 +106,12 @@ pub fn status_filter(value: &str) -> Result<&'static [WorkerEventStatus]> {
         Ok(doc::WorkerEventStatus::Completed) => Ok(&[S::Completed]),
         Ok(doc::WorkerEventStatus::Failed) => Ok(&[S::Failed]),
         Ok(doc::WorkerEventStatus::Cancelled) => Ok(&[]),
-        Err(_) => Err(both_spellings("WorkerEventStatus", value, &S::expected(), "Pending, InProgress, Completed, Failed, Cancelled")),
+        Err(_) => Err(both_spellings(
+            "WorkerEventStatus",
+            value,
+            &S::expected(),
+            "Pending, InProgress, Completed, Failed, Cancelled",
+        )),
     }
 }
 
@@ -134,7 +139,12 @@ pub fn tx_type_filter(value: &str) -> Result<&'static [UserEventTxType]> {
         Ok(doc::UserEventTxType::RegisterUser) => Ok(&[T::RegisterUser]),
         Ok(doc::UserEventTxType::DeployContract) => Ok(&[T::DeployContract]),
         Ok(doc::UserEventTxType::UserTransaction) => Ok(&[T::Guta, T::UserEndCap]),
-        Err(_) => Err(both_spellings("UserEventTxType", value, &T::expected(), "RegisterUser, DeployContract, UserTransaction")),
+        Err(_) => Err(both_spellings(
+            "UserEventTxType",
+            value,
+            &T::expected(),
+            "RegisterUser, DeployContract, UserTransaction",
+        )),
     }
 }
 

@@ -183,7 +183,10 @@ impl<'de> serde::Deserialize<'de> for Timestamp {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
         let text = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(deserializer)?;
         parse_rfc3339(&text).ok_or_else(|| {
-            serde::de::Error::custom(format!("expected an RFC 3339 time such as 2024-01-01T00:00:00Z, got {:?}", clip(&text)))
+            serde::de::Error::custom(format!(
+                "expected an RFC 3339 time such as 2024-01-01T00:00:00Z, got {:?}",
+                clip(&text)
+            ))
         })
     }
 }
