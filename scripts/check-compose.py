@@ -29,6 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # service -> (binary, subcommand) that its command must call.
 SERVICES = {"indexer": ("indexer", "run"), "query-api": ("query-api", "serve"), "fixture-node": ("fixture-node", "serve")}
+# The query replica of profile `replica` (issue 16): `indexer follow` and a query-api in its network.
+REPLICAS = {"replica": ("indexer", "follow"), "replica-api": ("query-api", "serve")}
 # Variables the binaries read outside clap (shared::process's logger, the Rust runtime).
 EXTRA_ENV = {"RUST_LOG", "RUST_BACKTRACE"}
 # Listeners that must be reachable from the host, and the one that must stay on loopback.
@@ -234,7 +236,7 @@ class Checker:
 
     def opts(self, name):
         if name not in self.options:
-            binary, subcommand = SERVICES[name]
+            binary, subcommand = {**SERVICES, **REPLICAS}[name]
             self.options[name] = help_options(getattr(self.args, binary.replace("-", "_")), subcommand)
         return self.options[name]
 
@@ -454,6 +456,53 @@ class Checker:
                 problems.append(f"{name} builds {compose_dir / context / dockerfile}, not {path}")
         return problems
 
+    def replica(self):
+        """Profile `replica`: `indexer follow` and a query-api in its network, on a volume of their own,
+        following the indexer's stream; profile `nats` runs the JetStream server."""
+        problems = []
+        if "nats" not in (self.service("nats").get("profiles") or []):
+            problems.append("nats is not under profile `nats`")
+        for name, (binary, subcommand) in REPLICAS.items():
+            service = self.service(name)
+            if "replica" not in (service.get("profiles") or []):
+                problems.append(f"{name} is not under profile `replica`")
+            words = command_words(service)
+            if [Path(w).name if i == 0 else w for i, w in enumerate(words[:2])] != [binary, subcommand]:
+                problems.append(f"{name} runs {words!r}, not `{binary} {subcommand}`")
+            unknown = sorted(set(environment(service)) - set(self.opts(name)) - EXTRA_ENV)
+            problems += [f"{name}: {var} is read by no flag of `{binary} {subcommand}`" for var in unknown]
+        if self.owner("replica-api") != "replica":
+            problems.append("replica-api is not in the replica's network (network_mode: service:replica)")
+        if not self.value("replica", "NATS_URL"):
+            problems.append("the replica has no NATS_URL")
+        if self.value("replica", "NATS_STREAM") != self.value("indexer", "NATS_STREAM"):
+            problems.append("the replica follows another NATS_STREAM than the indexer publishes")
+        mounts = {}
+        for name in REPLICAS:
+            for entry in self.service(name).get("volumes") or []:
+                fields = str(entry).split(":")
+                if len(fields) > 1 and fields[1] == self.value(name, DATA_ENV):
+                    mounts[name] = fields[0]
+        indexer_volumes = {str(entry).split(":")[0] for entry in self.service("indexer").get("volumes") or []}
+        if len(mounts) != 2 or len(set(mounts.values())) != 1:
+            problems.append(f"replica and replica-api must mount one volume at {DATA_ENV}, got {mounts}")
+        elif set(mounts.values()) & indexer_volumes:
+            problems.append("the replica mounts the indexer's volume: it needs its own")
+        listeners = {}
+        for name in REPLICAS:
+            for variable in self.opts(name):
+                if variable.endswith("_BIND") and self.value(name, variable):
+                    host, port = socket_addr(self.value(name, variable))
+                    if port in listeners:
+                        problems.append(f"{name} {variable} and {listeners[port][0]} both use port {port}")
+                    listeners[port] = (f"{name} {variable}", host)
+        for _, _, container in published_ports(self.service("replica")):
+            if container not in listeners:
+                problems.append(f"replica publishes port {container}, on which nothing in its network listens")
+            elif not is_unspecified(listeners[container][1]):
+                problems.append(f"replica publishes port {container}, but {listeners[container][0]} binds loopback")
+        return problems
+
     def run(self):
         self.check("services indexer, query-api and fixture-node exist", self.services_exist)
         if self.failed:
@@ -468,6 +517,7 @@ class Checker:
         self.check(f"data volume: one named volume at {DATA_ENV}, read-write, on indexer and query-api", self.volume)
         self.check("health checks: indexer /metrics, query-api /health, fixture-node", self.healthchecks)
         self.check("Dockerfile builds and installs the binaries the commands call", self.dockerfile)
+        self.check("profiles nats and replica: indexer follow + query-api on their own volume, same stream", self.replica)
 
 
 def main():

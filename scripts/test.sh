@@ -8,6 +8,13 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/indexer-target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
+# A real NATS JetStream server for the indexer's stream tests (indexer/tests/nats.rs start it on
+# loopback ports): Debian's nats-server, installed once, only when missing.
+if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then
+    echo "== installing nats-server (apt-get)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server) >/dev/null
+fi
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 

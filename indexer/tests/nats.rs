@@ -2,7 +2,8 @@
 //! real `indexer run` publishes it record for record, a SIGKILL mid-publish loses and duplicates
 //! nothing, and replicas (`indexer follow`, the real binary) started late catch up from seq 1,
 //! resume after a SIGKILL and project what the indexer does; a write over NATS request-reply
-//! reaches the indexer and every replica.
+//! reaches the indexer and every replica; on a three-node JetStream cluster (replicas 3) a
+//! SIGKILL of the stream's leader node mid-publish loses and duplicates nothing.
 
 mod common;
 
@@ -10,7 +11,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
-use common::nats::{last_seq, projection_seq, records, NatsServer};
+use common::nats::{last_seq, projection_seq, records, replicas_and_leader, NatsCluster, NatsServer};
 use common::{assert_dfpn, assert_psy, projected, projected_psy};
 use fixtures::node::{Faults, NodeHandle};
 use fixtures::testing::{expected_dfpn, produce_slots, start_node};
@@ -37,20 +38,38 @@ fn free_addr() -> String {
     format!("127.0.0.1:{port}")
 }
 
-/// `indexer run` publishing to `nats`, with the control token `secret`.
-fn run(node: &NodeHandle, dir: &Path, nats: &NatsServer) -> Child {
-    let (metrics, control) = (free_addr(), free_addr());
-    let args = ["run", "--reconcile-secs", "1", "--commit-interval-ms", "100", "--metrics-bind", &metrics];
+/// `indexer run` publishing to the NATS at `url`, with the control token `secret`; its metrics
+/// on `metrics`.
+fn run_with(node: &NodeHandle, dir: &Path, url: &str, metrics: &str, extra: &[&str]) -> Child {
+    let control = free_addr();
+    let args = ["run", "--reconcile-secs", "1", "--commit-interval-ms", "100", "--metrics-bind", metrics];
     indexer(node, dir, &args)
-        .args(["--control-bind", &control, "--control-token", "secret", "--nats-url", &nats.url])
+        .args(["--control-bind", &control, "--control-token", "secret", "--nats-url", url])
         .args(["--nats-stream", STREAM])
+        .args(extra)
         .spawn()
         .unwrap()
 }
 
-/// `indexer follow` into `dir`, its metrics on `metrics`.
-fn follow(node: &NodeHandle, dir: &Path, nats: &NatsServer, metrics: &str) -> Child {
-    let args = ["follow", "--nats-url", &nats.url, "--nats-stream", STREAM, "--metrics-bind", metrics];
+/// [`run_with`] with its metrics on some free port.
+fn run(node: &NodeHandle, dir: &Path, url: &str, extra: &[&str]) -> Child {
+    run_with(node, dir, url, &free_addr(), extra)
+}
+
+/// Produces `slots` live slots and waits until `indexer run` (its metrics on `metrics`, started
+/// on a log of `backfilled` events) appended every event of the chain.
+async fn produce_and_ingest(node: &NodeHandle, metrics: &str, backfilled: u64, slots: u32) {
+    produce_slots(node, slots).await;
+    let live = fixtures::testing::ground_truth(node, None).len() as i64 - backfilled as i64;
+    wait_for("the indexer appends the live events", 60, async || {
+        gauge(metrics, "indexer_events_appended_total").await >= live
+    })
+    .await;
+}
+
+/// `indexer follow` of the NATS at `url` into `dir`, its metrics on `metrics`.
+fn follow(node: &NodeHandle, dir: &Path, url: &str, metrics: &str) -> Child {
+    let args = ["follow", "--nats-url", url, "--nats-stream", STREAM, "--metrics-bind", metrics];
     indexer(node, dir, &args).args(["--commit-interval-ms", "100"]).spawn().unwrap()
 }
 
@@ -90,8 +109,8 @@ async fn wait_for(what: &str, seconds: u64, mut condition: impl AsyncFnMut() -> 
 }
 
 /// Asserts the stream holds the log's records exactly: same seqs, same bytes, message id = seq.
-async fn assert_stream_is_the_log(nats: &NatsServer, log: &EventLog) {
-    let stream = records(&nats.url, STREAM).await;
+async fn assert_stream_is_the_log(url: &str, log: &EventLog) {
+    let stream = records(url, STREAM).await;
     let log_records: Vec<(u64, Vec<u8>)> =
         log.raw_from(1).map(|entry| entry.map(|(seq, bytes)| (seq, bytes.to_vec()))).collect::<Result<_, _>>().unwrap();
     assert_eq!(stream.len(), log_records.len(), "as many stream messages as log records");
@@ -125,7 +144,7 @@ async fn the_log_is_published_record_for_record_and_a_sigkill_mid_publish_loses_
     let mut rng = rand::rngs::StdRng::seed_from_u64(51);
     let mut interrupted = 0;
     for round in 0..3 {
-        let child = run(&node, dir.path(), &nats);
+        let child = run(&node, dir.path(), &nats.url, &[]);
         let before = last_seq(&nats.url, STREAM).await;
         // The first kill lands as soon as the publisher moved the stream; later ones at random.
         wait_for("the publisher moves the stream", 30, async || last_seq(&nats.url, STREAM).await > before).await;
@@ -136,13 +155,13 @@ async fn the_log_is_published_record_for_record_and_a_sigkill_mid_publish_loses_
         interrupted += usize::from(last_seq(&nats.url, STREAM).await < backfilled);
     }
     assert!(interrupted >= 1, "at least one SIGKILL landed mid-publish");
-    let child = run(&node, dir.path(), &nats);
+    let child = run(&node, dir.path(), &nats.url, &[]);
     produce_slots(&node, 20).await;
     wait_for("the stream holds the backfilled log", 30, async || last_seq(&nats.url, STREAM).await >= backfilled).await;
     terminate(child).await;
     let log = EventLog::open(&dir.path().join("log"), 8 << 20).unwrap();
     assert!(log.last_seq() >= backfilled);
-    assert_stream_is_the_log(&nats, &log).await;
+    assert_stream_is_the_log(&nats.url, &log).await;
     drop(log);
 
     let status = finish(
@@ -159,9 +178,10 @@ async fn replicas_started_late_catch_up_resume_after_a_sigkill_and_project_what_
     let nats = NatsServer::start().await;
     let node = start_node(52, 8_000, Faults::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    backfill(&node, dir.path()).await;
-    let child = run(&node, dir.path(), &nats);
-    produce_slots(&node, 30).await;
+    let backfilled = backfill(&node, dir.path()).await;
+    let indexer_metrics = free_addr();
+    let child = run_with(&node, dir.path(), &nats.url, &indexer_metrics, &[]);
+    produce_and_ingest(&node, &indexer_metrics, backfilled, 30).await;
     // A registration over NATS request-reply, as a replica's query service submits it.
     let client = async_nats::connect(&nats.url).await.unwrap();
     let registration = serde_json::json!({
@@ -192,14 +212,15 @@ async fn replicas_started_late_catch_up_resume_after_a_sigkill_and_project_what_
     let mut rng = rand::rngs::StdRng::seed_from_u64(52);
     let mut interrupted = 0;
     for _ in 0..2 {
-        let replica = follow(&node, first.path(), &nats, &metrics);
+        let replica = follow(&node, first.path(), &nats.url, &metrics);
         wait_for("the replica mirrors the stream", 30, async || gauge(&metrics, "indexer_log_seq").await > 0).await;
         tokio::time::sleep(Duration::from_millis(rng.gen_range(0..200))).await;
         kill(replica).await;
         interrupted += usize::from(projection_seq(&first.path().join("projections")) < log_seq);
     }
     assert!(interrupted >= 1, "at least one SIGKILL landed mid-catch-up");
-    let replicas = [follow(&node, first.path(), &nats, &metrics), follow(&node, second.path(), &nats, &free_addr())];
+    let replicas =
+        [follow(&node, first.path(), &nats.url, &metrics), follow(&node, second.path(), &nats.url, &free_addr())];
     for replica in [first.path(), second.path()] {
         let projections = replica.join("projections");
         wait_for("the replica projects the whole stream", 60, async || projection_seq(&projections) >= log_seq).await;
@@ -226,5 +247,43 @@ async fn replicas_started_late_catch_up_resume_after_a_sigkill_and_project_what_
         );
         assert_psy(&psy, &projected_psy(&indexer_projections));
     }
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_three_node_cluster_a_sigkilled_leader_node_loses_and_duplicates_nothing() {
+    let mut cluster = NatsCluster::start(3).await;
+    let node = start_node(53, 8_000, Faults::default()).await;
+    let (dir, replica) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let backfilled = backfill(&node, dir.path()).await;
+    let indexer_metrics = free_addr();
+    let child = run_with(&node, dir.path(), &cluster.url(), &indexer_metrics, &["--nats-replicas", "3"]);
+    let first = cluster.urls[0].clone();
+    wait_for("the publisher moves the stream", 60, async || last_seq(&first, STREAM).await > 0).await;
+    let (replicas, leader) = replicas_and_leader(&first, STREAM).await;
+    assert_eq!(replicas, 3);
+    let leader: usize = leader.expect("a leader").trim_start_matches('n').parse().unwrap();
+    cluster.kill(leader);
+    let survivor = cluster.urls[(leader + 1) % 3].clone();
+    let killed_at = last_seq(&survivor, STREAM).await;
+    produce_and_ingest(&node, &indexer_metrics, backfilled, 20).await;
+    let metrics = free_addr();
+    let follower = follow(&node, replica.path(), &cluster.url(), &metrics);
+    wait_for("the stream holds the backfilled log", 90, async || last_seq(&survivor, STREAM).await >= backfilled).await;
+    terminate(child).await;
+    let log = EventLog::open(&dir.path().join("log"), 8 << 20).unwrap();
+    assert!(killed_at < log.last_seq(), "the leader was killed before the stream held the log");
+    assert_stream_is_the_log(&survivor, &log).await;
+    let projections = replica.path().join("projections");
+    let log_seq = log.last_seq();
+    wait_for("the replica projects the whole stream", 90, async || projection_seq(&projections) >= log_seq).await;
+    terminate(follower).await;
+    let mirror = EventLog::open(&replica.path().join("log"), 8 << 20).unwrap();
+    let raw = |log: &EventLog| log.raw_from(1).collect::<Result<Vec<_>, _>>().unwrap();
+    assert!(raw(&mirror) == raw(&log), "the mirror holds the log's records, once each");
+    let indexer_projections = dir.path().join("projections");
+    assert_dfpn(&projected(&projections), &projected(&indexer_projections));
+    assert_dfpn(&projected(&projections), &expected_dfpn(node.node.ground_truth(None).lines()));
+    assert_psy(&projected_psy(&projections), &projected_psy(&indexer_projections));
     node.stop().await;
 }

@@ -59,19 +59,91 @@ impl NatsServer {
             tokio::time::sleep(Duration::from_millis(20)).await;
         };
         let server = Self { child, url, _dir: dir };
-        loop {
-            let answered = match async_nats::connect(&server.url).await {
-                // The account info, asked raw (the client's typed answer expects newer fields).
-                Ok(client) => match client.request("$JS.API.INFO", "".into()).await {
-                    Ok(answer) if !String::from_utf8_lossy(&answer.payload).contains("\"error\"") => Ok(()),
-                    Ok(answer) => Err(String::from_utf8_lossy(&answer.payload).into_owned()),
-                    Err(err) => Err(err.to_string()),
-                },
+        wait_for_jetstream(&server.url, deadline).await;
+        server
+    }
+}
+
+/// Waits until JetStream answers at `url` (in a cluster: once it has a meta leader).
+async fn wait_for_jetstream(url: &str, deadline: tokio::time::Instant) {
+    loop {
+        let answered = match async_nats::connect(url).await {
+            // The account info, asked raw (the client's typed answer expects newer fields).
+            Ok(client) => match client.request("$JS.API.INFO", "".into()).await {
+                Ok(answer) if !String::from_utf8_lossy(&answer.payload).contains("\"error\"") => Ok(()),
+                Ok(answer) => Err(String::from_utf8_lossy(&answer.payload).into_owned()),
                 Err(err) => Err(err.to_string()),
-            };
-            let Err(err) = answered else { return server };
-            assert!(tokio::time::Instant::now() < deadline, "JetStream never answered at {}: {err}", server.url);
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            },
+            Err(err) => Err(err.to_string()),
+        };
+        let Err(err) = answered else { return };
+        assert!(tokio::time::Instant::now() < deadline, "JetStream never answered at {url}: {err}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A JetStream cluster of `nats-server`s on loopback ports, each with its own store.
+pub struct NatsCluster {
+    nodes: Vec<Option<Child>>,
+    /// Each node's client URL.
+    pub urls: Vec<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl NatsCluster {
+    /// Starts `size` nodes routed to each other and waits until JetStream answers on each.
+    pub async fn start(size: usize) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let client_ports: Vec<u16> = (0..size).map(|_| free_port()).collect();
+        let cluster_ports: Vec<u16> = (0..size).map(|_| free_port()).collect();
+        let routes: Vec<String> = cluster_ports.iter().map(|port| format!("nats://127.0.0.1:{port}")).collect();
+        let binary = binary();
+        let nodes = (0..size)
+            .map(|n| {
+                let child = Command::new(&binary)
+                    .args(["-js", "-a", "127.0.0.1", "-p", &client_ports[n].to_string()])
+                    .args(["--server_name", &format!("n{n}"), "--cluster_name", "test"])
+                    .args(["--cluster", &routes[n], "--routes", &routes.join(",")])
+                    .arg("-sd")
+                    .arg(dir.path().join(format!("store-{n}")))
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("nats-server starts");
+                Some(child)
+            })
+            .collect();
+        let urls: Vec<String> = client_ports.iter().map(|port| format!("nats://127.0.0.1:{port}")).collect();
+        let cluster = Self { nodes, urls, _dir: dir };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        for url in &cluster.urls {
+            wait_for_jetstream(url, deadline).await;
+        }
+        cluster
+    }
+
+    /// Every node's URL, comma-separated (the `--nats-url` of a cluster).
+    pub fn url(&self) -> String {
+        self.urls.join(",")
+    }
+
+    /// SIGKILLs node `n`.
+    pub fn kill(&mut self, n: usize) {
+        if let Some(mut child) = self.nodes[n].take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for NatsCluster {
+    fn drop(&mut self) {
+        for n in 0..self.nodes.len() {
+            self.kill(n);
         }
     }
 }
@@ -92,6 +164,14 @@ pub async fn last_seq(url: &str, stream: &str) -> u64 {
     }
 }
 
+/// The stream's replica count and its leader's server name (a cluster's `n<i>`).
+pub async fn replicas_and_leader(url: &str, stream: &str) -> (usize, Option<String>) {
+    let client = async_nats::connect(url).await.expect("nats connects");
+    let mut stream = async_nats::jetstream::new(client).get_stream(stream).await.expect("stream exists");
+    let info = stream.info().await.expect("stream info");
+    (info.config.num_replicas, info.cluster.as_ref().and_then(|cluster| cluster.leader.clone()))
+}
+
 /// One message of the stream: its sequence, `Nats-Msg-Id` and payload.
 #[derive(Debug, PartialEq, Eq)]
 pub struct StreamRecord {
@@ -109,10 +189,15 @@ pub async fn records(url: &str, stream: &str) -> Vec<StreamRecord> {
     let mut stream = async_nats::jetstream::new(client).get_stream(stream).await.expect("stream exists");
     let state = stream.info().await.expect("stream info").state.clone();
     assert_eq!(state.messages, state.last_sequence, "every sequence holds a message");
-    let consumer = stream
-        .create_consumer(pull::OrderedConfig { deliver_policy: DeliverPolicy::All, ..Default::default() })
-        .await
-        .expect("consumer");
+    // A cluster that lost a node may time out while it elects new leaders: asked again.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let consumer = loop {
+        let config = pull::OrderedConfig { deliver_policy: DeliverPolicy::All, ..Default::default() };
+        match stream.create_consumer(config).await {
+            Ok(consumer) => break consumer,
+            Err(err) => assert!(tokio::time::Instant::now() < deadline, "no consumer within 60 s: {err}"),
+        }
+    };
     let mut messages = consumer.messages().await.expect("messages");
     let mut out = Vec::new();
     while (out.len() as u64) < state.messages {
