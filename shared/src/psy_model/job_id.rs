@@ -66,6 +66,35 @@ impl QProvingJobDataID {
     }
 }
 
+impl crate::field::EventField for QProvingJobDataID {
+    fn idl_type() -> serde_json::Value {
+        serde_json::json!({ "defined": { "name": "QProvingJobDataID" } })
+    }
+    /// The real JSON object.
+    fn to_json(&self) -> serde_json::Value {
+        QProvingJobDataID::to_json(self)
+    }
+}
+
+impl crate::field::IdlDefinedType for QProvingJobDataID {
+    /// An IDL struct of the nine fields; the enums are `u8`, their Borsh form.
+    fn idl_definition() -> serde_json::Value {
+        use crate::field::{idl_field, EventField};
+        let fields = vec![
+            idl_field("topic", &["Queue topic (QJobTopic number)."], QJobTopic::idl_type()),
+            idl_field("goal_id", &["Goal id, usually the checkpoint id."], u64::idl_type()),
+            idl_field("slot_id", &["Slot id."], u64::idl_type()),
+            idl_field("circuit_type", &["ProvingJobCircuitType number."], ProvingJobCircuitType::idl_type()),
+            idl_field("group_id", &["Group id."], u32::idl_type()),
+            idl_field("sub_group_id", &["Sub-group id."], u32::idl_type()),
+            idl_field("task_index", &["Task index within the group."], u32::idl_type()),
+            idl_field("data_type", &["ProvingJobDataType number."], ProvingJobDataType::idl_type()),
+            idl_field("data_index", &["Index of the data item."], u8::idl_type()),
+        ];
+        crate::field::idl_struct("QProvingJobDataID", &["The real proving job id."], fields)
+    }
+}
+
 impl std::fmt::Display for QProvingJobDataID {
     /// Writes the string form `topic-goal_id-slot_id-circuit_type-group_id-sub_group_id-task_index-data_type-data_index`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -242,6 +271,32 @@ mod tests {
         assert!(r#"{"topic":0,"goal_id":0}"#.parse::<QProvingJobDataID>().is_err());
         // The psy_api_services README example does not deserialize in the real service either.
         assert!(serde_json::from_str::<QProvingJobDataID>(r#"{"task_id":123,"circuit_type":"AddDeposit"}"#).is_err());
+    }
+
+    #[test]
+    fn idl_lists_the_fields_in_borsh_order() {
+        use crate::field::IdlDefinedType;
+        let idl = QProvingJobDataID::idl_definition();
+        let names: Vec<&str> = idl["type"]["fields"]
+            .as_array()
+            .map(|fields| fields.iter().filter_map(|f| f["name"].as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            names,
+            [
+                "topic",
+                "goal_id",
+                "slot_id",
+                "circuit_type",
+                "group_id",
+                "sub_group_id",
+                "task_index",
+                "data_type",
+                "data_index"
+            ]
+        );
+        assert_eq!(idl["type"]["fields"][3]["type"], "u8");
+        assert_eq!(crate::field::EventField::to_json(&full())["circuit_type"], 56);
     }
 
     #[test]

@@ -63,6 +63,27 @@ macro_rules! spelled_enum {
                 text.parse().map_err(serde::de::Error::custom)
             }
         }
+
+        impl $crate::field::EventField for $name {
+            fn idl_type() -> serde_json::Value {
+                serde_json::json!({ "defined": { "name": stringify!($name) } })
+            }
+            /// The real spelling.
+            fn to_json(&self) -> serde_json::Value {
+                serde_json::json!(self.as_str())
+            }
+        }
+
+        impl $crate::field::IdlDefinedType for $name {
+            /// An IDL enum whose variants are in Borsh index order.
+            fn idl_definition() -> serde_json::Value {
+                serde_json::json!({
+                    "name": stringify!($name),
+                    "docs": $crate::field::trim_docs(&[$($doc),*]),
+                    "type": { "kind": "enum", "variants": [$(serde_json::json!({ "name": stringify!($variant) })),*] }
+                })
+            }
+        }
     };
 }
 pub(crate) use spelled_enum;

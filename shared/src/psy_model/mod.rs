@@ -26,3 +26,39 @@ pub use telemetry::{
     CheckpointLeaf, CheckpointLeaves, ContractReport, ContractReportBody, TelemetryEvents, UserEvent, WorkerEvent,
 };
 pub use time::Timestamp;
+
+#[cfg(test)]
+mod tests {
+    use anchor_lang::prelude::*;
+    use anchor_lang::{Discriminator, Event};
+
+    use super::*;
+
+    /// An Anchor event carrying the real types, as phase 2's Psy events will.
+    #[anchor_lang::event]
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    struct ProbeWorkerEvent {
+        job_id: QProvingJobDataID,
+        status: WorkerEventStatus,
+        source: WorkerEventSource,
+        tx_type: UserEventTxType,
+    }
+
+    #[test]
+    fn real_types_are_anchor_event_fields() {
+        let job_id = "0-100-0-7-1-2-3-8-0".parse::<QProvingJobDataID>();
+        let Ok(job_id) = job_id else { panic!("{job_id:?}") };
+        let event = ProbeWorkerEvent {
+            job_id,
+            status: WorkerEventStatus::Failed,
+            source: WorkerEventSource::Realm,
+            tx_type: UserEventTxType::UserEndCap,
+        };
+        let data = event.data();
+        let body = &data[ProbeWorkerEvent::DISCRIMINATOR.len()..];
+        assert_eq!(body.len(), 32 + 3);
+        assert_eq!(&body[32..], [3, 1, 3], "status, source and tx type by variant index");
+        let mut read = body;
+        assert_eq!(ProbeWorkerEvent::deserialize(&mut read).ok(), Some(event));
+    }
+}
