@@ -3,12 +3,23 @@
 //! It holds the real enums with their numbers and spellings and their mapping to the API
 //! document's spellings (`status`, `category`, `job_enums`), the job id struct and its string form
 //! (`job_id`), the telemetry payloads the real coordinator and realm nodes post, with their
-//! validation (`telemetry`, `validate`, `keys`, `time`), and the real checkpoint reward rule as a
-//! pure function (`reward`). Answers keep the document's form; inputs take both forms.
+//! validation (`telemetry`, `validate`, `keys`, `time`) and idempotency keys (`idempotency`), and
+//! the real checkpoint reward rule as pure functions (`reward`). Answers keep the document's form;
+//! inputs take both forms.
+//!
+//! | value | real form (JSON, feed, queries) | document form (answers) | also accepted in filters |
+//! |---|---|---|---|
+//! | status | `PENDING` `PROCESSING` `COMPLETED` `FAILED` | `Pending` `InProgress` `Completed` `Failed` | `Cancelled`: matches nothing |
+//! | source | `COORDINATOR` `REALM` | the real form (the document has none) | — |
+//! | tx_type | `REGISTER_USER` `DEPLOY_CONTRACT` `GUTA` `USER_ENDCAP` | `RegisterUser` `DeployContract`, `UserTransaction` for both `GUTA` and `USER_ENDCAP` | `UserTransaction` = `GUTA` or `USER_ENDCAP` |
+//! | category | `all` `reward_only` | (filter only) | `All`, and the document's four over circuit types ([`category::doc_category`]) |
+//! | topic, circuit_type, data_type | numbers | names (`UserEndCap`) | numbers or names (`psy_core` and `psy_common` names) |
+//! | job_id | the `QProvingJobDataID` object | `topic-goal_id-slot_id-circuit_type-group_id-sub_group_id-task_index-data_type-data_index` | that string or the object |
 
 mod macros;
 
 pub mod category;
+pub mod idempotency;
 pub mod job_enums;
 pub mod job_id;
 pub mod keys;
