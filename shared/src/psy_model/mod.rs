@@ -4,7 +4,8 @@
 //! document's spellings (`status`, `category`, `job_enums`), the job id struct and its string form
 //! (`job_id`), the telemetry payloads the real coordinator and realm nodes post, with their
 //! validation (`telemetry`, `validate`, `keys`, `time`) and idempotency keys (`idempotency`), and
-//! the real checkpoint reward rule as pure functions (`reward`). Answers keep the document's form;
+//! the real checkpoint reward rule as pure functions (`reward`), and a proposal of the document's
+//! answer rows over the real records (`answer`). Answers keep the document's form;
 //! inputs take both forms.
 //!
 //! | value | real form (JSON, feed, queries) | document form (answers) | also accepted in filters |
@@ -18,6 +19,7 @@
 
 mod macros;
 
+pub mod answer;
 pub mod category;
 pub mod idempotency;
 pub mod job_enums;
