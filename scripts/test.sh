@@ -38,6 +38,10 @@ python3 -c 'import yaml' 2>/dev/null || python3 -m pip install --quiet pyyaml
 python3 scripts/check-compose.py --indexer "$CARGO_TARGET_DIR/debug/indexer" \
   --query-api "$CARGO_TARGET_DIR/debug/query-api" --fixture-node "$CARGO_TARGET_DIR/debug/fixture-node"
 
+# query-api under abusive clients (issue 15): memory, connections and answer codes before/after.
+echo "== abuse test (scripts/abuse-test.py)"
+python3 scripts/abuse-test.py --bin "$CARGO_TARGET_DIR/debug"
+
 # The running system: schemathesis on both surfaces, the dashboard in headless Chromium.
 echo "== system test (schemathesis, browser)"
 bash scripts/system-test.sh
@@ -52,7 +56,7 @@ echo "== real-validator end to end (scripts/real-validator-e2e.sh)"
 e2e="$(mktemp)"
 trap 'rm -f "$log" "$e2e"' EXIT
 bash scripts/real-validator-e2e.sh | tee "$e2e"
-passed="compose check, schemathesis (dfpn, psy), dashboard browser test, demo test"
+passed="compose check, abuse test, schemathesis (dfpn, psy), dashboard browser test, demo test"
 if grep -q '^real-validator e2e passed' "$e2e"; then
     echo "$totals; $passed and real-validator e2e passed"
 else

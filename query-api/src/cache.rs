@@ -12,11 +12,20 @@ use crate::error::Result;
 
 /// Entries kept before the cache is emptied (bounded memory; dashboards ask few questions).
 const MAX_ENTRIES: usize = 512;
+/// Bytes of the answers kept (as JSON text) before the cache is emptied: varied requests of large
+/// answers (many buckets) keep the cache small in memory, not only in entries.
+const MAX_BYTES: usize = 1 << 20;
 
 /// Answers by request, each with the index generation it was computed at.
 #[derive(Default)]
 pub struct AnswerCache {
-    entries: Mutex<HashMap<String, (u64, Arc<Value>)>>,
+    entries: Mutex<Entries>,
+}
+
+#[derive(Default)]
+struct Entries {
+    answers: HashMap<String, (u64, Arc<[u8]>)>,
+    bytes: usize,
 }
 
 impl AnswerCache {
@@ -27,21 +36,32 @@ impl AnswerCache {
         generation: u64,
         compute: impl FnOnce() -> Result<Value>,
     ) -> Result<Value> {
-        if let Some((cached_generation, answer)) = self.lock().get(&key) {
-            if *cached_generation == generation {
-                return Ok(Value::clone(answer));
-            }
+        let cached = match self.lock().answers.get(&key) {
+            Some((cached_generation, text)) if *cached_generation == generation => Some(text.clone()),
+            _ => None,
+        };
+        if let Some(answer) = cached.and_then(|text| serde_json::from_slice(&text).ok()) {
+            return Ok(answer);
         }
         let answer = compute()?;
-        let mut entries = self.lock();
-        if entries.len() >= MAX_ENTRIES {
-            entries.clear();
+        let Ok(text) = serde_json::to_vec(&answer) else { return Ok(answer) };
+        let bytes = key.len() + text.len();
+        if bytes > MAX_BYTES / 4 {
+            return Ok(answer);
         }
-        entries.insert(key, (generation, Arc::new(answer.clone())));
+        let mut entries = self.lock();
+        if entries.answers.len() >= MAX_ENTRIES || entries.bytes + bytes > MAX_BYTES {
+            *entries = Entries::default();
+        }
+        let key_bytes = key.len();
+        if let Some((_, replaced)) = entries.answers.insert(key, (generation, text.into())) {
+            entries.bytes = entries.bytes.saturating_sub(key_bytes + replaced.len());
+        }
+        entries.bytes += bytes;
         Ok(answer)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u64, Arc<Value>)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -80,6 +100,11 @@ mod tests {
         assert_eq!(ask(1), Value::from(1));
         assert_eq!(ask(2), Value::from(2), "a new generation recomputes");
         assert_eq!(computed, 2);
+        let big = Value::String("x".repeat(MAX_BYTES / 4));
+        let stored = cache.get_or_compute("big".into(), 1, || Ok(big.clone())).unwrap();
+        assert_eq!(stored, big);
+        assert!(!cache.lock().answers.contains_key("big"), "an answer too large is not kept");
+        assert!(cache.lock().bytes <= MAX_BYTES);
         let a = request_key("/x", &HashMap::from([("b".into(), "2".into()), ("a".into(), "1".into())]));
         assert_eq!(a, "/x&a=1&b=2");
     }

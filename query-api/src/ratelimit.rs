@@ -8,9 +8,10 @@
 //! the authenticated limit.
 //!
 //! Memory and per-request cost stay bounded at any number of clients: keys are at most
-//! [`MAX_KEY_BYTES`] long, the map holds at most `max_clients` keys and the overflow key (past
-//! windows are swept at most once per window when it is full), and new clients beyond that share
-//! the overflow key.
+//! [`MAX_KEY_BYTES`] long, and the map holds at most `max_clients` keys (past windows are swept at
+//! most once per window when it is full). New clients beyond that are counted in one of
+//! [`OVERFLOW_BUCKETS`] shared overflow keys, chosen by a keyed hash of the client: a flood of
+//! new addresses neither grows the map nor locks every later client out.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -23,8 +24,8 @@ pub const MAX_KEY_BYTES: usize = 96;
 pub const DEFAULT_MAX_CLIENTS: usize = 100_000;
 /// Default IPv6 prefix length clients are counted by.
 pub const DEFAULT_IPV6_PREFIX: u8 = 64;
-/// The key every new client shares once the map is full.
-pub const OVERFLOW_KEY: &str = "overflow";
+/// Overflow keys new clients share once the map is full.
+pub const OVERFLOW_BUCKETS: u64 = 256;
 
 /// Limits per window.
 #[derive(Debug, Clone, Copy)]
@@ -60,6 +61,7 @@ pub struct Quota {
 pub struct RateLimiter {
     limits: Limits,
     max_clients: usize,
+    hasher: std::collections::hash_map::RandomState,
     state: Mutex<Windows>,
 }
 
@@ -72,10 +74,15 @@ struct Windows {
 impl RateLimiter {
     /// A limiter with `limits`, counting at most `max_clients` clients apart.
     pub fn new(limits: Limits, max_clients: usize) -> Self {
-        Self { limits, max_clients: max_clients.max(1), state: Mutex::new(Windows::default()) }
+        Self {
+            limits,
+            max_clients: max_clients.max(1),
+            hasher: std::collections::hash_map::RandomState::new(),
+            state: Mutex::new(Windows::default()),
+        }
     }
 
-    /// Clients counted now (the overflow key included).
+    /// Clients counted now (overflow keys included).
     pub fn tracked(&self) -> usize {
         self.state.lock().unwrap_or_else(|p| p.into_inner()).counts.len()
     }
@@ -92,7 +99,14 @@ impl RateLimiter {
             counts.retain(|_, (start, _)| *start == window_start);
             *swept_window = Some(window_start);
         }
-        let key = if counts.contains_key(client) || counts.len() < self.max_clients { client } else { OVERFLOW_KEY };
+        let overflow;
+        let key = if counts.contains_key(client) || counts.len() < self.max_clients {
+            client
+        } else {
+            use std::hash::BuildHasher;
+            overflow = format!("overflow:{}", self.hasher.hash_one(client) % OVERFLOW_BUCKETS);
+            &overflow
+        };
         let entry = match counts.get_mut(key) {
             Some(entry) => entry,
             None => counts.entry(key.to_owned()).or_insert((window_start, 0)),
@@ -273,14 +287,15 @@ mod tests {
     }
 
     #[test]
-    fn the_map_is_bounded_and_new_clients_past_it_share_one_key() {
+    fn the_map_is_bounded_and_new_clients_past_it_share_overflow_keys() {
         let limiter = RateLimiter::new(Limits { anonymous: 3, ..Limits::default() }, 10);
         let now = 1_720_000_020_000;
-        for n in 0..1_000 {
-            limiter.check(&format!("ip:10.0.{}.{}", n / 256, n % 256), false, now);
+        for n in 0..100_000 {
+            limiter.check(&format!("ip:10.{}.{}.{}", n / 65_536, (n / 256) % 256, n % 256), false, now);
         }
-        assert_eq!(limiter.tracked(), 11, "ten clients and the overflow key");
-        assert!(limiter.check("ip:99.9.9.9", false, now).exceeded, "the overflow key is over its limit");
+        let tracked = limiter.tracked();
+        assert!(tracked <= 10 + OVERFLOW_BUCKETS as usize, "{tracked} keys");
+        assert!(limiter.check("ip:99.9.9.9", false, now).exceeded, "overflow keys over their limit");
         limiter.check("ip:99.9.9.9", false, now + 60_000);
         assert_eq!(limiter.tracked(), 1, "a new window sweeps the old one");
         let long = "x".repeat(10_000);

@@ -172,6 +172,9 @@ async fn connection<H>(
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .max_header_size(limits.max_header_bytes)
+        // The read buffer grows no larger than a header may be (hyper's own floor is 8 KiB):
+        // a client sending a huge header costs its connection little before the 431.
+        .max_buf_size((limits.max_header_bytes + 1_024).max(8_192))
         .keep_alive(true);
     let conn = builder.serve_connection(TokioIo::new(io), handler).with_upgrades();
     tokio::pin!(conn);
