@@ -22,7 +22,7 @@ use crate::error::{ApiError, Result};
 use crate::params::Params;
 use crate::projections::Projections;
 use crate::query::{conjunction, i64_range};
-use crate::timefmt::{self, rfc3339};
+use crate::timefmt::{self, month_bounds, rfc3339, END_OF_CALENDAR};
 
 /// Default number of buckets returned.
 pub const DEFAULT_BUCKETS: usize = 100;
@@ -80,24 +80,6 @@ pub(crate) fn aggregate(searcher: &Searcher, query: &dyn Query, request: Value) 
     let collector = AggregationCollector::from_aggs(aggregations, context);
     let results = searcher.search(query, &collector)?;
     serde_json::to_value(results).map_err(|err| ApiError::Internal(format!("aggregation result: {err}")))
-}
-
-/// First second of year 10000: calendar months end there (later times fall in no month).
-const END_OF_CALENDAR: i64 = 253_402_300_800;
-
-/// Start of the calendar month containing `unix` and of the next one (`None` outside years
-/// -9999 to 9999; December 9999 ends at [`END_OF_CALENDAR`]).
-fn month_bounds(unix: i64) -> Option<(i64, i64)> {
-    let date = time::OffsetDateTime::from_unix_timestamp(unix).ok()?;
-    let start = date.replace_day(1).ok()?.replace_time(time::Time::MIDNIGHT);
-    let (year, month) = if date.month() == time::Month::December {
-        (date.year() + 1, time::Month::January)
-    } else {
-        (date.year(), date.month().next())
-    };
-    let next =
-        start.replace_year(year).and_then(|d| d.replace_month(month)).map_or(END_OF_CALENDAR, |d| d.unix_timestamp());
-    Some((start.unix_timestamp(), next))
 }
 
 /// One time bucket: its bounds, its document count and its sub-aggregation results.
