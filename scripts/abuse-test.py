@@ -9,8 +9,8 @@ WebSocket clients, a WebSocket client that stops reading, searches tantivy canno
 60,000-character public keys, slow (unfinished) request headers past the connection cap, and
 varied uncached aggregations.
 
-The same round runs first as warm-up (twice by default: the allocator's arenas and the runtime's
-threads settle; the first round grows the process by a few MiB once), then measured.
+The same round runs first as warm-up (three times by default: the allocator's arenas and the
+runtime's threads settle; the first round grows the process by a few MiB once), then measured.
 Reports the process memory (RSS, and its anonymous part: the process's own allocations; the
 rest are pages of the binary and of the mapped index files), open connections and answer codes before, during and after,
 and fails unless: memory is back within 10 % of its start, no answer is a 5xx other than the
@@ -362,7 +362,7 @@ def main():
     parser = argparse.ArgumentParser()
     target = os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/indexer-target"))
     parser.add_argument("--bin", default=os.path.join(target, "debug"))
-    parser.add_argument("--warmup", type=int, default=2,
+    parser.add_argument("--warmup", type=int, default=3,
                         help="rounds run before the baseline (the allocator and the runtime's threads settle)")
     args = parser.parse_args()
     data = tempfile.mkdtemp(prefix="abuse-")
