@@ -12,8 +12,8 @@ varied uncached aggregations.
 The same round runs first as warm-up (three times by default: the allocator's arenas and the
 runtime's threads settle; the first round grows the process by a few MiB once), then measured.
 Reports the process memory (RSS, and its anonymous part: the process's own allocations; the
-rest are pages of the binary and of the mapped index files), open connections and answer codes before, during and after,
-and fails unless: memory is back within 10 % of its start, no answer is a 5xx other than the
+rest are pages of the binary and of the mapped index files), open connections and answer codes
+before, during and after, and fails unless: memory is back within 10 % of its start, no answer is a 5xx other than the
 documented 503 shedding, every abusive client was limited, and fresh clients are answered 200
 before and after. Bounded: every wait has a deadline, everything runs on 127.0.0.1.
 
