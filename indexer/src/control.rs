@@ -24,8 +24,10 @@ use warp::{Filter, Reply};
 use crate::error::{Error, Result};
 use crate::log::EventLog;
 
-/// Largest accepted request body.
-const MAX_BODY_BYTES: u64 = 4 << 20;
+/// Largest accepted request body: a checkpoint's reward calculation is one write of about 230
+/// bytes per worker and circuit type, so this takes one of more than 250,000 (the endpoint is
+/// loopback only and needs the token).
+const MAX_BODY_BYTES: u64 = 64 << 20;
 
 /// Stores a registration, once per public key.
 pub fn register(log: &EventLog, registration: UserRegistration) -> Result<WriteOutcome> {
@@ -258,6 +260,29 @@ mod tests {
         let stray = serde_json::to_value(rewards(8, 9)).unwrap();
         assert_eq!(post("/control/rewards", Some("secret"), &stray).reply(&routes).await.status(), 400);
         assert_eq!(log.last_seq(), 3);
+
+        // A checkpoint paying more workers than an aggregation bucket limit (65,000) is one write.
+        let mut many = rewards(10, 10);
+        many.distributions = (0..70_000u32)
+            .map(|index| {
+                let mut key = [0u8; 32];
+                key[..4].copy_from_slice(&index.to_le_bytes());
+                RewardDistribution { worker_public_key: key, ..many.distributions[0].clone() }
+            })
+            .collect();
+        many.processed.distributions = 70_000;
+        many.processed.total_rewards = 80 * 70_000;
+        let body = serde_json::to_vec(&many).unwrap();
+        assert!(body.len() > 4 << 20, "larger than the earlier limit: {} bytes", body.len());
+        let request = warp::test::request()
+            .method("POST")
+            .path("/control/rewards")
+            .header(TOKEN_HEADER, "secret")
+            .header("content-type", "application/json")
+            .body(body);
+        let stored = request.reply(&routes).await;
+        assert!(stored.status().is_success(), "{}", stored.status());
+        assert_eq!(serde_json::from_slice::<WriteOutcome>(stored.body()).unwrap().seqs.len(), 70_001);
     }
 
     #[tokio::test]
