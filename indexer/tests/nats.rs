@@ -101,11 +101,13 @@ async fn backfill(node: &NodeHandle, dir: &Path) -> u64 {
 }
 
 async fn wait_for(what: &str, seconds: u64, mut condition: impl AsyncFnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
+    let started = tokio::time::Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
     while !condition().await {
         assert!(tokio::time::Instant::now() < deadline, "{what} within {seconds} s");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    eprintln!("{what}: {:.1?}", started.elapsed());
 }
 
 /// Asserts the stream holds the log's records exactly: same seqs, same bytes, message id = seq.
@@ -251,7 +253,7 @@ async fn replicas_started_late_catch_up_resume_after_a_sigkill_and_project_what_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn on_a_three_node_cluster_a_sigkilled_leader_node_loses_and_duplicates_nothing() {
+async fn on_a_three_node_cluster_a_sigkilled_leader_node_loses_and_duplicates_nothing_for_the_stream_and_a_replica() {
     let mut cluster = NatsCluster::start(3).await;
     let node = start_node(53, 8_000, Faults::default()).await;
     let (dir, replica) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
@@ -260,6 +262,10 @@ async fn on_a_three_node_cluster_a_sigkilled_leader_node_loses_and_duplicates_no
     let child = run_with(&node, dir.path(), &cluster.url(), &indexer_metrics, &["--nats-replicas", "3"]);
     let first = cluster.urls[0].clone();
     wait_for("the publisher moves the stream", 60, async || last_seq(&first, STREAM).await > 0).await;
+    // The replica follows from before the kill: its consumer may be on the node killed.
+    let metrics = free_addr();
+    let follower = follow(&node, replica.path(), &cluster.url(), &metrics);
+    wait_for("the replica mirrors the stream", 30, async || gauge(&metrics, "indexer_log_seq").await > 0).await;
     let (replicas, leader) = replicas_and_leader(&first, STREAM).await;
     assert_eq!(replicas, 3);
     let leader: usize = leader.expect("a leader").trim_start_matches('n').parse().unwrap();
@@ -267,8 +273,6 @@ async fn on_a_three_node_cluster_a_sigkilled_leader_node_loses_and_duplicates_no
     let survivor = cluster.urls[(leader + 1) % 3].clone();
     let killed_at = last_seq(&survivor, STREAM).await;
     produce_and_ingest(&node, &indexer_metrics, backfilled, 20).await;
-    let metrics = free_addr();
-    let follower = follow(&node, replica.path(), &cluster.url(), &metrics);
     wait_for("the stream holds the backfilled log", 90, async || last_seq(&survivor, STREAM).await >= backfilled).await;
     terminate(child).await;
     let log = EventLog::open(&dir.path().join("log"), 8 << 20).unwrap();

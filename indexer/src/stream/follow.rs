@@ -30,6 +30,9 @@ use crate::projector::{self, Projector};
 
 /// Messages appended to the mirror in one flushed batch at most.
 const CHUNK: usize = 2_000;
+/// How long a chunk waits for more messages while the stream has more for this replica
+/// (catching up: fewer, larger flushed batches); a replica that is up to date never waits.
+const CHUNK_WAIT: Duration = Duration::from_millis(20);
 
 /// What `indexer follow` needs.
 #[derive(Debug, Clone)]
@@ -158,13 +161,13 @@ async fn session(log: &Arc<EventLog>, config: &NatsConfig, metrics: &Metrics, ba
         })
         .await
         .map_err(nats_error)?;
-    let mut messages = consumer.messages().await.map_err(nats_error)?.ready_chunks(CHUNK);
+    let mut messages = consumer.messages().await.map_err(nats_error)?;
     backoff.reset();
-    while let Some(chunk) = messages.next().await {
+    while let Some(chunk) = next_chunk(&mut messages).await {
+        let chunk = chunk?;
         let mut records = Vec::with_capacity(chunk.len());
         let mut newest = 0;
         for message in chunk {
-            let message = message.map_err(nats_error)?;
             let info = message.info().map_err(nats_error)?;
             let seq = info.stream_sequence;
             newest = seq + info.pending;
@@ -190,4 +193,30 @@ async fn session(log: &Arc<EventLog>, config: &NatsConfig, metrics: &Metrics, ba
         metrics.follow_lag.set(lag.max(0));
     }
     Ok(())
+}
+
+/// The next messages: at least one (`None` when the consumer ends), then whatever is delivered
+/// within [`CHUNK_WAIT`] while the server reports more pending, up to [`CHUNK`].
+async fn next_chunk(
+    messages: &mut async_nats::jetstream::consumer::pull::Ordered,
+) -> Option<Result<Vec<async_nats::jetstream::Message>>> {
+    let first = match messages.next().await? {
+        Ok(message) => message,
+        Err(err) => return Some(Err(nats_error(err))),
+    };
+    let pending = |message: &async_nats::jetstream::Message| message.info().map_or(0, |info| info.pending);
+    let mut more = pending(&first) > 0;
+    let mut chunk = vec![first];
+    let deadline = tokio::time::Instant::now() + CHUNK_WAIT;
+    while more && chunk.len() < CHUNK {
+        match tokio::time::timeout_at(deadline, messages.next()).await {
+            Ok(Some(Ok(message))) => {
+                more = pending(&message) > 0;
+                chunk.push(message);
+            }
+            Ok(Some(Err(err))) => return Some(Err(nats_error(err))),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    Some(Ok(chunk))
 }
