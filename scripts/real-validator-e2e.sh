@@ -6,7 +6,10 @@
 # from the message, each under an `Instruction: <Name>` log line; every k-th transaction failing
 # after it logged its entries; every E2E_V0_EVERY-th a version-0 transaction whose instruction
 # accounts come from address lookup tables the sender creates first), runs `indexer run` and
-# `query-api serve` against the validator, restarts the indexer once mid-stream, and checks:
+# `query-api serve` against the validator, restarts the indexer once mid-stream (stopped once it
+# logged E2E_RESTART_AT entries while the sender still runs, started again once a transaction was
+# confirmed while it was down; asserted after: 0 < entries logged before < all, the sender sent
+# after the stop), waits until the projections committed everything logged, and checks:
 #   - the log holds every entry of every successful transaction exactly once, with its slot,
 #     block position and block time, and nothing of the failed or dropped ones (`indexer export`
 #     against the sender's record);
@@ -14,11 +17,14 @@
 #     successful one with version 0 and the loaded addresses the sender compiled (writable and
 #     read-only), its instruction entries resolve as sent over static then loaded keys, and the
 #     log holds all its entries (`check.py v0`; skipped with E2E_V0_EVERY=0);
-#   - every DFPN request, worker and model the API lists or answers has every field as an
-#     independent fold of the sent history gives it, and a sample of Psy endpoints answers with
-#     the sent state (entities created only by failed transactions are 404);
+#   - every answer of the query service equals an independent fold of the sent history, every
+#     field, lists whole (paged) in their documented order: the DFPN lists, every request, worker
+#     and model by id, /health; the Psy contracts (list and each by uuid), worker and user events
+#     (ids and order from the log seqs of the export), job counts and realm statistics; entities
+#     created only by failed transactions are 404 (`check.py api`);
 #   - `indexer backfill --from genesis` into a fresh data dir reaches the same log content, and a
-#     query service over it answers the list and stats endpoints alike, lists in their order.
+#     query service over it passes the same `check.py api` against the fold (not against the
+#     live service).
 # It prints the entries/s the indexer sustained live and exits non-zero on any mismatch.
 #
 # Builds what it needs: Debian's clang/libclang-dev (RocksDB), the `sbpf` assembler, the emitter,
@@ -30,7 +36,7 @@
 # send; E2E_RATE (400) target entries/s; E2E_EVENTS_PER_TX (0: no limit but the 1,232-byte size)
 # most entries in one transaction; E2E_FAIL_EVERY (10); E2E_V0_EVERY (3: every third transaction
 # as v0 with lookup tables, 0: all legacy); E2E_SEED (11) of the fixture history;
-# E2E_TIMEOUT_SECS (900) bound of the run
+# E2E_RESTART_AT (E2E_EVENTS/10) entries logged before the restart; E2E_TIMEOUT_SECS (900) bound of the run
 # after the builds; E2E_DIR (a temp dir, kept on failure) for the data dirs and logs;
 # VALIDATOR_TARGET_DIR (~/.cache/validator-target); CARGO_TARGET_DIR (~/.cache/indexer-target) for
 # the main workspace; BUILD_NICE (0) niceness of the builds.
