@@ -7,9 +7,10 @@
 # after it logged its entries; every E2E_V0_EVERY-th a version-0 transaction whose instruction
 # accounts come from address lookup tables the sender creates first), runs `indexer run` and
 # `query-api serve` against the validator, restarts the indexer once mid-stream (stopped once it
-# logged E2E_RESTART_AT entries while the sender still runs, started again once a transaction was
-# confirmed while it was down; asserted after: 0 < entries logged before < all, the sender sent
-# after the stop), waits until the projections committed everything logged, and checks:
+# logged E2E_RESTART_AT entries while the sender still runs, the sender paused while it stops,
+# started again once a transaction was confirmed while it was down; asserted after: 0 < entries
+# logged before < all, the sender sent after the stop), waits until the projections committed
+# everything logged, and checks:
 #   - the log holds every entry of every successful transaction exactly once, with its slot,
 #     block position and block time, and nothing of the failed or dropped ones (`indexer export`
 #     against the sender's record);
@@ -109,7 +110,7 @@ bin="$work/bin"
 pids=()
 ok=0
 cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do kill -CONT "$pid" 2>/dev/null || true; kill "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
     if [[ "$ok" == 1 && -z "${E2E_DIR:-}" ]]; then rm -rf "$work"; else echo "real-validator e2e: logs and data in $work" >&2; fi
 }
@@ -172,37 +173,42 @@ until grep -q '^sending ' "$work/send.err" 2>/dev/null; do
 done
 log "sender: $(grep '^sending ' "$work/send.err")"
 
-# Restart the indexer once mid-stream, on conditions polled (no timed sleep): stop it once it
-# has logged `restart_at` entries while the sender is still sending; start it again once a
-# transaction of the payer (it signs every one) was confirmed while it was down, so the restarted
-# indexer has entries to catch up on. Asserted after the sender ends: 0 < entries logged before
-# the restart < all entries, and the sender still sent after the stop.
+# Restart the indexer once mid-stream, on conditions polled (no timed sleep): once it has logged
+# `restart_at` entries while the sender is still sending, the sender is paused (SIGSTOP: the
+# indexer's SIGTERM waits for a reconciliation pass in progress, which would otherwise log the
+# whole stream before it stops), the indexer stopped, the sender resumed, and the indexer started
+# again once a transaction of the payer (it signs every one) was confirmed while it was down, so
+# the restarted indexer has entries to catch up on. Asserted after the sender ends: 0 < entries
+# logged before the restart < all entries, and the sender still sent after the stop.
 restart_at="${E2E_RESTART_AT:-$(( events_n / 10 > 0 ? events_n / 10 : 1 ))}"
 until (( $(appended) >= restart_at )); do
     kill -0 "$sender_pid" 2>/dev/null || die "the sender ended before the indexer logged $restart_at entries: no restart mid-stream (raise E2E_EVENTS, lower E2E_RATE or E2E_RESTART_AT)"
     check_deadline "waiting for $restart_at entries before the restart"
     sleep 0.1
 done
-kill -0 "$sender_pid" 2>/dev/null || die "the sender ended before the restart: not mid-stream"
+kill -STOP "$sender_pid" 2>/dev/null || die "the sender ended before the restart: not mid-stream"
 payer_key=$(python3 -c "import json, sys; sys.path.insert(0, 'validator/e2e'); import check; print(check.b58encode(bytes(json.load(open('$work/payer.json'))[32:])))")
 newest_payer_tx() {
     curl -sf "$rpc_url" -H 'content-type: application/json' \
         -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"getSignaturesForAddress\",\"params\":[\"$payer_key\",{\"limit\":1,\"commitment\":\"confirmed\"}]}" \
         | jq -r '.result[0].signature // ""'
 }
-log "restarting the indexer (SIGTERM) mid-stream, at $(appended) entries logged (restart point $restart_at)"
+log "restarting the indexer (SIGTERM) mid-stream, at $(appended) entries logged (restart point $restart_at; sender paused)"
+stop_start_ms=$(date +%s%3N)
 kill -TERM "$indexer_pid"
 wait "$indexer_pid" || die "the indexer did not stop cleanly (see $work/indexer.log)"
 restart_ms=$(date +%s%3N)
 before_restart=$("$bin/indexer" export --data-dir "$work/live" | wc -l)
 at_stop="$(newest_payer_tx)"
+kill -CONT "$sender_pid"
+log "indexer stopped in $(( restart_ms - stop_start_ms )) ms with $before_restart entries in its log; sender resumed"
 until [[ "$(newest_payer_tx)" != "$at_stop" ]]; do
-    kill -0 "$sender_pid" 2>/dev/null || break  # ended: the assertions below decide
+    kill -0 "$sender_pid" 2>/dev/null || die "the sender ended with no transaction confirmed while the indexer was down"
     check_deadline "waiting for a transaction confirmed while the indexer is down"
     sleep 0.1
 done
 start_indexer
-log "indexer restarted with $before_restart entries in its log ($(( $(date +%s%3N) - restart_ms )) ms down)"
+log "indexer restarted after $(( $(date +%s%3N) - restart_ms )) ms down"
 
 wait "$sender_pid" || { cat "$work/send.err" >&2; die "the sender failed"; }
 summary="$(cat "$work/send.json")"
@@ -261,6 +267,8 @@ RUST_LOG=warn "$bin/indexer" backfill --from genesis --data-dir "$work/fresh" "$
     || { tail -n 20 "$work/backfill.log" >&2; die "backfill from genesis"; }
 backfill_secs=$(python3 -c "print(round(($(date +%s%3N) - $backfill_start) / 1000, 1))")
 "$bin/indexer" export --data-dir "$work/fresh" > "$work/fresh-export.jsonl"
+python3 validator/e2e/check.py log --events "$work/events.jsonl" --sent "$work/sent.jsonl" \
+    --export "$work/fresh-export.jsonl" || die "backfilled log"
 python3 validator/e2e/check.py same --export "$work/live-export.jsonl" --other "$work/fresh-export.jsonl" || die "backfill from genesis"
 log "backfill from genesis: ${backfill_secs}s"
 
