@@ -233,20 +233,24 @@ live_eps=$(python3 -c "print(round($ok_entries / max(1e-3, ($caught_up_ms - $fir
 lag_ms=$(( caught_up_ms > last_send_ms ? caught_up_ms - last_send_ms : 0 ))
 log "indexer caught up: $ok_entries entries, ${live_eps} entries/s live (first send to last entry logged), $(( lag_ms )) ms after the last send (confirmation wait included)"
 
-# Checks after commit, polled: the projector's committed seq reaches the log's seq as it was when
-# every entry was in; then the indexer stops (committing a last time) and its log is exported, so
-# the API check knows each record's log seq (the lists' documented order, the event lists' ids).
-metric() {  # a gauge of the running indexer, -1 while it does not answer
+# Checks after commit, polled: the projector folds the log to its end, then commits, in a loop;
+# once every entry is in the log, the second commit after that (counted by
+# indexer_commit_seconds_count) folded all of them. (`indexer_projection_seq` cannot be waited
+# on: it stays before the oldest orphan the projector still holds, entries of entities no
+# successful transaction created, for 3,000 slots.) Then the indexer stops (committing a last
+# time) and its log is exported, so the API check knows each record's log seq (the Psy lists'
+# order and ids).
+metric() {  # a metric of the running indexer, -1 while it does not answer
     { curl -sf "http://127.0.0.1:$metrics_port/metrics" 2>/dev/null || true; } \
         | awk -v name="$1" '$1 == name { print $2; found=1 } END { if (!found) print -1 }'
 }
-log_seq_all_in=$(metric indexer_log_seq)
-(( log_seq_all_in >= ok_entries )) || die "indexer_log_seq $log_seq_all_in after all $ok_entries entries were logged"
-until (( $(metric indexer_projection_seq) >= log_seq_all_in )); do
-    check_deadline "waiting for the projections to commit seq $log_seq_all_in (at $(metric indexer_projection_seq))"
+commits_all_in=$(metric indexer_commit_seconds_count)
+(( commits_all_in >= 0 )) || die "the indexer's metrics do not answer"
+until (( $(metric indexer_commit_seconds_count) >= commits_all_in + 2 )); do
+    check_deadline "waiting for two projection commits after the last entry was logged"
     sleep 0.2
 done
-log "projections committed through seq $log_seq_all_in"
+log "projections committed twice after the last entry was logged"
 kill -TERM "$indexer_pid"; wait "$indexer_pid" || die "the indexer did not stop cleanly"
 "$bin/indexer" export --data-dir "$work/live" > "$work/live-export.jsonl"
 python3 validator/e2e/check.py log --events "$work/events.jsonl" --sent "$work/sent.jsonl" \
