@@ -187,7 +187,7 @@ until (( $(appended) >= restart_at )); do
     sleep 0.1
 done
 kill -STOP "$sender_pid" 2>/dev/null || die "the sender ended before the restart: not mid-stream"
-payer_key=$(python3 -c "import json, sys; sys.path.insert(0, 'validator/e2e'); import check; print(check.b58encode(bytes(json.load(open('$work/payer.json'))[32:])))")
+payer_key=$(python3 -B -c "import json, sys; sys.path.insert(0, 'validator/e2e'); import check; print(check.b58encode(bytes(json.load(open('$work/payer.json'))[32:])))")
 newest_payer_tx() {
     curl -sf "$rpc_url" -H 'content-type: application/json' \
         -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"getSignaturesForAddress\",\"params\":[\"$payer_key\",{\"limit\":1,\"commitment\":\"confirmed\"}]}" \
