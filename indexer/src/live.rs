@@ -80,20 +80,42 @@ async fn session(
     drop(sender);
     let _abort = AbortOnDrop(forwarders);
     tracing::info!(url = %config.ws_url, "subscribed; closing the gap since the cursors");
-    reconcile(&context).await?;
+    if !reconcile_unless_stopped(&context, &mut shutdown).await? {
+        return Ok(());
+    }
     connected.store(true, Ordering::Relaxed);
     let mut ticker = tokio::time::interval(config.reconcile_interval);
     ticker.tick().await;
     loop {
+        // Shutdown first: a busy stream or a due reconciliation never delays a stop.
         tokio::select! {
+            biased;
+            _ = shutdown.changed() => return Ok(()),
             notification = notifications.recv() => match notification {
                 Some(Some(notification)) => handle(&context, notification).await?,
                 // One subscription ended (or all did): resubscribe everything.
                 Some(None) | None => return Err(Error::Pubsub("subscription stream ended".into())),
             },
-            _ = ticker.tick() => reconcile(&context).await?,
-            _ = shutdown.changed() => return Ok(()),
+            _ = ticker.tick() => {
+                if !reconcile_unless_stopped(&context, &mut shutdown).await? {
+                    return Ok(());
+                }
+            }
         }
+    }
+}
+
+/// Runs a reconciliation pass unless shutdown comes first; `false` when it did. A pass cut
+/// short loses nothing: each of its appends is atomic and durable, and the next start reconciles
+/// again from the cursors.
+async fn reconcile_unless_stopped(context: &Arc<Context>, shutdown: &mut watch::Receiver<bool>) -> Result<bool> {
+    if *shutdown.borrow() {
+        return Ok(false);
+    }
+    tokio::select! {
+        biased;
+        _ = shutdown.changed() => Ok(false),
+        done = reconcile(context) => done.map(|()| true),
     }
 }
 

@@ -73,7 +73,8 @@ where
         .transpose()
 }
 
-/// Newest first (by the creation's log seq, the `seq` field), paginated.
+/// Newest first (by the creation's chain position, `created_version`: the same live and
+/// backfilled), paginated.
 fn list(
     searcher: &Searcher,
     seq: Field,
