@@ -211,3 +211,31 @@ impl Backoff {
         self.0 = Self::FIRST;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(url: Option<&str>, stream: &str, replicas: usize) -> NatsArgs {
+        NatsArgs { nats_url: url.map(str::to_owned), nats_stream: stream.into(), nats_replicas: replicas }
+    }
+
+    #[test]
+    fn without_a_url_nothing_runs_and_bad_names_or_counts_are_refused() {
+        assert!(args(None, DEFAULT_STREAM, 1).config().unwrap().is_none());
+        assert!(args(Some("  "), DEFAULT_STREAM, 1).config().unwrap().is_none(), "an empty NATS_URL is no NATS");
+        let config = args(Some("nats://a:4222,nats://b:4222"), "LOG-1", 3).config().unwrap().unwrap();
+        assert_eq!((config.records_subject(), config.replicas), ("LOG-1.records".to_owned(), 3));
+        assert_eq!(config.control_subject(shared::control::REGISTER_PATH), "LOG-1.control.users");
+        assert_eq!(config.control_subject(shared::control::REWARDS_PATH), "LOG-1.control.rewards");
+        for stream in ["a.b", "a b", "a*", ""] {
+            assert!(matches!(args(Some("nats://a"), stream, 1).config(), Err(Error::Config(_))), "{stream:?}");
+        }
+        for replicas in [0, 6] {
+            assert!(matches!(args(Some("nats://a"), "LOG", replicas).config(), Err(Error::Config(_))));
+        }
+        let stream = config.stream_config();
+        assert_eq!((stream.max_age, stream.max_messages, stream.max_bytes), (Duration::ZERO, -1, -1));
+        assert!(stream.deny_delete && stream.retention == stream::RetentionPolicy::Limits);
+    }
+}

@@ -155,11 +155,12 @@ impl Drop for NatsServer {
     }
 }
 
-/// The stream's last sequence (0 while it does not exist).
+/// The stream's last sequence (0 while it does not exist or does not answer, e.g. while a
+/// cluster elects a new leader).
 pub async fn last_seq(url: &str, stream: &str) -> u64 {
-    let client = async_nats::connect(url).await.expect("nats connects");
+    let Ok(client) = async_nats::connect(url).await else { return 0 };
     match async_nats::jetstream::new(client).get_stream(stream).await {
-        Ok(mut stream) => stream.info().await.expect("stream info").state.last_sequence,
+        Ok(mut stream) => stream.info().await.map_or(0, |info| info.state.last_sequence),
         Err(_) => 0,
     }
 }
