@@ -50,7 +50,9 @@ pub struct Metrics {
     pub rate_limited_seconds: IntGauge,
     /// Newest seq in the log.
     pub log_seq: IntGauge,
-    /// Newest seq committed to the projections.
+    /// Seq up to which every record is folded and committed: what a restart resumes after. An
+    /// update waiting for its entity's creation holds it back (up to the 3,000-slot orphan horizon)
+    /// although newer records are projected.
     pub projection_seq: IntGauge,
     /// Slots between the node's tip and the newest slot seen in a notification.
     pub slot_lag: IntGauge,
@@ -137,7 +139,10 @@ impl Default for Metrics {
             stuck_pages: counter("stuck_pages_total", "Signature pages that did not move past before (retried)"),
             rate_limited_seconds: gauge("rate_limited_seconds", "Seconds spent waiting on HTTP 429 Retry-After"),
             log_seq: gauge("log_seq", "Newest seq in the event log"),
-            projection_seq: gauge("projection_seq", "Newest seq committed to the projections"),
+            projection_seq: gauge(
+                "projection_seq",
+                "Seq up to which every record is folded and committed (held before an update waiting for its entity)",
+            ),
             slot_lag: gauge("slot_lag", "Slots between the node tip and the newest notified slot"),
             newest_notified_slot: gauge("newest_notified_slot", "Newest slot seen in a log notification"),
             commit_seconds: register(
