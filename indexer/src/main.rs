@@ -11,8 +11,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() {
     shared::process::init_logging();
     let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let signal = shared::process::shutdown_signal();
     tokio::spawn(async move {
-        shared::process::shutdown_signal().await;
+        signal.await;
         let _ = stop.send(true);
     });
     if let Err(err) = indexer::cli::run(indexer::cli::Cli::parse(), shutdown).await {

@@ -13,18 +13,30 @@ pub fn init_logging() {
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(err) => {
-            tracing::warn!(error = %err, "no SIGTERM handler; stopping on Ctrl-C only");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+/// Registers the Ctrl-C (SIGINT) and SIGTERM handlers at once and returns a future that
+/// resolves on either. Registering before the future is first polled matters: a signal that
+/// arrives while the runtime is busy, before a task waiting for it ran, would otherwise take the
+/// default action and kill the process without its orderly stop. Call it inside the runtime.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{signal, SignalKind};
+    let term = signal(SignalKind::terminate());
+    let interrupt = signal(SignalKind::interrupt());
+    async move {
+        match (term, interrupt) {
+            (Ok(mut term), Ok(mut interrupt)) => {
+                tokio::select! {
+                    _ = term.recv() => {},
+                    _ = interrupt.recv() => {},
+                }
+            }
+            (Ok(mut only), Err(err)) | (Err(err), Ok(mut only)) => {
+                tracing::warn!(error = %err, "one of the SIGINT and SIGTERM handlers is missing");
+                only.recv().await;
+            }
+            (Err(err), Err(_)) => {
+                tracing::warn!(error = %err, "no signal handlers; the process stops only when killed");
+                std::future::pending::<()>().await;
+            }
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {},
-        _ = term.recv() => {},
     }
 }
