@@ -214,7 +214,7 @@ async fn bad_input_gets_the_psy_error_body() {
         ("/worker_events?order=up", 400, bad("`order` must be \"asc\" or \"desc\", got \"up\"")),
         ("/worker_events?limit=-1", 400, bad("`limit` must be a non-negative integer, got \"-1\"")),
         ("/worker_events?public_key=0x%2012", 400, bad("invalid `public_key`: may hold only ASCII letters, digits and _ - . :, not ' '")),
-        ("/worker_events?shape=round", 400, bad("unknown parameter `shape`; accepted: realm_id, status, public_key, topic, circuit_type, from_checkpoint_id, to_checkpoint_id, offset, limit, order, category")),
+        ("/worker_events?shape=round", 400, bad("unknown parameter `shape`; accepted: realm_id, status, public_key, topic, circuit_type, from_checkpoint_id, to_checkpoint_id, offset, limit, order, category, start_time, end_time")),
         ("/user_events?start_time=yesterday", 400, bad("`start_time` must be an RFC 3339 time such as 2024-01-01T00:00:00Z, got \"yesterday\"")),
         ("/user_events?start_time=2024-01-02T00:00:00Z&end_time=2024-01-01T00:00:00Z", 400, bad("`start_time` is after `end_time`")),
         ("/user_info", 400, bad("`public_key` is required")),

@@ -39,6 +39,18 @@ fn order(params: &Params) -> Result<Order> {
     }
 }
 
+/// The inclusive `start_time`/`end_time` window of an event list (either may be absent).
+pub(crate) fn time_window(params: &Params) -> Result<(Option<i64>, Option<i64>)> {
+    let start = params.text("start_time").map(|v| timefmt::parse("start_time", v)).transpose()?;
+    let end = params.text("end_time").map(|v| timefmt::parse("end_time", v)).transpose()?;
+    if let (Some(start), Some(end)) = (start, end) {
+        if start > end {
+            return Err(ApiError::BadRequest("`start_time` is after `end_time`".into()));
+        }
+    }
+    Ok((start, end))
+}
+
 /// `GET /health`.
 pub fn health() -> Value {
     json!({ "status": "ok" })
@@ -79,6 +91,8 @@ pub fn worker_events(projections: &Projections, query: HashMap<String, String>) 
             "limit",
             "order",
             "category",
+            "start_time",
+            "end_time",
         ],
     )?;
     let realm_id = params.integer::<u64>("realm_id")?;
@@ -89,6 +103,7 @@ pub fn worker_events(projections: &Projections, query: HashMap<String, String>) 
     let from_checkpoint = params.integer::<u64>("from_checkpoint_id")?;
     let to_checkpoint = params.integer::<u64>("to_checkpoint_id")?;
     let category = params.parsed::<JobFilterCategory>("category")?;
+    let (start, end) = time_window(&params)?;
     let order = order(&params)?;
     let (limit, offset) = params.page(DEFAULT_EVENTS_LIMIT, MAX_EVENTS_LIMIT)?;
     let Some(reader) = projections.family(Family::WorkerEvents)? else { return Ok(json!([])) };
@@ -115,6 +130,9 @@ pub fn worker_events(projections: &Projections, query: HashMap<String, String>) 
     if let Some(category) = category.filter(|c| *c != JobFilterCategory::All) {
         clauses.push(text_term(f.category, category.as_str()));
     }
+    if start.is_some() || end.is_some() {
+        clauses.push(i64_range(f.timestamp, start, end));
+    }
     let docs = page_by(&reader.searcher(), &*conjunction(clauses), "sort_key", order, limit, offset)?;
     let events = docs
         .iter()
@@ -139,13 +157,7 @@ pub fn worker_events(projections: &Projections, query: HashMap<String, String>) 
 pub fn user_events(projections: &Projections, query: HashMap<String, String>) -> Result<Value> {
     let params = Params::new(query, &["user_id", "start_time", "end_time", "tx_type", "offset", "limit", "order"])?;
     let user_id = input::user_id(&params, "user_id")?;
-    let start = params.text("start_time").map(|v| timefmt::parse("start_time", v)).transpose()?;
-    let end = params.text("end_time").map(|v| timefmt::parse("end_time", v)).transpose()?;
-    if let (Some(start), Some(end)) = (start, end) {
-        if start > end {
-            return Err(ApiError::BadRequest("`start_time` is after `end_time`".into()));
-        }
-    }
+    let (start, end) = time_window(&params)?;
     let tx_type = input::tx_type(&params, "tx_type")?;
     let order = order(&params)?;
     let (limit, offset) = params.page(DEFAULT_EVENTS_LIMIT, MAX_EVENTS_LIMIT)?;

@@ -21,7 +21,7 @@ use crate::error::{ApiError, Result};
 use crate::params::Params;
 use crate::projections::Projections;
 use crate::query::{conjunction, count, i64_range, text_term, u64_term};
-use crate::timefmt::{self, rfc3339};
+use crate::timefmt::rfc3339;
 
 /// Default and largest `limit` of the leaderboard.
 pub const LEADERBOARD_LIMIT: usize = 100;
@@ -220,18 +220,6 @@ pub fn checkpoint_rewards(projections: &Projections, raw_key: &str, query: HashM
     }))
 }
 
-/// Parsed `start_time`/`end_time`.
-fn time_range(params: &Params) -> Result<(Option<i64>, Option<i64>)> {
-    let start = params.text("start_time").map(|v| timefmt::parse("start_time", v)).transpose()?;
-    let end = params.text("end_time").map(|v| timefmt::parse("end_time", v)).transpose()?;
-    if let (Some(start), Some(end)) = (start, end) {
-        if start > end {
-            return Err(ApiError::BadRequest("`start_time` is after `end_time`".into()));
-        }
-    }
-    Ok((start, end))
-}
-
 /// A reward time bucket: start, rewards, rewarded jobs, distinct checkpoints.
 struct RewardBucket {
     start: i64,
@@ -277,7 +265,7 @@ pub fn rewards_aggregations(projections: &Projections, raw_key: &str, query: Has
     let params = Params::new(query, &["bucket", "start_time", "end_time", "limit"])?;
     let size =
         BucketSize::parse_among("bucket", params.text("bucket").unwrap_or("1d"), &["1d", "1w", "1m", "all_time"])?;
-    let range = time_range(&params)?;
+    let range = super::handlers::time_window(&params)?;
     let (limit, _) = params.page(DEFAULT_REWARD_BUCKETS, MAX_REWARD_BUCKETS)?;
     let items = reward_buckets(projections, &worker, range, size, limit)?
         .into_iter()
@@ -301,7 +289,7 @@ pub fn worker_rewards(projections: &Projections, raw_key: &str, query: HashMap<S
     let params = Params::new(query, &["time_period", "start_time", "end_time", "limit"])?;
     let period = params.text("time_period").unwrap_or("1d").to_owned();
     let size = BucketSize::parse_among("time_period", &period, &["2m", "1h", "1d", "1w", "1m"])?;
-    let range = time_range(&params)?;
+    let range = super::handlers::time_window(&params)?;
     let (limit, _) = params.page(DEFAULT_REWARD_BUCKETS, MAX_REWARD_BUCKETS)?;
     let aggregations: Vec<Value> = reward_buckets(projections, &worker, range, size, limit)?
         .into_iter()
