@@ -75,8 +75,15 @@ pub fn public_key(name: &str, value: &str) -> Result<String> {
             Some(bytes) => format!("0x{}", shared::field::hex(&bytes)),
             None => value.to_owned(),
         },
+        KeyForm::Named if is_upper_prefixed_hex32(value) => value.to_ascii_lowercase(),
         KeyForm::Hex20 | KeyForm::Named => value.to_owned(),
     })
+}
+
+/// `0X` and 64 hex digits: a 32-byte key with the prefix in capitals, which the API accepted
+/// before the real forms and still matches as that key.
+fn is_upper_prefixed_hex32(value: &str) -> bool {
+    value.strip_prefix("0X").is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 #[cfg(test)]
@@ -121,6 +128,7 @@ mod tests {
         assert!(user_id(&params(&[("user_id", &"x".repeat(256))]), "user_id").is_err());
         let hex32 = format!("0x{}", "AB".repeat(32));
         assert_eq!(public_key("k", &hex32).ok(), Some(hex32.to_ascii_lowercase()));
+        assert_eq!(public_key("k", &hex32.replacen("0x", "0X", 1)).ok(), Some(hex32.to_ascii_lowercase()));
         let base58 = bs58::encode([0xab_u8; 32]).into_string();
         assert_eq!(public_key("k", &base58).ok(), Some(hex32.to_ascii_lowercase()));
         let hex20 = "0x1234567890abcdef1234567890abcdef12345678";
