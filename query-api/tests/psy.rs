@@ -210,11 +210,11 @@ async fn bad_input_gets_the_psy_error_body() {
     let w = world(generous(), None).await;
     let bad = |details: &str| json!({"error": "Bad Request: invalid parameters", "details": details});
     let cases = [
-        ("/worker_events?status=Done", 400, bad("`status`: invalid WorkerEventStatus value \"Done\"; expected one of: Pending, InProgress, Completed, Failed, Cancelled")),
+        ("/worker_events?status=Done", 400, bad("`status`: invalid WorkerEventStatus value \"Done\"; expected one of: Pending, InProgress, Completed, Failed, Cancelled (or the real service's PENDING, PROCESSING, COMPLETED, FAILED)")),
         ("/worker_events?order=up", 400, bad("`order` must be \"asc\" or \"desc\", got \"up\"")),
         ("/worker_events?limit=-1", 400, bad("`limit` must be a non-negative integer, got \"-1\"")),
-        ("/worker_events?public_key=0x12", 400, bad("`public_key` must be a 32-byte public key in 0x-hex or base58, got \"0x12\"")),
-        ("/worker_events?shape=round", 400, bad("unknown parameter `shape`; accepted: realm_id, status, public_key, topic, circuit_type, from_checkpoint_id, to_checkpoint_id, offset, limit, order, category")),
+        ("/worker_events?public_key=0x%2012", 400, bad("invalid `public_key`: may hold only ASCII letters, digits and _ - . :, not ' '")),
+        ("/worker_events?shape=round", 400, bad("unknown parameter `shape`; accepted: realm_id, status, public_key, topic, circuit_type, from_checkpoint_id, to_checkpoint_id, offset, limit, order, category, start_time, end_time")),
         ("/user_events?start_time=yesterday", 400, bad("`start_time` must be an RFC 3339 time such as 2024-01-01T00:00:00Z, got \"yesterday\"")),
         ("/user_events?start_time=2024-01-02T00:00:00Z&end_time=2024-01-01T00:00:00Z", 400, bad("`start_time` is after `end_time`")),
         ("/user_info", 400, bad("`public_key` is required")),
@@ -345,5 +345,64 @@ async fn aggregations_match_buckets_computed_from_the_ground_truth() {
         (status, body["details"].as_str()),
         (400, Some("`bucket` must be one of 2min, 1h, 1d, 1w, 1m, all_time, got \"5min\""))
     );
+    w.api.stop().await;
+}
+
+/// Issue 14: each real spelling of a filter answers as its document spelling; user ids and keys
+/// in the real feed's forms are answered (empty or 404), not refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_spellings_answer_as_the_document_spellings() {
+    let w = world(generous(), None).await;
+    let all = worker_events(&w);
+    let count_of = |status: &str| all.iter().filter(|(_, _, _, f)| f["status"] == status).count();
+    for (real, document) in
+        [("PENDING", "Pending"), ("PROCESSING", "InProgress"), ("COMPLETED", "Completed"), ("FAILED", "Failed")]
+    {
+        let (status, by_real) = w.psy_get(&format!("/worker_events?limit=1000&status={real}")).await;
+        assert_eq!(status, 200, "{real}: {by_real}");
+        assert_eq!(by_real.as_array().map(Vec::len), Some(count_of(document).min(1000)), "{real}");
+        assert_eq!(w.psy_get(&format!("/worker_events?limit=1000&status={document}")).await, (200, by_real));
+    }
+    assert!(count_of("Completed") > 0 && count_of("Failed") > 0, "the feed has completed and failed jobs");
+
+    let user_events = |tx_type: &str| {
+        let name = match tx_type {
+            "RegisterUser" => "UserRegistered",
+            "DeployContract" => "ContractDeployed",
+            _ => "UserTransactionExecuted",
+        };
+        psy_events(&w).iter().filter(|e| e["name"] == name).count()
+    };
+    for (real, document) in [
+        ("REGISTER_USER", "RegisterUser"),
+        ("DEPLOY_CONTRACT", "DeployContract"),
+        ("GUTA", "UserTransaction"),
+        ("USER_ENDCAP", "UserTransaction"),
+    ] {
+        let (status, by_real) = w.psy_get(&format!("/user_events?limit=1000&tx_type={real}")).await;
+        assert_eq!(status, 200, "{real}: {by_real}");
+        assert_eq!(by_real.as_array().map(Vec::len), Some(user_events(document).min(1000)), "{real}");
+        assert!(by_real.as_array().is_some_and(|items| items.iter().all(|item| item["tx_type"] == document)));
+        assert_eq!(w.psy_get(&format!("/user_events?limit=1000&tx_type={document}")).await, (200, by_real));
+    }
+
+    for user_id in ["user_001", "6f1c2a52-4b7e-4c1e-9a63-0d9d3f8b2e11"] {
+        assert_eq!(w.psy_get(&format!("/user_events?user_id={user_id}")).await, (200, json!([])), "{user_id}");
+    }
+    let key = all[0].2["worker_public_key"].as_str().unwrap().to_owned();
+    let bytes: Vec<u8> = (0..32).map(|i| u8::from_str_radix(&key[2 + 2 * i..4 + 2 * i], 16).unwrap()).collect();
+    let base58 = bs58::encode(bytes).into_string();
+    let (status, stats) = w.psy_get(&format!("/stats/workers/{key}")).await;
+    assert_eq!(status, 200, "{stats}");
+    assert_eq!(w.psy_get(&format!("/stats/workers/{base58}")).await, (200, stats.clone()));
+    assert_eq!(
+        w.psy_get(&format!("/stats/workers/{}", key.to_ascii_uppercase().replacen("0X", "0x", 1))).await,
+        (200, stats)
+    );
+    for unknown in ["0x1234567890abcdef1234567890abcdef12345678", "worker1_key_0x01"] {
+        let (status, body) = w.psy_get(&format!("/stats/workers/{unknown}")).await;
+        assert_eq!((status, body["error"].as_str()), (404, Some("Not Found")), "{unknown}: {body}");
+        assert_eq!(w.psy_get(&format!("/worker_events?public_key={unknown}")).await, (200, json!([])), "{unknown}");
+    }
     w.api.stop().await;
 }

@@ -265,7 +265,16 @@ async fn check_worker_endpoints(w: &World, model: &PsyModel) {
     );
     assert_eq!(w.psy_get(&format!("/rewards/{worker}")).await.0, 400, "checkpoint_id is required");
     assert_eq!(w.psy_get(&format!("/rewards/{worker}?checkpoint_id=999999")).await.0, 404);
-    assert_eq!(w.psy_get("/rewards/0x12?checkpoint_id=1").await.0, 400);
+    assert_eq!(w.psy_get("/rewards/0x%2012?checkpoint_id=1").await.0, 400, "not a key in any form");
+    let (status, unknown_hex20) =
+        w.psy_get("/rewards/0x1234567890abcdef1234567890abcdef12345678?checkpoint_id=1").await;
+    let (_, unknown_hex32) = w.psy_get(&format!("/rewards/0x{}?checkpoint_id=1", "ab".repeat(32))).await;
+    assert_eq!(status, 200, "a 20-byte key is a key (issue 14): {unknown_hex20}");
+    assert_eq!(
+        unknown_hex20["total_rewards"], unknown_hex32["total_rewards"],
+        "an unknown key of either form earns nothing"
+    );
+    assert_eq!(unknown_hex20["total_rewards"], 0);
 
     // Buckets of the worker's distributions, newest first.
     let bucketed = |seconds: i64| {

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use serde_json::{json, Value};
-use shared::enums::{JobFilterCategory, ProvingJobCircuitType, QJobTopic, UserEventTxType, WorkerEventStatus};
+use shared::enums::{JobFilterCategory, ProvingJobCircuitType, QJobTopic, WorkerEventStatus};
 use shared::schema::psy::{
     Contract, ContractFields, Job, JobFields, User, UserEvent, UserEventFields, UserFields, WorkerEvent,
     WorkerEventFields,
@@ -13,6 +13,7 @@ use shared::schema::psy::{
 use shared::schema::Family;
 use tantivy::Order;
 
+use super::input::{self, UserIdFilter};
 use crate::error::{ApiError, Result};
 use crate::params::Params;
 use crate::projections::Projections;
@@ -30,30 +31,24 @@ fn corrupt(err: shared::entity::MissingField) -> ApiError {
     ApiError::Internal(err.to_string())
 }
 
-/// `0x`-hex (64 digits) or base58 (32 bytes) public key, normalized to lowercase `0x`-hex.
-pub fn normalize_key(name: &str, value: &str) -> Result<String> {
-    let invalid = || {
-        ApiError::BadRequest(format!(
-            "`{name}` must be a 32-byte public key in 0x-hex or base58, got {}",
-            crate::params::shown(value)
-        ))
-    };
-    if let Some(hex) = value.strip_prefix("0x").or_else(|| value.strip_prefix("0X")) {
-        if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Ok(format!("0x{}", hex.to_ascii_lowercase()));
-        }
-        return Err(invalid());
-    }
-    let bytes = crate::params::base58_key(value).ok_or_else(invalid)?;
-    Ok(format!("0x{}", shared::field::hex(&bytes)))
-}
-
 fn order(params: &Params) -> Result<Order> {
     match params.text("order") {
         None | Some("desc") => Ok(Order::Desc),
         Some("asc") => Ok(Order::Asc),
         Some(other) => Err(ApiError::BadRequest(format!("`order` must be \"asc\" or \"desc\", got {other:?}"))),
     }
+}
+
+/// The inclusive `start_time`/`end_time` window of an event list (either may be absent).
+pub(crate) fn time_window(params: &Params) -> Result<(Option<i64>, Option<i64>)> {
+    let start = params.text("start_time").map(|v| timefmt::parse("start_time", v)).transpose()?;
+    let end = params.text("end_time").map(|v| timefmt::parse("end_time", v)).transpose()?;
+    if let (Some(start), Some(end)) = (start, end) {
+        if start > end {
+            return Err(ApiError::BadRequest("`start_time` is after `end_time`".into()));
+        }
+    }
+    Ok((start, end))
 }
 
 /// `GET /health`.
@@ -65,7 +60,7 @@ pub fn health() -> Value {
 pub fn user_info(projections: &Projections, query: HashMap<String, String>) -> Result<Value> {
     let params = Params::new(query, &["public_key"])?;
     let raw = params.text("public_key").ok_or_else(|| ApiError::BadRequest("`public_key` is required".into()))?;
-    let key = normalize_key("public_key", raw)?;
+    let key = input::public_key("public_key", raw)?;
     let not_found = || ApiError::NotFound(format!("no user registered with public key {key}"));
     let reader = projections.family(Family::Users)?.ok_or_else(not_found)?;
     let fields = UserFields::resolve(&reader.index.schema());
@@ -96,16 +91,19 @@ pub fn worker_events(projections: &Projections, query: HashMap<String, String>) 
             "limit",
             "order",
             "category",
+            "start_time",
+            "end_time",
         ],
     )?;
     let realm_id = params.integer::<u64>("realm_id")?;
-    let status = params.parsed::<WorkerEventStatus>("status")?;
-    let public_key = params.text("public_key").map(|key| normalize_key("public_key", key)).transpose()?;
+    let status = input::status(&params, "status")?;
+    let public_key = params.text("public_key").map(|key| input::public_key("public_key", key)).transpose()?;
     let topic = params.parsed::<QJobTopic>("topic")?;
     let circuit_type = params.parsed::<ProvingJobCircuitType>("circuit_type")?;
     let from_checkpoint = params.integer::<u64>("from_checkpoint_id")?;
     let to_checkpoint = params.integer::<u64>("to_checkpoint_id")?;
     let category = params.parsed::<JobFilterCategory>("category")?;
+    let (start, end) = time_window(&params)?;
     let order = order(&params)?;
     let (limit, offset) = params.page(DEFAULT_EVENTS_LIMIT, MAX_EVENTS_LIMIT)?;
     let Some(reader) = projections.family(Family::WorkerEvents)? else { return Ok(json!([])) };
@@ -132,6 +130,9 @@ pub fn worker_events(projections: &Projections, query: HashMap<String, String>) 
     if let Some(category) = category.filter(|c| *c != JobFilterCategory::All) {
         clauses.push(text_term(f.category, category.as_str()));
     }
+    if start.is_some() || end.is_some() {
+        clauses.push(i64_range(f.timestamp, start, end));
+    }
     let docs = page_by(&reader.searcher(), &*conjunction(clauses), "sort_key", order, limit, offset)?;
     let events = docs
         .iter()
@@ -155,22 +156,18 @@ pub fn worker_events(projections: &Projections, query: HashMap<String, String>) 
 /// `GET /user_events`.
 pub fn user_events(projections: &Projections, query: HashMap<String, String>) -> Result<Value> {
     let params = Params::new(query, &["user_id", "start_time", "end_time", "tx_type", "offset", "limit", "order"])?;
-    let user_id = params.integer::<u64>("user_id")?;
-    let start = params.text("start_time").map(|v| timefmt::parse("start_time", v)).transpose()?;
-    let end = params.text("end_time").map(|v| timefmt::parse("end_time", v)).transpose()?;
-    if let (Some(start), Some(end)) = (start, end) {
-        if start > end {
-            return Err(ApiError::BadRequest("`start_time` is after `end_time`".into()));
-        }
-    }
-    let tx_type = params.parsed::<UserEventTxType>("tx_type")?;
+    let user_id = input::user_id(&params, "user_id")?;
+    let (start, end) = time_window(&params)?;
+    let tx_type = input::tx_type(&params, "tx_type")?;
     let order = order(&params)?;
     let (limit, offset) = params.page(DEFAULT_EVENTS_LIMIT, MAX_EVENTS_LIMIT)?;
     let Some(reader) = projections.family(Family::UserEvents)? else { return Ok(json!([])) };
     let f = UserEventFields::resolve(&reader.index.schema());
     let mut clauses = Vec::new();
-    if let Some(user_id) = user_id {
-        clauses.push(u64_term(f.user_id, user_id));
+    match user_id {
+        Some(UserIdFilter::Id(id)) => clauses.push(u64_term(f.user_id, id)),
+        Some(UserIdFilter::Unknown) => return Ok(json!([])),
+        None => {}
     }
     if start.is_some() || end.is_some() {
         clauses.push(i64_range(f.timestamp, start, end));
@@ -212,7 +209,7 @@ fn contract_json(contract: &Contract) -> Result<Value> {
 /// `GET /contracts`: newest deployment first.
 pub fn contracts(projections: &Projections, query: HashMap<String, String>) -> Result<Value> {
     let params = Params::new(query, &["deployer", "limit", "offset"])?;
-    let deployer = params.text("deployer").map(|key| normalize_key("deployer", key)).transpose()?;
+    let deployer = params.text("deployer").map(|key| input::public_key("deployer", key)).transpose()?;
     let (limit, offset) = params.page(DEFAULT_CONTRACTS_LIMIT, MAX_EVENTS_LIMIT)?;
     let Some(reader) = projections.family(Family::Contracts)? else { return Ok(json!([])) };
     let f = ContractFields::resolve(&reader.index.schema());

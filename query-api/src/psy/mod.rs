@@ -5,6 +5,7 @@ pub mod aggregations;
 pub mod checkpoints;
 pub mod dashboard;
 pub mod handlers;
+pub mod input;
 pub mod jobs;
 pub mod register;
 pub mod rewards;

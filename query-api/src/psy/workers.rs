@@ -14,13 +14,14 @@ use tantivy::query::Query;
 use tantivy::Searcher;
 
 use super::aggregations::{aggregate, average, buckets, distinct, sub_counts, BucketSize, MAX_DISTINCT_WORKERS};
-use super::handlers::{normalize_key, DAY_SECS};
+use super::handlers::DAY_SECS;
+use super::input;
 use super::rewards::checkpoint;
 use crate::error::{ApiError, Result};
 use crate::params::Params;
 use crate::projections::Projections;
 use crate::query::{conjunction, count, i64_range, text_term, u64_term};
-use crate::timefmt::{self, rfc3339};
+use crate::timefmt::rfc3339;
 
 /// Default and largest `limit` of the leaderboard.
 pub const LEADERBOARD_LIMIT: usize = 100;
@@ -87,7 +88,7 @@ fn worker_jobs<'a>(
 
 /// `GET /stats/workers/{worker_public_key}`.
 pub fn worker_stats(projections: &Projections, raw_key: &str, now: i64) -> Result<Value> {
-    let worker = normalize_key("worker_public_key", raw_key)?;
+    let worker = input::public_key("worker_public_key", raw_key)?;
     let (reader, f) = worker_jobs(projections, &worker)?;
     let searcher = reader.searcher();
     let ended = |status: &str| {
@@ -178,7 +179,7 @@ pub fn leaderboard_rows(projections: &Projections, now: i64) -> Result<Vec<Value
 
 /// `GET /rewards/{worker_public_key}?checkpoint_id=`: the worker's rewards in one checkpoint.
 pub fn checkpoint_rewards(projections: &Projections, raw_key: &str, query: HashMap<String, String>) -> Result<Value> {
-    let worker = normalize_key("worker_public_key", raw_key)?;
+    let worker = input::public_key("worker_public_key", raw_key)?;
     let params = Params::new(query, &["checkpoint_id"])?;
     let checkpoint_id = params
         .integer::<u64>("checkpoint_id")?
@@ -217,18 +218,6 @@ pub fn checkpoint_rewards(projections: &Projections, raw_key: &str, query: HashM
         "job_count": jobs,
         "reward_breakdown": breakdown,
     }))
-}
-
-/// Parsed `start_time`/`end_time`.
-fn time_range(params: &Params) -> Result<(Option<i64>, Option<i64>)> {
-    let start = params.text("start_time").map(|v| timefmt::parse("start_time", v)).transpose()?;
-    let end = params.text("end_time").map(|v| timefmt::parse("end_time", v)).transpose()?;
-    if let (Some(start), Some(end)) = (start, end) {
-        if start > end {
-            return Err(ApiError::BadRequest("`start_time` is after `end_time`".into()));
-        }
-    }
-    Ok((start, end))
 }
 
 /// A reward time bucket: start, rewards, rewarded jobs, distinct checkpoints.
@@ -272,11 +261,11 @@ fn reward_buckets(
 /// `GET /rewards_aggregations/{worker_public_key}`: buckets `1d` (default), `1w`, `1m`,
 /// `all_time`, newest first.
 pub fn rewards_aggregations(projections: &Projections, raw_key: &str, query: HashMap<String, String>) -> Result<Value> {
-    let worker = normalize_key("worker_public_key", raw_key)?;
+    let worker = input::public_key("worker_public_key", raw_key)?;
     let params = Params::new(query, &["bucket", "start_time", "end_time", "limit"])?;
     let size =
         BucketSize::parse_among("bucket", params.text("bucket").unwrap_or("1d"), &["1d", "1w", "1m", "all_time"])?;
-    let range = time_range(&params)?;
+    let range = super::handlers::time_window(&params)?;
     let (limit, _) = params.page(DEFAULT_REWARD_BUCKETS, MAX_REWARD_BUCKETS)?;
     let items = reward_buckets(projections, &worker, range, size, limit)?
         .into_iter()
@@ -296,11 +285,11 @@ pub fn rewards_aggregations(projections: &Projections, raw_key: &str, query: Has
 /// `GET /checkpoint/rewards/{worker_public_key}`: buckets of `time_period` (`2m`, `1h`, `1d`
 /// default, `1w`, `1m`), newest first; the totals cover the whole time range.
 pub fn worker_rewards(projections: &Projections, raw_key: &str, query: HashMap<String, String>) -> Result<Value> {
-    let worker = normalize_key("worker_public_key", raw_key)?;
+    let worker = input::public_key("worker_public_key", raw_key)?;
     let params = Params::new(query, &["time_period", "start_time", "end_time", "limit"])?;
     let period = params.text("time_period").unwrap_or("1d").to_owned();
     let size = BucketSize::parse_among("time_period", &period, &["2m", "1h", "1d", "1w", "1m"])?;
-    let range = time_range(&params)?;
+    let range = super::handlers::time_window(&params)?;
     let (limit, _) = params.page(DEFAULT_REWARD_BUCKETS, MAX_REWARD_BUCKETS)?;
     let aggregations: Vec<Value> = reward_buckets(projections, &worker, range, size, limit)?
         .into_iter()
@@ -332,7 +321,7 @@ pub fn worker_rewards(projections: &Projections, raw_key: &str, query: HashMap<S
 /// `GET /checkpoint/rewards/{worker_public_key}/stats`: all-time totals; jobs and checkpoints
 /// from the worker's jobs, rewards (and the average per rewarded job) from its distributions.
 pub fn worker_reward_stats(projections: &Projections, raw_key: &str) -> Result<Value> {
-    let worker = normalize_key("worker_public_key", raw_key)?;
+    let worker = input::public_key("worker_public_key", raw_key)?;
     let (reader, f) = worker_jobs(projections, &worker)?;
     let searcher = reader.searcher();
     let all = text_term(f.worker_public_key, &worker);
