@@ -33,6 +33,10 @@ const CHUNK: usize = 2_000;
 /// How long a chunk waits for more messages while the stream has more for this replica
 /// (catching up: fewer, larger flushed batches); a replica that is up to date never waits.
 const CHUNK_WAIT: Duration = Duration::from_millis(20);
+/// Silence after which the replica compares its mirror with the stream's last seq: behind, the
+/// consumer is replaced (a JetStream node that died under it is noticed in seconds, not after
+/// the client's missed heartbeats); up to date, the stream is just idle.
+const STALL_CHECK: Duration = Duration::from_secs(2);
 
 /// What `indexer follow` needs.
 #[derive(Debug, Clone)]
@@ -163,8 +167,24 @@ async fn session(log: &Arc<EventLog>, config: &NatsConfig, metrics: &Metrics, ba
         .map_err(nats_error)?;
     let mut messages = consumer.messages().await.map_err(nats_error)?;
     backoff.reset();
-    while let Some(chunk) = next_chunk(&mut messages).await {
-        let chunk = chunk?;
+    loop {
+        let chunk = match next_chunk(&mut messages).await? {
+            Chunk::Messages(chunk) => chunk,
+            Chunk::Ended => return Ok(()),
+            Chunk::Idle => {
+                // Nothing delivered for a while: fine if the mirror holds the whole stream; else
+                // the consumer is stuck (its node died, it was lost), and a new one resumes.
+                let stream_seq = super::last_seq(&mut stream).await?;
+                metrics.stream_seq.set(stream_seq as i64);
+                if stream_seq > log.last_seq() {
+                    return Err(Error::Nats(format!(
+                        "nothing delivered for {STALL_CHECK:?} while the stream is at seq {stream_seq} and the mirror at {}: a new consumer resumes",
+                        log.last_seq()
+                    )));
+                }
+                continue;
+            }
+        };
         let mut records = Vec::with_capacity(chunk.len());
         let mut newest = 0;
         for message in chunk {
@@ -192,17 +212,26 @@ async fn session(log: &Arc<EventLog>, config: &NatsConfig, metrics: &Metrics, ba
         let lag = metrics.stream_seq.get().saturating_sub(metrics.projection_seq.get());
         metrics.follow_lag.set(lag.max(0));
     }
-    Ok(())
 }
 
-/// The next messages: at least one (`None` when the consumer ends), then whatever is delivered
-/// within [`CHUNK_WAIT`] while the server reports more pending, up to [`CHUNK`].
-async fn next_chunk(
-    messages: &mut async_nats::jetstream::consumer::pull::Ordered,
-) -> Option<Result<Vec<async_nats::jetstream::Message>>> {
-    let first = match messages.next().await? {
-        Ok(message) => message,
-        Err(err) => return Some(Err(nats_error(err))),
+/// What the consumer delivered.
+enum Chunk {
+    /// Messages, in stream order.
+    Messages(Vec<async_nats::jetstream::Message>),
+    /// Nothing within [`STALL_CHECK`].
+    Idle,
+    /// The consumer ended.
+    Ended,
+}
+
+/// The next messages: the first within [`STALL_CHECK`] (else [`Chunk::Idle`]), then whatever is
+/// delivered within [`CHUNK_WAIT`] while the server reports more pending, up to [`CHUNK`].
+/// Waiting for the first message is cancel-safe: a message received is never dropped.
+async fn next_chunk(messages: &mut async_nats::jetstream::consumer::pull::Ordered) -> Result<Chunk> {
+    let first = match tokio::time::timeout(STALL_CHECK, messages.next()).await {
+        Err(_) => return Ok(Chunk::Idle),
+        Ok(None) => return Ok(Chunk::Ended),
+        Ok(Some(message)) => message.map_err(nats_error)?,
     };
     let pending = |message: &async_nats::jetstream::Message| message.info().map_or(0, |info| info.pending);
     let mut more = pending(&first) > 0;
@@ -210,13 +239,13 @@ async fn next_chunk(
     let deadline = tokio::time::Instant::now() + CHUNK_WAIT;
     while more && chunk.len() < CHUNK {
         match tokio::time::timeout_at(deadline, messages.next()).await {
-            Ok(Some(Ok(message))) => {
+            Ok(Some(message)) => {
+                let message = message.map_err(nats_error)?;
                 more = pending(&message) > 0;
                 chunk.push(message);
             }
-            Ok(Some(Err(err))) => return Some(Err(nats_error(err))),
             Ok(None) | Err(_) => break,
         }
     }
-    Some(Ok(chunk))
+    Ok(Chunk::Messages(chunk))
 }

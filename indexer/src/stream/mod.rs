@@ -102,8 +102,10 @@ impl NatsConfig {
     }
 }
 
-/// How long one NATS API call may take.
-const API_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one NATS API call or publish ack may take. Short enough that a call to a node that
+/// just died, or to a stream electing its new leader, is given up in seconds and made again
+/// (every NATS task resumes from the stream's last seq, so giving up early costs nothing).
+const API_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Connects to NATS (`name` identifies the process to the server).
 pub async fn connect(config: &NatsConfig, name: &str) -> Result<async_nats::Client> {
