@@ -173,6 +173,13 @@ async fn the_log_is_published_record_for_record_and_a_sigkill_mid_publish_loses_
     .await;
     let status: serde_json::Value = serde_json::from_slice(&status.stdout).expect("status prints JSON");
     assert_eq!((status["publish_lag"].as_u64(), status["follow_lag"].as_u64()), (Some(0), Some(0)), "{status}");
+
+    // Another log (here: an empty one) is never published to this stream: the indexer stops.
+    let other = tempfile::tempdir().unwrap();
+    let refused = finish(run(&node, other.path(), &nats.url, &[])).await;
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && stderr.contains("another log's stream"), "{stderr}");
+    assert_eq!(last_seq(&nats.url, STREAM).await, EventLog::open(&dir.path().join("log"), 8 << 20).unwrap().last_seq());
     node.stop().await;
 }
 
@@ -250,6 +257,10 @@ async fn replicas_started_late_catch_up_resume_after_a_sigkill_and_project_what_
         );
         assert_psy(&psy, &projected_psy(&indexer_projections));
     }
+    drop(log);
+    let refused = finish(run(&node, first.path(), &nats.url, &[])).await;
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && stderr.contains("is a replica's data directory"), "{stderr}");
     node.stop().await;
 }
 
