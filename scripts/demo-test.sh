@@ -22,7 +22,7 @@ for _ in $(seq 1 1800); do
 done
 grep -q '^ready ' "$out" || { tail -n 30 "$out"; echo "demo not ready" >&2; exit 1; }
 # An answer counts when the command succeeds and says something: not empty, not a bare `0`, `[]`
-# or `{}`, no list endpoint with every list empty, no metric line at 0. Rewards and telemetry land
+# or `{}`, not every list empty with no number above zero, no metric line at 0. Rewards and telemetry land
 # a few seconds after `ready`: each line is asked again until it counts, within a deadline.
 says_something() {
   python3 -c '
@@ -42,8 +42,17 @@ def lists(v):
     elif isinstance(v, dict):
         for item in v.values():
             yield from lists(item)
+def numbers(v):
+    if isinstance(v, bool):
+        return
+    if isinstance(v, (int, float)):
+        yield v
+    elif isinstance(v, (list, dict)):
+        for item in (v.values() if isinstance(v, dict) else v):
+            yield from numbers(item)
 found = list(lists(value))
-sys.exit(1 if found and all(len(l) == 0 for l in found) else 0)
+# Every list empty and no number above zero: the answer shows nothing.
+sys.exit(1 if found and all(len(l) == 0 for l in found) and not any(n > 0 for n in numbers(value)) else 0)
 '
 }
 failed=0

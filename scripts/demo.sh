@@ -90,7 +90,7 @@ ready fixture-node=http://127.0.0.1:$RPC_PORT indexer=$DATA_DIR dfpn=$DFPN psy=$
 Try, in another terminal:
   curl -s $DFPN/health
   curl -s '$DFPN/requests?status=Finalized&limit=3'
-  curl -s '$DFPN/workers?status=Active&min_reputation=8000&limit=5'
+  curl -s '$DFPN/workers?status=Active&min_reputation=5000&limit=5'
   curl -s '$DFPN/models/search?q=face'
   curl -s '$DFPN/requests/search?q=arweave&limit=2'
   curl -s '$PSY/worker_events?limit=3&status=Completed'
