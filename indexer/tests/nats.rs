@@ -2,7 +2,8 @@
 //! real `indexer run` publishes it record for record, a SIGKILL mid-publish loses and duplicates
 //! nothing, and replicas (`indexer follow`, the real binary) started late catch up from seq 1,
 //! resume after a SIGKILL and project what the indexer does; a write over NATS request-reply
-//! reaches the indexer and every replica; on a three-node JetStream cluster (replicas 3) a
+//! reaches the indexer and every replica, and a replica's query service (`--nats-url`, no control
+//! endpoint) registers over it as the primary's does; on a three-node JetStream cluster (replicas 3) a
 //! SIGKILL of the stream's leader node mid-publish loses and duplicates nothing.
 
 mod common;
@@ -302,5 +303,112 @@ async fn on_a_three_node_cluster_a_sigkilled_leader_node_loses_and_duplicates_no
     assert_dfpn(&projected(&projections), &projected(&indexer_projections));
     assert_dfpn(&projected(&projections), &expected_dfpn(node.node.ground_truth(None).lines()));
     assert_psy(&projected_psy(&projections), &projected_psy(&indexer_projections));
+    node.stop().await;
+}
+
+/// A query service over `data_dir` whose writes go, with `token`, to the control endpoint at
+/// `control_url`, or over the NATS at `nats` (a replica's, with no reachable control endpoint).
+async fn query_api(data_dir: &Path, control_url: &str, nats: Option<&str>, token: &str) -> query_api::Running {
+    let nats = nats.map(|url| query_api::control::NatsControl { url: url.into(), stream: STREAM.into() });
+    let control = query_api::control::ControlConfig { url: control_url.into(), token: token.into(), nats };
+    let config = query_api::Config {
+        dfpn_addr: "127.0.0.1:0".parse().unwrap(),
+        psy_addr: "127.0.0.1:0".parse().unwrap(),
+        control: Some(control),
+        ..query_api::Config::new(data_dir.to_path_buf())
+    };
+    query_api::start(config).await.unwrap()
+}
+
+/// A `POST /register` body signed by `key`, as a Psy client sends it.
+fn signed_registration(key: &ed25519_dalek::SigningKey, handle: &str) -> serde_json::Value {
+    use ed25519_dalek::Signer;
+    let public = key.verifying_key().to_bytes();
+    let message = query_api::psy::register::canonical_message(&public, handle, "rig");
+    serde_json::json!({
+        "public_key": format!("0x{}", shared::field::hex(&public)),
+        "twitter_handle": handle,
+        "label": "rig",
+        "signature": bs58::encode(key.sign(message.as_bytes()).to_bytes()).into_string(),
+    })
+}
+
+async fn post(psy: &str, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+    let response = reqwest::Client::new().post(format!("{psy}{path}")).json(body).send().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+async fn get(psy: &str, path: &str) -> (u16, serde_json::Value) {
+    let response = reqwest::get(format!("{psy}{path}")).await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replicas_query_service_registers_over_nats_as_the_primary_does_and_the_replica_shows_it() {
+    let nats = NatsServer::start().await;
+    let node = start_node(54, 4_000, Faults::default()).await;
+    let (dir, replica) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    backfill(&node, dir.path()).await;
+    let control = free_addr();
+    let args = ["run", "--reconcile-secs", "1", "--commit-interval-ms", "100", "--metrics-bind", &free_addr()];
+    let child = indexer(&node, dir.path(), &args)
+        .args(["--control-bind", &control, "--control-token", "secret", "--nats-url", &nats.url])
+        .args(["--nats-stream", STREAM])
+        .spawn()
+        .unwrap();
+    let follower = follow(&node, replica.path(), &nats.url, &free_addr());
+    let primary = query_api(dir.path(), &format!("http://{control}"), None, "secret").await;
+    // Nothing listens on the replica's control URL: its writes can only go over NATS.
+    let on_replica = query_api(replica.path(), "http://127.0.0.1:1", Some(&nats.url), "secret").await;
+    let (primary_psy, replica_psy) =
+        (format!("http://{}", primary.psy_addr), format!("http://{}", on_replica.psy_addr));
+
+    let key = ed25519_dalek::SigningKey::from_bytes(&[54; 32]);
+    let body = signed_registration(&key, "@over-nats");
+    let mut first = (0, serde_json::Value::Null);
+    wait_for("the replica's query service reaches the indexer over NATS", 60, async || {
+        first = post(&replica_psy, "/register", &body).await;
+        first.0 != 503
+    })
+    .await;
+    assert_eq!(first.0, 200, "{}", first.1);
+    assert_eq!(first.1["success"], true, "{}", first.1);
+    // A retry is stored once and answered 409, on the replica as on the primary.
+    let retried = post(&replica_psy, "/register", &body).await;
+    assert_eq!((retried.0, retried.1["error"].as_str()), (409, Some("Conflict")), "{}", retried.1);
+    assert_eq!(post(&primary_psy, "/register", &body).await, retried, "the primary answers the retry the same");
+    let other = signed_registration(&ed25519_dalek::SigningKey::from_bytes(&[55; 32]), "@on-primary");
+    let (status, on_primary) = post(&primary_psy, "/register", &other).await;
+    assert_eq!((status, on_primary["success"].as_bool()), (200, Some(true)), "{on_primary}");
+    let user_id = |answer: &serde_json::Value| answer["user_id"].as_str().unwrap().parse::<u64>().unwrap();
+    assert!(user_id(&on_primary) > user_id(&first.1), "one log: a later write has a later seq");
+
+    let info = format!("/user_info?public_key={}", body["public_key"].as_str().unwrap());
+    let mut shown = (0, serde_json::Value::Null);
+    wait_for("the registration shows on the replica once followed", 120, async || {
+        shown = get(&replica_psy, &info).await;
+        shown.0 == 200
+    })
+    .await;
+    assert_eq!(Some(shown.1["id"].to_string().as_str()), first.1["user_id"].as_str(), "{}", shown.1);
+    assert_eq!(shown.1["twitter_handle"], "@over-nats");
+    let mut on_primary = (0, serde_json::Value::Null);
+    wait_for("the registration shows on the primary", 120, async || {
+        on_primary = get(&primary_psy, &info).await;
+        on_primary.0 == 200
+    })
+    .await;
+    assert_eq!(on_primary, shown, "the replica shows what the primary does");
+
+    // The indexer refusing the token (401 over NATS) is the query service's 503, as over HTTP.
+    let refused = query_api(replica.path(), "http://127.0.0.1:1", Some(&nats.url), "wrong").await;
+    let third = signed_registration(&ed25519_dalek::SigningKey::from_bytes(&[56; 32]), "@refused");
+    assert_eq!(post(&format!("http://{}", refused.psy_addr), "/register", &third).await.0, 503);
+
+    refused.stop().await;
+    primary.stop().await;
+    on_replica.stop().await;
+    terminate(follower).await;
+    terminate(child).await;
     node.stop().await;
 }

@@ -8,13 +8,16 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::auth::{unix_now, Auth};
-use crate::control::ControlConfig;
+use crate::control::{ControlConfig, NatsControl};
 use crate::psy::rewards::RewardRule;
 use crate::psy::tps::{self, WsLimits};
 use crate::ratelimit::{self, ClientKeys, Limits, Network, ProxyTrust};
 use crate::server::{self, ConnectionLimits};
 use crate::work::{self, WorkLimits};
 use crate::{Config, Intervals};
+
+/// Default of `--nats-stream`: the indexer's default stream name.
+pub const DEFAULT_NATS_STREAM: &str = "INDEXER_LOG";
 
 /// A default duration as the milliseconds of its flag.
 const fn millis(duration: Duration) -> u64 {
@@ -153,6 +156,13 @@ pub struct ServeArgs {
     /// Token of the indexer's control endpoint; without it the Psy writes answer 503.
     #[arg(long, env = "CONTROL_TOKEN", hide_env_values = true)]
     pub control_token: Option<String>,
+    /// NATS client URL (`nats://host:4222`); when set, the Psy writes go to the indexer over NATS
+    /// request-reply on `<stream>.control.*` instead of --control-url (empty: off).
+    #[arg(long, env = "NATS_URL", default_value = "")]
+    pub nats_url: String,
+    /// Name of the indexer's JetStream stream (the control subjects' prefix).
+    #[arg(long, env = "NATS_STREAM", default_value = DEFAULT_NATS_STREAM)]
+    pub nats_stream: String,
     /// JSON file of reward units per completed job by circuit type (overrides the defaults).
     #[arg(long, env = "REWARD_RATES")]
     pub reward_rates: Option<PathBuf>,
@@ -235,11 +245,11 @@ impl ServeArgs {
             cors_origins: self.cors_origins.clone(),
             request_timeout,
             clock: self.now.map_or(crate::Clock::System, crate::Clock::Fixed),
-            control: self
-                .control_token
-                .clone()
-                .filter(|token| !token.is_empty())
-                .map(|token| ControlConfig { url: self.control_url.clone(), token }),
+            control: self.control_token.clone().filter(|token| !token.is_empty()).map(|token| ControlConfig {
+                url: self.control_url.clone(),
+                token,
+                nats: self.nats(),
+            }),
             reward_rule,
             reward_finality: Duration::from_secs(self.reward_finality_secs),
             intervals: Intervals {
@@ -250,6 +260,14 @@ impl ServeArgs {
             metrics_addr: Some(self.metrics_bind),
             dfpn_public_url: self.dfpn_public_url.clone(),
         })
+    }
+}
+
+impl ServeArgs {
+    /// The NATS the writes go over, when `--nats-url` is set.
+    fn nats(&self) -> Option<NatsControl> {
+        let url = self.nats_url.trim();
+        (!url.is_empty()).then(|| NatsControl { url: url.to_owned(), stream: self.nats_stream.trim().to_owned() })
     }
 }
 

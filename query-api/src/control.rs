@@ -1,10 +1,15 @@
 //! Client of the indexer's control endpoint: the query service's only way to write. The Psy
 //! API's writes (a verified registration, a checkpoint's rewards) become events in the indexer's
-//! log, so the projections, and any replay of the log, show them.
+//! log, so the projections, and any replay of the log, show them. On a replica the writes go
+//! over NATS request-reply to the indexer that owns the log (`shared::control::control_subject`),
+//! with the same body, token and answer as over HTTP.
 
 use std::time::Duration;
 
-use shared::control::{RewardsRequest, UserRegistration, WriteOutcome, REGISTER_PATH, REWARDS_PATH, TOKEN_HEADER};
+use shared::control::{
+    control_subject, RewardsRequest, UserRegistration, WriteOutcome, REGISTER_PATH, REWARDS_PATH, TOKEN_HEADER,
+};
+use tokio::sync::OnceCell;
 
 use crate::error::{ApiError, Result};
 
@@ -15,6 +20,24 @@ pub struct ControlConfig {
     pub url: String,
     /// Shared token.
     pub token: String,
+    /// NATS to send the writes over instead of `url` (a replica's query service).
+    pub nats: Option<NatsControl>,
+}
+
+/// The NATS a replica's writes go over.
+#[derive(Debug, Clone)]
+pub struct NatsControl {
+    /// Client URL, e.g. `nats://127.0.0.1:4222`.
+    pub url: String,
+    /// Name of the indexer's stream; the control subjects are `<stream>.control.*`.
+    pub stream: String,
+}
+
+/// The NATS answer of a control write: the HTTP endpoint's status and body.
+#[derive(serde::Deserialize)]
+struct NatsAnswer {
+    status: u16,
+    body: serde_json::Value,
 }
 
 /// A client of the control endpoint.
@@ -22,6 +45,8 @@ pub struct ControlConfig {
 pub struct ControlClient {
     http: reqwest::Client,
     config: ControlConfig,
+    /// The NATS connection, made at the first write (and kept: the client reconnects itself).
+    nats: std::sync::Arc<OnceCell<async_nats::Client>>,
 }
 
 /// How long one write may take (the indexer flushes the log before answering).
@@ -37,7 +62,7 @@ impl ControlClient {
             builder = builder.no_proxy();
         }
         let http = builder.build().map_err(|err| format!("control endpoint client: {err}"))?;
-        Ok(Self { http, config })
+        Ok(Self { http, config, nats: Default::default() })
     }
 
     /// Stores a registration; `created: false` when the key had already registered.
@@ -51,6 +76,9 @@ impl ControlClient {
     }
 
     async fn post<T: serde::Serialize>(&self, path: &str, body: &T) -> Result<WriteOutcome> {
+        if let Some(nats) = &self.config.nats {
+            return self.request(nats, path, body).await;
+        }
         let url = format!("{}/{path}", self.config.url.trim_end_matches('/'));
         let unavailable = |detail: String| {
             tracing::warn!(%url, detail, "control endpoint write failed");
@@ -70,6 +98,36 @@ impl ControlClient {
         }
         let body = response.text().await.unwrap_or_default();
         Err(unavailable(format!("{status}: {body}")))
+    }
+}
+
+impl ControlClient {
+    /// Sends one write over NATS request-reply and maps the answer as [`Self::post`] maps HTTP's.
+    async fn request<T: serde::Serialize>(&self, nats: &NatsControl, path: &str, body: &T) -> Result<WriteOutcome> {
+        let subject = control_subject(&nats.stream, path);
+        let unavailable = |detail: String| {
+            tracing::warn!(%subject, detail, "nats control write failed");
+            ApiError::Unavailable("the indexer did not accept the write; retry later".into())
+        };
+        let payload = serde_json::to_vec(body).map_err(|err| unavailable(format!("body: {err}")))?;
+        let client = self
+            .nats
+            .get_or_try_init(|| async_nats::ConnectOptions::new().name("query-api control").connect(&nats.url))
+            .await
+            .map_err(|err| unavailable(format!("connect: {err}")))?;
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert(TOKEN_HEADER, self.config.token.as_str());
+        let sent = client.request_with_headers(subject.clone(), headers, payload.into());
+        let message = tokio::time::timeout(WRITE_TIMEOUT, sent)
+            .await
+            .map_err(|_| unavailable("no answer in time".into()))?
+            .map_err(|err| unavailable(err.to_string()))?;
+        let answer: NatsAnswer =
+            serde_json::from_slice(&message.payload).map_err(|err| unavailable(format!("answer: {err}")))?;
+        if (200..300).contains(&answer.status) || answer.status == 409 {
+            return serde_json::from_value(answer.body).map_err(|err| unavailable(format!("answer: {err}")));
+        }
+        Err(unavailable(format!("{}: {}", answer.status, answer.body)))
     }
 }
 

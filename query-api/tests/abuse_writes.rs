@@ -98,7 +98,7 @@ async fn issue15_8_a_checkpoint_of_65001_workers_pays_every_worker() {
     let (url, received) = fake_control().await;
     let service = bare_in(dir, |c| {
         c.jwt_secret = Some(SECRET.into());
-        c.control = Some(ControlConfig { url, token: "t".into() });
+        c.control = Some(ControlConfig { url, token: "t".into(), nats: None });
         c.intervals.reward_processing = Duration::from_secs(3_600);
     })
     .await;
@@ -135,7 +135,7 @@ async fn issue15_8_a_loopback_control_endpoint_is_reached_without_the_environmen
     let (url, received) = fake_control().await;
     let service = bare_in(dir, |c| {
         c.jwt_secret = Some(SECRET.into());
-        c.control = Some(ControlConfig { url, token: "t".into() });
+        c.control = Some(ControlConfig { url, token: "t".into(), nats: None });
         c.intervals.reward_processing = Duration::from_secs(3_600);
     })
     .await;

@@ -20,6 +20,11 @@ pub const REGISTER_PATH: &str = "control/users";
 pub const REWARDS_PATH: &str = "control/rewards";
 /// Header carrying the shared control token.
 pub const TOKEN_HEADER: &str = "x-control-token";
+/// The NATS subject of a control write: `<stream>.` and the HTTP path with `/` as `.`
+/// (`INDEXER_LOG.control.users`). The indexer answers on it, a replica's query service asks on it.
+pub fn control_subject(stream: &str, path: &str) -> String {
+    format!("{stream}.{}", path.replace('/', "."))
+}
 /// User ids of API registrations are this base plus the registration's log seq: unique,
 /// stable across replays, and apart from the program's own sequential user ids.
 pub const API_USER_ID_BASE: u64 = 1_000_000_000_000;

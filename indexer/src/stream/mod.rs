@@ -81,7 +81,7 @@ impl NatsConfig {
 
     /// The subject of a control write (`path` as on the HTTP control endpoint, `control/users`).
     pub fn control_subject(&self, path: &str) -> String {
-        format!("{}.{}", self.stream, path.replace('/', "."))
+        shared::control::control_subject(&self.stream, path)
     }
 
     /// The stream's configuration: the whole log, kept forever.

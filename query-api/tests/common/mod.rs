@@ -115,7 +115,7 @@ pub async fn world_tuned(
         limits,
         jwt_secret: jwt_secret.map(str::to_owned),
         clock: query_api::Clock::Fixed(now),
-        control: Some(ControlConfig { url: control_url.clone(), token: CONTROL_TOKEN.into() }),
+        control: Some(ControlConfig { url: control_url.clone(), token: CONTROL_TOKEN.into(), nats: None }),
         intervals,
         reward_finality,
         metrics_addr: Some("127.0.0.1:0".parse().unwrap()),
