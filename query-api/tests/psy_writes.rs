@@ -646,3 +646,20 @@ async fn rewards_wait_until_a_finalization_is_final() {
     assert_eq!(status["pending_count"], model.finalized().len(), "nothing processed before finality: {status}");
     assert_eq!(status["last_processed_checkpoint"], Value::Null);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_control_endpoint_writes_answer_503_and_store_nothing() {
+    let w = common::world_tuned(generous(), Some(SECRET), test_intervals(), Duration::ZERO, |config| {
+        config.control = None;
+    })
+    .await;
+    let before = w.log.last_seq();
+    let key = SigningKey::from_bytes(&[43; 32]);
+    let body = signed_registration(&key, "@nowhere", "Rig without a control endpoint");
+    let (status, answer) = w.psy_post("/register", &body, None).await;
+    assert_eq!(status, 503, "{answer}");
+    assert!(answer.to_string().to_lowercase().contains("control"), "the answer says why: {answer}");
+    let public_hex = body["public_key"].as_str().unwrap().to_owned();
+    assert_eq!(w.psy_get(&format!("/user_info?public_key={public_hex}")).await.0, 404, "nothing registered");
+    assert_eq!(w.log.last_seq(), before, "the log holds nothing new");
+}
