@@ -83,7 +83,19 @@ pub async fn world_tuned(
     reward_finality: std::time::Duration,
     tune: impl FnOnce(&mut Config),
 ) -> World {
-    let node = start_node(51, 4_000, Faults::default()).await;
+    world_of(4_000, limits, jwt_secret, intervals, reward_finality, tune).await
+}
+
+/// [`world_tuned`] over a chain of `events` events.
+pub async fn world_of(
+    events: u64,
+    limits: Limits,
+    jwt_secret: Option<&str>,
+    intervals: Intervals,
+    reward_finality: std::time::Duration,
+    tune: impl FnOnce(&mut Config),
+) -> World {
+    let node = start_node(51, events, Faults::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let context = backfilled(&node, &dir.path().join("log")).await;
     let telemetry = indexer::telemetry::poll_once(&context).await.unwrap();
