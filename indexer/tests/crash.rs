@@ -3,32 +3,14 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use common::{projected, read_log};
-use fixtures::node::{Faults, NodeHandle};
+use common::{finish, indexer, projected, read_log};
+use fixtures::node::Faults;
 use fixtures::testing::{expected_dfpn, ground_truth, produce_slots, start_node};
 use indexer::log::EventLog;
 use rand::{Rng, SeedableRng};
-
-fn indexer(node: &NodeHandle, data_dir: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_indexer"));
-    command
-        .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(["--rpc-url", &node.http_url(), "--ws-url", &node.ws_url()])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    command
-}
-
-async fn finish(child: Child) -> Output {
-    tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_during_backfill_and_replay_loses_and_duplicates_nothing() {
@@ -133,8 +115,7 @@ async fn sigkill_under_hostile_answers_loses_and_duplicates_nothing() {
 async fn run_follows_live_refuses_a_second_process_and_stops_cleanly_on_sigterm() {
     let node = start_node(42, 600, Faults::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let metrics_bind = format!("127.0.0.1:{metrics_port}");
+    let metrics_bind = common::free_addr();
     let run = indexer(
         &node,
         dir.path(),

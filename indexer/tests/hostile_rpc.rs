@@ -9,14 +9,13 @@ mod common;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use common::{assert_dfpn, assert_psy, context_with, project, projected, projected_psy, read_log};
+use common::{assert_dfpn, assert_psy, context_with, live_config, project, projected, projected_psy, read_log};
 use fixtures::node::faults::{hits, V0_LOOKUP_TABLE};
 use fixtures::node::{Faults, NodeHandle};
 use fixtures::testing::{expected_dfpn, expected_psy, ground_truth, produce_slots, start_node};
 use indexer::backfill::{BackfillFrom, Context};
-use indexer::live::{self, LiveConfig};
+use indexer::live;
 use shared::ProgramKind;
-use solana_commitment_config::CommitmentConfig;
 
 /// The bound the tests' indexer reads answers within; oversized answers exceed it.
 const ANSWER_LIMIT: usize = 1 << 20;
@@ -99,11 +98,7 @@ async fn live_following_a_lagging_hostile_node_loses_and_retracts_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let context = context_with(&node, dir.path(), |rpc| rpc.with_max_answer_bytes(ANSWER_LIMIT));
     let (stop, shutdown) = tokio::sync::watch::channel(false);
-    let config = LiveConfig {
-        ws_url: node.ws_url(),
-        commitment: CommitmentConfig::confirmed(),
-        reconcile_interval: Duration::from_millis(700),
-    };
+    let config = live_config(&node, Duration::from_millis(700));
     let live = tokio::spawn(live::run(context.clone(), config, shutdown));
 
     node.node.set_faults(Faults { drop_notification_every: 9, ..hostile(2_000) });

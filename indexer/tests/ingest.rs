@@ -8,16 +8,15 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{assert_dfpn, assert_psy, context, project, projected, projected_psy, read_log};
+use common::{assert_dfpn, assert_psy, context, live_config, project, projected, projected_psy, read_log};
 use fixtures::generator::ChainConfig;
 use fixtures::node::Faults;
 use fixtures::testing::{expected_dfpn, expected_psy, ground_truth, produce_slots, start_node, start_node_with};
 use indexer::backfill::BackfillFrom;
-use indexer::live::{self, LiveConfig};
+use indexer::live;
 use indexer::log::LogRecord;
 use indexer::projector::{self, Projector};
 use shared::{ProgramKind, ProgramSet};
-use solana_commitment_config::CommitmentConfig;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backfill_from_genesis_stores_the_ground_truth_exactly_once() {
@@ -96,11 +95,7 @@ async fn live_following_loses_and_duplicates_nothing_through_faults() {
     let dir = tempfile::tempdir().unwrap();
     let context = context(&node, dir.path());
     let (stop, shutdown) = tokio::sync::watch::channel(false);
-    let config = LiveConfig {
-        ws_url: node.ws_url(),
-        commitment: CommitmentConfig::confirmed(),
-        reconcile_interval: Duration::from_millis(700),
-    };
+    let config = live_config(&node, Duration::from_millis(700));
     // The projector follows the log while it is written, as `indexer run` does: retractions
     // reach projections that already hold what they retract.
     let projections = dir.path().join("projections");
@@ -168,11 +163,7 @@ async fn same_slot_updates_fold_in_block_order_live_and_backfilled() {
     let dir = tempfile::tempdir().unwrap();
     let live_context = context(&node, &dir.path().join("live"));
     let (stop, shutdown) = tokio::sync::watch::channel(false);
-    let config = LiveConfig {
-        ws_url: node.ws_url(),
-        commitment: CommitmentConfig::confirmed(),
-        reconcile_interval: Duration::from_secs(600),
-    };
+    let config = live_config(&node, Duration::from_secs(600));
     let live = tokio::spawn(live::run(live_context.clone(), config, shutdown));
     let history = ground_truth(&node, None);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -294,11 +285,7 @@ async fn slot_lag_shows_a_stream_that_stopped_notifying_and_recovers_with_it() {
     let dir = tempfile::tempdir().unwrap();
     let context = context(&node, dir.path());
     let (stop, shutdown) = tokio::sync::watch::channel(false);
-    let config = LiveConfig {
-        ws_url: node.ws_url(),
-        commitment: CommitmentConfig::confirmed(),
-        reconcile_interval: Duration::from_millis(300),
-    };
+    let config = live_config(&node, Duration::from_millis(300));
     let live = tokio::spawn(live::run(context.clone(), config, shutdown));
     let wait_for = |what: &'static str, condition: Box<dyn Fn() -> bool + Send>| async move {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);

@@ -9,35 +9,17 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 
 use common::nats::{last_seq, projection_seq, records, replicas_and_leader, NatsCluster, NatsServer};
-use common::{assert_dfpn, assert_psy, projected, projected_psy};
+use common::{assert_dfpn, assert_psy, finish, free_addr, indexer, projected, projected_psy};
 use fixtures::node::{Faults, NodeHandle};
 use fixtures::testing::{expected_dfpn, produce_slots, start_node};
 use indexer::log::EventLog;
 use rand::{Rng, SeedableRng};
 
 const STREAM: &str = "TEST_LOG";
-
-fn indexer(node: &NodeHandle, data_dir: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_indexer"));
-    command
-        .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(["--rpc-url", &node.http_url(), "--ws-url", &node.ws_url()])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    command
-}
-
-fn free_addr() -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    format!("127.0.0.1:{port}")
-}
 
 /// `indexer run` publishing to the NATS at `url`, with the control token `secret`; its metrics
 /// on `metrics`.
@@ -72,10 +54,6 @@ async fn produce_and_ingest(node: &NodeHandle, metrics: &str, backfilled: u64, s
 fn follow(node: &NodeHandle, dir: &Path, url: &str, metrics: &str) -> Child {
     let args = ["follow", "--nats-url", url, "--nats-stream", STREAM, "--metrics-bind", metrics];
     indexer(node, dir, &args).args(["--commit-interval-ms", "100"]).spawn().unwrap()
-}
-
-async fn finish(child: Child) -> Output {
-    tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap()
 }
 
 async fn terminate(child: Child) {

@@ -34,6 +34,36 @@ pub fn context_with(handle: &NodeHandle, dir: &Path, configure: impl FnOnce(Rpc)
     })
 }
 
+/// The real `indexer` binary with `args`, on `data_dir`, reading `node`; output captured.
+pub fn indexer(node: &NodeHandle, data_dir: &Path, args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_indexer"));
+    command
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["--rpc-url", &node.http_url(), "--ws-url", &node.ws_url()])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    command
+}
+
+/// Waits for a child process to end, off the async runtime's threads.
+pub async fn finish(child: std::process::Child) -> std::process::Output {
+    tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap()
+}
+
+/// A free loopback address (`127.0.0.1:port`) for a process the test starts.
+pub fn free_addr() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    format!("127.0.0.1:{port}")
+}
+
+/// Live following of `node` at `confirmed`, reconciling every `reconcile_interval`.
+pub fn live_config(node: &NodeHandle, reconcile_interval: std::time::Duration) -> indexer::live::LiveConfig {
+    indexer::live::LiveConfig { ws_url: node.ws_url(), commitment: CommitmentConfig::confirmed(), reconcile_interval }
+}
+
 /// Projects the whole log into `dir` (a fresh projection), committed and closed.
 pub fn project(log: &EventLog, dir: &Path) {
     let mut projector = indexer::projector::Projector::open(dir, &ProgramSet::defaults()).expect("projections open");
