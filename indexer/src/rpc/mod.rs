@@ -37,7 +37,7 @@ use solana_transaction_status_client_types::{EncodedConfirmedTransactionWithStat
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 pub use sender::DEFAULT_MAX_ANSWER_BYTES;
-use sender::{read_bounded, retry_after, BoundedSender, ReadError};
+use sender::{post_json, read_bounded, retry_after, BoundedSender, ReadError};
 
 /// Attempts per call before giving up.
 const MAX_ATTEMPTS: u32 = 8;
@@ -314,13 +314,7 @@ impl Rpc {
         let mut attempt = 0;
         let bytes = loop {
             attempt += 1;
-            let sent = self
-                .http
-                .post(&self.url)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body.clone())
-                .send()
-                .await;
+            let sent = post_json(&self.http, &self.url, body.clone()).send().await;
             let throttled = matches!(&sent, Ok(response) if response.status() == StatusCode::TOO_MANY_REQUESTS);
             let (wait, failure) = match sent {
                 Err(err) => (backoff(attempt), err.to_string()),

@@ -61,6 +61,11 @@ pub async fn read_bounded(mut response: reqwest::Response, limit: usize) -> Resu
     Ok(body)
 }
 
+/// A JSON-RPC POST of `body` to `url`.
+pub fn post_json(http: &reqwest::Client, url: &str, body: impl Into<reqwest::Body>) -> reqwest::RequestBuilder {
+    http.post(url).header(reqwest::header::CONTENT_TYPE, "application/json").body(body)
+}
+
 /// The `Retry-After` of a 429 answer, in seconds (at most a minute).
 pub fn retry_after(response: &reqwest::Response) -> Option<Duration> {
     let seconds = response.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.parse::<u64>().ok()?;
@@ -138,13 +143,7 @@ impl RpcSender for BoundedSender {
         let mut rate_limited = Duration::ZERO;
         let mut throttled = 0;
         let outcome = loop {
-            let sent = self
-                .http
-                .post(&self.url)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body.clone())
-                .send()
-                .await;
+            let sent = post_json(&self.http, &self.url, body.clone()).send().await;
             let response = match sent {
                 Ok(response) => response,
                 Err(err) => break Err(err.into()),
