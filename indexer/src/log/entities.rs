@@ -7,8 +7,10 @@
 //! own beside the log's:
 //! - family name length (u8) + family name + id length (u16 big-endian) + id + seq (u64
 //!   big-endian) → empty;
-//! - `0` → empty: the index covers the log from seq 1 (written once the projector has indexed
-//!   the whole log it folded, see [`EventLog::entity_index_complete`]).
+//! - `0` → seq (u64 big-endian): the index covers the log from seq 1 up to that seq (written once
+//!   the projector has indexed the whole log it folded, see [`EventLog::entity_index_upto`]).
+//!   A replay keeps an index that covers the log and writes entries only past it: the entries are
+//!   a function of the records (under the same program ids) and need not be written twice.
 //!
 //! Entries are idempotent (a record folded again after a restart writes the same key), so the
 //! index needs no atomicity with the projections' commits, only to be flushed before them.
@@ -57,6 +59,11 @@ impl EventLog {
             key.extend_from_slice(&entry.seq.to_be_bytes());
             batch.insert(key, &[][..]);
         }
+        // A complete index stays complete up to the newest seq written into it.
+        if let Some(upto) = self.entity_index_upto()? {
+            let newest = entries.iter().map(|entry| entry.seq).max().unwrap_or(0).max(upto);
+            batch.insert(&COMPLETE[..], &newest.to_be_bytes()[..]);
+        }
         self.entities.apply_batch(batch)?;
         self.entities.flush()?;
         Ok(())
@@ -69,21 +76,23 @@ impl EventLog {
         self.entities.scan_prefix(&prefix).keys().map(|key| seq_value(&key?[start..])).collect()
     }
 
-    /// Whether the index covers the log from its first record (the projector built it from the
-    /// start, or indexed an older log once).
-    pub fn entity_index_complete(&self) -> Result<bool> {
-        Ok(self.entities.contains_key(COMPLETE)?)
+    /// The seq up to which the index covers the log from its first record (the projector built
+    /// it from the start, or indexed an older log once); `None` when it does not.
+    pub fn entity_index_upto(&self) -> Result<Option<u64>> {
+        let Some(value) = self.entities.get(COMPLETE)? else { return Ok(None) };
+        Ok(Some(if value.is_empty() { 0 } else { seq_value(&value)? }))
     }
 
     /// Empties the index and marks it complete: a projector folding the log from seq 1 fills it.
     pub fn restart_entity_index(&self) -> Result<()> {
         self.entities.clear()?;
-        self.mark_entity_index_complete()
+        self.mark_entity_index_complete(0)
     }
 
-    /// Marks the index complete (after indexing an older log up to where its projections are).
-    pub fn mark_entity_index_complete(&self) -> Result<()> {
-        self.entities.insert(COMPLETE, &[][..])?;
+    /// Marks the index complete up to `upto` (after indexing an older log up to where its
+    /// projections are).
+    pub fn mark_entity_index_complete(&self, upto: u64) -> Result<()> {
+        self.entities.insert(COMPLETE, &upto.to_be_bytes())?;
         self.entities.flush()?;
         Ok(())
     }
@@ -97,7 +106,7 @@ mod tests {
     fn an_entity_lists_its_records_and_no_one_elses() {
         let dir = tempfile::tempdir().unwrap();
         let log = EventLog::open(dir.path(), 1 << 20).unwrap();
-        assert!(!log.entity_index_complete().unwrap());
+        assert_eq!(log.entity_index_upto().unwrap(), None);
         let entry = |family, id: &str, seq| EntityEntry { family, id: id.to_owned(), seq };
         log.index_entities(&[entry("models", "ab", 9), entry("models", "a", 3), entry("models", "ab", 2)]).unwrap();
         log.index_entities(&[entry("workers", "ab", 4), entry("models", "ab", 9)]).unwrap();
@@ -105,8 +114,11 @@ mod tests {
         assert_eq!(log.entity_seqs("models", "a").unwrap(), vec![3], "an id that is a prefix of another");
         assert_eq!(log.entity_seqs("workers", "ab").unwrap(), vec![4]);
         assert!(log.entity_seqs("requests", "ab").unwrap().is_empty());
+        assert_eq!(log.entity_index_upto().unwrap(), None, "entries alone do not make it complete");
         log.restart_entity_index().unwrap();
-        assert!(log.entity_index_complete().unwrap());
+        assert_eq!(log.entity_index_upto().unwrap(), Some(0));
         assert!(log.entity_seqs("models", "ab").unwrap().is_empty());
+        log.index_entities(&[entry("models", "ab", 12), entry("models", "ab", 11)]).unwrap();
+        assert_eq!(log.entity_index_upto().unwrap(), Some(12), "a complete index follows what it holds");
     }
 }

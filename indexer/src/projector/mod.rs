@@ -290,6 +290,8 @@ pub struct Projector {
     entity_entries: Vec<EntityEntry>,
     /// Whether the log's entity index was checked to cover what this projector folded.
     entity_index_checked: bool,
+    /// The seq up to which the log's entity index already holds every record's entry.
+    entity_index_upto: u64,
 }
 
 impl Projector {
@@ -318,6 +320,7 @@ impl Projector {
             addresses: dfpn::Addresses::new(programs),
             entity_entries: Vec::new(),
             entity_index_checked: false,
+            entity_index_upto: 0,
         })
     }
 
@@ -364,33 +367,40 @@ impl Projector {
         Ok(applied)
     }
 
-    /// Makes the log's entity index cover what this projector folded: emptied for projections
-    /// that start from the first record; for projections of a log indexed before the index
-    /// existed, built once from the records they folded.
+    /// Makes the log's entity index cover what this projector folded: kept when it covers the
+    /// log from seq 1 (a replay writes entries only past it), emptied when neither it nor the
+    /// projections exist yet, and for projections of a log indexed before the index existed,
+    /// built once from the records they folded.
     fn check_entity_index(&mut self, log: &EventLog) -> Result<()> {
         if self.entity_index_checked {
             return Ok(());
         }
-        if self.applied_seq == 0 {
-            log.restart_entity_index()?;
-        } else if !log.entity_index_complete()? {
-            tracing::info!(up_to = self.applied_seq, "building the entity index of the log");
-            let mut entries = Vec::new();
-            for entry in log.read_from(1) {
-                let (seq, record) = entry?;
-                if seq > self.applied_seq {
-                    break;
-                }
-                if let LogRecord::Event(stored) = record {
-                    entries.extend(self.entity_entry(&stored.event(seq)?, seq));
-                }
-                if entries.len() >= STEP {
-                    log.index_entities(&std::mem::take(&mut entries))?;
-                }
+        self.entity_index_upto = match log.entity_index_upto()? {
+            Some(upto) => upto,
+            None if self.applied_seq == 0 => {
+                log.restart_entity_index()?;
+                0
             }
-            log.index_entities(&entries)?;
-            log.mark_entity_index_complete()?;
-        }
+            None => {
+                tracing::info!(up_to = self.applied_seq, "building the entity index of the log");
+                let mut entries = Vec::new();
+                for entry in log.read_from(1) {
+                    let (seq, record) = entry?;
+                    if seq > self.applied_seq {
+                        break;
+                    }
+                    if let LogRecord::Event(stored) = record {
+                        entries.extend(self.entity_entry(&stored.event(seq)?, seq));
+                    }
+                    if entries.len() >= STEP {
+                        log.index_entities(&std::mem::take(&mut entries))?;
+                    }
+                }
+                log.index_entities(&entries)?;
+                log.mark_entity_index_complete(self.applied_seq)?;
+                self.applied_seq
+            }
+        };
         self.entity_index_checked = true;
         Ok(())
     }
@@ -411,11 +421,13 @@ impl Projector {
                     self.append(event, seq, time);
                 }
                 if let Some(key) = entity_of(&event, &mut self.addresses) {
-                    self.entity_entries.push(EntityEntry {
-                        family: key.family().dir_name(),
-                        id: key.id().to_owned(),
-                        seq,
-                    });
+                    if seq > self.entity_index_upto {
+                        self.entity_entries.push(EntityEntry {
+                            family: key.family().dir_name(),
+                            id: key.id().to_owned(),
+                            seq,
+                        });
+                    }
                     if seq > self.family(key.family()).committed_seq {
                         self.fold(key, event, seq, stored.chain_order(), time)?;
                     }

@@ -196,7 +196,11 @@ pub async fn records(url: &str, stream: &str) -> Vec<StreamRecord> {
         let config = pull::OrderedConfig { deliver_policy: DeliverPolicy::All, ..Default::default() };
         match stream.create_consumer(config).await {
             Ok(consumer) => break consumer,
-            Err(err) => assert!(tokio::time::Instant::now() < deadline, "no consumer within 60 s: {err}"),
+            Err(err) => {
+                assert!(tokio::time::Instant::now() < deadline, "no consumer within 60 s: {err}");
+                // Not hammering a cluster that is electing leaders.
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
         }
     };
     let mut messages = consumer.messages().await.expect("messages");
