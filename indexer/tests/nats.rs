@@ -118,6 +118,7 @@ async fn gauge(metrics: &str, name: &str) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_log_is_published_record_for_record_and_a_sigkill_mid_publish_loses_and_duplicates_nothing() {
+    let _serial = common::nats::one_at_a_time().await;
     let nats = NatsServer::start().await;
     let node = start_node(51, 8_000, Faults::default()).await;
     let dir = tempfile::tempdir().unwrap();
@@ -164,6 +165,7 @@ async fn the_log_is_published_record_for_record_and_a_sigkill_mid_publish_loses_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_started_late_catch_up_resume_after_a_sigkill_and_project_what_the_indexer_does() {
+    let _serial = common::nats::one_at_a_time().await;
     let nats = NatsServer::start().await;
     let node = start_node(52, 8_000, Faults::default()).await;
     let dir = tempfile::tempdir().unwrap();
@@ -245,6 +247,7 @@ async fn replicas_started_late_catch_up_resume_after_a_sigkill_and_project_what_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_a_three_node_cluster_a_sigkilled_leader_node_loses_and_duplicates_nothing_for_the_stream_and_a_replica() {
+    let _serial = common::nats::one_at_a_time().await;
     let mut cluster = NatsCluster::start(3).await;
     let node = start_node(53, 8_000, Faults::default()).await;
     let (dir, replica) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
@@ -323,6 +326,7 @@ async fn get(psy: &str, path: &str) -> (u16, serde_json::Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replicas_query_service_registers_over_nats_as_the_primary_does_and_the_replica_shows_it() {
+    let _serial = common::nats::one_at_a_time().await;
     let nats = NatsServer::start().await;
     let node = start_node(54, 4_000, Faults::default()).await;
     let (dir, replica) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

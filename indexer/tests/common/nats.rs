@@ -8,6 +8,13 @@ use std::time::Duration;
 use async_nats::jetstream::consumer::{pull, DeliverPolicy};
 use futures::StreamExt;
 
+/// Held by each NATS test for its whole run: the tests start several processes and NATS nodes
+/// each, and run one at a time so that a loaded 2-core machine does not starve their deadlines.
+pub async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    SERIAL.lock().await
+}
+
 /// A running `nats-server` with JetStream.
 pub struct NatsServer {
     child: Child,
