@@ -1,23 +1,28 @@
 //! Off-chain events and the control protocol that carries them.
 //!
-//! The Psy API has two writes: `POST /register` and the reward calculation of a checkpoint. The
-//! query service never writes storage itself; it submits them to the indexer's control endpoint
-//! (loopback only, shared token), which appends them to the event log beside the chain events
-//! (source `api`), so the projections and a replay from genesis reproduce them exactly.
+//! The Psy API has three writes: `POST /register`, the telemetry posts of a Psy deployment's
+//! nodes (`POST /telemetry/*`) and the reward calculation of a checkpoint. The query service
+//! never writes storage itself; it submits them to the indexer's control endpoint (loopback
+//! only, shared token), which appends them to the event log beside the chain events (source
+//! `api`), so the projections and a replay from genesis reproduce them exactly.
 //!
-//! Each write has an idempotency key (the registered public key, the checkpoint id) so that
-//! submitting it twice stores it once.
+//! Each write has an idempotency key (the registered public key, each telemetry record's
+//! content, the checkpoint id) so that submitting it twice stores it once.
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha512};
 
-use crate::enums::ProvingJobCircuitType;
+use crate::psy::PsyEvent;
+use crate::psy_model::telemetry::{CheckpointLeaves, ContractReport, TelemetryEvents};
+use crate::psy_model::QProvingJobDataID;
 
 /// Path of the registration write on the control endpoint.
 pub const REGISTER_PATH: &str = "control/users";
 /// Path of the reward write on the control endpoint.
 pub const REWARDS_PATH: &str = "control/rewards";
+/// Path of the telemetry write on the control endpoint.
+pub const TELEMETRY_PATH: &str = "control/telemetry";
 /// Header carrying the shared control token.
 pub const TOKEN_HEADER: &str = "x-control-token";
 /// The NATS subject of a control write: `<stream>.` and the HTTP path with `/` as `.`
@@ -34,15 +39,42 @@ pub fn api_user_id(seq: u64) -> u64 {
     API_USER_ID_BASE + seq
 }
 
-/// An off-chain event, as stored in the log.
+/// An off-chain event, as stored in the log. Borsh tags variants by position: new variants go
+/// last and no layout changes, so every stored log stays readable.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum ApiEvent {
     /// A user registered through `POST /register`.
     UserRegistered(UserRegistration),
-    /// One worker's reward for one circuit type in one checkpoint.
-    RewardDistributed(RewardDistribution),
-    /// A checkpoint's reward calculation is complete (written after its distributions).
-    CheckpointRewardsProcessed(CheckpointRewards),
+    /// A reward of the invented per-circuit model (logs before the real Psy model); kept
+    /// readable, folded into nothing.
+    LegacyRewardDistributed(LegacyRewardDistribution),
+    /// The closing record of an invented-model calculation; kept readable, folded into nothing.
+    LegacyCheckpointRewardsProcessed(LegacyCheckpointRewards),
+    /// A telemetry record posted by a Psy node, stored as the Psy event that states it.
+    Telemetry(TelemetryRecord),
+    /// One job's reward in a checkpoint (the real rule: fees / jobs).
+    JobRewarded(JobReward),
+    /// A checkpoint's reward calculation is complete (written after its rewards).
+    CheckpointSettled(CheckpointSettlement),
+}
+
+/// A telemetry record as a Psy event (stored in its Anchor encoding, like chain events).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TelemetryRecord(pub PsyEvent);
+
+impl BorshSerialize for TelemetryRecord {
+    fn serialize<W: std::io::Write>(&self, writer: &mut W) -> std::io::Result<()> {
+        BorshSerialize::serialize(&self.0.encode(), writer)
+    }
+}
+
+impl BorshDeserialize for TelemetryRecord {
+    fn deserialize_reader<R: std::io::Read>(reader: &mut R) -> std::io::Result<Self> {
+        let payload: Vec<u8> = BorshDeserialize::deserialize_reader(reader)?;
+        PsyEvent::decode(&payload)
+            .map(Self)
+            .map_err(|err| std::io::Error::new(std::io::ErrorKind::InvalidData, err.to_string()))
+    }
 }
 
 /// A registration accepted by the API (its signature already verified).
@@ -59,27 +91,26 @@ pub struct UserRegistration {
     pub registered_at: i64,
 }
 
-/// One reward distribution of a checkpoint.
-#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
-pub struct RewardDistribution {
+/// The stored layout of an invented-model reward (circuit type as its old `u8` index).
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct LegacyRewardDistribution {
     /// Checkpoint rewarded.
     pub checkpoint_id: u64,
     /// Worker rewarded.
-    #[serde(with = "hex_key")]
     pub worker_public_key: [u8; 32],
-    /// Circuit type of the rewarded jobs.
-    pub circuit_type: ProvingJobCircuitType,
+    /// Invented circuit type index.
+    pub circuit_type: u8,
     /// Completed jobs rewarded.
     pub job_count: u64,
     /// Reward units.
     pub total_rewards: u64,
-    /// Unix time the reward is dated at: the checkpoint's finalization.
+    /// Unix time the reward was dated at.
     pub created_at: i64,
 }
 
-/// The closing record of a checkpoint's reward calculation.
-#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
-pub struct CheckpointRewards {
+/// The stored layout of an invented-model closing record.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct LegacyCheckpointRewards {
     /// Checkpoint processed.
     pub checkpoint_id: u64,
     /// Distributions written.
@@ -90,13 +121,72 @@ pub struct CheckpointRewards {
     pub processed_at: i64,
 }
 
-/// Body of a reward write: a checkpoint's distributions and closing record.
+/// One job's reward in a checkpoint (a real `checkpoint_reward_distributions` row).
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct JobReward {
+    /// Checkpoint rewarded.
+    pub checkpoint_id: u64,
+    /// Worker of the job's kept completion (`psy_model::reward::UNKNOWN_WORKER` when none).
+    pub worker_public_key: String,
+    /// The job.
+    pub job_id: QProvingJobDataID,
+    /// Reward units: the checkpoint's fees / its jobs, rounded down.
+    pub reward_amount: u64,
+    /// The checkpoint's fees.
+    pub total_fees_at_checkpoint: u64,
+    /// The checkpoint's reward jobs.
+    pub total_jobs_at_checkpoint: u64,
+    /// Time of the job's completion (unix microseconds).
+    pub timestamp_us: i64,
+}
+
+/// The closing record of a checkpoint's reward calculation.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct CheckpointSettlement {
+    /// Checkpoint processed.
+    pub checkpoint_id: u64,
+    /// Its leaf's fees.
+    pub fees_collected: u64,
+    /// Its reward jobs.
+    pub jobs: u64,
+    /// Paid per job.
+    pub reward_per_job: u64,
+    /// Not distributed (fees mod jobs).
+    pub remainder: u64,
+    /// Unix time the calculation ran (microseconds).
+    pub processed_us: i64,
+}
+
+/// Body of a reward write: a checkpoint's job rewards and closing record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RewardsRequest {
-    /// The distributions (possibly none).
-    pub distributions: Vec<RewardDistribution>,
+    /// The job rewards (possibly none).
+    pub rewards: Vec<JobReward>,
     /// The closing record.
-    pub processed: CheckpointRewards,
+    pub settled: CheckpointSettlement,
+}
+
+/// Body of a telemetry write: one validated post of a Psy node, as it was posted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "route", content = "body", rename_all = "snake_case")]
+pub enum TelemetryRequest {
+    /// `POST /telemetry/events`.
+    Events(TelemetryEvents),
+    /// `POST /telemetry/checkpoint/leaves`.
+    Leaves(CheckpointLeaves),
+    /// `POST /telemetry/contract`.
+    Contract(ContractReport),
+}
+
+/// Answer to a telemetry write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TelemetryOutcome {
+    /// Records appended now.
+    pub stored: usize,
+    /// Records already in the log (a retried post).
+    pub duplicates: usize,
+    /// The log seq of every record of the post, in the post's order (stored earlier or now).
+    pub seqs: Vec<u64>,
 }
 
 /// Answer to a write: the log seqs of its records, and whether they were already stored.

@@ -4,7 +4,6 @@
 use tantivy::schema::{Field, Value};
 use tantivy::TantivyDocument;
 
-use crate::enums::{ProvingJobCircuitType, QJobTopic, UserEventTxType, WorkerEventStatus};
 
 /// A value stored in one document field.
 pub trait DocValue: Sized {
@@ -107,12 +106,27 @@ macro_rules! enum_doc_value {
     )*};
 }
 
+/// The real Psy string enums, stored in their real spelling.
+macro_rules! real_enum_doc_value {
+    ($($ty:ty),*) => {$(
+        impl DocValue for $ty {
+            fn add(&self, doc: &mut TantivyDocument, field: Field) {
+                doc.add_text(field, self.as_str());
+            }
+            fn read(doc: &TantivyDocument, field: Field) -> Option<Self> {
+                <$ty>::from_real(doc.get_first(field)?.as_str()?)
+            }
+        }
+    )*};
+}
+
+real_enum_doc_value!(
+    crate::psy_model::WorkerEventStatus,
+    crate::psy_model::WorkerEventSource,
+    crate::psy_model::UserEventTxType
+);
+
 enum_doc_value!(
-    ProvingJobCircuitType,
-    QJobTopic,
-    UserEventTxType,
-    WorkerEventStatus,
-    crate::enums::JobFilterCategory,
     crate::enums::RequestStatus,
     crate::enums::WorkerStatus,
     crate::enums::ModelStatus,

@@ -210,7 +210,8 @@ impl StatusFilter {
 }
 
 string_enum! {
-    /// Status carried by a Psy proving-job worker event.
+    /// The API document's spelling of a Psy worker event status (answers); the real statuses
+    /// are `psy_model::WorkerEventStatus`.
     WorkerEventStatus {
         /// The job exists and waits for a worker.
         Pending,
@@ -226,7 +227,8 @@ string_enum! {
 }
 
 string_enum! {
-    /// Kind of a Psy user event.
+    /// The API document's spelling of a Psy user event kind (answers); the real kinds are
+    /// `psy_model::UserEventTxType`.
     UserEventTxType {
         /// A user registered.
         RegisterUser,
@@ -238,7 +240,8 @@ string_enum! {
 }
 
 string_enum! {
-    /// Job category filter of `/worker_events`; each circuit type belongs to one category.
+    /// The API document's job categories of `/worker_events` (defined over the real circuit types
+    /// by `psy_model::category`).
     JobFilterCategory {
         /// Every job.
         All,
@@ -250,57 +253,6 @@ string_enum! {
         ContractExecution,
         /// Aggregation and state maintenance jobs.
         Maintenance,
-    }
-}
-
-string_enum! {
-    /// Circuit proven by a Psy proving job.
-    ProvingJobCircuitType {
-        /// Proves a user registration.
-        UserRegistration,
-        /// Proves a contract deployment.
-        ContractDeployment,
-        /// Proves a contract function call.
-        ContractExecution,
-        /// Aggregates proofs of one checkpoint.
-        CheckpointAggregation,
-        /// Updates the global state tree.
-        StateTreeUpdate,
-        /// Proves a realm's block.
-        RealmBlock,
-    }
-}
-
-impl ProvingJobCircuitType {
-    /// The job category this circuit type is filtered under.
-    pub fn category(self) -> JobFilterCategory {
-        match self {
-            Self::UserRegistration => JobFilterCategory::UserRegistration,
-            Self::ContractDeployment => JobFilterCategory::ContractDeployment,
-            Self::ContractExecution => JobFilterCategory::ContractExecution,
-            Self::CheckpointAggregation | Self::StateTreeUpdate | Self::RealmBlock => JobFilterCategory::Maintenance,
-        }
-    }
-}
-
-impl JobFilterCategory {
-    /// Whether a job of this circuit type passes the filter.
-    pub fn matches(self, circuit_type: ProvingJobCircuitType) -> bool {
-        self == Self::All || circuit_type.category() == self
-    }
-}
-
-string_enum! {
-    /// Queue topic a Psy proving job was published on.
-    QJobTopic {
-        /// A leaf proof of one user action.
-        GenerateStandardProof,
-        /// A recursive proof over other proofs.
-        GenerateRecursiveProof,
-        /// Aggregation of a checkpoint's proofs.
-        AggregateProofs,
-        /// Verification of a submitted proof.
-        VerifyProof,
     }
 }
 
@@ -360,14 +312,5 @@ mod tests {
         assert_eq!(ModelStatus::from_chain(dfpn::ModelStatus::Suspended), ModelStatus::Inactive);
         assert_eq!(ModelStatus::from_chain(dfpn::ModelStatus::Retired), ModelStatus::Deprecated);
         assert_eq!(WorkerStatus::from_chain(dfpn::WorkerStatus::Unbonding { unlock_slot: 5 }), WorkerStatus::Unbonding);
-    }
-
-    #[test]
-    fn categories_cover_every_circuit_type() {
-        for circuit in ProvingJobCircuitType::ALL {
-            assert!(JobFilterCategory::All.matches(*circuit));
-            assert!(circuit.category().matches(*circuit));
-        }
-        assert!(!JobFilterCategory::Maintenance.matches(ProvingJobCircuitType::UserRegistration));
     }
 }

@@ -24,15 +24,13 @@ pub enum Family {
     WorkerEvents,
     /// Psy proving jobs folded from their worker events (start, end, duration, final status).
     Jobs,
-    /// Psy realms.
-    Realms,
     /// Psy checkpoints.
     Checkpoints,
     /// Psy deployed contracts.
     Contracts,
     /// Cluster telemetry: one document per performance sample, updated by every poll.
     Telemetry,
-    /// Psy reward distributions (one worker, circuit type and checkpoint each), from the API.
+    /// Psy reward distributions (one per rewarded job), from the reward calculation.
     RewardDistributions,
     /// Psy checkpoints whose rewards were calculated, one document per checkpoint.
     RewardRuns,
@@ -40,7 +38,7 @@ pub enum Family {
 
 impl Family {
     /// Every family.
-    pub const ALL: [Family; 13] = [
+    pub const ALL: [Family; 12] = [
         Family::Requests,
         Family::Workers,
         Family::Models,
@@ -48,7 +46,6 @@ impl Family {
         Family::UserEvents,
         Family::WorkerEvents,
         Family::Jobs,
-        Family::Realms,
         Family::Checkpoints,
         Family::Contracts,
         Family::Telemetry,
@@ -66,7 +63,6 @@ impl Family {
             Family::UserEvents => "user_events",
             Family::WorkerEvents => "worker_events",
             Family::Jobs => "jobs",
-            Family::Realms => "realms",
             Family::Checkpoints => "checkpoints",
             Family::Contracts => "contracts",
             Family::Telemetry => "telemetry",
@@ -86,7 +82,6 @@ impl Family {
             Family::UserEvents => psy::UserEventFields::declare(&mut builder),
             Family::WorkerEvents => psy::WorkerEventFields::declare(&mut builder),
             Family::Jobs => psy::JobFields::declare(&mut builder),
-            Family::Realms => psy::RealmFields::declare(&mut builder),
             Family::Checkpoints => psy::CheckpointFields::declare(&mut builder),
             Family::Contracts => psy::ContractFields::declare(&mut builder),
             Family::Telemetry => psy::TelemetrySampleFields::declare(&mut builder),
@@ -374,183 +369,177 @@ pub mod dfpn {
     }
 }
 
-/// The Psy families. Every entity has a text `id` (the document key) and the `seq` of the log
-/// record that created it; timestamps are unix seconds.
+/// The Psy families, on the real Psy model (`crate::psy_model`). Every entity has a text `id`
+/// (the document key) and the `seq` of the log record that created it. Psy times are unix
+/// **microseconds** (`*_us`), the real feed's precision; chain and telemetry records fold alike.
+/// Enums are stored in their real spelling (`COMPLETED`), job enums as their real numbers.
 pub mod psy {
-    use super::{key, number};
-    use crate::enums::{JobFilterCategory, ProvingJobCircuitType, QJobTopic, UserEventTxType, WorkerEventStatus};
+    use super::{key, number, stored};
+    use crate::psy_model::{UserEventTxType, WorkerEventSource, WorkerEventStatus};
     use tantivy::schema::{Field, Schema, SchemaBuilder};
 
     family! {
-        /// A registered user.
+        /// A user registered through `POST /register` (the real `user_info` row).
         User / UserFields {
-            /// Decimal user id (document key).
+            /// User id (document key): decimal, `control::api_user_id`.
             id: String => text(key()),
-            /// User id.
-            user_id: u64 => u64(number()),
-            /// `0x`-hex ed25519 public key.
+            /// Public key as registered (`0x`-hex).
             public_key: String => text(key()),
             /// Twitter handle.
             twitter_handle: String => text(key()),
             /// Label.
             label: String => text(key()),
-            /// Checkpoint of the registration.
-            checkpoint_id: u64 => u64(number()),
             /// Registration time.
-            created_at: i64 => i64(number()),
+            created_us: i64 => i64(number()),
             /// Log seq of the registration.
             seq: u64 => u64(number()),
         }
     }
 
     family! {
-        /// One user event.
+        /// One user event (the real `user_events` row).
         UserEvent / UserEventFields {
             /// Decimal log seq (document key).
             id: String => text(key()),
             /// Log seq: the event's API id and tie-breaker.
             seq: u64 => u64(number()),
-            /// Time order: `entity::time_order(timestamp, seq)`.
-            sort_key: u64 => u64(number()),
-            /// User id.
-            user_id: u64 => u64(number()),
-            /// `0x`-hex public key of the user.
+            /// User id string.
+            user_id: String => text(key()),
+            /// User public key.
             public_key: String => text(key()),
-            /// Kind of event.
+            /// Kind of transaction (real spelling).
             tx_type: UserEventTxType => text(key()),
-            /// Checkpoint it was included in.
-            checkpoint_id: u64 => u64(number()),
+            /// `metadata.checkpoint_id`, when an integer (the document's `checkpoint_id`).
+            checkpoint_id: Option<i64> => i64(number()),
+            /// The record's JSON metadata.
+            metadata: String => text(key()),
             /// When it happened.
-            timestamp: i64 => i64(number()),
+            timestamp_us: i64 => i64(number()),
         }
     }
 
     family! {
-        /// One proving-job worker event.
+        /// One worker event (the real `worker_events` row).
         WorkerEvent / WorkerEventFields {
             /// Decimal log seq (document key).
             id: String => text(key()),
             /// Log seq: the event's API id and tie-breaker.
             seq: u64 => u64(number()),
-            /// Time order: `entity::time_order(timestamp, seq)`.
-            sort_key: u64 => u64(number()),
-            /// Realm of the job.
-            realm_id: u64 => u64(number()),
-            /// `0x`-hex worker public key.
-            worker_public_key: String => text(key()),
-            /// Status after the event.
+            /// Realm, when reported.
+            realm_id: Option<i64> => i64(number()),
+            /// Worker public key, when reported.
+            public_key: Option<String> => text(key()),
+            /// Status after the event (real spelling).
             status: WorkerEventStatus => text(key()),
-            /// Job id.
-            job_id: u64 => u64(number()),
-            /// Queue topic.
-            topic: QJobTopic => text(key()),
-            /// Circuit type.
-            circuit_type: ProvingJobCircuitType => text(key()),
-            /// Category of the circuit type.
-            category: JobFilterCategory => text(key()),
-            /// Start (or queue) time.
-            start_time: i64 => i64(number()),
-            /// End time, once ended.
-            end_time: Option<i64> => i64(number()),
-            /// Checkpoint proven.
-            checkpoint_id: u64 => u64(number()),
-            /// Block time of the event.
-            timestamp: i64 => i64(number()),
+            /// Reporting node kind.
+            source: WorkerEventSource => text(key()),
+            /// The job id's string form (`QProvingJobDataID`'s `Display`).
+            job_id: String => text(key()),
+            /// The job's topic number.
+            topic: u64 => u64(number()),
+            /// The job's circuit type number.
+            circuit_type: u64 => u64(number()),
+            /// The slot the reward rule keeps events by (`WorkerEvent::slot_id`).
+            slot_id: u64 => u64(number()),
+            /// Checkpoint.
+            checkpoint_id: i64 => i64(number()),
+            /// Proving time in milliseconds, when reported.
+            duration: Option<i64> => i64(number()),
+            /// The record's JSON metadata.
+            metadata: String => text(key()),
+            /// When it happened.
+            timestamp_us: i64 => i64(number()),
         }
     }
 
     family! {
-        /// A proving job folded from its worker events.
+        /// The latest status of a job (the real `latest_job_status` view): the job's event with
+        /// the newest timestamp, then the newest chain order.
         Job / JobFields {
-            /// Decimal job id (document key).
+            /// The job id's string form (document key).
             id: String => text(key()),
-            /// Job id.
-            job_id: u64 => u64(number()),
-            /// Realm.
-            realm_id: u64 => u64(number()),
-            /// `0x`-hex worker public key.
-            worker_public_key: String => text(key()),
-            /// Queue topic.
-            topic: QJobTopic => text(key()),
-            /// Circuit type.
-            circuit_type: ProvingJobCircuitType => text(key()),
-            /// Category of the circuit type.
-            category: JobFilterCategory => text(key()),
+            /// Realm of the latest event.
+            realm_id: Option<i64> => i64(number()),
+            /// Worker of the latest event.
+            public_key: Option<String> => text(key()),
             /// Latest status.
             status: WorkerEventStatus => text(key()),
-            /// Start time (queue time until a worker starts it).
-            start_time: i64 => i64(number()),
-            /// End time, once ended.
-            end_time: Option<i64> => i64(number()),
-            /// End minus start in milliseconds, once ended.
-            duration_ms: Option<i64> => i64(number()),
-            /// Checkpoint proven.
-            checkpoint_id: u64 => u64(number()),
-            /// Block time of the latest event.
-            updated_at: i64 => i64(number()),
-            /// Log seq of the first event.
+            /// Source of the latest event.
+            source: WorkerEventSource => text(key()),
+            /// Topic number.
+            topic: u64 => u64(number()),
+            /// Circuit type number.
+            circuit_type: u64 => u64(number()),
+            /// Checkpoint of the latest event.
+            checkpoint_id: i64 => i64(number()),
+            /// Duration of the latest event, when reported.
+            duration: Option<i64> => i64(number()),
+            /// Time of the latest event.
+            timestamp_us: i64 => i64(number()),
+            /// Chain order of the latest event (`entity::version`), the tie-breaker.
+            latest_version: u64 => u64(stored()),
+            /// Time of the job's earliest event.
+            first_us: i64 => i64(number()),
+            /// Log seq of the first event folded in.
             seq: u64 => u64(number()),
         }
     }
 
     family! {
-        /// A realm.
-        Realm / RealmFields {
-            /// Decimal realm id (document key).
-            id: String => text(key()),
-            /// Realm id.
-            realm_id: u64 => u64(number()),
-            /// Name.
-            name: String => text(key()),
-            /// Whether it accepts jobs.
-            active: bool => bool(number()),
-            /// Version of the event that set `active`.
-            active_version: u64 => u64(super::stored()),
-            /// Creation time.
-            created_at: i64 => i64(number()),
-            /// Log seq of the creation.
-            seq: u64 => u64(number()),
-        }
-    }
-
-    family! {
-        /// A checkpoint.
+        /// A checkpoint's statistics (the real `checkpoint_stats` row): the newest leaf
+        /// reported for it.
         Checkpoint / CheckpointFields {
             /// Decimal checkpoint id (document key).
             id: String => text(key()),
             /// Checkpoint id.
-            checkpoint_id: u64 => u64(number()),
-            /// Block height at creation, then at finalization.
-            block_height: u64 => u64(number()),
-            /// Creation time.
-            created_at: i64 => i64(number()),
-            /// Finalization time, once finalized.
-            finalized_at: Option<i64> => i64(number()),
-            /// Log seq of the creation.
+            checkpoint_id: i64 => i64(number()),
+            /// Fees collected.
+            fees_collected: i64 => i64(number()),
+            /// User operations processed.
+            user_ops_processed: i64 => i64(number()),
+            /// Transactions.
+            total_transactions: i64 => i64(number()),
+            /// State slots modified.
+            slots_modified: i64 => i64(number()),
+            /// The leaf's JSON metadata.
+            metadata: String => text(key()),
+            /// The leaf's timestamp.
+            timestamp_us: i64 => i64(number()),
+            /// Timestamp of the first leaf reported (the row's creation).
+            created_us: i64 => i64(number()),
+            /// Chain order of the leaf that set the values: a later report overwrites.
+            leaf_version: u64 => u64(stored()),
+            /// Log seq of the first leaf.
             seq: u64 => u64(number()),
         }
     }
 
     family! {
-        /// A deployed contract.
+        /// A deployed contract: the newest report of its UUID.
         Contract / ContractFields {
             /// Contract UUID (document key).
             id: String => text(key()),
-            /// `0x`-hex deployer public key.
+            /// Numeric contract id.
+            contract_id: u64 => u64(number()),
+            /// Checkpoint of the deployment.
+            checkpoint_id: u64 => u64(number()),
+            /// Deployer's public key.
             deployer: String => text(key()),
-            /// Deploying user.
-            user_id: u64 => u64(number()),
-            /// State tree height.
+            /// Root of the function whitelist.
+            function_whitelist_root: String => text(key()),
+            /// `metadata.state_tree_height`, else 0.
             state_tree_height: u64 => u64(number()),
-            /// Functions as a JSON array of `{name, method_id, description}`.
+            /// `metadata.functions` as a JSON array of `{name, method_id, description}`, else `[]`.
             functions: String => text(key()),
             /// Number of functions.
             function_count: u64 => u64(number()),
-            /// Checkpoint of the deployment.
-            checkpoint_id: u64 => u64(number()),
-            /// Deployment time.
-            deployed_at: i64 => i64(number()),
-            /// Log seq of the deployment.
+            /// The report's JSON metadata.
+            metadata: String => text(key()),
+            /// The report's timestamp (the document's `deployed_at`).
+            deployed_us: i64 => i64(number()),
+            /// Chain order of the report that set the values.
+            report_version: u64 => u64(stored()),
+            /// Log seq of the first report.
             seq: u64 => u64(number()),
         }
     }
@@ -578,7 +567,8 @@ pub mod psy {
     }
 
     family! {
-        /// One reward distribution: a worker's reward for one circuit type in one checkpoint.
+        /// One job's reward (the real `checkpoint_reward_distributions` row), written once per
+        /// checkpoint by the reward calculation.
         RewardDistribution / RewardDistributionFields {
             /// Decimal log seq (document key).
             id: String => text(key()),
@@ -586,32 +576,44 @@ pub mod psy {
             seq: u64 => u64(number()),
             /// Checkpoint rewarded.
             checkpoint_id: u64 => u64(number()),
-            /// `0x`-hex worker public key.
+            /// Worker rewarded (`unknown` when the event had none).
             worker_public_key: String => text(key()),
-            /// Circuit type of the rewarded jobs.
-            circuit_type: ProvingJobCircuitType => text(key()),
-            /// Completed jobs rewarded.
-            job_count: u64 => u64(number()),
-            /// Reward units.
-            total_rewards: u64 => u64(number()),
-            /// Date of the reward: the checkpoint's finalization.
-            created_at: i64 => i64(number()),
+            /// The job id's string form.
+            job_id: String => text(key()),
+            /// The job's circuit type number.
+            circuit_type: u64 => u64(number()),
+            /// Reward units (fees / jobs, rounded down).
+            reward_amount: u64 => u64(number()),
+            /// The checkpoint's fees.
+            total_fees_at_checkpoint: u64 => u64(number()),
+            /// The checkpoint's reward jobs.
+            total_jobs_at_checkpoint: u64 => u64(number()),
+            /// Time of the job's completion.
+            timestamp_us: i64 => i64(number()),
         }
     }
 
     family! {
-        /// A checkpoint whose rewards were calculated.
+        /// A checkpoint whose rewards were calculated, one document per checkpoint.
         RewardRun / RewardRunFields {
             /// Decimal checkpoint id (document key).
             id: String => text(key()),
             /// Checkpoint processed.
             checkpoint_id: u64 => u64(number()),
+            /// Fees collected.
+            fees_collected: u64 => u64(number()),
+            /// Reward jobs.
+            jobs: u64 => u64(number()),
+            /// Paid per job.
+            reward_per_job: u64 => u64(number()),
+            /// Not distributed (fees mod jobs).
+            remainder: u64 => u64(number()),
             /// Distributions written.
             distributions: u64 => u64(number()),
             /// Sum of their rewards.
             total_rewards: u64 => u64(number()),
             /// When the calculation ran.
-            processed_at: i64 => i64(number()),
+            processed_us: i64 => i64(number()),
             /// Log seq of the closing record.
             seq: u64 => u64(number()),
         }

@@ -8,7 +8,7 @@ use shared::dfpn::{
     ContentRegistryEvent, DfpnInstruction, MarketplaceEvent, ModelRegistryEvent, ModelScoreUpdated, RequestCancelled,
     RewardsEvent, WorkerRegistryEvent, INSTRUCTION_INDEX_BASE,
 };
-use shared::psy::{CheckpointCreated, PsyEvent};
+use shared::psy::{CheckpointLeafReported, PsyEvent};
 use shared::{decode_transaction, ChainEvent, ProgramKind, ProgramSet, SkipReason};
 
 fn dfpn_id() -> String {
@@ -30,10 +30,14 @@ fn cancelled(n: u8) -> ChainEvent {
 }
 
 fn checkpoint(n: u64) -> ChainEvent {
-    ChainEvent::Psy(PsyEvent::CheckpointCreated(CheckpointCreated {
-        checkpoint_id: n,
-        block_height: n * 10,
-        created_at: 1_700_000_000,
+    ChainEvent::Psy(PsyEvent::CheckpointLeafReported(CheckpointLeafReported {
+        checkpoint_id: n as i64,
+        fees_collected: n as i64 * 10,
+        user_ops_processed: 3,
+        total_transactions: 4,
+        slots_modified: 5,
+        metadata: "{}".into(),
+        timestamp: 1_700_000_000_000_000,
     }))
 }
 
