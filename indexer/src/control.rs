@@ -9,13 +9,19 @@
 //!   stored, `409` with the outcome when the public key already registered through the API.
 //! - `POST /control/rewards` with a [`RewardsRequest`]: `200` and the outcome; a checkpoint
 //!   already calculated is left as stored (`created: false`, the stored records' seqs).
+//! - `POST /control/telemetry` with a [`TelemetryRequest`] (a validated post of a Psy node):
+//!   `200` and the [`TelemetryOutcome`]; each record is stored once under its content's key, so a
+//!   retried post appends nothing.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use shared::control::{
-    registration_key, rewards_key, ApiEvent, RewardsRequest, UserRegistration, WriteOutcome, TOKEN_HEADER,
+    registration_key, rewards_key, ApiEvent, RewardsRequest, TelemetryOutcome, TelemetryRecord, TelemetryRequest,
+    UserRegistration, WriteOutcome, TOKEN_HEADER,
 };
+use shared::psy::PsyEvent;
+use shared::psy_model::idempotency;
 use tokio::sync::watch;
 use warp::http::StatusCode;
 use warp::reply::Response;
@@ -35,19 +41,64 @@ pub fn register(log: &EventLog, registration: UserRegistration) -> Result<WriteO
     log.append_api(&key, &[ApiEvent::UserRegistered(registration)])
 }
 
-/// Stores a checkpoint's reward calculation (distributions, then the closing record), once per
+/// Stores a checkpoint's reward calculation (job rewards, then the settlement), once per
 /// checkpoint.
 pub fn record_rewards(log: &EventLog, request: RewardsRequest) -> Result<WriteOutcome> {
-    let checkpoint_id = request.processed.checkpoint_id;
-    if let Some(stray) = request.distributions.iter().find(|d| d.checkpoint_id != checkpoint_id) {
+    let checkpoint_id = request.settled.checkpoint_id;
+    if let Some(stray) = request.rewards.iter().find(|d| d.checkpoint_id != checkpoint_id) {
         return Err(Error::InvalidWrite(format!(
-            "distribution for checkpoint {} in the calculation of checkpoint {checkpoint_id}",
+            "reward for checkpoint {} in the calculation of checkpoint {checkpoint_id}",
             stray.checkpoint_id
         )));
     }
-    let mut events: Vec<ApiEvent> = request.distributions.into_iter().map(ApiEvent::RewardDistributed).collect();
-    events.push(ApiEvent::CheckpointRewardsProcessed(request.processed));
+    let mut events: Vec<ApiEvent> = request.rewards.into_iter().map(ApiEvent::JobRewarded).collect();
+    events.push(ApiEvent::CheckpointSettled(request.settled));
     log.append_api(&rewards_key(checkpoint_id), &events)
+}
+
+/// A post's records with their idempotency keys, in the post's order (worker events, then user
+/// events, for `/telemetry/events`).
+fn telemetry_records(request: &TelemetryRequest) -> Vec<([u8; 64], ApiEvent)> {
+    let record = |event: PsyEvent| ApiEvent::Telemetry(TelemetryRecord(event));
+    match request {
+        TelemetryRequest::Events(body) => body
+            .worker_events()
+            .iter()
+            .map(|e| (idempotency::worker_event_key(e), record(PsyEvent::WorkerEventReported(e.into()))))
+            .chain(
+                body.user_events()
+                    .iter()
+                    .map(|e| (idempotency::user_event_key(e), record(PsyEvent::UserEventReported(e.into())))),
+            )
+            .collect(),
+        TelemetryRequest::Leaves(body) => body
+            .leaves
+            .iter()
+            .map(|leaf| (idempotency::leaf_key(leaf), record(PsyEvent::CheckpointLeafReported(leaf.into()))))
+            .collect(),
+        TelemetryRequest::Contract(report) => {
+            vec![(idempotency::contract_key(report), record(PsyEvent::ContractReported(report.into())))]
+        }
+    }
+}
+
+/// Stores a telemetry post's records, each once, in one atomic flushed batch.
+pub fn record_telemetry(log: &EventLog, request: &TelemetryRequest) -> Result<TelemetryOutcome> {
+    let records = telemetry_records(request);
+    let (seqs, stored) = log.append_api_records(&records)?;
+    Ok(TelemetryOutcome { stored, duplicates: records.len() - stored, seqs })
+}
+
+/// A telemetry write's answer: `200` with the outcome, or the error.
+pub fn telemetry_answer(result: Result<TelemetryOutcome>) -> (StatusCode, serde_json::Value) {
+    match result {
+        Ok(outcome) => (StatusCode::OK, serde_json::to_value(&outcome).unwrap_or_default()),
+        Err(err) => {
+            tracing::error!(%err, "telemetry write failed");
+            let message = "the event log could not store the write";
+            (StatusCode::INTERNAL_SERVER_ERROR, serde_json::json!({ "error": message }))
+        }
+    }
 }
 
 fn error_reply(status: StatusCode, message: &str) -> Response {
@@ -90,13 +141,12 @@ pub fn submit(log: &EventLog, path: &str, body: &[u8]) -> (StatusCode, serde_jso
             Ok(request) => answer(record_rewards(log, request), StatusCode::OK, StatusCode::OK),
             Err(err) => invalid("reward calculation", err),
         },
+        shared::control::TELEMETRY_PATH => match serde_json::from_slice::<TelemetryRequest>(body) {
+            Ok(request) => telemetry_answer(record_telemetry(log, &request)),
+            Err(err) => invalid("telemetry post", err),
+        },
         _ => (StatusCode::NOT_FOUND, serde_json::json!({ "error": "no such control route" })),
     }
-}
-
-fn outcome_reply(result: Result<WriteOutcome>, created_status: StatusCode, existing_status: StatusCode) -> Response {
-    let (status, body) = answer(result, created_status, existing_status);
-    warp::reply::with_status(warp::reply::json(&body), status).into_response()
 }
 
 /// Compares without an early exit, so the time taken does not reveal a matching prefix.
@@ -120,33 +170,25 @@ pub fn routes(
         }
     });
     let with_log = warp::any().map(move || log.clone());
-    let body = || warp::body::content_length_limit(MAX_BODY_BYTES).and(warp::body::bytes());
-    let users = warp::path!("control" / "users").and(body()).and(with_log.clone()).then(
-        |bytes: warp::hyper::body::Bytes, log: Arc<EventLog>| async move {
-            match serde_json::from_slice::<UserRegistration>(&bytes) {
-                Ok(registration) => {
-                    let result = tokio::task::spawn_blocking(move || register(&log, registration)).await;
-                    outcome_reply(joined(result), StatusCode::CREATED, StatusCode::CONFLICT)
+    let write = warp::path!("control" / String)
+        .and(warp::body::content_length_limit(MAX_BODY_BYTES))
+        .and(warp::body::bytes())
+        .and(with_log)
+        .then(|name: String, bytes: warp::hyper::body::Bytes, log: Arc<EventLog>| async move {
+            let path = format!("control/{name}");
+            let (status, body) = match tokio::task::spawn_blocking(move || submit(&log, &path, &bytes)).await {
+                Ok(answer) => answer,
+                Err(err) => {
+                    tracing::error!(%err, "control write task failed");
+                    (StatusCode::INTERNAL_SERVER_ERROR, serde_json::json!({ "error": "the write did not complete" }))
                 }
-                Err(err) => error_reply(StatusCode::BAD_REQUEST, &format!("invalid registration: {err}")),
-            }
-        },
-    );
-    let rewards = warp::path!("control" / "rewards").and(body()).and(with_log).then(
-        |bytes: warp::hyper::body::Bytes, log: Arc<EventLog>| async move {
-            match serde_json::from_slice::<RewardsRequest>(&bytes) {
-                Ok(request) => {
-                    let result = tokio::task::spawn_blocking(move || record_rewards(&log, request)).await;
-                    outcome_reply(joined(result), StatusCode::OK, StatusCode::OK)
-                }
-                Err(err) => error_reply(StatusCode::BAD_REQUEST, &format!("invalid reward calculation: {err}")),
-            }
-        },
-    );
+            };
+            warp::reply::with_status(warp::reply::json(&body), status).into_response()
+        });
     warp::post()
         .and(authorized)
         .untuple_one()
-        .and(users.or(rewards).unify())
+        .and(write)
         .recover(|rejection: warp::Rejection| async move {
             let reply = if rejection.find::<Unauthorized>().is_some() {
                 error_reply(StatusCode::UNAUTHORIZED, "missing or wrong x-control-token")
@@ -160,10 +202,6 @@ pub fn routes(
             Ok::<_, std::convert::Infallible>(reply)
         })
         .unify()
-}
-
-fn joined(result: std::result::Result<Result<WriteOutcome>, tokio::task::JoinError>) -> Result<WriteOutcome> {
-    result.map_err(|err| Error::Projection(format!("control write task: {err}")))?
 }
 
 #[derive(Debug)]
@@ -204,8 +242,9 @@ pub async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::control::{CheckpointRewards, RewardDistribution};
-    use shared::enums::ProvingJobCircuitType;
+    use shared::control::{CheckpointSettlement, JobReward};
+    use shared::psy_model::telemetry::{CheckpointLeaf, CheckpointLeaves};
+    use shared::psy_model::Timestamp;
 
     fn log() -> (tempfile::TempDir, Arc<EventLog>) {
         let dir = tempfile::tempdir().unwrap();
@@ -215,15 +254,23 @@ mod tests {
 
     fn rewards(checkpoint_id: u64, distribution_checkpoint: u64) -> RewardsRequest {
         RewardsRequest {
-            distributions: vec![RewardDistribution {
+            rewards: vec![JobReward {
                 checkpoint_id: distribution_checkpoint,
-                worker_public_key: [3; 32],
-                circuit_type: ProvingJobCircuitType::RealmBlock,
-                job_count: 2,
-                total_rewards: 80,
-                created_at: 10,
+                worker_public_key: "0x03".into(),
+                job_id: "0-7-0-7-1-0-0-8-0".parse().unwrap(),
+                reward_amount: 40,
+                total_fees_at_checkpoint: 81,
+                total_jobs_at_checkpoint: 2,
+                timestamp_us: 10,
             }],
-            processed: CheckpointRewards { checkpoint_id, distributions: 1, total_rewards: 80, processed_at: 11 },
+            settled: CheckpointSettlement {
+                checkpoint_id,
+                fees_collected: 81,
+                jobs: 2,
+                reward_per_job: 40,
+                remainder: 1,
+                processed_us: 11,
+            },
         }
     }
 
@@ -263,15 +310,10 @@ mod tests {
 
         // A checkpoint paying more workers than an aggregation bucket limit (65,000) is one write.
         let mut many = rewards(10, 10);
-        many.distributions = (0..70_000u32)
-            .map(|index| {
-                let mut key = [0u8; 32];
-                key[..4].copy_from_slice(&index.to_le_bytes());
-                RewardDistribution { worker_public_key: key, ..many.distributions[0].clone() }
-            })
+        many.rewards = (0..70_000u32)
+            .map(|index| JobReward { worker_public_key: format!("0x{index:040x}"), ..many.rewards[0].clone() })
             .collect();
-        many.processed.distributions = 70_000;
-        many.processed.total_rewards = 80 * 70_000;
+        many.settled.jobs = 70_000;
         let body = serde_json::to_vec(&many).unwrap();
         assert!(body.len() > 4 << 20, "larger than the earlier limit: {} bytes", body.len());
         let request = warp::test::request()
@@ -283,6 +325,42 @@ mod tests {
         let stored = request.reply(&routes).await;
         assert!(stored.status().is_success(), "{}", stored.status());
         assert_eq!(serde_json::from_slice::<WriteOutcome>(stored.body()).unwrap().seqs.len(), 70_001);
+    }
+
+    fn leaf(checkpoint_id: i64, fees: i64) -> CheckpointLeaf {
+        CheckpointLeaf {
+            checkpoint_id,
+            fees_collected: fees,
+            user_ops_processed: 1,
+            total_transactions: 2,
+            slots_modified: 3,
+            metadata: None,
+            timestamp: Timestamp::from_unix_seconds(1_717_243_200 + checkpoint_id),
+        }
+    }
+
+    #[test]
+    fn a_telemetry_post_stores_each_record_once() {
+        let (_dir, log) = log();
+        let post = |leaves: Vec<CheckpointLeaf>| {
+            TelemetryRequest::Leaves(CheckpointLeaves { leaves, timestamp: Timestamp::from_unix_seconds(1) })
+        };
+        let first = record_telemetry(&log, &post(vec![leaf(1, 10), leaf(2, 20), leaf(1, 10)])).unwrap();
+        assert_eq!(first, TelemetryOutcome { stored: 2, duplicates: 1, seqs: vec![1, 2, 1] });
+        let retried = record_telemetry(&log, &post(vec![leaf(2, 20), leaf(3, 30)])).unwrap();
+        assert_eq!(retried, TelemetryOutcome { stored: 1, duplicates: 1, seqs: vec![2, 3] });
+        assert_eq!(log.last_seq(), 3);
+        let Some(crate::log::LogRecord::Api(ApiEvent::Telemetry(TelemetryRecord(PsyEvent::CheckpointLeafReported(e))))) =
+            log.record(3).unwrap()
+        else {
+            panic!("seq 3 holds the third leaf")
+        };
+        assert_eq!((e.checkpoint_id, e.fees_collected), (3, 30));
+        let body = serde_json::to_vec(&post(vec![leaf(4, 40)])).unwrap();
+        let (status, answer) = submit(&log, shared::control::TELEMETRY_PATH, &body);
+        assert_eq!((status, answer["seqs"].clone()), (StatusCode::OK, serde_json::json!([4])));
+        let (status, _) = submit(&log, shared::control::TELEMETRY_PATH, br#"{"route":"leaves","body":{}}"#);
+        assert_eq!(status, StatusCode::BAD_REQUEST);
     }
 
     #[tokio::test]

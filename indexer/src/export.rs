@@ -6,7 +6,8 @@
 //! `payload_hex` (discriminator + Borsh, as on chain); a decoded instruction's line has
 //! `"kind": "instruction"` and its instruction data (discriminator + arguments) as `payload_hex`. A retraction line is `{"kind": "retraction", "seq",
 //! "signature", "slot"}`. Telemetry and off-chain (API) records are left out unless `all`, then
-//! they appear as `{"kind": "telemetry" | "api", "seq"}`.
+//! they appear as `{"kind": "telemetry" | "api", "seq"}`; Psy records of the invented model kept
+//! from a format-3 log are left out.
 
 use std::io::Write;
 
@@ -22,6 +23,9 @@ pub fn export(log: &EventLog, all: bool, out: &mut impl Write) -> Result<u64> {
         let (seq, record) = entry?;
         let line = match record {
             LogRecord::Event(stored) => {
+                if log.decode_event(&stored, seq)?.is_none() {
+                    continue;
+                }
                 let envelope = stored.to_envelope(seq)?;
                 let mut value = envelope.to_json();
                 let object = value.as_object_mut().expect("an envelope renders as an object");

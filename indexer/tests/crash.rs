@@ -179,3 +179,137 @@ async fn run_follows_live_refuses_a_second_process_and_stops_cleanly_on_sigterm(
     assert_eq!(projected(&dir.path().join("projections")), expected_dfpn(node.node.ground_truth(None).lines()));
     node.stop().await;
 }
+
+/// A client of the control endpoint's telemetry write that retries a post until it is answered,
+/// as a node whose post was cut off does. Returns the seqs and how many attempts failed.
+async fn post_until_answered(
+    client: &reqwest::Client,
+    url: &str,
+    request: &shared::control::TelemetryRequest,
+) -> (shared::control::TelemetryOutcome, usize) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut failed = 0;
+    loop {
+        let sent = client
+            .post(url)
+            .header(shared::control::TOKEN_HEADER, "crash-token")
+            .json(request)
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await;
+        if let Ok(response) = sent {
+            if response.status().is_success() {
+                if let Ok(outcome) = response.json().await {
+                    return (outcome, failed);
+                }
+            }
+        }
+        failed += 1;
+        assert!(tokio::time::Instant::now() < deadline, "a telemetry post was never answered");
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_posts_retried_across_sigkill_are_stored_exactly_once() {
+    use fixtures::generator::psy_real::{RealFeedConfig, RealFeedGenerator, TelemetryPost};
+    use shared::control::{ApiEvent, TelemetryRecord, TelemetryRequest};
+    use shared::psy_model::idempotency;
+
+    let node = start_node(44, 200, Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let control = common::free_addr();
+    let spawn = || {
+        indexer(&node, dir.path(), &["run", "--control-bind", &control, "--control-token", "crash-token"])
+            .spawn()
+            .unwrap()
+    };
+    let posts: Vec<TelemetryRequest> = RealFeedGenerator::new(RealFeedConfig::small(44))
+        .take(12)
+        .flat_map(|feed| feed.posts)
+        .map(|post| match post {
+            TelemetryPost::Events(body) => TelemetryRequest::Events(body),
+            TelemetryPost::Leaves(body) => TelemetryRequest::Leaves(body),
+            TelemetryPost::Contract(body) => TelemetryRequest::Contract(body.report),
+        })
+        .collect();
+    let mut expected = std::collections::BTreeMap::new();
+    for post in &posts {
+        let keyed: Vec<([u8; 64], Vec<u8>)> = match post {
+            TelemetryRequest::Events(body) => body
+                .worker_events()
+                .iter()
+                .map(|e| (idempotency::worker_event_key(e), shared::psy::PsyEvent::WorkerEventReported(e.into())))
+                .chain(
+                    body.user_events()
+                        .iter()
+                        .map(|e| (idempotency::user_event_key(e), shared::psy::PsyEvent::UserEventReported(e.into()))),
+                )
+                .map(|(key, event)| (key, event.encode()))
+                .collect(),
+            TelemetryRequest::Leaves(body) => body
+                .leaves
+                .iter()
+                .map(|l| (idempotency::leaf_key(l), shared::psy::PsyEvent::CheckpointLeafReported(l.into()).encode()))
+                .collect(),
+            TelemetryRequest::Contract(report) => {
+                vec![(
+                    idempotency::contract_key(report),
+                    shared::psy::PsyEvent::ContractReported(report.into()).encode(),
+                )]
+            }
+        };
+        expected.extend(keyed);
+    }
+    assert!(posts.len() > 30 && expected.len() > 500, "{} posts, {} records", posts.len(), expected.len());
+
+    // The posts go out one after another; the indexer is killed three times while they do, and
+    // every post cut off is sent again until answered (some answered posts are sent twice too).
+    let url = format!("http://{control}/control/telemetry");
+    let client = reqwest::Client::new();
+    let mut run = spawn();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(44);
+    let kills_at: Vec<usize> = (1..=3).map(|k| k * posts.len() / 4 + rng.gen_range(0..3)).collect();
+    let (mut failed_attempts, mut answered) = (0, 0);
+    for (index, post) in posts.iter().enumerate() {
+        if kills_at.contains(&index) {
+            // The kill lands while this post is being written: sent, then killed at once.
+            let cut_off = client
+                .post(&url)
+                .header(shared::control::TOKEN_HEADER, "crash-token")
+                .json(post)
+                .timeout(Duration::from_millis(rng.gen_range(1..20)))
+                .send();
+            let _ = cut_off.await;
+            run.kill().unwrap();
+            finish(run).await;
+            run = spawn();
+        }
+        let (outcome, failed) = post_until_answered(&client, &url, post).await;
+        failed_attempts += failed;
+        answered += outcome.seqs.len();
+        if index % 5 == 0 {
+            let (again, _) = post_until_answered(&client, &url, post).await;
+            assert_eq!((again.stored, again.seqs), (0, outcome.seqs), "a retried post appends nothing");
+        }
+    }
+    assert!(failed_attempts >= 3, "every kill cut a post off ({failed_attempts} failed attempts)");
+    let killed = Command::new("kill").args(["-TERM", &run.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let output = finish(run).await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+
+    let log = EventLog::open(&dir.path().join("log"), 8 << 20).unwrap();
+    let mut stored = Vec::new();
+    for entry in log.read_from(1) {
+        if let (_, indexer::log::LogRecord::Api(ApiEvent::Telemetry(TelemetryRecord(event)))) = entry.unwrap() {
+            stored.push(event.encode());
+        }
+    }
+    let mut want: Vec<Vec<u8>> = expected.into_values().collect();
+    want.sort();
+    stored.sort();
+    assert_eq!(stored.len(), want.len(), "every record once ({answered} answered record seqs)");
+    assert_eq!(stored, want);
+    node.stop().await;
+}

@@ -38,7 +38,7 @@ use std::sync::Mutex;
 use borsh::BorshDeserialize;
 use shared::control::ApiEvent;
 use shared::envelope::{EventEnvelope, EventSource};
-use shared::ProgramKind;
+use shared::{ChainEvent, ProgramKind};
 
 use crate::error::{Error, Result};
 pub use entities::EntityEntry;
@@ -53,6 +53,7 @@ const FORMAT: u8 = b'V';
 const SET_ASIDE: u8 = b'U';
 const RETRACTED: u8 = b'X';
 const MIRROR: u8 = b'M';
+const LEGACY_PSY: u8 = b'O';
 
 /// The sled-backed event log.
 pub struct EventLog {
@@ -62,6 +63,8 @@ pub struct EventLog {
     entities: sled::Tree,
     /// The last assigned seq; the lock also serializes appends.
     last_seq: Mutex<u64>,
+    /// Psy records at or below this seq may be of the invented Psy model (format 3 logs).
+    legacy_psy_upto: u64,
     /// Set when a write failed: the log refuses every later write (see [`EventLog::write`]).
     failed: AtomicBool,
     /// The last seq made durable, for tasks that wait for appends (the stream publisher).
@@ -125,6 +128,7 @@ impl EventLog {
         let db = open_db(dir, cache_bytes)?;
         let tree = db.open_tree("log")?;
         format::check(&tree, dir)?;
+        let legacy_psy_upto = format::legacy_psy_upto(&tree)?;
         let last_seq = match tree.scan_prefix([RECORD]).next_back() {
             Some(entry) => {
                 let (key, _) = entry?;
@@ -137,6 +141,7 @@ impl EventLog {
             db,
             tree,
             last_seq: Mutex::new(last_seq),
+            legacy_psy_upto,
             failed: AtomicBool::new(false),
             appended: tokio::sync::watch::Sender::new(last_seq),
             #[cfg(test)]
@@ -251,6 +256,39 @@ impl EventLog {
         Ok(shared::control::WriteOutcome { created: true, seqs })
     }
 
+    /// Appends many single-record off-chain writes (a telemetry post's records) in one atomic
+    /// batch: each record whose idempotency key is not stored yet, once (a key repeated within the
+    /// batch counts once). Returns each record's seq in order (stored earlier, or now) and how
+    /// many were appended now.
+    pub fn append_api_records(&self, records: &[([u8; 64], ApiEvent)]) -> Result<(Vec<u64>, usize)> {
+        let mut last_seq = self.last_seq.lock().unwrap_or_else(|p| p.into_inner());
+        let mut batch = sled::Batch::default();
+        let mut in_batch: std::collections::HashMap<[u8; 64], u64> = std::collections::HashMap::new();
+        let mut seqs = Vec::with_capacity(records.len());
+        let mut seq = *last_seq;
+        for (key, event) in records {
+            if let Some(stored) = in_batch.get(key) {
+                seqs.push(*stored);
+                continue;
+            }
+            if let Some(stored) = self.write_seqs(key)?.first() {
+                seqs.push(*stored);
+                continue;
+            }
+            seq += 1;
+            batch.insert(&idempotency_key(key, 0)[..], &seq.to_be_bytes()[..]);
+            batch.insert(&record_key(seq)[..], LogRecord::Api(event.clone()).encode()?);
+            in_batch.insert(*key, seq);
+            seqs.push(seq);
+        }
+        let appended = (seq - *last_seq) as usize;
+        if appended > 0 {
+            self.write(batch)?;
+            self.advance(&mut last_seq, seq);
+        }
+        Ok((seqs, appended))
+    }
+
     /// Seqs of the records stored under an off-chain write's idempotency key, in order.
     fn write_seqs(&self, key: &[u8; 64]) -> Result<Vec<u64>> {
         let mut prefix = vec![KEY];
@@ -262,6 +300,16 @@ impl EventLog {
                 Ok(u64::from_be_bytes(value.as_ref().try_into().map_err(|_| Error::Corrupt("idempotency seq".into()))?))
             })
             .collect()
+    }
+
+    /// The event a stored record holds, or `None` for a Psy record of the invented Psy model
+    /// kept from a log of format 3 (at or below the migration's boundary) that no longer decodes.
+    pub fn decode_event(&self, stored: &StoredEvent, seq: u64) -> Result<Option<ChainEvent>> {
+        match stored.event(seq) {
+            Ok(event) => Ok(Some(event)),
+            Err(_) if stored.program == ProgramKind::Psy && seq <= self.legacy_psy_upto => Ok(None),
+            Err(err) => Err(err),
+        }
     }
 
     /// Reads one record.
@@ -624,6 +672,43 @@ pub(crate) mod tests {
         assert_eq!(log.retracted_seqs(&[3; 64]).unwrap(), vec![1]);
         assert!(!log.contains_transaction(&[3; 64]).unwrap() && log.contains_transaction(&[4; 64]).unwrap());
         assert_eq!(log.append(&[envelope(3, 0, 60)], None, 10).unwrap().appended, vec![4]);
+    }
+
+    #[test]
+    fn a_format_3_log_keeps_its_invented_psy_records_and_reads_them_as_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let invented = |seq: u64, signature: u8| StoredEvent {
+            slot: 70,
+            signature: [signature; 64],
+            tx_index: Some(0),
+            event_index: 0,
+            block_time: Some(1),
+            source: EventSource::Chain,
+            program: ProgramKind::Psy,
+            kind: shared::event::PayloadKind::Event,
+            payload: vec![seq as u8; 12],
+        };
+        {
+            let log = EventLog::open(dir.path(), 1 << 20).unwrap();
+            log.append(&[envelope(5, 0, 60)], None, 100).unwrap();
+            let mut batch = sled::Batch::default();
+            batch.insert(&record_key(2)[..], LogRecord::Event(invented(2, 6)).encode().unwrap());
+            batch.insert(&[FORMAT][..], &3u32.to_be_bytes()[..]);
+            log.tree.apply_batch(batch).unwrap();
+            log.db.flush().unwrap();
+        }
+        let log = EventLog::open(dir.path(), 1 << 20).unwrap();
+        assert_eq!(log.tree.get([FORMAT]).unwrap().unwrap().as_ref(), LOG_FORMAT.to_be_bytes());
+        assert_eq!(log.legacy_psy_upto, 2);
+        let Some(LogRecord::Event(kept)) = log.record(2).unwrap() else { panic!("the record is kept") };
+        assert!(log.decode_event(&kept, 2).unwrap().is_none());
+        let Some(LogRecord::Event(chain)) = log.record(1).unwrap() else { panic!("seq 1 is an event") };
+        assert!(log.decode_event(&chain, 1).unwrap().is_some());
+        // Past the boundary an undecodable Psy record is corruption, as before.
+        assert!(matches!(log.decode_event(&invented(3, 7), 3), Err(Error::Corrupt(_))));
+        drop(log);
+        let reopened = EventLog::open(dir.path(), 1 << 20).unwrap();
+        assert_eq!(reopened.legacy_psy_upto, 2, "the boundary is kept, not moved by a later open");
     }
 
     #[test]

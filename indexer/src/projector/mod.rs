@@ -21,13 +21,12 @@ pub mod psy;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use shared::control::ApiEvent;
+use shared::control::{ApiEvent, TelemetryRecord};
 use shared::entity::ChainOrder;
 use shared::schema::dfpn::{Model, ModelFields, Request, RequestFields, Worker, WorkerFields};
 use shared::schema::psy::{
-    Checkpoint, CheckpointFields, Contract, ContractFields, Job, JobFields, Realm, RealmFields,
-    RewardDistributionFields, RewardRunFields, TelemetrySample, TelemetrySampleFields, User, UserEventFields,
-    UserFields, WorkerEventFields,
+    Checkpoint, CheckpointFields, Contract, ContractFields, Job, JobFields, RewardDistributionFields, RewardRunFields,
+    TelemetrySample, TelemetrySampleFields, User, UserEventFields, UserFields, WorkerEventFields,
 };
 use shared::schema::Family;
 use shared::{ChainEvent, ProgramSet};
@@ -74,7 +73,6 @@ impl EntityKey {
             EntityKey::Dfpn(dfpn::EntityKey::Model(_)) => Family::Models,
             EntityKey::Psy(PsyKind::User, _) => Family::Users,
             EntityKey::Psy(PsyKind::Job, _) => Family::Jobs,
-            EntityKey::Psy(PsyKind::Realm, _) => Family::Realms,
             EntityKey::Psy(PsyKind::Checkpoint, _) => Family::Checkpoints,
             EntityKey::Psy(PsyKind::Contract, _) => Family::Contracts,
         }
@@ -120,10 +118,10 @@ fn fold_into(
 ) -> Folded {
     match (slot.as_mut(), event) {
         (Some(Entity::Psy(entity)), ChainEvent::Psy(event)) => {
-            psy::apply(entity, event, at.time, at.version);
+            psy::apply(entity, event, at.seq, at.version);
             Folded::Changed
         }
-        (_, ChainEvent::Psy(event)) => match psy::create(event, at.seq, at.time, at.version) {
+        (_, ChainEvent::Psy(event)) => match psy::create(event, at.seq, at.version) {
             Some(created) => {
                 *slot = Some(Entity::Psy(created));
                 Folded::Changed
@@ -173,6 +171,11 @@ const ORPHAN_HORIZON_SLOTS: u64 = 3_000;
 fn event_time(block_time: Option<i64>) -> i64 {
     block_time.unwrap_or_default()
 }
+
+/// The chain order a telemetry record folds at: slot 0 without a block position, so its version
+/// is below every chain record's and in log order among telemetry records (Psy folds order by
+/// the record's own timestamp first; this only breaks ties).
+const TELEMETRY_ORDER: ChainOrder = ChainOrder { slot: 0, tx_index: None, event_index: 0 };
 
 /// One family's index, writer and reader.
 struct FamilyIndex {
@@ -231,7 +234,6 @@ struct Fields {
     user_events: UserEventFields,
     worker_events: WorkerEventFields,
     jobs: JobFields,
-    realms: RealmFields,
     checkpoints: CheckpointFields,
     contracts: ContractFields,
     telemetry: TelemetrySampleFields,
@@ -250,7 +252,6 @@ impl Fields {
             user_events: UserEventFields::resolve(schema(Family::UserEvents)),
             worker_events: WorkerEventFields::resolve(schema(Family::WorkerEvents)),
             jobs: JobFields::resolve(schema(Family::Jobs)),
-            realms: RealmFields::resolve(schema(Family::Realms)),
             checkpoints: CheckpointFields::resolve(schema(Family::Checkpoints)),
             contracts: ContractFields::resolve(schema(Family::Contracts)),
             telemetry: TelemetrySampleFields::resolve(schema(Family::Telemetry)),
@@ -284,6 +285,8 @@ pub struct Projector {
     pub orphan_events: u64,
     /// Log records read by retraction rebuilds (what a retraction costs).
     pub rebuild_reads: u64,
+    /// Psy records of the invented model (a migrated format-3 log) passed over.
+    pub legacy_records: u64,
     /// Derives the DFPN account addresses events do not carry.
     addresses: dfpn::Addresses,
     /// Entity-index entries of the records folded since the last write to the index.
@@ -317,6 +320,7 @@ impl Projector {
             applied_seq,
             orphan_events: 0,
             rebuild_reads: 0,
+            legacy_records: 0,
             addresses: dfpn::Addresses::new(programs),
             entity_entries: Vec::new(),
             entity_index_checked: false,
@@ -389,8 +393,16 @@ impl Projector {
                     if seq > self.applied_seq {
                         break;
                     }
-                    if let LogRecord::Event(stored) = record {
-                        entries.extend(self.entity_entry(&stored.event(seq)?, seq));
+                    match record {
+                        LogRecord::Event(stored) => {
+                            if let Some(event) = log.decode_event(&stored, seq)? {
+                                entries.extend(self.entity_entry(&event, seq));
+                            }
+                        }
+                        LogRecord::Api(ApiEvent::Telemetry(TelemetryRecord(event))) => {
+                            entries.extend(self.entity_entry(&ChainEvent::Psy(event), seq))
+                        }
+                        _ => {}
                     }
                     if entries.len() >= STEP {
                         log.index_entities(&std::mem::take(&mut entries))?;
@@ -414,24 +426,17 @@ impl Projector {
     fn apply(&mut self, log: &EventLog, seq: u64, record: LogRecord) -> Result<()> {
         match record {
             LogRecord::Event(stored) => {
-                let event = stored.event(seq)?;
+                let Some(event) = log.decode_event(&stored, seq)? else {
+                    self.legacy_records += 1;
+                    self.applied_seq = seq;
+                    return Ok(());
+                };
                 let time = event_time(stored.block_time);
                 self.newest_slot = self.newest_slot.max(stored.slot);
-                if let ChainEvent::Psy(event) = &event {
-                    self.append(event, seq, time);
-                }
-                if let Some(key) = entity_of(&event, &mut self.addresses) {
-                    if seq > self.entity_index_upto {
-                        self.entity_entries.push(EntityEntry {
-                            family: key.family().dir_name(),
-                            id: key.id().to_owned(),
-                            seq,
-                        });
-                    }
-                    if seq > self.family(key.family()).committed_seq {
-                        self.fold(key, event, seq, stored.chain_order(), time)?;
-                    }
-                }
+                self.apply_event(event, seq, stored.chain_order(), time)?;
+            }
+            LogRecord::Api(ApiEvent::Telemetry(TelemetryRecord(event))) => {
+                self.apply_event(ChainEvent::Psy(event), seq, TELEMETRY_ORDER, 0)?;
             }
             LogRecord::Retraction { signature, .. } => self.rebuild_after_retraction(log, &signature, seq)?,
             LogRecord::Telemetry(reading) if seq > self.family(Family::Telemetry).committed_seq => {
@@ -455,26 +460,48 @@ impl Projector {
         Ok(())
     }
 
-    /// Folds an off-chain event: a registration creates its user; reward records are
-    /// append-only documents.
+    /// Folds a chain event or a telemetry record (the same Psy events): its append-only
+    /// document, its entity-index entry and its entity.
+    fn apply_event(&mut self, event: ChainEvent, seq: u64, order: ChainOrder, time: i64) -> Result<()> {
+        if let ChainEvent::Psy(event) = &event {
+            self.append(event, seq);
+        }
+        if let Some(key) = entity_of(&event, &mut self.addresses) {
+            if seq > self.entity_index_upto {
+                self.entity_entries.push(EntityEntry { family: key.family().dir_name(), id: key.id().to_owned(), seq });
+            }
+            if seq > self.family(key.family()).committed_seq {
+                self.fold(key, event, seq, order, time)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Folds an off-chain write: a registration creates its user and its `REGISTER_USER` user
+    /// event; rewards and settlements are append-only documents; records of the invented Psy
+    /// model (older logs) fold into nothing. Telemetry records are folded by `apply`.
     fn apply_api(&mut self, event: ApiEvent, seq: u64) {
         match event {
-            ApiEvent::UserRegistered(registration) if seq > self.family(Family::Users).committed_seq => {
-                let user = psy::api_user(&registration, seq);
-                let key = EntityKey::Psy(PsyKind::User, user.id.clone());
-                self.cache.insert(key.clone(), Some(Entity::Psy(PsyEntity::User(user))));
-                self.dirty.insert(key);
+            ApiEvent::UserRegistered(registration) => {
+                let (user, user_event) = psy::api_user(&registration, seq);
+                if seq > self.family(Family::Users).committed_seq {
+                    let key = EntityKey::Psy(PsyKind::User, user.id.clone());
+                    self.cache.insert(key.clone(), Some(Entity::Psy(PsyEntity::User(user))));
+                    self.dirty.insert(key);
+                }
+                if seq > self.family(Family::UserEvents).committed_seq {
+                    let document = user_event.to_document(&self.fields.user_events);
+                    self.appends.push((Family::UserEvents, (user_event.id, document)));
+                }
             }
-            ApiEvent::RewardDistributed(distribution)
-                if seq > self.family(Family::RewardDistributions).committed_seq =>
-            {
-                let document = psy::distribution(&distribution, seq);
+            ApiEvent::JobRewarded(reward) if seq > self.family(Family::RewardDistributions).committed_seq => {
+                let document = psy::distribution(&reward, seq);
                 let id = document.id.clone();
                 self.appends
                     .push((Family::RewardDistributions, (id, document.to_document(&self.fields.reward_distributions))));
             }
-            ApiEvent::CheckpointRewardsProcessed(run) if seq > self.family(Family::RewardRuns).committed_seq => {
-                let document = psy::reward_run(&run, seq);
+            ApiEvent::CheckpointSettled(settled) if seq > self.family(Family::RewardRuns).committed_seq => {
+                let document = psy::reward_run(&settled, seq);
                 let id = document.id.clone();
                 self.appends.push((Family::RewardRuns, (id, document.to_document(&self.fields.reward_runs))));
             }
@@ -482,8 +509,8 @@ impl Projector {
         }
     }
 
-    fn append(&mut self, event: &shared::psy::PsyEvent, seq: u64, time: i64) {
-        let document = match psy::appended(event, seq, time) {
+    fn append(&mut self, event: &shared::psy::PsyEvent, seq: u64) {
+        let document = match psy::appended(event, seq) {
             Some(psy::Appended::User(user_event)) if seq > self.family(Family::UserEvents).committed_seq => {
                 (Family::UserEvents, (user_event.id.clone(), user_event.to_document(&self.fields.user_events)))
             }
@@ -552,9 +579,6 @@ impl Projector {
                 Entity::Psy(PsyEntity::User(User::from_document(&doc, &self.fields.users).map_err(corrupt)?))
             }
             Family::Jobs => Entity::Psy(PsyEntity::Job(Job::from_document(&doc, &self.fields.jobs).map_err(corrupt)?)),
-            Family::Realms => {
-                Entity::Psy(PsyEntity::Realm(Realm::from_document(&doc, &self.fields.realms).map_err(corrupt)?))
-            }
             Family::Checkpoints => Entity::Psy(PsyEntity::Checkpoint(
                 Checkpoint::from_document(&doc, &self.fields.checkpoints).map_err(corrupt)?,
             )),
@@ -577,7 +601,6 @@ impl Projector {
             Entity::Dfpn(dfpn::Entity::Model(m)) => m.to_document(&self.fields.models),
             Entity::Psy(PsyEntity::User(u)) => u.to_document(&self.fields.users),
             Entity::Psy(PsyEntity::Job(j)) => j.to_document(&self.fields.jobs),
-            Entity::Psy(PsyEntity::Realm(r)) => r.to_document(&self.fields.realms),
             Entity::Psy(PsyEntity::Checkpoint(c)) => c.to_document(&self.fields.checkpoints),
             Entity::Psy(PsyEntity::Contract(c)) => c.to_document(&self.fields.contracts),
         }
@@ -593,10 +616,10 @@ impl Projector {
         for seq in log.retracted_seqs(signature)?.into_iter().filter(|seq| *seq <= up_to) {
             self.rebuild_reads += 1;
             let Some(LogRecord::Event(stored)) = log.record(seq)? else { continue };
-            let event = stored.event(seq)?;
+            let Some(event) = log.decode_event(&stored, seq)? else { continue };
             touched.extend(entity_of(&event, &mut self.addresses));
             if let ChainEvent::Psy(event) = &event {
-                match psy::appended(event, seq, 0) {
+                match psy::appended(event, seq) {
                     Some(psy::Appended::User(_)) => self.deletions.push((Family::UserEvents, seq.to_string())),
                     Some(psy::Appended::Worker(_)) => self.deletions.push((Family::WorkerEvents, seq.to_string())),
                     None => {}
@@ -607,22 +630,30 @@ impl Projector {
         for key in &touched {
             for seq in log.entity_seqs(key.family().dir_name(), key.id())?.into_iter().filter(|seq| *seq <= up_to) {
                 self.rebuild_reads += 1;
-                let Some(LogRecord::Event(stored)) = log.record(seq)? else { continue };
-                if log.is_retracted(&stored.signature, seq)? {
-                    continue;
-                }
-                let envelope = stored.to_envelope(seq)?;
-                debug_assert_eq!(entity_of(&envelope.event, &mut self.addresses).as_ref(), Some(key));
-                events.push((at(seq, envelope.chain_order(), event_time(envelope.block_time)), key.clone(), envelope));
+                let (at, event) = match log.record(seq)? {
+                    Some(LogRecord::Event(stored)) => {
+                        if log.is_retracted(&stored.signature, seq)? {
+                            continue;
+                        }
+                        let Some(event) = log.decode_event(&stored, seq)? else { continue };
+                        (at(seq, stored.chain_order(), event_time(stored.block_time)), event)
+                    }
+                    Some(LogRecord::Api(ApiEvent::Telemetry(TelemetryRecord(event)))) => {
+                        (at(seq, TELEMETRY_ORDER, 0), ChainEvent::Psy(event))
+                    }
+                    _ => continue,
+                };
+                debug_assert_eq!(entity_of(&event, &mut self.addresses).as_ref(), Some(key));
+                events.push((at, key.clone(), event));
             }
         }
         // Creations first, so that the updates of an entity whose creation sorts later (a
         // same-slot creation without a block position) are not lost.
-        events.sort_by_key(|(at, _, envelope)| (!dfpn::is_creation(&envelope.event), at.version));
+        events.sort_by_key(|(at, _, event)| (!dfpn::is_creation(event), at.version));
         let mut rebuilt: HashMap<EntityKey, Option<Entity>> = touched.iter().map(|key| (key.clone(), None)).collect();
-        for (at, key, envelope) in events {
+        for (at, key, event) in events {
             let slot = rebuilt.get_mut(&key).expect("touched keys are in the map");
-            fold_into(slot, &envelope.event, at, true, &mut self.addresses);
+            fold_into(slot, &event, at, true, &mut self.addresses);
         }
         for (key, entity) in rebuilt {
             self.cache.insert(key.clone(), entity);

@@ -1,50 +1,33 @@
-//! Folds Psy events into users, jobs, realms, checkpoints and contracts, and turns them into
-//! the append-only user-event and worker-event documents.
+//! Folds Psy records — the Psy program's chain events and the telemetry records a Psy
+//! deployment's nodes post, which are the same events (`shared::psy`) — into the Psy families:
+//! jobs (the real `latest_job_status`), checkpoints (the newest leaf), contracts (the newest
+//! report), users (registrations through the API), and the append-only user-event, worker-event
+//! and reward documents.
 //!
-//! A job is the fold of its worker events (the document's "worker event → job event"
-//! conversion): its latest status, its start (the `InProgress` event's start), its end and
-//! duration once it ended.
+//! Every "newest" is by the record's own timestamp, then its chain order (`version`; a telemetry
+//! record's version is below every chain record's, in log order among telemetry records), so the
+//! fold is order-independent and idempotent whichever feed a record came by and whatever order
+//! records reach the log in.
 
-use shared::control::{CheckpointRewards, RewardDistribution as Distribution, UserRegistration};
-use shared::enums::{UserEventTxType, WorkerEventStatus};
-use shared::field::hex;
-use shared::psy::{ContractFunction, PsyEvent, WorkerJobUpdated};
-use shared::schema::psy::{
-    Checkpoint, Contract, Job, Realm, RewardDistribution, RewardRun, User, UserEvent, WorkerEvent,
+use serde_json::Value;
+use shared::control::{CheckpointSettlement, JobReward, UserRegistration};
+use shared::psy::{
+    metadata_value, CheckpointLeafReported, ContractReported, PsyEvent, UserEventReported, WorkerEventReported,
 };
-
-/// `0x`-hex form of a Psy public key, as the API writes it.
-pub fn key_hex(key: &[u8; 32]) -> String {
-    format!("0x{}", hex(key))
-}
+use shared::psy_model::UserEventTxType;
+use shared::schema::psy::{Checkpoint, Contract, Job, RewardDistribution, RewardRun, User, UserEvent, WorkerEvent};
 
 /// A Psy entity snapshot.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PsyEntity {
-    /// A user.
+    /// A registered user.
     User(User),
-    /// A proving job.
+    /// A job's latest status.
     Job(Job),
-    /// A realm.
-    Realm(Realm),
-    /// A checkpoint.
+    /// A checkpoint's newest leaf.
     Checkpoint(Checkpoint),
-    /// A contract.
+    /// A contract's newest report.
     Contract(Contract),
-}
-
-/// Which mutable entity an event changes: family name and document id.
-pub fn entity_of(event: &PsyEvent) -> Option<(PsyKind, String)> {
-    Some(match event {
-        PsyEvent::RealmCreated(e) => (PsyKind::Realm, e.realm_id.to_string()),
-        PsyEvent::RealmStatusChanged(e) => (PsyKind::Realm, e.realm_id.to_string()),
-        PsyEvent::UserRegistered(e) => (PsyKind::User, e.user_id.to_string()),
-        PsyEvent::ContractDeployed(e) => (PsyKind::Contract, e.uuid.clone()),
-        PsyEvent::UserTransactionExecuted(_) => return None,
-        PsyEvent::WorkerJobUpdated(e) => (PsyKind::Job, e.job_id.to_string()),
-        PsyEvent::CheckpointCreated(e) => (PsyKind::Checkpoint, e.checkpoint_id.to_string()),
-        PsyEvent::CheckpointFinalized(e) => (PsyKind::Checkpoint, e.checkpoint_id.to_string()),
-    })
 }
 
 /// The mutable Psy families.
@@ -54,125 +37,122 @@ pub enum PsyKind {
     User,
     /// Jobs.
     Job,
-    /// Realms.
-    Realm,
     /// Checkpoints.
     Checkpoint,
     /// Contracts.
     Contract,
 }
 
-fn job_end(e: &WorkerJobUpdated) -> (Option<i64>, Option<i64>) {
-    let duration = e.end_time.map(|end| (end - e.start_time).max(0) * 1_000);
-    (e.end_time, duration)
-}
-
-/// Creates the entity an event describes when none exists yet.
-pub fn create(event: &PsyEvent, seq: u64, time: i64, version: u64) -> Option<PsyEntity> {
+/// Which mutable entity an event changes: its family and document id.
+pub fn entity_of(event: &PsyEvent) -> Option<(PsyKind, String)> {
     Some(match event {
-        PsyEvent::RealmCreated(e) => PsyEntity::Realm(Realm {
-            id: e.realm_id.to_string(),
-            realm_id: e.realm_id,
-            name: e.name.clone(),
-            active: true,
-            active_version: version,
-            created_at: e.created_at,
-            seq,
-        }),
-        PsyEvent::UserRegistered(e) => PsyEntity::User(User {
-            id: e.user_id.to_string(),
-            user_id: e.user_id,
-            public_key: key_hex(&e.public_key),
-            twitter_handle: e.twitter_handle.clone(),
-            label: e.label.clone(),
-            checkpoint_id: e.checkpoint_id,
-            created_at: e.registered_at,
-            seq,
-        }),
-        PsyEvent::ContractDeployed(e) => PsyEntity::Contract(Contract {
-            id: e.uuid.clone(),
-            deployer: key_hex(&e.deployer),
-            user_id: e.user_id,
-            state_tree_height: u64::from(e.state_tree_height),
-            functions: functions_json(&e.functions),
-            function_count: e.functions.len() as u64,
-            checkpoint_id: e.checkpoint_id,
-            deployed_at: e.deployed_at,
-            seq,
-        }),
-        PsyEvent::WorkerJobUpdated(e) => {
-            let (end_time, duration_ms) = job_end(e);
-            PsyEntity::Job(Job {
-                id: e.job_id.to_string(),
-                job_id: e.job_id,
-                realm_id: e.realm_id,
-                worker_public_key: key_hex(&e.worker_public_key),
-                topic: e.topic,
-                circuit_type: e.circuit_type,
-                category: e.circuit_type.category(),
-                status: e.status,
-                start_time: e.start_time,
-                end_time,
-                duration_ms,
-                checkpoint_id: e.checkpoint_id,
-                updated_at: time,
-                seq,
-            })
-        }
-        PsyEvent::CheckpointCreated(e) => PsyEntity::Checkpoint(Checkpoint {
-            id: e.checkpoint_id.to_string(),
-            checkpoint_id: e.checkpoint_id,
-            block_height: e.block_height,
-            created_at: e.created_at,
-            finalized_at: None,
-            seq,
-        }),
-        _ => return None,
+        PsyEvent::WorkerEventReported(e) => (PsyKind::Job, e.job_id.to_string()),
+        PsyEvent::CheckpointLeafReported(e) => (PsyKind::Checkpoint, e.checkpoint_id.to_string()),
+        PsyEvent::ContractReported(e) => (PsyKind::Contract, e.contract_uuid.clone()),
+        PsyEvent::UserEventReported(_) => return None,
     })
 }
 
-/// Orders job statuses: a job only moves forward, whatever order its events reach the log in.
-fn job_rank(status: WorkerEventStatus) -> u8 {
-    match status {
-        WorkerEventStatus::Pending => 0,
-        WorkerEventStatus::InProgress => 1,
-        WorkerEventStatus::Completed | WorkerEventStatus::Failed | WorkerEventStatus::Cancelled => 2,
-    }
+/// Creates the entity an event describes (every entity event creates one when none exists).
+pub fn create(event: &PsyEvent, seq: u64, version: u64) -> Option<PsyEntity> {
+    Some(match event {
+        PsyEvent::WorkerEventReported(e) => PsyEntity::Job(job(e, seq, version)),
+        PsyEvent::CheckpointLeafReported(e) => PsyEntity::Checkpoint(checkpoint(e, seq, version)),
+        PsyEvent::ContractReported(e) => PsyEntity::Contract(contract(e, seq, version)),
+        PsyEvent::UserEventReported(_) => return None,
+    })
 }
 
-/// Applies an event to an existing entity, in any order and idempotently (see `dfpn::apply`).
-pub fn apply(entity: &mut PsyEntity, event: &PsyEvent, time: i64, version: u64) {
+/// Applies an event to an existing entity: the newest record (timestamp, then version) sets the
+/// values; creation times and seqs keep their earliest.
+pub fn apply(entity: &mut PsyEntity, event: &PsyEvent, seq: u64, version: u64) {
     match (entity, event) {
-        (PsyEntity::Realm(realm), PsyEvent::RealmStatusChanged(e)) if version >= realm.active_version => {
-            realm.active = e.active;
-            realm.active_version = version;
+        (PsyEntity::Job(current), PsyEvent::WorkerEventReported(e)) => {
+            let first_us = current.first_us.min(e.timestamp);
+            let first_seq = current.seq.min(seq);
+            if (e.timestamp, version) > (current.timestamp_us, current.latest_version) {
+                *current = job(e, first_seq, version);
+            }
+            current.first_us = first_us;
+            current.seq = first_seq;
         }
-        (PsyEntity::Job(job), PsyEvent::WorkerJobUpdated(e)) if job_rank(e.status) >= job_rank(job.status) => {
-            let (end_time, duration_ms) = job_end(e);
-            job.status = e.status;
-            job.worker_public_key = key_hex(&e.worker_public_key);
-            job.start_time = e.start_time;
-            job.end_time = end_time;
-            job.duration_ms = duration_ms;
-            job.updated_at = time;
+        (PsyEntity::Checkpoint(current), PsyEvent::CheckpointLeafReported(e)) => {
+            let created_us = current.created_us.min(e.timestamp);
+            let first_seq = current.seq.min(seq);
+            if (e.timestamp, version) > (current.timestamp_us, current.leaf_version) {
+                *current = checkpoint(e, first_seq, version);
+            }
+            current.created_us = created_us;
+            current.seq = first_seq;
         }
-        (PsyEntity::Checkpoint(checkpoint), PsyEvent::CheckpointFinalized(e)) => {
-            checkpoint.block_height = e.block_height;
-            checkpoint.finalized_at = Some(e.finalized_at);
+        (PsyEntity::Contract(current), PsyEvent::ContractReported(e)) => {
+            let first_seq = current.seq.min(seq);
+            if (e.timestamp, version) > (current.deployed_us, current.report_version) {
+                *current = contract(e, first_seq, version);
+            }
+            current.seq = first_seq;
         }
         _ => {}
     }
 }
 
-fn functions_json(functions: &[ContractFunction]) -> String {
-    let values: Vec<serde_json::Value> = functions
-        .iter()
-        .map(|f| serde_json::json!({ "name": f.name, "method_id": f.method_id, "description": f.description }))
-        .collect();
-    serde_json::Value::Array(values).to_string()
+fn job(e: &WorkerEventReported, seq: u64, version: u64) -> Job {
+    Job {
+        id: e.job_id.to_string(),
+        realm_id: e.realm_id,
+        public_key: e.public_key.clone(),
+        status: e.status,
+        source: e.source,
+        topic: u64::from(e.job_id.topic.value()),
+        circuit_type: u64::from(e.job_id.circuit_type.value()),
+        checkpoint_id: e.checkpoint_id,
+        duration: e.duration,
+        timestamp_us: e.timestamp,
+        latest_version: version,
+        first_us: e.timestamp,
+        seq,
+    }
 }
 
-/// The append-only documents of an event: a user event and/or a worker event.
+fn checkpoint(e: &CheckpointLeafReported, seq: u64, version: u64) -> Checkpoint {
+    Checkpoint {
+        id: e.checkpoint_id.to_string(),
+        checkpoint_id: e.checkpoint_id,
+        fees_collected: e.fees_collected,
+        user_ops_processed: e.user_ops_processed,
+        total_transactions: e.total_transactions,
+        slots_modified: e.slots_modified,
+        metadata: e.metadata.clone(),
+        timestamp_us: e.timestamp,
+        created_us: e.timestamp,
+        leaf_version: version,
+        seq,
+    }
+}
+
+fn contract(e: &ContractReported, seq: u64, version: u64) -> Contract {
+    let metadata = metadata_value(&e.metadata);
+    let functions = match metadata.get("functions") {
+        Some(Value::Array(functions)) => functions.clone(),
+        _ => Vec::new(),
+    };
+    Contract {
+        id: e.contract_uuid.clone(),
+        contract_id: e.contract_id,
+        checkpoint_id: e.checkpoint_id,
+        deployer: e.deployer.clone(),
+        function_whitelist_root: e.function_whitelist_root.clone(),
+        state_tree_height: metadata.get("state_tree_height").and_then(Value::as_u64).unwrap_or(0),
+        function_count: functions.len() as u64,
+        functions: Value::Array(functions).to_string(),
+        metadata: e.metadata.clone(),
+        deployed_us: e.timestamp,
+        report_version: version,
+        seq,
+    }
+}
+
+/// The append-only documents of a record: a user event or a worker event.
 pub enum Appended {
     /// A user event.
     User(UserEvent),
@@ -180,87 +160,177 @@ pub enum Appended {
     Worker(WorkerEvent),
 }
 
-/// The append-only record of an event, if it has one.
-pub fn appended(event: &PsyEvent, seq: u64, time: i64) -> Option<Appended> {
-    let user = |user_id: u64, public_key: &[u8; 32], tx_type, checkpoint_id, timestamp| {
-        Appended::User(UserEvent {
-            id: seq.to_string(),
-            seq,
-            sort_key: shared::entity::time_order(timestamp, seq),
-            user_id,
-            public_key: key_hex(public_key),
-            tx_type,
-            checkpoint_id,
-            timestamp,
-        })
-    };
+/// The append-only document of an event stored at `seq`, if it has one.
+pub fn appended(event: &PsyEvent, seq: u64) -> Option<Appended> {
     Some(match event {
-        PsyEvent::UserRegistered(e) => {
-            user(e.user_id, &e.public_key, UserEventTxType::RegisterUser, e.checkpoint_id, e.registered_at)
-        }
-        PsyEvent::ContractDeployed(e) => {
-            user(e.user_id, &e.deployer, UserEventTxType::DeployContract, e.checkpoint_id, e.deployed_at)
-        }
-        PsyEvent::UserTransactionExecuted(e) => {
-            user(e.user_id, &e.public_key, UserEventTxType::UserTransaction, e.checkpoint_id, e.executed_at)
-        }
-        PsyEvent::WorkerJobUpdated(e) => Appended::Worker(WorkerEvent {
+        PsyEvent::UserEventReported(e) => Appended::User(user_event(e, seq)),
+        PsyEvent::WorkerEventReported(e) => Appended::Worker(WorkerEvent {
             id: seq.to_string(),
             seq,
-            sort_key: shared::entity::time_order(time, seq),
             realm_id: e.realm_id,
-            worker_public_key: key_hex(&e.worker_public_key),
+            public_key: e.public_key.clone(),
             status: e.status,
-            job_id: e.job_id,
-            topic: e.topic,
-            circuit_type: e.circuit_type,
-            category: e.circuit_type.category(),
-            start_time: e.start_time,
-            end_time: e.end_time,
+            source: e.source,
+            job_id: e.job_id.to_string(),
+            topic: u64::from(e.job_id.topic.value()),
+            circuit_type: u64::from(e.job_id.circuit_type.value()),
+            slot_id: e.to_record().slot_id(),
             checkpoint_id: e.checkpoint_id,
-            timestamp: time,
+            duration: e.duration,
+            metadata: e.metadata.clone(),
+            timestamp_us: e.timestamp,
         }),
         _ => return None,
     })
 }
 
-/// The user an API registration stored at `seq` creates. It is not part of a checkpoint (0).
-pub fn api_user(registration: &UserRegistration, seq: u64) -> User {
-    let user_id = shared::control::api_user_id(seq);
-    User {
-        id: user_id.to_string(),
-        user_id,
+fn user_event(e: &UserEventReported, seq: u64) -> UserEvent {
+    UserEvent {
+        id: seq.to_string(),
+        seq,
+        user_id: e.user_id.clone(),
+        public_key: e.public_key.clone(),
+        tx_type: e.tx_type,
+        checkpoint_id: metadata_value(&e.metadata).get("checkpoint_id").and_then(Value::as_i64),
+        metadata: e.metadata.clone(),
+        timestamp_us: e.timestamp,
+    }
+}
+
+/// `0x`-hex form of a registered public key, as the API writes it.
+pub fn key_hex(key: &[u8; 32]) -> String {
+    format!("0x{}", shared::field::hex(key))
+}
+
+/// The user an API registration stored at `seq` creates, and its `REGISTER_USER` user event
+/// (the real `/register` writes both).
+pub fn api_user(registration: &UserRegistration, seq: u64) -> (User, UserEvent) {
+    let user_id = shared::control::api_user_id(seq).to_string();
+    let created_us = registration.registered_at.saturating_mul(1_000_000);
+    let user = User {
+        id: user_id.clone(),
         public_key: key_hex(&registration.public_key),
         twitter_handle: registration.twitter_handle.clone(),
         label: registration.label.clone(),
-        checkpoint_id: 0,
-        created_at: registration.registered_at,
+        created_us,
         seq,
-    }
+    };
+    let event = UserEventReported {
+        user_id,
+        public_key: user.public_key.clone(),
+        tx_type: UserEventTxType::RegisterUser,
+        metadata: "{}".to_owned(),
+        timestamp: created_us,
+    };
+    (user, user_event(&event, seq))
 }
 
-/// The document of a reward distribution stored at `seq`.
-pub fn distribution(distribution: &Distribution, seq: u64) -> RewardDistribution {
+/// The document of a job reward stored at `seq`.
+pub fn distribution(reward: &JobReward, seq: u64) -> RewardDistribution {
     RewardDistribution {
         id: seq.to_string(),
         seq,
-        checkpoint_id: distribution.checkpoint_id,
-        worker_public_key: key_hex(&distribution.worker_public_key),
-        circuit_type: distribution.circuit_type,
-        job_count: distribution.job_count,
-        total_rewards: distribution.total_rewards,
-        created_at: distribution.created_at,
+        checkpoint_id: reward.checkpoint_id,
+        worker_public_key: reward.worker_public_key.clone(),
+        job_id: reward.job_id.to_string(),
+        circuit_type: u64::from(reward.job_id.circuit_type.value()),
+        reward_amount: reward.reward_amount,
+        total_fees_at_checkpoint: reward.total_fees_at_checkpoint,
+        total_jobs_at_checkpoint: reward.total_jobs_at_checkpoint,
+        timestamp_us: reward.timestamp_us,
     }
 }
 
-/// The document of a checkpoint's completed reward calculation stored at `seq`.
-pub fn reward_run(run: &CheckpointRewards, seq: u64) -> RewardRun {
+/// The document of a checkpoint's settlement stored at `seq`, with the rewards written before it.
+pub fn reward_run(settled: &CheckpointSettlement, seq: u64) -> RewardRun {
     RewardRun {
-        id: run.checkpoint_id.to_string(),
-        checkpoint_id: run.checkpoint_id,
-        distributions: u64::from(run.distributions),
-        total_rewards: run.total_rewards,
-        processed_at: run.processed_at,
+        id: settled.checkpoint_id.to_string(),
+        checkpoint_id: settled.checkpoint_id,
+        fees_collected: settled.fees_collected,
+        jobs: settled.jobs,
+        reward_per_job: settled.reward_per_job,
+        remainder: settled.remainder,
+        distributions: if settled.reward_per_job > 0 { settled.jobs } else { 0 },
+        total_rewards: if settled.reward_per_job > 0 { settled.reward_per_job * settled.jobs } else { 0 },
+        processed_us: settled.processed_us,
         seq,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::psy_model::{QProvingJobDataID, WorkerEventSource, WorkerEventStatus};
+
+    fn report(status: WorkerEventStatus, timestamp: i64) -> PsyEvent {
+        let job_id: QProvingJobDataID = "0-7-0-7-1-0-3-8-0".parse().expect("job id");
+        PsyEvent::WorkerEventReported(WorkerEventReported {
+            realm_id: Some(16384),
+            public_key: Some(format!("0x{timestamp:040x}")),
+            status,
+            source: WorkerEventSource::Realm,
+            job_id,
+            checkpoint_id: 7,
+            duration: Some(1_500),
+            metadata: "{}".into(),
+            timestamp,
+        })
+    }
+
+    fn folded(events: &[(PsyEvent, u64, u64)]) -> Job {
+        let mut entity: Option<PsyEntity> = None;
+        for (event, seq, version) in events {
+            match entity.as_mut() {
+                Some(entity) => apply(entity, event, *seq, *version),
+                None => entity = create(event, *seq, *version),
+            }
+        }
+        match entity {
+            Some(PsyEntity::Job(job)) => job,
+            other => panic!("not a job: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_job_is_its_newest_event_in_any_order() {
+        let events = [
+            (report(WorkerEventStatus::Pending, 1_000), 1, 10),
+            (report(WorkerEventStatus::Processing, 2_000), 2, 11),
+            (report(WorkerEventStatus::Completed, 3_000), 3, 12),
+        ];
+        let forward = folded(&events);
+        assert_eq!(forward.status, WorkerEventStatus::Completed);
+        assert_eq!((forward.first_us, forward.timestamp_us, forward.seq), (1_000, 3_000, 1));
+        let mut reversed = events.clone();
+        reversed.reverse();
+        assert_eq!(folded(&reversed), forward);
+        let twice: Vec<_> = events.iter().chain(events.iter()).cloned().collect();
+        assert_eq!(folded(&twice), forward);
+    }
+
+    #[test]
+    fn equal_timestamps_resolve_by_chain_order() {
+        let early = (report(WorkerEventStatus::Failed, 5_000), 9, 100);
+        let late = (report(WorkerEventStatus::Completed, 5_000), 4, 200);
+        assert_eq!(folded(&[early.clone(), late.clone()]).status, WorkerEventStatus::Completed);
+        assert_eq!(folded(&[late, early]).status, WorkerEventStatus::Completed);
+    }
+
+    #[test]
+    fn contracts_read_height_and_functions_from_metadata() {
+        let report = ContractReported {
+            contract_uuid: "c".into(),
+            checkpoint_id: 3,
+            contract_id: 9,
+            deployer: "0xab".into(),
+            function_whitelist_root: "0x00".into(),
+            metadata: r#"{"state_tree_height":12,"functions":[{"name":"f","method_id":1,"description":"d"}]}"#.into(),
+            timestamp: 7,
+        };
+        let Some(PsyEntity::Contract(contract)) = create(&PsyEvent::ContractReported(report), 1, 1) else {
+            panic!("a report creates a contract")
+        };
+        assert_eq!((contract.state_tree_height, contract.function_count), (12, 1));
+        assert_eq!(contract.functions, r#"[{"description":"d","method_id":1,"name":"f"}]"#);
     }
 }
