@@ -1,11 +1,17 @@
-//! JWT bearer tokens (HS256): verification for the authenticated tier and admin endpoints, and
-//! minting for operators (`query-api token`).
+//! JWT bearer tokens (HS256): verification for the authenticated tier, the admin endpoints and
+//! the telemetry feed, and minting for operators (`query-api token`).
+//!
+//! The telemetry routes verify as the real Psy service does (reference §1.1): claims `sub`,
+//! `exp` and `iat` required, `service` optional; a refusal names one of the real messages
+//! ([`Auth::verify_telemetry`]).
 //!
 //! Without a configured secret nothing verifies: every client is anonymous. There is no built-in
 //! default secret.
 
+use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use shared::psy_model::telemetry::{TelemetryClaims, AUTH_BAD_SIGNATURE, AUTH_EXPIRED, AUTH_INVALID, AUTH_MISSING};
 
 /// Longest token verified, in bytes.
 const MAX_TOKEN_BYTES: usize = 4_096;
@@ -60,6 +66,26 @@ impl Auth {
             .map_err(|err| InvalidToken(err.to_string()))
     }
 
+    /// Verifies the `Authorization` header of a telemetry post as the real service does: no
+    /// header is [`AUTH_MISSING`]; a header without the `Bearer ` prefix, an undecodable token or
+    /// claims without `sub`/`exp`/`iat` are [`AUTH_INVALID`]; a signature that does not verify
+    /// under the secret (or another algorithm than HS256) is [`AUTH_BAD_SIGNATURE`]; a passed
+    /// `exp` is [`AUTH_EXPIRED`].
+    pub fn verify_telemetry(&self, header: Option<&str>) -> Result<TelemetryClaims, &'static str> {
+        let header = header.ok_or(AUTH_MISSING)?;
+        let token = header.strip_prefix("Bearer ").ok_or(AUTH_INVALID)?;
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(AUTH_INVALID);
+        }
+        decode::<TelemetryClaims>(token.trim(), &self.decoding, &self.validation).map(|data| data.claims).map_err(
+            |err| match err.kind() {
+                ErrorKind::ExpiredSignature => AUTH_EXPIRED,
+                ErrorKind::InvalidSignature | ErrorKind::InvalidAlgorithm => AUTH_BAD_SIGNATURE,
+                _ => AUTH_INVALID,
+            },
+        )
+    }
+
     /// Mints a token for `sub` valid for `hours` from `now` (unix seconds).
     pub fn mint(&self, sub: &str, hours: u64, now: u64) -> String {
         let claims = Claims { sub: sub.to_owned(), iat: now, exp: now + hours * 3_600 };
@@ -100,5 +126,37 @@ mod tests {
         assert!(auth.verify_header(&format!("Bearer {expired}")).is_err());
         let unsigned = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJvcHMiLCJleHAiOjk5OTk5OTk5OTksImlhdCI6MH0.";
         assert!(auth.verify_header(&format!("Bearer {unsigned}")).is_err(), "alg none is refused");
+    }
+
+    #[test]
+    fn telemetry_tokens_are_refused_with_the_real_messages() {
+        let auth = Auth::new("s3cret");
+        let now = unix_now();
+        let token = auth.mint("coordinator", 1, now);
+        let claims = auth.verify_telemetry(Some(&format!("Bearer {token}"))).unwrap();
+        assert_eq!((claims.sub.as_str(), claims.service), ("coordinator", None));
+        let with_service = encode(
+            &Header::new(Algorithm::HS256),
+            &serde_json::json!({ "sub": "realm-1", "iat": now, "exp": now + 60, "service": "realm" }),
+            &EncodingKey::from_secret(b"s3cret"),
+        )
+        .unwrap();
+        let claims = auth.verify_telemetry(Some(&format!("Bearer {with_service}"))).unwrap();
+        assert_eq!(claims.service.as_deref(), Some("realm"));
+        assert_eq!(auth.verify_telemetry(None), Err(AUTH_MISSING));
+        assert_eq!(auth.verify_telemetry(Some(&token)), Err(AUTH_INVALID), "no Bearer prefix");
+        assert_eq!(auth.verify_telemetry(Some(&format!("Basic {token}"))), Err(AUTH_INVALID));
+        assert_eq!(auth.verify_telemetry(Some("Bearer not.a.jwt")), Err(AUTH_INVALID));
+        let other = Auth::new("other").mint("coordinator", 1, now);
+        assert_eq!(auth.verify_telemetry(Some(&format!("Bearer {other}"))), Err(AUTH_BAD_SIGNATURE));
+        let expired = auth.mint("coordinator", 0, now - 10);
+        assert_eq!(auth.verify_telemetry(Some(&format!("Bearer {expired}"))), Err(AUTH_EXPIRED));
+        let no_iat = encode(
+            &Header::new(Algorithm::HS256),
+            &serde_json::json!({ "sub": "realm-1", "exp": now + 60 }),
+            &EncodingKey::from_secret(b"s3cret"),
+        )
+        .unwrap();
+        assert_eq!(auth.verify_telemetry(Some(&format!("Bearer {no_iat}"))), Err(AUTH_INVALID), "iat is required");
     }
 }

@@ -9,7 +9,6 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::auth::{unix_now, Auth};
 use crate::control::{ControlConfig, NatsControl};
-use crate::psy::rewards::RewardRule;
 use crate::psy::tps::{self, WsLimits};
 use crate::ratelimit::{self, ClientKeys, Limits, Network, ProxyTrust};
 use crate::server::{self, ConnectionLimits};
@@ -137,7 +136,8 @@ pub struct ServeArgs {
     /// take before the client is dropped.
     #[arg(long, env = "WS_SEND_TIMEOUT_MS", default_value_t = millis(tps::DEFAULT_SEND_TIMEOUT))]
     pub ws_send_timeout_ms: u64,
-    /// JWT secret (HS256); without it every client is anonymous and admin endpoints refuse.
+    /// JWT secret (HS256); without it every client is anonymous, and the admin endpoints and the
+    /// telemetry feed (`/telemetry/*`) refuse with 503.
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
     /// Milliseconds a request may take before it is answered 503.
@@ -150,7 +150,8 @@ pub struct ServeArgs {
     /// Origins allowed by CORS (repeat; `*` for any).
     #[arg(long = "cors-origin", env = "CORS_ORIGINS", value_delimiter = ',', default_value = "*")]
     pub cors_origins: Vec<String>,
-    /// URL of the indexer's control endpoint, where the Psy writes (register, rewards) go.
+    /// URL of the indexer's control endpoint, where the Psy writes (register, telemetry, rewards)
+    /// go.
     #[arg(long, env = "CONTROL_URL", default_value = "http://127.0.0.1:9466")]
     pub control_url: String,
     /// Token of the indexer's control endpoint; without it the Psy writes answer 503.
@@ -163,12 +164,6 @@ pub struct ServeArgs {
     /// Name of the indexer's JetStream stream (the control subjects' prefix).
     #[arg(long, env = "NATS_STREAM", default_value = DEFAULT_NATS_STREAM)]
     pub nats_stream: String,
-    /// JSON file of reward units per completed job by circuit type (overrides the defaults).
-    #[arg(long, env = "REWARD_RATES")]
-    pub reward_rates: Option<PathBuf>,
-    /// Seconds after a checkpoint's finalization before its rewards are calculated (finality).
-    #[arg(long, env = "REWARD_FINALITY_SECS", default_value_t = 60)]
-    pub reward_finality_secs: u64,
     /// Seconds between job status refreshes.
     #[arg(long, env = "JOB_REFRESH_SECS", default_value_t = 10)]
     pub job_refresh_secs: u64,
@@ -188,12 +183,8 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
-    /// The service configuration (fails on an unreadable reward rates file).
+    /// The service configuration (fails on inconsistent timeouts).
     pub fn config(&self) -> Result<Config, String> {
-        let reward_rule = match &self.reward_rates {
-            Some(path) => RewardRule::from_file(path)?,
-            None => RewardRule::default(),
-        };
         let seconds = |secs: u64| Duration::from_secs(secs.max(1));
         let ms = |ms: u64| Duration::from_millis(ms.max(1));
         let request_timeout = ms(self.request_timeout_ms);
@@ -250,8 +241,6 @@ impl ServeArgs {
                 token,
                 nats: self.nats(),
             }),
-            reward_rule,
-            reward_finality: Duration::from_secs(self.reward_finality_secs),
             intervals: Intervals {
                 job_refresh: seconds(self.job_refresh_secs),
                 reward_processing: seconds(self.reward_processing_secs),

@@ -1,13 +1,14 @@
 //! Client of the indexer's control endpoint: the query service's only way to write. The Psy
-//! API's writes (a verified registration, a checkpoint's rewards) become events in the indexer's
-//! log, so the projections, and any replay of the log, show them. On a replica the writes go
+//! API's writes (a verified registration, a telemetry post of a Psy node, a checkpoint's rewards)
+//! become events in the indexer's log, so the projections, and any replay of the log, show them. On a replica the writes go
 //! over NATS request-reply to the indexer that owns the log (`shared::control::control_subject`),
 //! with the same body, token and answer as over HTTP.
 
 use std::time::Duration;
 
 use shared::control::{
-    control_subject, RewardsRequest, UserRegistration, WriteOutcome, REGISTER_PATH, REWARDS_PATH, TOKEN_HEADER,
+    control_subject, RewardsRequest, TelemetryOutcome, TelemetryRequest, UserRegistration, WriteOutcome, REGISTER_PATH,
+    REWARDS_PATH, TELEMETRY_PATH, TOKEN_HEADER,
 };
 use tokio::sync::OnceCell;
 
@@ -75,7 +76,13 @@ impl ControlClient {
         self.post(REWARDS_PATH, request).await
     }
 
-    async fn post<T: serde::Serialize>(&self, path: &str, body: &T) -> Result<WriteOutcome> {
+    /// Stores a validated telemetry post once the indexer has flushed its records; a retried
+    /// post stores nothing new (`duplicates` counts its records already in the log).
+    pub async fn telemetry(&self, request: &TelemetryRequest) -> Result<TelemetryOutcome> {
+        self.post(TELEMETRY_PATH, request).await
+    }
+
+    async fn post<T: serde::Serialize, A: serde::de::DeserializeOwned>(&self, path: &str, body: &T) -> Result<A> {
         if let Some(nats) = &self.config.nats {
             return self.request(nats, path, body).await;
         }
@@ -94,7 +101,7 @@ impl ControlClient {
             .map_err(|err| unavailable(err.to_string()))?;
         let status = response.status();
         if status.is_success() || status == reqwest::StatusCode::CONFLICT {
-            return response.json::<WriteOutcome>().await.map_err(|err| unavailable(format!("answer: {err}")));
+            return response.json::<A>().await.map_err(|err| unavailable(format!("answer: {err}")));
         }
         let body = response.text().await.unwrap_or_default();
         Err(unavailable(format!("{status}: {body}")))
@@ -103,7 +110,12 @@ impl ControlClient {
 
 impl ControlClient {
     /// Sends one write over NATS request-reply and maps the answer as [`Self::post`] maps HTTP's.
-    async fn request<T: serde::Serialize>(&self, nats: &NatsControl, path: &str, body: &T) -> Result<WriteOutcome> {
+    async fn request<T: serde::Serialize, A: serde::de::DeserializeOwned>(
+        &self,
+        nats: &NatsControl,
+        path: &str,
+        body: &T,
+    ) -> Result<A> {
         let subject = control_subject(&nats.stream, path);
         let unavailable = |detail: String| {
             tracing::warn!(%subject, detail, "nats control write failed");

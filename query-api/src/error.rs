@@ -23,6 +23,11 @@ pub enum ApiError {
     /// Missing, malformed or invalid credentials (JWT, register signature).
     #[error("{0}")]
     Unauthorized(String),
+    /// A telemetry post refused by its JWT, with one of the real service's messages
+    /// (`shared::psy_model::telemetry::AUTH_*`): answered `{"error": <message>, "status": 401}`
+    /// as the real service answers it.
+    #[error("{0}")]
+    TelemetryAuth(&'static str),
     /// The resource already exists (a registered public key).
     #[error("{0}")]
     Conflict(String),
@@ -63,7 +68,7 @@ impl ApiError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized(_) | ApiError::TelemetryAuth(_) => StatusCode::UNAUTHORIZED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -99,6 +104,7 @@ impl ApiError {
             }
             ApiError::MethodNotAllowed { .. } => ("Method Not Allowed", Some(self.to_string())),
             ApiError::Unauthorized(details) => ("Unauthorized", Some(details.clone())),
+            ApiError::TelemetryAuth(message) => return serde_json::json!({ "error": message, "status": 401 }),
             ApiError::Conflict(details) => ("Conflict", Some(details.clone())),
             ApiError::PayloadTooLarge(_) => ("Payload Too Large", Some(self.to_string())),
             ApiError::Internal(_) => ("Internal Server Error", None),

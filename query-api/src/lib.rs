@@ -32,7 +32,6 @@ use crate::auth::Auth;
 use crate::control::{ControlClient, ControlConfig};
 use crate::projections::Projections;
 use crate::psy::jobs::JobStatusView;
-use crate::psy::rewards::RewardRule;
 use crate::psy::tps::{TpsHub, WsLimits};
 use crate::ratelimit::{ClientKeys, Limits, RateLimiter};
 use crate::reply::Surface;
@@ -60,7 +59,8 @@ pub struct Config {
     pub work: WorkLimits,
     /// Limits of `/ws/tps`.
     pub ws: WsLimits,
-    /// JWT secret; `None` disables the authenticated tier (and admin endpoints).
+    /// JWT secret; `None` disables the authenticated tier, the admin endpoints and the
+    /// telemetry feed.
     pub jwt_secret: Option<String>,
     /// Origins allowed by CORS; `*` allows any.
     pub cors_origins: Vec<String>,
@@ -68,12 +68,9 @@ pub struct Config {
     pub request_timeout: std::time::Duration,
     /// What "now" is for the "last 24 hours" statistics.
     pub clock: Clock,
-    /// The indexer's control endpoint; `None` makes the writes (register, rewards) answer 503.
+    /// The indexer's control endpoint; `None` makes the writes (register, telemetry, rewards)
+    /// answer 503.
     pub control: Option<ControlConfig>,
-    /// Reward units per completed job by circuit type.
-    pub reward_rule: RewardRule,
-    /// How long after its finalization a checkpoint's rewards are calculated (its finality).
-    pub reward_finality: std::time::Duration,
     /// Intervals of the background services.
     pub intervals: Intervals,
     /// Address of the Prometheus `/metrics` listener; `None` serves no metrics.
@@ -101,8 +98,6 @@ impl Config {
             request_timeout: std::time::Duration::from_secs(10),
             clock: Clock::System,
             control: None,
-            reward_rule: RewardRule::default(),
-            reward_finality: std::time::Duration::from_secs(60),
             intervals: Intervals::default(),
             metrics_addr: None,
             dfpn_public_url: None,
@@ -170,10 +165,6 @@ pub struct State {
     pub clock: Clock,
     /// The indexer's control endpoint, when configured.
     pub control: Option<ControlClient>,
-    /// The reward rule.
-    pub reward_rule: RewardRule,
-    /// Delay between a checkpoint's finalization and its reward calculation.
-    pub reward_finality: std::time::Duration,
     /// The refreshed job status summary.
     pub job_view: JobStatusView,
     /// The `/ws/tps` clients.
@@ -207,8 +198,6 @@ impl State {
                     .map_err(|err| tracing::error!(%err, "writes disabled: no control endpoint client"))
                     .ok()
             }),
-            reward_rule: config.reward_rule.clone(),
-            reward_finality: config.reward_finality,
             job_view: JobStatusView::default(),
             tps: Arc::new(TpsHub::new(config.ws)),
             intervals: config.intervals,

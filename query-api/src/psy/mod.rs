@@ -1,5 +1,6 @@
 //! The Psy API Services surface (`psy-api-services.md`): every endpoint of the document on its
-//! own listener, the JWT-guarded admin endpoints, the two writes and the TPS WebSocket.
+//! own listener, the JWT-guarded admin endpoints, the writes (`/register`, the real telemetry
+//! feed `/telemetry/*`, the reward calculation) and the TPS WebSocket.
 
 pub mod aggregations;
 pub mod checkpoints;
@@ -9,6 +10,7 @@ pub mod input;
 pub mod jobs;
 pub mod register;
 pub mod rewards;
+pub mod telemetry;
 pub mod tps;
 pub mod workers;
 
@@ -54,6 +56,38 @@ async fn register_user(state: Arc<State>, body: warp::hyper::body::Bytes) -> Res
     }
 }
 
+/// Answers a body refused by its size bound (413) or sent without a length (400); other
+/// rejections pass on.
+async fn body_refusal(rejection: warp::Rejection, limit: u64) -> Result<warp::reply::Response, warp::Rejection> {
+    if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
+        Ok(json(Surface::Psy, Err(ApiError::PayloadTooLarge(limit))))
+    } else if rejection.find::<warp::reject::LengthRequired>().is_some() {
+        Ok(json(Surface::Psy, Err(ApiError::BadRequest("a Content-Length header is required".into()))))
+    } else {
+        Err(rejection)
+    }
+}
+
+/// A telemetry route: bearer token, then a body of at most 4 MiB, then [`telemetry::post`].
+fn telemetry_route(
+    state: Arc<State>,
+    path: &'static str,
+    kind: telemetry::TelemetryRoute,
+    filter: impl Filter<Extract = (), Error = warp::Rejection> + Clone + Send + Sync + 'static,
+) -> Route {
+    let limit = telemetry::MAX_TELEMETRY_BODY_BYTES;
+    let filter = filter
+        .and(warp::header::optional::<String>("authorization"))
+        .and(warp::body::content_length_limit(limit).and(warp::body::bytes()))
+        .and(warp::any().map(move || state.clone()))
+        .then(move |authorization: Option<String>, bytes, st: Arc<State>| async move {
+            json(Surface::Psy, telemetry::post(st, kind, authorization, bytes).await)
+        })
+        .recover(move |rejection| body_refusal(rejection, limit))
+        .unify();
+    route(Method::POST, path, filter)
+}
+
 /// A handler of a route with a public key path segment and a query string.
 type KeyHandler = fn(&State, &str, HashMap<String, String>) -> Result<serde_json::Value, ApiError>;
 
@@ -96,16 +130,26 @@ pub fn routes(state: Arc<State>) -> Vec<Route> {
                 .and(body())
                 .and(s())
                 .then(move |bytes, st: Arc<State>| async move { reply(register_user(st, bytes).await) })
-                .recover(|rejection: warp::Rejection| async move {
-                    if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
-                        Ok(json(Surface::Psy, Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES))))
-                    } else if rejection.find::<warp::reject::LengthRequired>().is_some() {
-                        Ok(json(Surface::Psy, Err(ApiError::BadRequest("a Content-Length header is required".into()))))
-                    } else {
-                        Err(rejection)
-                    }
-                })
+                .recover(|rejection| body_refusal(rejection, MAX_BODY_BYTES))
                 .unify(),
+        ),
+        telemetry_route(
+            state.clone(),
+            "/telemetry/events",
+            telemetry::TelemetryRoute::Events,
+            warp::path!("telemetry" / "events"),
+        ),
+        telemetry_route(
+            state.clone(),
+            "/telemetry/checkpoint/leaves",
+            telemetry::TelemetryRoute::Leaves,
+            warp::path!("telemetry" / "checkpoint" / "leaves"),
+        ),
+        telemetry_route(
+            state.clone(),
+            "/telemetry/contract",
+            telemetry::TelemetryRoute::Contract,
+            warp::path!("telemetry" / "contract"),
         ),
         route(
             get.clone(),
@@ -182,13 +226,13 @@ pub fn routes(state: Arc<State>) -> Vec<Route> {
             get.clone(),
             "/rewards/{worker_public_key}",
             warp::path!("rewards" / ..)
-                .and(with_key(|st, key, q| workers::checkpoint_rewards(&st.projections, key, q))),
+                .and(with_key(|st, key, q| checkpoints::legacy_rewards(&st.projections, key, q, st.clock.now()))),
         ),
         route(
             get.clone(),
             "/rewards_aggregations/{worker_public_key}",
             warp::path!("rewards_aggregations" / ..)
-                .and(with_key(|st, key, q| workers::rewards_aggregations(&st.projections, key, q))),
+                .and(with_key(|st, key, q| checkpoints::rewards_aggregations(&st.projections, key, q))),
         ),
         route(
             get.clone(),
@@ -210,7 +254,7 @@ pub fn routes(state: Arc<State>) -> Vec<Route> {
             get.clone(),
             "/checkpoint/job-events/{checkpoint_id}",
             warp::path!("checkpoint" / "job-events" / ..)
-                .and(with_id(|st, id| handlers::checkpoint_job_events(&st.projections, id))),
+                .and(with_id(|st, id| checkpoints::job_events(&st.projections, id))),
         ),
         route(
             get.clone(),
@@ -227,14 +271,14 @@ pub fn routes(state: Arc<State>) -> Vec<Route> {
             get.clone(),
             "/checkpoint/rewards/{worker_public_key}",
             warp::path!("checkpoint" / "rewards" / ..)
-                .and(with_key(|st, key, q| workers::worker_rewards(&st.projections, key, q))),
+                .and(with_key(|st, key, q| checkpoints::worker_rewards(&st.projections, key, q))),
         ),
         route(
             get.clone(),
             "/checkpoint/rewards/{worker_public_key}/stats",
             warp::path!("checkpoint" / "rewards" / String / "stats").and(s()).then(
                 move |key: String, st: Arc<State>| {
-                    run(Surface::Psy, st, move |st: &State| workers::worker_reward_stats(&st.projections, &key))
+                    run(Surface::Psy, st, move |st: &State| checkpoints::worker_reward_stats(&st.projections, &key))
                 },
             ),
         ),
@@ -281,21 +325,28 @@ pub fn routes(state: Arc<State>) -> Vec<Route> {
         route(
             get.clone(),
             "/ws/tps",
-            warp::path!("ws" / "tps").and(warp::ws()).and(crate::reply::client(state.clone())).and(s()).map(
-                |ws: warp::ws::Ws, (key, _): (String, bool), st: Arc<State>| {
+            warp::path!("ws" / "tps")
+                .and(warp::ws())
+                .and(query())
+                .and(crate::reply::client(state.clone()))
+                .and(s())
+                .map(|ws: warp::ws::Ws, q: HashMap<String, String>, (key, _): (String, bool), st: Arc<State>| {
+                    let form = match tps::TpsForm::parse(q.get("format").map(String::as_str)) {
+                        Ok(form) => form,
+                        Err(error) => return json(Surface::Psy, Err(error)),
+                    };
                     let hub = st.tps.clone();
                     match hub.admit(&key) {
                         Ok(admission) => {
                             let limits = hub.limits();
                             ws.max_message_size(limits.max_message_bytes)
                                 .max_frame_size(limits.max_frame_bytes)
-                                .on_upgrade(move |socket| hub.serve(socket, admission))
+                                .on_upgrade(move |socket| hub.serve(socket, admission, form))
                                 .into_response()
                         }
                         Err(error) => json(Surface::Psy, Err(error)),
                     }
-                },
-            ),
+                }),
         ),
         route(
             get,

@@ -1,250 +1,379 @@
-//! Checkpoint rewards: the reward rule, the calculation of a finalized checkpoint, the background
-//! processing of every pending checkpoint, and the admin endpoints.
+//! Checkpoint rewards by the real rule (`shared::psy_model::reward`, reference §3.10 and §3.12):
+//! the calculation of one checkpoint, the background processing of every pending checkpoint, and
+//! `/admin/checkpoint-processing-status`.
 //!
-//! **The rule.** When a checkpoint is finalized its jobs are settled. Every `Completed` job of
-//! the checkpoint earns its worker the rate of its circuit type; `Failed`, `Cancelled` and
-//! unfinished jobs earn nothing. One distribution is written per (worker, circuit type) with the
-//! job count and `job_count × rate`, dated at the checkpoint's finalization. Rates come from a
-//! JSON file (`--reward-rates`, an object of circuit type → units) over these defaults:
-//! UserRegistration 10, ContractDeployment 25, ContractExecution 15, CheckpointAggregation 50,
-//! StateTreeUpdate 20, RealmBlock 40.
+//! **The rule.** The current checkpoint is the highest `checkpoint_id` of a `COMPLETED` worker
+//! event; a checkpoint is final at or below current − 5. A final checkpoint's reward jobs are its
+//! `COMPLETED` events on its highest slot, one per job id; each is paid its leaf's
+//! `fees_collected` / the number of jobs, by integer division. The remainder is discarded (as the
+//! real background task does) and recorded in the settlement (`remainder`).
 //!
-//! A checkpoint is calculated once its finalization is final: `reward_finality` (60 s by
-//! default) after its `finalized_at`, by which time a fork can no longer retract it and every
-//! projection the calculation reads has long committed and reloaded.
+//! **What is settled, what waits** (a judgement; the real service retries such checkpoints
+//! forever):
+//! - *Paid*: the job rewards and the settlement are written.
+//! - *No completed job* (a checkpoint known only from its leaf): settled with no rewards. No
+//!   later leaf can change that outcome (there is nothing to pay), and the job set is fixed by
+//!   finality.
+//! - *No leaf*, *fees 0*, *fees below the job count* (a quotient of 0): kept pending and listed
+//!   with the reason in `/admin/checkpoint-processing-status`: a leaf may still come, and a leaf
+//!   of the checkpoint reported again overwrites the fees (the real upsert), which can make it
+//!   payable.
+//! - *Not final*: not pending yet (the real processor has not looked at it).
 //!
-//! The distributions, then a closing record, are written through the indexer's control endpoint
-//! under the checkpoint's idempotency key: a checkpoint is calculated once, recalculating it
-//! answers the stored result, and a replay of the log reproduces it exactly.
+//! **Idempotency.** A checkpoint's write carries its idempotency key
+//! (`shared::control::rewards_key`, per checkpoint): the background pass and
+//! `POST /checkpoint/calculate-rewards/{id}` run the same calculation and the indexer stores the
+//! first write only, so a recalculation never distributes twice; a second call answers what is
+//! stored.
 
-use std::collections::BTreeMap;
-use std::path::Path;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use serde_json::{json, Value};
-use shared::control::{CheckpointRewards, RewardDistribution, RewardsRequest, WriteOutcome};
-use shared::enums::ProvingJobCircuitType;
-use shared::schema::psy::{Checkpoint, CheckpointFields, JobFields, RewardDistributionFields};
+use shared::control::{CheckpointSettlement, JobReward, RewardsRequest, WriteOutcome};
+use shared::psy_model::reward::{checkpoint_reward, finalized_height, reward_jobs, CheckpointReward, RewardJob};
+use shared::psy_model::telemetry::WorkerEvent as RealWorkerEvent;
+use shared::psy_model::{ProvingJobCircuitType, QProvingJobDataID, Timestamp, WorkerEventStatus};
+use shared::schema::psy::{
+    Checkpoint, CheckpointFields, RewardDistribution, RewardDistributionFields, RewardRun, RewardRunFields,
+    WorkerEvent, WorkerEventFields,
+};
 use shared::schema::Family;
-use tantivy::query::{AllQuery, ExistsQuery};
-use tantivy::Order;
+use tantivy::collector::{DocSetCollector, TopDocs};
+use tantivy::query::{AllQuery, Query};
+use tantivy::{Order, Searcher, TantivyDocument};
 
 use crate::error::{ApiError, Result};
 use crate::projections::Projections;
-use crate::query::{conjunction, count, first, i64_range, page_by, text_term, u64_term, u64_values};
+use crate::query::{conjunction, first, i64_range, text_term, u64_term, u64_values};
 use crate::reply::blocking;
-use crate::timefmt::rfc3339;
 use crate::State;
 
-/// Reward units per completed job, by circuit type.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RewardRule {
-    rates: BTreeMap<ProvingJobCircuitType, u64>,
+/// Every matching document, in no particular order.
+pub(crate) fn all_docs(searcher: &Searcher, query: &dyn Query) -> Result<Vec<TantivyDocument>> {
+    let addresses = searcher.search(query, &DocSetCollector)?;
+    let mut addresses: Vec<_> = addresses.into_iter().collect();
+    addresses.sort();
+    addresses.into_iter().map(|address| searcher.doc(address).map_err(ApiError::from)).collect()
 }
 
-impl Default for RewardRule {
-    fn default() -> Self {
-        use ProvingJobCircuitType::*;
-        let rates = [
-            (UserRegistration, 10),
-            (ContractDeployment, 25),
-            (ContractExecution, 15),
-            (CheckpointAggregation, 50),
-            (StateTreeUpdate, 20),
-            (RealmBlock, 40),
-        ];
-        Self { rates: rates.into_iter().collect() }
-    }
+fn internal(err: impl std::fmt::Display) -> ApiError {
+    ApiError::Internal(err.to_string())
 }
 
-impl RewardRule {
-    /// The defaults overridden by a JSON object of circuit type → units.
-    pub fn from_json(text: &str) -> std::result::Result<Self, String> {
-        let overrides: BTreeMap<String, u64> = serde_json::from_str(text)
-            .map_err(|err| format!("reward rates must be a JSON object of circuit type to units: {err}"))?;
-        let mut rule = Self::default();
-        for (name, rate) in overrides {
-            let circuit_type: ProvingJobCircuitType = name.parse().map_err(|err| format!("reward rates: {err}"))?;
-            rule.rates.insert(circuit_type, rate);
-        }
-        Ok(rule)
-    }
-
-    /// Reads a rates file.
-    pub fn from_file(path: &Path) -> std::result::Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|err| format!("{}: {err}", path.display()))?;
-        Self::from_json(&text).map_err(|err| format!("{}: {err}", path.display()))
-    }
-
-    /// Units one completed job of `circuit_type` earns.
-    pub fn rate(&self, circuit_type: ProvingJobCircuitType) -> u64 {
-        self.rates.get(&circuit_type).copied().unwrap_or(0)
-    }
-}
-
-/// Reads a checkpoint, or answers 404.
+/// Reads a checkpoint's leaf, or answers 404.
 pub(crate) fn checkpoint(projections: &Projections, checkpoint_id: u64) -> Result<Checkpoint> {
-    let not_found = || ApiError::NotFound(format!("no checkpoint with id {checkpoint_id}"));
-    let reader = projections.family(Family::Checkpoints)?.ok_or_else(not_found)?;
+    leaf(projections, checkpoint_id)?
+        .ok_or_else(|| ApiError::NotFound(format!("no checkpoint with id {checkpoint_id}")))
+}
+
+/// A checkpoint's leaf (the newest reported), if any.
+pub(crate) fn leaf(projections: &Projections, checkpoint_id: u64) -> Result<Option<Checkpoint>> {
+    let Some(reader) = projections.family(Family::Checkpoints)? else { return Ok(None) };
     let f = CheckpointFields::resolve(&reader.index.schema());
-    let doc = first(reader, f.id, &checkpoint_id.to_string())?.ok_or_else(not_found)?;
-    Checkpoint::from_document(&doc, &f).map_err(|err| ApiError::Internal(err.to_string()))
+    first(reader, f.id, &checkpoint_id.to_string())?
+        .map(|doc| Checkpoint::from_document(&doc, &f).map_err(internal))
+        .transpose()
 }
 
-/// Applies the rule to a finalized checkpoint's settled jobs: the write to submit.
-pub fn calculate(
-    projections: &Projections,
-    checkpoint_id: u64,
-    rule: &RewardRule,
-    now: i64,
-    finality_secs: i64,
-) -> Result<RewardsRequest> {
-    let checkpoint = checkpoint(projections, checkpoint_id)?;
-    let finalized_at = checkpoint.finalized_at.ok_or_else(|| {
-        ApiError::BadRequest(format!("checkpoint {checkpoint_id} is not finalized yet; rewards follow finalization"))
-    })?;
-    if finalized_at + finality_secs > now {
-        return Err(ApiError::BadRequest(format!(
-            "checkpoint {checkpoint_id} was finalized at {}; its rewards are calculated once that is final, {finality_secs} s later",
-            rfc3339(finalized_at)
-        )));
-    }
-    let mut distributions = Vec::new();
-    if let Some(jobs) = projections.family(Family::Jobs)? {
-        let f = JobFields::resolve(&jobs.index.schema());
-        let query = conjunction(vec![u64_term(f.checkpoint_id, checkpoint_id), text_term(f.status, "Completed")]);
-        let completed = crate::query::pair_counts(&jobs.searcher(), &*query, "worker_public_key", "circuit_type")?;
-        let mut by_worker: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-        for ((key, circuit), job_count) in completed {
-            by_worker.entry(key).or_default().insert(circuit, job_count);
-        }
-        for (key, by_type) in by_worker {
-            let worker_public_key = parse_key(&key)?;
-            for &circuit_type in ProvingJobCircuitType::ALL.iter() {
-                let Some(&job_count) = by_type.get(circuit_type.as_str()) else { continue };
-                distributions.push(RewardDistribution {
-                    checkpoint_id,
-                    worker_public_key,
-                    circuit_type,
-                    job_count,
-                    total_rewards: job_count * rule.rate(circuit_type),
-                    created_at: finalized_at,
-                });
-            }
-        }
-    }
-    let processed = CheckpointRewards {
-        checkpoint_id,
-        distributions: distributions.len() as u32,
-        total_rewards: distributions.iter().map(|d| d.total_rewards).sum(),
-        processed_at: now,
-    };
-    Ok(RewardsRequest { distributions, processed })
+/// A checkpoint's settlement, if its rewards were calculated.
+pub(crate) fn settlement(projections: &Projections, checkpoint_id: u64) -> Result<Option<RewardRun>> {
+    let Some(reader) = projections.family(Family::RewardRuns)? else { return Ok(None) };
+    let f = RewardRunFields::resolve(&reader.index.schema());
+    first(reader, f.id, &checkpoint_id.to_string())?
+        .map(|doc| RewardRun::from_document(&doc, &f).map_err(internal))
+        .transpose()
 }
 
-fn parse_key(hex: &str) -> Result<[u8; 32]> {
-    let digits = hex.strip_prefix("0x").filter(|d| d.len() == 64);
-    let bytes = digits.map(|d| {
-        (0..32).map(|i| u8::from_str_radix(&d[2 * i..2 * i + 2], 16)).collect::<std::result::Result<Vec<u8>, _>>()
-    });
-    match bytes {
-        Some(Ok(bytes)) => {
-            bytes.try_into().map_err(|_| ApiError::Internal(format!("projected worker key {hex:?} is not 32 bytes")))
-        }
-        _ => Err(ApiError::Internal(format!("projected worker key {hex:?} is not 0x-hex"))),
-    }
+/// The current checkpoint: the highest `checkpoint_id` of a `COMPLETED` worker event.
+pub fn current_checkpoint(projections: &Projections) -> Result<Option<u64>> {
+    let Some(reader) = projections.family(Family::WorkerEvents)? else { return Ok(None) };
+    let f = WorkerEventFields::resolve(&reader.index.schema());
+    let query = text_term(f.status, WorkerEventStatus::Completed.as_str());
+    let top = TopDocs::with_limit(1).order_by_fast_field::<i64>("checkpoint_id", Order::Desc);
+    let hits = reader.searcher().search(&*query, &top)?;
+    Ok(hits.first().and_then(|(id, _)| *id).and_then(|id| u64::try_from(id).ok()))
 }
 
-/// A distribution as the API writes it.
-fn distribution_json(
-    id: u64,
-    checkpoint_id: u64,
-    worker: &str,
-    circuit_type: ProvingJobCircuitType,
-    job_count: u64,
-    total_rewards: u64,
-    created_at: i64,
-) -> Value {
-    json!({
-        "id": id,
-        "checkpoint_id": checkpoint_id,
-        "worker_public_key": worker,
-        "circuit_type": circuit_type,
-        "job_count": job_count,
-        "total_rewards": total_rewards,
-        "created_at": rfc3339(created_at),
+/// The highest `checkpoint_id` of any worker event (the `/ws/tps` and `/stats` block height).
+pub fn highest_checkpoint(projections: &Projections) -> Result<Option<i64>> {
+    let Some(reader) = projections.family(Family::WorkerEvents)? else { return Ok(None) };
+    let top = TopDocs::with_limit(1).order_by_fast_field::<i64>("checkpoint_id", Order::Desc);
+    let hits = reader.searcher().search(&AllQuery, &top)?;
+    Ok(hits.first().and_then(|(id, _)| *id))
+}
+
+/// A stored worker event as the real record the rule reads (its kept slot as `metadata.slot_id`).
+fn real_event(event: &WorkerEvent) -> Result<RealWorkerEvent> {
+    let job_id: QProvingJobDataID = event.job_id.parse().map_err(internal)?;
+    Ok(RealWorkerEvent {
+        id: None,
+        realm_id: event.realm_id,
+        public_key: event.public_key.clone(),
+        status: event.status,
+        source: event.source,
+        job_id,
+        checkpoint_id: event.checkpoint_id,
+        duration: event.duration,
+        metadata: Some(json!({ "slot_id": event.slot_id })),
+        timestamp: Timestamp::from_unix_micros(event.timestamp_us),
+        created_at: None,
+        updated_at: None,
     })
 }
 
-/// The stored distributions of a checkpoint (by id), as the projections show them.
-pub fn stored_distributions(projections: &Projections, checkpoint_id: u64) -> Result<Vec<Value>> {
-    let Some(reader) = projections.family(Family::RewardDistributions)? else { return Ok(Vec::new()) };
-    let f = RewardDistributionFields::resolve(&reader.index.schema());
-    let searcher = reader.searcher();
-    let query = u64_term(f.checkpoint_id, checkpoint_id);
-    let total = count(&searcher, &*query)? as usize;
-    page_by(&searcher, &*query, "seq", Order::Asc, total, 0)?
+/// A checkpoint's reward jobs by the rule, each with the log seq of its kept completion.
+pub fn checkpoint_jobs(projections: &Projections, checkpoint_id: u64) -> Result<Vec<(u64, RewardJob)>> {
+    let Some(reader) = projections.family(Family::WorkerEvents)? else { return Ok(Vec::new()) };
+    let Ok(id) = i64::try_from(checkpoint_id) else { return Ok(Vec::new()) };
+    let f = WorkerEventFields::resolve(&reader.index.schema());
+    let query = conjunction(vec![
+        text_term(f.status, WorkerEventStatus::Completed.as_str()),
+        i64_range(f.checkpoint_id, Some(id), Some(id)),
+    ]);
+    let mut events = all_docs(&reader.searcher(), &*query)?
         .iter()
-        .map(|doc| {
-            let d = shared::schema::psy::RewardDistribution::from_document(doc, &f)
-                .map_err(|err| ApiError::Internal(err.to_string()))?;
-            Ok(distribution_json(
-                d.seq,
-                d.checkpoint_id,
-                &d.worker_public_key,
-                d.circuit_type,
-                d.job_count,
-                d.total_rewards,
-                d.created_at,
-            ))
-        })
-        .collect()
+        .map(|doc| WorkerEvent::from_document(doc, &f).map_err(internal))
+        .collect::<Result<Vec<_>>>()?;
+    events.sort_by_key(|e| e.seq);
+    let real = events.iter().map(real_event).collect::<Result<Vec<_>>>()?;
+    let jobs = reward_jobs(&real, checkpoint_id);
+    let seq_of = |job: &RewardJob| {
+        real.iter()
+            .zip(&events)
+            .find(|(r, _)| r.job_id == job.job_id && r.timestamp == job.timestamp && r.slot_id() == real_slot(&real))
+            .map_or(0, |(_, e)| e.seq)
+    };
+    Ok(jobs.iter().map(|job| (seq_of(job), job.clone())).collect())
 }
 
-/// The answer to a new calculation: its distributions with the seqs the log gave them.
-fn calculation_answer(request: &RewardsRequest, outcome: &WriteOutcome) -> Value {
-    let checkpoint_id = request.processed.checkpoint_id;
-    Value::Array(
-        request
-            .distributions
-            .iter()
-            .zip(&outcome.seqs)
-            .map(|(d, seq)| {
-                let worker = format!("0x{}", shared::field::hex(&d.worker_public_key));
-                distribution_json(
-                    *seq,
-                    checkpoint_id,
-                    &worker,
-                    d.circuit_type,
-                    d.job_count,
-                    d.total_rewards,
-                    d.created_at,
+/// The highest slot among `events` (the slot the rule keeps).
+fn real_slot(events: &[RealWorkerEvent]) -> u64 {
+    events.iter().map(RealWorkerEvent::slot_id).max().unwrap_or(0)
+}
+
+/// A checkpoint's calculation: its outcome by the rule and its jobs.
+#[derive(Debug, Clone)]
+pub struct Calculation {
+    /// The checkpoint.
+    pub checkpoint_id: u64,
+    /// What it pays.
+    pub outcome: CheckpointReward,
+    /// Its reward jobs (with the seqs of their completions).
+    pub jobs: Vec<(u64, RewardJob)>,
+    /// Its leaf's fees, if a leaf was reported.
+    pub fees: Option<u64>,
+}
+
+impl Calculation {
+    /// The write that settles the checkpoint, dated `processed_us`, or `None` while it waits
+    /// (not final, no leaf, fees 0 or below one unit per job).
+    pub fn request(&self, processed_us: i64) -> Option<RewardsRequest> {
+        let (split, rewards) = match self.outcome {
+            CheckpointReward::Paid(split) => {
+                let rewards = self
+                    .jobs
+                    .iter()
+                    .map(|(_, job)| JobReward {
+                        checkpoint_id: self.checkpoint_id,
+                        worker_public_key: job.worker_public_key.clone(),
+                        job_id: job.job_id,
+                        reward_amount: split.reward_per_job,
+                        total_fees_at_checkpoint: split.fees_collected,
+                        total_jobs_at_checkpoint: split.jobs,
+                        timestamp_us: job.timestamp.unix_micros(),
+                    })
+                    .collect();
+                (split, rewards)
+            }
+            CheckpointReward::NoJobs => {
+                let fees = self.fees.unwrap_or(0);
+                (
+                    shared::psy_model::reward::RewardSplit {
+                        fees_collected: fees,
+                        jobs: 0,
+                        reward_per_job: 0,
+                        remainder: fees,
+                    },
+                    Vec::new(),
                 )
+            }
+            _ => return None,
+        };
+        let settled = CheckpointSettlement {
+            checkpoint_id: self.checkpoint_id,
+            fees_collected: split.fees_collected,
+            jobs: split.jobs,
+            reward_per_job: split.reward_per_job,
+            remainder: split.remainder,
+            processed_us,
+        };
+        Some(RewardsRequest { rewards, settled })
+    }
+
+    /// Why the checkpoint is not settled (for the processing status), or `None` when it can be.
+    pub fn waiting_reason(&self) -> Option<String> {
+        match self.outcome {
+            CheckpointReward::Paid(_) | CheckpointReward::NoJobs => None,
+            CheckpointReward::NotFinal { checkpoints_to_go } => {
+                Some(format!("not final: {checkpoints_to_go} more completed checkpoints needed"))
+            }
+            CheckpointReward::NoLeaf => Some("no checkpoint leaf reported: fees unknown".into()),
+            CheckpointReward::NoFees => Some("fees collected are 0".into()),
+            CheckpointReward::BelowOnePerJob(split) => Some(format!(
+                "fees collected ({}) are below its {} jobs: less than one unit per job",
+                split.fees_collected, split.jobs
+            )),
+        }
+    }
+}
+
+/// Applies the rule to `checkpoint_id` as the projections show it now.
+pub fn calculate(projections: &Projections, checkpoint_id: u64) -> Result<Calculation> {
+    let current = current_checkpoint(projections)?;
+    let fees = leaf(projections, checkpoint_id)?.map(|leaf| u64::try_from(leaf.fees_collected).unwrap_or(0));
+    let jobs = checkpoint_jobs(projections, checkpoint_id)?;
+    let outcome = checkpoint_reward(checkpoint_id, current, fees, jobs.len() as u64);
+    Ok(Calculation { checkpoint_id, outcome, jobs, fees })
+}
+
+/// One distribution as the rows are built from: seq, worker, circuit type, reward.
+#[derive(Debug, Clone)]
+pub(crate) struct Paid {
+    pub seq: u64,
+    pub worker: String,
+    pub circuit_type: u8,
+    pub reward_amount: u64,
+    pub total_fees_at_checkpoint: u64,
+    pub total_jobs_at_checkpoint: u64,
+    pub timestamp_us: i64,
+}
+
+impl From<&RewardDistribution> for Paid {
+    fn from(d: &RewardDistribution) -> Self {
+        Self {
+            seq: d.seq,
+            worker: d.worker_public_key.clone(),
+            circuit_type: u8::try_from(d.circuit_type).unwrap_or(u8::MAX),
+            reward_amount: d.reward_amount,
+            total_fees_at_checkpoint: d.total_fees_at_checkpoint,
+            total_jobs_at_checkpoint: d.total_jobs_at_checkpoint,
+            timestamp_us: d.timestamp_us,
+        }
+    }
+}
+
+/// The name of a circuit type number (`Unknown` for a number the model lacks).
+pub(crate) fn circuit_name(number: u8) -> &'static str {
+    ProvingJobCircuitType::from_value(number).map_or("Unknown", ProvingJobCircuitType::name)
+}
+
+/// The document's distribution rows of a checkpoint, from its per-job distributions: one row per
+/// (worker, circuit type) with `job_count` and `total_rewards`, ordered by worker then circuit
+/// number; `id` is the row's first distribution's seq, `created_at` the settlement time. Real
+/// fields follow: the circuit number, the reward per job, and the checkpoint's fees and jobs.
+pub(crate) fn distribution_rows(checkpoint_id: u64, paid: &[Paid], processed_us: i64) -> Value {
+    let mut groups: BTreeMap<(&str, u8), Vec<&Paid>> = BTreeMap::new();
+    for p in paid {
+        groups.entry((p.worker.as_str(), p.circuit_type)).or_default().push(p);
+    }
+    let created_at = Timestamp::from_unix_micros(processed_us).to_string();
+    Value::Array(
+        groups
+            .into_iter()
+            .map(|((worker, circuit), rows)| {
+                let first = rows.iter().map(|p| p.seq).min().unwrap_or(0);
+                let total: u64 = rows.iter().map(|p| p.reward_amount).sum();
+                json!({
+                    "id": first,
+                    "checkpoint_id": checkpoint_id,
+                    "worker_public_key": worker,
+                    "circuit_type": circuit_name(circuit),
+                    "job_count": rows.len(),
+                    "total_rewards": total,
+                    "created_at": created_at,
+                    "circuit_type_id": circuit,
+                    "reward_per_job": rows.first().map_or(0, |p| p.reward_amount),
+                    "total_fees_at_checkpoint": rows.first().map_or(0, |p| p.total_fees_at_checkpoint),
+                    "total_jobs_at_checkpoint": rows.first().map_or(0, |p| p.total_jobs_at_checkpoint),
+                })
             })
             .collect(),
     )
 }
 
-/// Calculates a checkpoint's rewards and stores them through the control endpoint; answers the
-/// distributions (`POST /checkpoint/calculate-rewards/{id}` and the background processing).
+/// The stored per-job distributions matching `query`.
+pub(crate) fn stored_paid(
+    projections: &Projections,
+    query: impl Fn(&RewardDistributionFields) -> Box<dyn Query>,
+) -> Result<Vec<Paid>> {
+    let Some(reader) = projections.family(Family::RewardDistributions)? else { return Ok(Vec::new()) };
+    let f = RewardDistributionFields::resolve(&reader.index.schema());
+    all_docs(&reader.searcher(), &*query(&f))?
+        .iter()
+        .map(|doc| RewardDistribution::from_document(doc, &f).map(|d| Paid::from(&d)).map_err(internal))
+        .collect()
+}
+
+/// The stored distribution rows of a checkpoint, once it is settled (`None` before).
+pub fn stored_rows(projections: &Projections, checkpoint_id: u64) -> Result<Option<(RewardRun, Value)>> {
+    let Some(run) = settlement(projections, checkpoint_id)? else { return Ok(None) };
+    let paid = stored_paid(projections, |f| u64_term(f.checkpoint_id, checkpoint_id))?;
+    if paid.len() as u64 != run.distributions {
+        // The settlement is written after its rewards in one batch; a reader between two
+        // commits could see part of it.
+        return Ok(None);
+    }
+    let rows = distribution_rows(checkpoint_id, &paid, run.processed_us);
+    Ok(Some((run, rows)))
+}
+
+/// The answer to a new write: its distributions with the seqs the log gave them.
+fn written_rows(request: &RewardsRequest, outcome: &WriteOutcome) -> Value {
+    let paid: Vec<Paid> = request
+        .rewards
+        .iter()
+        .zip(&outcome.seqs)
+        .map(|(r, seq)| Paid {
+            seq: *seq,
+            worker: r.worker_public_key.clone(),
+            circuit_type: r.job_id.circuit_type.value(),
+            reward_amount: r.reward_amount,
+            total_fees_at_checkpoint: r.total_fees_at_checkpoint,
+            total_jobs_at_checkpoint: r.total_jobs_at_checkpoint,
+            timestamp_us: r.timestamp_us,
+        })
+        .collect();
+    distribution_rows(request.settled.checkpoint_id, &paid, request.settled.processed_us)
+}
+
+/// Polls (100 ms apart) for a stored calculation to appear in the projections.
+const STORED_WAIT_POLLS: usize = 50;
+
+/// Calculates a checkpoint's rewards and, when it can be settled, stores them through the
+/// control endpoint under its idempotency key. Answers the distribution rows: the stored ones
+/// when it was settled before (never a second distribution), `[]` while it waits (the reason is
+/// in `/admin/checkpoint-processing-status`), as the real endpoint answers `[]` when there is
+/// nothing to pay. `POST /checkpoint/calculate-rewards/{id}` and the background pass.
 pub async fn calculate_and_store(state: Arc<State>, checkpoint_id: u64) -> Result<Value> {
+    if let Some((_, rows)) = blocking(state.clone(), move |st| stored_rows(&st.projections, checkpoint_id)).await? {
+        return Ok(rows);
+    }
+    let calculation = blocking(state.clone(), move |st| calculate(&st.projections, checkpoint_id)).await?;
+    let processed_us = state.clock.now().saturating_mul(1_000_000);
+    let Some(request) = calculation.request(processed_us) else { return Ok(json!([])) };
     let control = state.control.clone().ok_or_else(|| {
         ApiError::Unavailable("rewards cannot be stored: the service has no control endpoint (--control-token)".into())
     })?;
-    let now = state.clock.now();
-    let finality = state.reward_finality.as_secs() as i64;
-    let request =
-        blocking(state.clone(), move |st| calculate(&st.projections, checkpoint_id, &st.reward_rule, now, finality))
-            .await?;
     let outcome = control.record_rewards(&request).await?;
     if outcome.created {
-        return Ok(calculation_answer(&request, &outcome));
+        return Ok(written_rows(&request, &outcome));
     }
-    // Calculated before: answer what is stored, once the projections show all of it.
+    // Settled before (by the other path, or an earlier try): answer what is stored once the
+    // projections show all of it.
     for _ in 0..STORED_WAIT_POLLS {
-        let stored = blocking(state.clone(), move |st| stored_distributions(&st.projections, checkpoint_id)).await?;
-        if stored.len() + 1 == outcome.seqs.len() {
-            return Ok(Value::Array(stored));
+        if let Some((_, rows)) = blocking(state.clone(), move |st| stored_rows(&st.projections, checkpoint_id)).await? {
+            return Ok(rows);
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
@@ -253,78 +382,199 @@ pub async fn calculate_and_store(state: Arc<State>, checkpoint_id: u64) -> Resul
     )))
 }
 
-/// Polls (100 ms apart) for a stored calculation to appear in the projections.
-const STORED_WAIT_POLLS: usize = 30;
-
-/// Most checkpoints calculated per background pass.
+/// Most checkpoints settled per background pass.
 const CHECKPOINTS_PER_PASS: usize = 100;
 
-/// One pass of the background reward processing: calculates the oldest pending checkpoints;
-/// returns how many were stored.
+/// The backlog of the reward processing.
+#[derive(Debug, Clone, Default)]
+pub struct Backlog {
+    /// The current checkpoint (highest completed).
+    pub current: Option<u64>,
+    /// current − 5, when above 0.
+    pub finalized_height: Option<u64>,
+    /// Final, unsettled checkpoints that can be settled now (ascending).
+    pub ready: Vec<u64>,
+    /// Final, unsettled checkpoints that wait, with the reason (ascending).
+    pub waiting: Vec<(u64, String)>,
+    /// The newest settled checkpoint.
+    pub last_processed: Option<u64>,
+}
+
+impl Backlog {
+    /// Every pending checkpoint (ready or waiting), ascending.
+    pub fn pending(&self) -> Vec<u64> {
+        let mut all: Vec<u64> = self.ready.iter().copied().chain(self.waiting.iter().map(|(id, _)| *id)).collect();
+        all.sort_unstable();
+        all
+    }
+}
+
+/// Final checkpoints (with a completed event or a leaf) not yet settled, each calculated.
+pub fn backlog(projections: &Projections) -> Result<Backlog> {
+    let current = current_checkpoint(projections)?;
+    let height = finalized_height(current);
+    let settled: BTreeSet<u64> = match projections.family(Family::RewardRuns)? {
+        Some(reader) => u64_values(&reader.searcher(), &AllQuery, "checkpoint_id")?.into_iter().collect(),
+        None => BTreeSet::new(),
+    };
+    let mut backlog =
+        Backlog { current, finalized_height: height, last_processed: settled.last().copied(), ..Default::default() };
+    let Some(height) = height else { return Ok(backlog) };
+    let mut candidates: BTreeSet<u64> = BTreeSet::new();
+    if let Some(reader) = projections.family(Family::WorkerEvents)? {
+        let f = WorkerEventFields::resolve(&reader.index.schema());
+        let query = conjunction(vec![
+            text_term(f.status, WorkerEventStatus::Completed.as_str()),
+            i64_range(f.checkpoint_id, Some(0), Some(i64::try_from(height).unwrap_or(i64::MAX))),
+        ]);
+        candidates.extend(
+            i64_values(&reader.searcher(), &*query, "checkpoint_id")?.into_iter().filter_map(|v| u64::try_from(v).ok()),
+        );
+    }
+    if let Some(reader) = projections.family(Family::Checkpoints)? {
+        let f = CheckpointFields::resolve(&reader.index.schema());
+        let query = i64_range(f.checkpoint_id, Some(0), Some(i64::try_from(height).unwrap_or(i64::MAX)));
+        candidates.extend(
+            i64_values(&reader.searcher(), &*query, "checkpoint_id")?.into_iter().filter_map(|v| u64::try_from(v).ok()),
+        );
+    }
+    for checkpoint_id in candidates.difference(&settled) {
+        let calculation = calculate(projections, *checkpoint_id)?;
+        match calculation.waiting_reason() {
+            None => backlog.ready.push(*checkpoint_id),
+            Some(reason) => backlog.waiting.push((*checkpoint_id, reason)),
+        }
+    }
+    Ok(backlog)
+}
+
+/// The distinct values of an i64 fast field over the matching documents, sorted.
+fn i64_values(searcher: &Searcher, query: &dyn Query, field: &str) -> Result<Vec<i64>> {
+    let addresses = searcher.search(query, &DocSetCollector)?;
+    let mut columns = HashMap::new();
+    let mut values = BTreeSet::new();
+    for address in addresses {
+        let column = match columns.entry(address.segment_ord) {
+            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                entry.insert(searcher.segment_reader(address.segment_ord).fast_fields().i64(field)?)
+            }
+        };
+        values.extend(column.first(address.doc_id));
+    }
+    Ok(values.into_iter().collect())
+}
+
+/// One pass of the background reward processing: settles the oldest checkpoints that can be
+/// settled; returns how many were.
 pub async fn process_pending(state: Arc<State>) -> Result<usize> {
-    let (pending, _) = blocking(state.clone(), |st| processing_backlog(&st.projections)).await?;
-    let eligible = blocking(state.clone(), |st| {
-        final_checkpoints(&st.projections, st.clock.now() - st.reward_finality.as_secs() as i64)
-    })
-    .await?;
-    let pending = pending.into_iter().filter(|id| eligible.binary_search(id).is_ok());
+    let backlog = blocking(state.clone(), |st| backlog(&st.projections)).await?;
     let mut stored = 0;
-    for checkpoint_id in pending.take(CHECKPOINTS_PER_PASS) {
+    for checkpoint_id in backlog.ready.into_iter().take(CHECKPOINTS_PER_PASS) {
         calculate_and_store(state.clone(), checkpoint_id).await?;
         stored += 1;
     }
     Ok(stored)
 }
 
-/// Checkpoints finalized at or before `final_before` (ascending).
-fn final_checkpoints(projections: &Projections, final_before: i64) -> Result<Vec<u64>> {
-    let Some(reader) = projections.family(Family::Checkpoints)? else { return Ok(Vec::new()) };
-    let f = CheckpointFields::resolve(&reader.index.schema());
-    u64_values(&reader.searcher(), &*i64_range(f.finalized_at, None, Some(final_before)), "checkpoint_id")
-}
+/// Most pending checkpoints listed by id in the processing status.
+pub const MAX_LISTED_PENDING: usize = 100;
 
-/// Finalized checkpoints without a reward calculation (ascending), and the newest calculated one.
-pub fn processing_backlog(projections: &Projections) -> Result<(Vec<u64>, Option<u64>)> {
-    let processed = match projections.family(Family::RewardRuns)? {
-        Some(reader) => u64_values(&reader.searcher(), &AllQuery, "checkpoint_id")?,
-        None => Vec::new(),
-    };
-    let finalized = match projections.family(Family::Checkpoints)? {
-        Some(reader) => {
-            u64_values(&reader.searcher(), &ExistsQuery::new("finalized_at".into(), false), "checkpoint_id")?
-        }
-        None => Vec::new(),
-    };
-    let pending = finalized.into_iter().filter(|id| processed.binary_search(id).is_err()).collect();
-    Ok((pending, processed.last().copied()))
-}
-
-/// `GET /admin/checkpoint-processing-status`.
+/// `GET /admin/checkpoint-processing-status`: the document's four fields (`pending_count` is
+/// exact; `pending_checkpoints` lists the oldest [`MAX_LISTED_PENDING`]), then the real rule's
+/// state: `current_checkpoint`, `finalized_height`, and `waiting` (each waiting checkpoint with
+/// the reason it is not settled).
 pub fn processing_status(projections: &Projections) -> Result<Value> {
-    let (pending, last_processed) = processing_backlog(projections)?;
+    let backlog = backlog(projections)?;
+    let pending = backlog.pending();
     let status = match pending.len() {
-        0 => "up to date".to_owned(),
+        0 => "All checkpoints processed".to_owned(),
         1 => "1 checkpoint pending".to_owned(),
         n => format!("{n} checkpoints pending"),
     };
+    let waiting: Vec<Value> = backlog
+        .waiting
+        .iter()
+        .take(MAX_LISTED_PENDING)
+        .map(|(id, reason)| json!({ "checkpoint_id": id, "reason": reason }))
+        .collect();
     Ok(json!({
         "pending_count": pending.len(),
-        "pending_checkpoints": pending,
-        "last_processed_checkpoint": last_processed,
+        "pending_checkpoints": pending.iter().take(MAX_LISTED_PENDING).collect::<Vec<_>>(),
+        "last_processed_checkpoint": backlog.last_processed,
         "status": status,
+        "current_checkpoint": backlog.current,
+        "finalized_height": backlog.finalized_height,
+        "waiting": waiting,
     }))
 }
 
 #[cfg(test)]
 mod tests {
+    use shared::psy_model::reward::RewardSplit;
+
     use super::*;
 
+    fn job(worker: &str, circuit: u8, micros: i64) -> (u64, RewardJob) {
+        let job_id: QProvingJobDataID = format!("0-10-0-{circuit}-0-0-{micros}-8-0").parse().unwrap();
+        (
+            micros as u64,
+            RewardJob {
+                job_id,
+                worker_public_key: worker.into(),
+                timestamp: Timestamp::from_unix_micros(micros),
+                duration: None,
+            },
+        )
+    }
+
     #[test]
-    fn rates_override_the_defaults_and_unknown_types_are_refused() {
-        let rule = RewardRule::from_json(r#"{"RealmBlock": 7}"#).unwrap();
-        assert_eq!(rule.rate(ProvingJobCircuitType::RealmBlock), 7);
-        assert_eq!(rule.rate(ProvingJobCircuitType::UserRegistration), 10);
-        assert!(RewardRule::from_json(r#"{"Mining": 7}"#).unwrap_err().contains("Mining"));
-        assert!(RewardRule::from_json(r#"{"RealmBlock": -1}"#).is_err());
+    fn a_paid_checkpoint_writes_one_reward_per_job_and_the_remainder_in_the_settlement() {
+        let split = RewardSplit { fees_collected: 1003, jobs: 3, reward_per_job: 334, remainder: 1 };
+        let calculation = Calculation {
+            checkpoint_id: 10,
+            outcome: CheckpointReward::Paid(split),
+            jobs: vec![job("a", 7, 1), job("a", 7, 2), job("b", 12, 3)],
+            fees: Some(1003),
+        };
+        let request = calculation.request(99).unwrap();
+        assert_eq!(request.rewards.len(), 3);
+        assert!(request.rewards.iter().all(|r| r.reward_amount == 334 && r.total_jobs_at_checkpoint == 3));
+        assert_eq!(
+            (request.settled.remainder, request.settled.reward_per_job, request.settled.processed_us),
+            (1, 334, 99)
+        );
+        let rows = written_rows(&request, &WriteOutcome { created: true, seqs: vec![5, 6, 7, 8] });
+        let rows = rows.as_array().unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            (rows[0]["worker_public_key"].as_str(), rows[0]["job_count"].as_u64(), rows[0]["total_rewards"].as_u64()),
+            (Some("a"), Some(2), Some(668))
+        );
+        assert_eq!((rows[0]["id"].as_u64(), rows[0]["circuit_type"].as_str()), (Some(5), Some("GUTATwoEndCap")));
+        assert_eq!(
+            (rows[1]["circuit_type"].as_str(), rows[1]["total_rewards"].as_u64()),
+            (Some("GUTARegisterUsers"), Some(334))
+        );
+    }
+
+    #[test]
+    fn only_outcomes_that_cannot_change_are_settled_without_pay() {
+        let base =
+            Calculation { checkpoint_id: 4, outcome: CheckpointReward::NoJobs, jobs: Vec::new(), fees: Some(50) };
+        let request = base.request(1).unwrap();
+        assert!(request.rewards.is_empty());
+        assert_eq!((request.settled.jobs, request.settled.remainder), (0, 50));
+        let below = RewardSplit { fees_collected: 2, jobs: 3, reward_per_job: 0, remainder: 2 };
+        for outcome in [
+            CheckpointReward::NoLeaf,
+            CheckpointReward::NoFees,
+            CheckpointReward::BelowOnePerJob(below),
+            CheckpointReward::NotFinal { checkpoints_to_go: 2 },
+        ] {
+            let waiting = Calculation { outcome, ..base.clone() };
+            assert!(waiting.request(1).is_none(), "{outcome:?}");
+            assert!(waiting.waiting_reason().is_some());
+        }
     }
 }

@@ -1,16 +1,25 @@
 //! `WS /ws/tps`: the TPS broadcast.
 //!
-//! Every `tps_interval` (12 s by default) the service reads the indexer's telemetry and sends
-//! every connected client `{"timestamp", "tps", "block_height", "total_transactions_24h"}`; a new
-//! client first receives the latest message. Messages go through a broadcast channel and each
-//! client has its own task: a client that stops reading falls behind alone (it skips what it
-//! missed, and is dropped when one send, its close included, takes longer than the send timeout, or
-//! when it leaves a ping unanswered that long), never delaying others. Clients are capped
-//! globally and per client key, and what they send is never kept.
+//! Every `tps_interval` (12 s by default) the service computes the TPS as the real service does
+//! (reference §3.11) and sends it to every connected client; a new client first receives the
+//! latest message. Messages go through a broadcast channel and each client has its own task: a
+//! client that stops reading falls behind alone (it skips what it missed, and is dropped when one
+//! send, its close included, takes longer than the send timeout, or when it leaves a ping
+//! unanswered that long), never delaying others. Clients are capped globally and per client key,
+//! and what they send is never kept.
 //!
-//! `tps` is the newest performance sample's transactions over its period; `block_height` the
-//! block height at the newest telemetry poll; `total_transactions_24h` the transactions of the
-//! samples seen in the 24 hours before the service's clock.
+//! - `tps` = the sum of the real weights (`UserEventTxType::tps_weight`: `GUTA` 0, the other
+//!   three 1) over the user events timed in the last [`TPS_WINDOW_SECS`] (12) seconds before the
+//!   service's clock, divided by 12; `transaction_count` is that sum.
+//! - `block_height` = the highest `checkpoint_id` of any worker event (0 before the first).
+//! - `total_transactions_24h` = the same weighted sum over the last 24 hours.
+//!
+//! **Two forms.** By default a client gets the document's flat message
+//! `{"timestamp", "tps", "block_height", "total_transactions_24h"}` (followed by the real
+//! `transaction_count` and `time_window_seconds`). `/ws/tps?format=wrapped` gets the real
+//! service's wrapped form, `{"event_type": "TpsUpdate", "data": {"tps", "transaction_count",
+//! "time_window_seconds", "block_height", "timestamp"}, "timestamp"}`, which the real example
+//! client parses (`TpsUpdate`, the spelling that client expects, not the newer bare `Tps`).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,19 +28,21 @@ use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use shared::schema::psy::{TelemetrySample, TelemetrySampleFields};
+use shared::psy_model::UserEventTxType;
+use shared::schema::psy::UserEventFields;
 use shared::schema::Family;
-use tantivy::query::AllQuery;
-use tantivy::Order;
 use tokio::sync::{broadcast, watch};
 use warp::ws::{Message, WebSocket};
 
-use super::aggregations::aggregate;
-use super::handlers::DAY_SECS;
 use crate::error::{ApiError, Result};
 use crate::projections::Projections;
-use crate::query::{i64_range, page_by};
+use crate::query::{conjunction, count, i64_range, text_term};
 use crate::timefmt::rfc3339;
+
+/// The TPS window, in seconds (the real service's).
+pub const TPS_WINDOW_SECS: i64 = 12;
+/// Seconds in a day.
+const DAY_SECS: i64 = 86_400;
 
 /// Default longest time a send to one client may take (its close included) before the client
 /// is dropped; a client must also answer the server's ping within it.
@@ -74,46 +85,100 @@ impl Default for WsLimits {
     }
 }
 
-/// The TPS message at `now` from the telemetry projection (zeros before the first poll).
-pub fn tps_message(projections: &Projections, now: i64) -> Result<Value> {
-    let Some(reader) = projections.family(Family::Telemetry)? else {
-        return Ok(json!({ "timestamp": rfc3339(now), "tps": 0.0, "block_height": 0, "total_transactions_24h": 0 }));
-    };
-    let f = TelemetrySampleFields::resolve(&reader.index.schema());
+/// The weighted user events timed in `[now − secs, now]` (unix seconds).
+fn weighted_events(projections: &Projections, now: i64, secs: i64) -> Result<u64> {
+    let Some(reader) = projections.family(Family::UserEvents)? else { return Ok(0) };
+    let f = UserEventFields::resolve(&reader.index.schema());
     let searcher = reader.searcher();
-    let newest = page_by(&searcher, &AllQuery, "sample_slot", Order::Desc, 1, 0)?;
-    let newest_poll = page_by(&searcher, &AllQuery, "slot", Order::Desc, 1, 0)?;
-    let sample = |docs: &[tantivy::TantivyDocument]| {
-        docs.first()
-            .map(|doc| TelemetrySample::from_document(doc, &f).map_err(|err| ApiError::Internal(err.to_string())))
-            .transpose()
-    };
-    let tps = sample(&newest)?.map_or(0.0, |s| {
-        if s.sample_period_secs == 0 {
-            0.0
-        } else {
-            s.num_transactions as f64 / s.sample_period_secs as f64
+    let window =
+        || i64_range(f.timestamp_us, Some((now - secs).saturating_mul(1_000_000)), Some(now.saturating_mul(1_000_000)));
+    let mut total = 0;
+    for tx_type in UserEventTxType::ALL {
+        if tx_type.tps_weight() == 0 {
+            continue;
         }
-    });
-    let block_height = sample(&newest_poll)?.map_or(0, |s| s.block_height);
-    let day = aggregate(
-        &searcher,
-        &*i64_range(f.observed_at, Some(now - DAY_SECS), Some(now)),
-        json!({ "transactions": { "sum": { "field": "num_transactions" } } }),
-    )?;
+        let query = conjunction(vec![text_term(f.tx_type, tx_type.as_str()), window()]);
+        total += count(&searcher, &*query)? * tx_type.tps_weight();
+    }
+    Ok(total)
+}
+
+/// The flat TPS message at `now` (unix seconds): the document's fields, then the real
+/// `transaction_count` and `time_window_seconds`.
+pub fn tps_message(projections: &Projections, now: i64) -> Result<Value> {
+    let transactions = weighted_events(projections, now, TPS_WINDOW_SECS)?;
+    let day = weighted_events(projections, now, DAY_SECS)?;
+    let block_height = super::rewards::highest_checkpoint(projections)?.unwrap_or(0);
     Ok(json!({
         "timestamp": rfc3339(now),
-        "tps": tps,
+        "tps": transactions as f64 / TPS_WINDOW_SECS as f64,
         "block_height": block_height,
-        "total_transactions_24h": day["transactions"]["value"].as_f64().unwrap_or(0.0) as u64,
+        "total_transactions_24h": day,
+        "transaction_count": transactions,
+        "time_window_seconds": TPS_WINDOW_SECS,
     }))
+}
+
+/// The real service's wrapped form of a flat message.
+pub fn wrapped(flat: &Value) -> Value {
+    json!({
+        "event_type": "TpsUpdate",
+        "data": {
+            "tps": flat["tps"],
+            "transaction_count": flat["transaction_count"],
+            "time_window_seconds": flat["time_window_seconds"],
+            "block_height": flat["block_height"],
+            "timestamp": flat["timestamp"],
+        },
+        "timestamp": flat["timestamp"],
+    })
+}
+
+/// Which form of the message a client gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TpsForm {
+    /// The document's flat message (the default).
+    #[default]
+    Flat,
+    /// The real service's `{"event_type": "TpsUpdate", "data", "timestamp"}`.
+    Wrapped,
+}
+
+impl TpsForm {
+    /// The `format` query parameter: absent or `flat`, or `wrapped`.
+    pub fn parse(value: Option<&str>) -> Result<Self> {
+        match value {
+            None | Some("flat") => Ok(Self::Flat),
+            Some("wrapped") => Ok(Self::Wrapped),
+            Some(other) => Err(ApiError::BadRequest(format!(
+                "`format` must be flat or wrapped, got {}",
+                crate::params::shown(other)
+            ))),
+        }
+    }
+}
+
+/// One message in both forms.
+#[derive(Debug)]
+struct Frames {
+    flat: Arc<str>,
+    wrapped: Arc<str>,
+}
+
+impl Frames {
+    fn get(&self, form: TpsForm) -> &str {
+        match form {
+            TpsForm::Flat => &self.flat,
+            TpsForm::Wrapped => &self.wrapped,
+        }
+    }
 }
 
 /// The clients' broadcast channel, the latest message, and the clients admitted.
 pub struct TpsHub {
     limits: WsLimits,
-    sender: broadcast::Sender<Arc<str>>,
-    latest: RwLock<Option<Arc<str>>>,
+    sender: broadcast::Sender<Arc<Frames>>,
+    latest: RwLock<Option<Arc<Frames>>>,
     clients: AtomicUsize,
     per_key: Mutex<HashMap<String, usize>>,
     closing: watch::Sender<bool>,
@@ -162,11 +227,13 @@ impl TpsHub {
         self.limits
     }
 
-    /// Sends a message to every client (and to clients that connect later, first).
+    /// Sends a flat message ([`tps_message`]) to every client, each in its form (and to
+    /// clients that connect later, first).
     pub fn publish(&self, message: &Value) {
-        let text: Arc<str> = message.to_string().into();
-        *self.latest.write().unwrap_or_else(|p| p.into_inner()) = Some(text.clone());
-        let _ = self.sender.send(text);
+        let frames =
+            Arc::new(Frames { flat: message.to_string().into(), wrapped: wrapped(message).to_string().into() });
+        *self.latest.write().unwrap_or_else(|p| p.into_inner()) = Some(frames.clone());
+        let _ = self.sender.send(frames);
     }
 
     /// Clients connected now.
@@ -200,11 +267,11 @@ impl TpsHub {
         Ok(Admission { hub: self.clone(), key: key.to_owned() })
     }
 
-    /// Serves one admitted client until it leaves, sends data, stops answering (a send, a close
+    /// Serves one admitted client, in `form`, until it leaves, sends data, stops answering (a send, a close
     /// or a ping answer late by more than the send timeout), or the hub closes. What the client
     /// sends is read and dropped at once: a data message ends the connection (the endpoint takes
     /// none), and the message and frame limits bound what a fragment may hold.
-    pub async fn serve(self: Arc<Self>, socket: WebSocket, admission: Admission) {
+    pub async fn serve(self: Arc<Self>, socket: WebSocket, admission: Admission, form: TpsForm) {
         let timeout = self.limits.send_timeout;
         let mut updates = self.sender.subscribe();
         let mut closing = self.closing.subscribe();
@@ -213,7 +280,7 @@ impl TpsHub {
         let closed = *closing.borrow_and_update();
         let mut ok = match latest {
             Some(_) if closed => false,
-            Some(text) => send(&mut outgoing, Message::text(&*text), timeout).await,
+            Some(frames) => send(&mut outgoing, Message::text(frames.get(form)), timeout).await,
             None => !closed,
         };
         let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + timeout, timeout);
@@ -222,7 +289,7 @@ impl TpsHub {
         while ok {
             tokio::select! {
                 update = updates.recv() => match update {
-                    Ok(text) => ok = send(&mut outgoing, Message::text(&*text), timeout).await,
+                    Ok(frames) => ok = send(&mut outgoing, Message::text(frames.get(form)), timeout).await,
                     Err(broadcast::error::RecvError::Lagged(_)) => {}
                     Err(broadcast::error::RecvError::Closed) => ok = false,
                 },
