@@ -34,6 +34,87 @@ pub fn i64_range(field: Field, lower: Option<i64>, upper: Option<i64>) -> Box<dy
     Box::new(RangeQuery::new(bound(lower), bound(upper)))
 }
 
+/// Documents whose i64 field equals `value`.
+pub fn i64_term(field: Field, value: i64) -> Box<dyn Query> {
+    Box::new(TermQuery::new(Term::from_field_i64(field, value), IndexRecordOption::Basic))
+}
+
+/// Documents whose text field equals one of `values`; no value matches nothing.
+pub fn any_text<S: AsRef<str>>(field: Field, values: &[S]) -> Box<dyn Query> {
+    any(values.iter().map(|value| text_term(field, value.as_ref())).collect())
+}
+
+/// Documents whose u64 field equals one of `values`; no value matches nothing.
+pub fn any_u64(field: Field, values: impl IntoIterator<Item = u64>) -> Box<dyn Query> {
+    any(values.into_iter().map(|value| u64_term(field, value)).collect())
+}
+
+/// Documents matching one of `clauses`; no clause matches nothing.
+pub fn any(mut clauses: Vec<Box<dyn Query>>) -> Box<dyn Query> {
+    match clauses.len() {
+        0 => Box::new(tantivy::query::EmptyQuery),
+        1 => clauses.remove(0),
+        _ => Box::new(BooleanQuery::new(clauses.into_iter().map(|q| (Occur::Should, q)).collect())),
+    }
+}
+
+/// The name a field is declared with (aggregation requests name their fields).
+pub fn field_name(searcher: &Searcher, field: Field) -> String {
+    searcher.schema().get_field_name(field).to_owned()
+}
+
+/// A page of matching documents sorted by an i64 fast field, then a second i64 fast field, then
+/// a u64 fast field (the tie-breaker), all in `order`.
+///
+/// As [`page_by`], a page at either end is found first among the matches whose first key lies in
+/// a narrow window at that end, widened until it holds `offset + limit` matches: the window is
+/// exact, since every match outside it sorts after the ones inside on the first key alone.
+pub fn page_by_keys(
+    searcher: &Searcher,
+    query: &dyn Query,
+    keys: (Field, Field, Field),
+    order: Order,
+    limit: usize,
+    offset: usize,
+) -> Result<Vec<TantivyDocument>> {
+    use tantivy::collector::sort_key::SortByStaticFastValue;
+    if limit == 0 || offset as u64 >= searcher.num_docs() {
+        return Ok(Vec::new());
+    }
+    let schema = searcher.schema();
+    let (first, second, third) =
+        (schema.get_field_name(keys.0), schema.get_field_name(keys.1), schema.get_field_name(keys.2));
+    let top = || {
+        TopDocs::with_limit(limit).and_offset(offset).order_by((
+            (SortByStaticFastValue::<i64>::for_field(first), order),
+            (SortByStaticFastValue::<i64>::for_field(second), order),
+            (SortByStaticFastValue::<u64>::for_field(third), order),
+        ))
+    };
+    let needed = (offset + limit) as u64;
+    let matches = count(searcher, query)?;
+    if matches > NARROWING_MIN_FACTOR * needed {
+        if let Some((min, max)) = i64_bounds(searcher, first)? {
+            let mut share = (NARROWING_MIN_FACTOR * needed) as f64 / matches as f64;
+            while share < 1.0 {
+                let span = (max.saturating_sub(min) as f64 * share) as i64;
+                let window = match order {
+                    Order::Desc => i64_range(keys.0, Some(max.saturating_sub(span)), None),
+                    Order::Asc => i64_range(keys.0, None, Some(min.saturating_add(span))),
+                };
+                let narrowed = BooleanQuery::new(vec![(Occur::Must, query.box_clone()), (Occur::Must, window)]);
+                let (hits, found) = searcher.search(&narrowed, &(top(), Count))?;
+                if found as u64 >= needed {
+                    return hits.into_iter().map(|(_, a)| searcher.doc(a).map_err(ApiError::from)).collect();
+                }
+                share *= NARROWING_GROWTH;
+            }
+        }
+    }
+    let hits = searcher.search(query, &top())?;
+    hits.into_iter().map(|(_, address)| searcher.doc(address).map_err(ApiError::from)).collect()
+}
+
 /// All clauses must match; no clause matches everything.
 pub fn conjunction(clauses: Vec<Box<dyn Query>>) -> Box<dyn Query> {
     if clauses.is_empty() {

@@ -1,24 +1,31 @@
-//! The Psy endpoints as plain functions: typed parameters in, JSON documents (or errors) out.
-//! Field names and JSON types follow `psy-api-services.md`: ids and counts are integers, user
-//! ids and job ids strings where the document shows strings, timestamps RFC 3339 UTC.
+//! The Psy endpoints as plain functions: typed parameters in, JSON documents (or errors) out,
+//! over the real Psy model's projection families (`shared::schema::psy`).
+//!
+//! Answers keep `psy-api-services.md`'s paths, field names, types and spellings (`Completed`,
+//! `InProgress`, `RegisterUser`, circuit types and topics by name, RFC 3339 UTC times) and add
+//! the real fields the document lacks after its own (`source`, `checkpoint_id`, `topic`,
+//! `duration` on worker events). Where the document is silent the real service's computation is
+//! followed (`../shared/reference/psy-real.md` §3). Stored times are unix microseconds; the
+//! service's clock is in seconds.
 
 use std::collections::HashMap;
 
 use serde_json::{json, Value};
-use shared::enums::{JobFilterCategory, ProvingJobCircuitType, QJobTopic, WorkerEventStatus};
+use shared::psy_model::{ProvingJobCircuitType, QJobTopic, Timestamp, WorkerEventStatus};
 use shared::schema::psy::{
-    Contract, ContractFields, Job, JobFields, User, UserEvent, UserEventFields, UserFields, WorkerEvent,
-    WorkerEventFields,
+    Contract, ContractFields, User, UserEvent, UserEventFields, UserFields, WorkerEvent, WorkerEventFields,
 };
 use shared::schema::Family;
+use tantivy::query::Query;
 use tantivy::Order;
 
-use super::input::{self, UserIdFilter};
+use super::input;
 use crate::error::{ApiError, Result};
 use crate::params::Params;
 use crate::projections::Projections;
-use crate::query::{conjunction, count, first, i64_range, page_by, text_term, u64_range, u64_term};
-use crate::timefmt::{self, rfc3339};
+use crate::query::{
+    any_text, any_u64, conjunction, count, i64_bounds, i64_range, i64_term, page_by, page_by_keys, text_term,
+};
 
 /// Default `limit` of the event lists.
 pub const DEFAULT_EVENTS_LIMIT: usize = 300;
@@ -26,12 +33,45 @@ pub const DEFAULT_EVENTS_LIMIT: usize = 300;
 pub const MAX_EVENTS_LIMIT: usize = 1_000;
 /// Default `limit` of `/contracts`.
 pub const DEFAULT_CONTRACTS_LIMIT: usize = 100;
+/// Seconds in the statistics' "last 24 hours".
+pub const DAY_SECS: i64 = 86_400;
+/// Microseconds in one second.
+pub const MICROS: i64 = 1_000_000;
+/// Microseconds in one hour.
+pub const HOUR_US: i64 = 3_600 * MICROS;
+/// Microseconds in the statistics' "last 24 hours".
+pub const DAY_US: i64 = DAY_SECS * MICROS;
 
-fn corrupt(err: shared::entity::MissingField) -> ApiError {
+/// A stored document that lacks a declared field: the projections are corrupt.
+pub(crate) fn corrupt(err: shared::entity::MissingField) -> ApiError {
     ApiError::Internal(err.to_string())
 }
 
-fn order(params: &Params) -> Result<Order> {
+/// Unix microseconds as RFC 3339 UTC (fractions only when the time has them).
+pub fn time_us(micros: i64) -> String {
+    Timestamp::from_unix_micros(micros).to_string()
+}
+
+/// The service's clock (unix seconds) in microseconds.
+pub fn now_us(now: i64) -> i64 {
+    now.saturating_mul(MICROS)
+}
+
+/// A circuit type number's name (`Unknown` for a number the real enum lacks).
+pub fn circuit_name(value: u64) -> &'static str {
+    u8::try_from(value)
+        .ok()
+        .and_then(ProvingJobCircuitType::from_value)
+        .unwrap_or(ProvingJobCircuitType::Unknown)
+        .name()
+}
+
+/// A topic number's name (`Invalid` for a number the real enum lacks).
+pub fn topic_name(value: u64) -> &'static str {
+    u8::try_from(value).ok().and_then(QJobTopic::from_value).unwrap_or(QJobTopic::Invalid).name()
+}
+
+pub(crate) fn order(params: &Params) -> Result<Order> {
     match params.text("order") {
         None | Some("desc") => Ok(Order::Desc),
         Some("asc") => Ok(Order::Asc),
@@ -39,10 +79,20 @@ fn order(params: &Params) -> Result<Order> {
     }
 }
 
-/// The inclusive `start_time`/`end_time` window of an event list (either may be absent).
+/// An RFC 3339 parameter in unix microseconds.
+pub(crate) fn parse_time(name: &str, value: &str) -> Result<i64> {
+    use time::format_description::well_known::Rfc3339;
+    let parsed = time::OffsetDateTime::parse(value, &Rfc3339).map_err(|_| {
+        ApiError::BadRequest(format!("`{name}` must be an RFC 3339 time such as 2024-01-01T00:00:00Z, got {value:?}"))
+    })?;
+    i64::try_from(parsed.unix_timestamp_nanos() / 1_000)
+        .map_err(|_| ApiError::BadRequest(format!("`{name}` is out of range")))
+}
+
+/// The inclusive `start_time`/`end_time` window (unix microseconds; either may be absent).
 pub(crate) fn time_window(params: &Params) -> Result<(Option<i64>, Option<i64>)> {
-    let start = params.text("start_time").map(|v| timefmt::parse("start_time", v)).transpose()?;
-    let end = params.text("end_time").map(|v| timefmt::parse("end_time", v)).transpose()?;
+    let start = params.text("start_time").map(|v| parse_time("start_time", v)).transpose()?;
+    let end = params.text("end_time").map(|v| parse_time("end_time", v)).transpose()?;
     if let (Some(start), Some(end)) = (start, end) {
         if start > end {
             return Err(ApiError::BadRequest("`start_time` is after `end_time`".into()));
@@ -51,58 +101,95 @@ pub(crate) fn time_window(params: &Params) -> Result<(Option<i64>, Option<i64>)>
     Ok((start, end))
 }
 
+/// The statuses as a query over a status field.
+pub(crate) fn statuses(field: tantivy::schema::Field, statuses: &[WorkerEventStatus]) -> Box<dyn Query> {
+    let names: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
+    any_text(field, &names)
+}
+
 /// `GET /health`.
 pub fn health() -> Value {
     json!({ "status": "ok" })
 }
 
-/// `GET /user_info`.
+/// `GET /user_info`: the registered user of a public key (any of its spellings).
 pub fn user_info(projections: &Projections, query: HashMap<String, String>) -> Result<Value> {
     let params = Params::new(query, &["public_key"])?;
     let raw = params.text("public_key").ok_or_else(|| ApiError::BadRequest("`public_key` is required".into()))?;
-    let key = input::public_key("public_key", raw)?;
-    let not_found = || ApiError::NotFound(format!("no user registered with public key {key}"));
+    let forms = input::key_forms("public_key", raw)?;
+    let not_found = || ApiError::NotFound(format!("no user registered with public key {raw}"));
     let reader = projections.family(Family::Users)?.ok_or_else(not_found)?;
-    let fields = UserFields::resolve(&reader.index.schema());
-    let doc = first(reader, fields.public_key, &key)?.ok_or_else(not_found)?;
-    let user = User::from_document(&doc, &fields).map_err(corrupt)?;
+    let f = UserFields::resolve(&reader.index.schema());
+    let searcher = reader.searcher();
+    let seq = crate::query::field_name(&searcher, f.seq);
+    let docs = page_by(&searcher, &*any_text(f.public_key, &forms), &seq, Order::Asc, 1, 0)?;
+    let doc = docs.first().ok_or_else(not_found)?;
+    let user = User::from_document(doc, &f).map_err(corrupt)?;
+    let id = user.id.parse::<u64>().map_or_else(|_| Value::from(user.id.clone()), Value::from);
     Ok(json!({
-        "id": user.user_id,
+        "id": id,
         "public_key": user.public_key,
         "twitter_handle": user.twitter_handle,
         "label": user.label,
-        "created_at": rfc3339(user.created_at),
+        "created_at": time_us(user.created_us),
     }))
 }
 
-/// `GET /worker_events`.
+/// A worker event in the document's row (`shared::psy_model::answer::DocWorkerEventRow`):
+/// `id` the log seq, `start_time` = time − duration for an ended attempt, `end_time` its time
+/// once `COMPLETED` or `FAILED`, then the real `source`, `checkpoint_id`, `topic`, `duration`.
+pub fn worker_event_row(e: &WorkerEvent) -> Value {
+    let ended = matches!(e.status, WorkerEventStatus::Completed | WorkerEventStatus::Failed);
+    let start = match (ended, e.duration) {
+        (true, Some(ms)) => e.timestamp_us.saturating_sub(ms.saturating_mul(1_000)),
+        _ => e.timestamp_us,
+    };
+    json!({
+        "id": e.seq,
+        "realm_id": e.realm_id,
+        "worker_public_key": e.public_key,
+        "status": e.status.doc().as_str(),
+        "start_time": time_us(start),
+        "end_time": ended.then(|| time_us(e.timestamp_us)),
+        "job_id": e.job_id,
+        "circuit_type": circuit_name(e.circuit_type),
+        "source": e.source.as_str(),
+        "checkpoint_id": e.checkpoint_id,
+        "topic": topic_name(e.topic),
+        "duration": e.duration,
+    })
+}
+
+/// The parameters `/worker_events` accepts.
+const WORKER_EVENT_PARAMS: &[&str] = &[
+    "realm_id",
+    "status",
+    "public_key",
+    "topic",
+    "circuit_type",
+    "from_checkpoint_id",
+    "to_checkpoint_id",
+    "offset",
+    "limit",
+    "order",
+    "category",
+    "start_time",
+    "end_time",
+];
+
+/// `GET /worker_events`: ordered by checkpoint, then time, then log seq (the real service orders
+/// by `checkpoint_id, timestamp`), newest first by default. `start_time`/`end_time` bound the
+/// event time (the real service ignores them).
 pub fn worker_events(projections: &Projections, query: HashMap<String, String>) -> Result<Value> {
-    let params = Params::new(
-        query,
-        &[
-            "realm_id",
-            "status",
-            "public_key",
-            "topic",
-            "circuit_type",
-            "from_checkpoint_id",
-            "to_checkpoint_id",
-            "offset",
-            "limit",
-            "order",
-            "category",
-            "start_time",
-            "end_time",
-        ],
-    )?;
-    let realm_id = params.integer::<u64>("realm_id")?;
+    let params = Params::new(query, WORKER_EVENT_PARAMS)?;
+    let realm_id = params.integer::<i64>("realm_id")?;
     let status = input::status(&params, "status")?;
-    let public_key = params.text("public_key").map(|key| input::public_key("public_key", key)).transpose()?;
-    let topic = params.parsed::<QJobTopic>("topic")?;
-    let circuit_type = params.parsed::<ProvingJobCircuitType>("circuit_type")?;
-    let from_checkpoint = params.integer::<u64>("from_checkpoint_id")?;
-    let to_checkpoint = params.integer::<u64>("to_checkpoint_id")?;
-    let category = params.parsed::<JobFilterCategory>("category")?;
+    let public_key = params.text("public_key").map(|key| input::key_forms("public_key", key)).transpose()?;
+    let topic = input::topic(&params, "topic")?;
+    let circuit_type = input::circuit_type(&params, "circuit_type")?;
+    let from_checkpoint = params.integer::<i64>("from_checkpoint_id")?;
+    let to_checkpoint = params.integer::<i64>("to_checkpoint_id")?;
+    let category = input::category(&params, "category")?;
     let (start, end) = time_window(&params)?;
     let order = order(&params)?;
     let (limit, offset) = params.page(DEFAULT_EVENTS_LIMIT, MAX_EVENTS_LIMIT)?;
@@ -110,50 +197,57 @@ pub fn worker_events(projections: &Projections, query: HashMap<String, String>) 
     let f = WorkerEventFields::resolve(&reader.index.schema());
     let mut clauses = Vec::new();
     if let Some(realm_id) = realm_id {
-        clauses.push(u64_term(f.realm_id, realm_id));
+        clauses.push(i64_term(f.realm_id, realm_id));
     }
     if let Some(status) = status {
-        clauses.push(text_term(f.status, status.as_str()));
+        clauses.push(statuses(f.status, status));
     }
-    if let Some(key) = &public_key {
-        clauses.push(text_term(f.worker_public_key, key));
+    if let Some(forms) = &public_key {
+        clauses.push(any_text(f.public_key, forms));
     }
     if let Some(topic) = topic {
-        clauses.push(text_term(f.topic, topic.as_str()));
+        clauses.push(any_u64(f.topic, [u64::from(topic.value())]));
     }
     if let Some(circuit_type) = circuit_type {
-        clauses.push(text_term(f.circuit_type, circuit_type.as_str()));
+        clauses.push(any_u64(f.circuit_type, [u64::from(circuit_type.value())]));
     }
     if from_checkpoint.is_some() || to_checkpoint.is_some() {
-        clauses.push(u64_range(f.checkpoint_id, from_checkpoint, to_checkpoint));
+        clauses.push(i64_range(f.checkpoint_id, from_checkpoint, to_checkpoint));
     }
-    if let Some(category) = category.filter(|c| *c != JobFilterCategory::All) {
-        clauses.push(text_term(f.category, category.as_str()));
+    if let Some(category) = category {
+        if let Some(set) = category.circuit_types {
+            clauses.push(any_u64(f.circuit_type, set.iter().map(|c| u64::from(c.value()))));
+        }
+        if let Some(status) = category.status {
+            clauses.push(statuses(f.status, &[status]));
+        }
     }
     if start.is_some() || end.is_some() {
-        clauses.push(i64_range(f.timestamp, start, end));
+        clauses.push(i64_range(f.timestamp_us, start, end));
     }
-    let docs = page_by(&reader.searcher(), &*conjunction(clauses), "sort_key", order, limit, offset)?;
+    let keys = (f.checkpoint_id, f.timestamp_us, f.seq);
+    let docs = page_by_keys(&reader.searcher(), &*conjunction(clauses), keys, order, limit, offset)?;
     let events = docs
         .iter()
-        .map(|doc| {
-            let e = WorkerEvent::from_document(doc, &f).map_err(corrupt)?;
-            Ok(json!({
-                "id": e.seq,
-                "realm_id": e.realm_id,
-                "worker_public_key": e.worker_public_key,
-                "status": e.status,
-                "start_time": rfc3339(e.start_time),
-                "end_time": e.end_time.map(rfc3339),
-                "job_id": e.job_id.to_string(),
-                "circuit_type": e.circuit_type,
-            }))
-        })
+        .map(|doc| Ok(worker_event_row(&WorkerEvent::from_document(doc, &f).map_err(corrupt)?)))
         .collect::<Result<Vec<Value>>>()?;
     Ok(Value::Array(events))
 }
 
-/// `GET /user_events`.
+/// A user event in the document's row (`shared::psy_model::answer::DocUserEventRow`): `id` the
+/// log seq, `tx_type` in the document's spelling, `checkpoint_id` = `metadata.checkpoint_id`.
+pub fn user_event_row(e: &UserEvent) -> Value {
+    json!({
+        "id": e.seq,
+        "user_id": e.user_id,
+        "public_key": e.public_key,
+        "tx_type": e.tx_type.doc().as_str(),
+        "checkpoint_id": e.checkpoint_id,
+        "timestamp": time_us(e.timestamp_us),
+    })
+}
+
+/// `GET /user_events`: ordered by time, then log seq (the real service orders by `timestamp`).
 pub fn user_events(projections: &Projections, query: HashMap<String, String>) -> Result<Value> {
     let params = Params::new(query, &["user_id", "start_time", "end_time", "tx_type", "offset", "limit", "order"])?;
     let user_id = input::user_id(&params, "user_id")?;
@@ -164,35 +258,27 @@ pub fn user_events(projections: &Projections, query: HashMap<String, String>) ->
     let Some(reader) = projections.family(Family::UserEvents)? else { return Ok(json!([])) };
     let f = UserEventFields::resolve(&reader.index.schema());
     let mut clauses = Vec::new();
-    match user_id {
-        Some(UserIdFilter::Id(id)) => clauses.push(u64_term(f.user_id, id)),
-        Some(UserIdFilter::Unknown) => return Ok(json!([])),
-        None => {}
+    if let Some(id) = &user_id {
+        clauses.push(text_term(f.user_id, id));
     }
     if start.is_some() || end.is_some() {
-        clauses.push(i64_range(f.timestamp, start, end));
+        clauses.push(i64_range(f.timestamp_us, start, end));
     }
-    if let Some(tx_type) = tx_type {
-        clauses.push(text_term(f.tx_type, tx_type.as_str()));
+    if let Some(types) = tx_type {
+        let names: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
+        clauses.push(any_text(f.tx_type, &names));
     }
-    let docs = page_by(&reader.searcher(), &*conjunction(clauses), "sort_key", order, limit, offset)?;
+    let keys = (f.timestamp_us, f.timestamp_us, f.seq);
+    let docs = page_by_keys(&reader.searcher(), &*conjunction(clauses), keys, order, limit, offset)?;
     let events = docs
         .iter()
-        .map(|doc| {
-            let e = UserEvent::from_document(doc, &f).map_err(corrupt)?;
-            Ok(json!({
-                "id": e.seq,
-                "user_id": e.user_id.to_string(),
-                "public_key": e.public_key,
-                "tx_type": e.tx_type,
-                "checkpoint_id": e.checkpoint_id,
-                "timestamp": rfc3339(e.timestamp),
-            }))
-        })
+        .map(|doc| Ok(user_event_row(&UserEvent::from_document(doc, &f).map_err(corrupt)?)))
         .collect::<Result<Vec<Value>>>()?;
     Ok(Value::Array(events))
 }
 
+/// A contract in the document's form, with the real `contract_id`, `checkpoint_id` and
+/// `function_whitelist_root` after it.
 fn contract_json(contract: &Contract) -> Result<Value> {
     let functions: Value = serde_json::from_str(&contract.functions)
         .map_err(|err| ApiError::Internal(format!("contract functions: {err}")))?;
@@ -202,19 +288,23 @@ fn contract_json(contract: &Contract) -> Result<Value> {
         "state_tree_height": contract.state_tree_height,
         "function_count": contract.function_count,
         "functions": functions,
-        "deployed_at": rfc3339(contract.deployed_at),
+        "deployed_at": time_us(contract.deployed_us),
+        "contract_id": contract.contract_id,
+        "checkpoint_id": contract.checkpoint_id,
+        "function_whitelist_root": contract.function_whitelist_root,
     }))
 }
 
-/// `GET /contracts`: newest deployment first.
+/// `GET /contracts`: newest first (by the log seq of a contract's first report).
 pub fn contracts(projections: &Projections, query: HashMap<String, String>) -> Result<Value> {
     let params = Params::new(query, &["deployer", "limit", "offset"])?;
-    let deployer = params.text("deployer").map(|key| input::public_key("deployer", key)).transpose()?;
+    let deployer = params.text("deployer").map(|key| input::key_forms("deployer", key)).transpose()?;
     let (limit, offset) = params.page(DEFAULT_CONTRACTS_LIMIT, MAX_EVENTS_LIMIT)?;
     let Some(reader) = projections.family(Family::Contracts)? else { return Ok(json!([])) };
     let f = ContractFields::resolve(&reader.index.schema());
-    let clauses = deployer.iter().map(|key| text_term(f.deployer, key)).collect();
-    let docs = page_by(&reader.searcher(), &*conjunction(clauses), "seq", Order::Desc, limit, offset)?;
+    let clauses = deployer.iter().map(|forms| any_text(f.deployer, forms)).collect();
+    let seq = reader.index.schema().get_field_name(f.seq).to_owned();
+    let docs = page_by(&reader.searcher(), &*conjunction(clauses), &seq, Order::Desc, limit, offset)?;
     let contracts = docs
         .iter()
         .map(|doc| contract_json(&Contract::from_document(doc, &f).map_err(corrupt)?))
@@ -224,88 +314,115 @@ pub fn contracts(projections: &Projections, query: HashMap<String, String>) -> R
 
 /// `GET /contracts/{uuid}`.
 pub fn contract(projections: &Projections, uuid: &str) -> Result<Value> {
-    let not_found = || ApiError::NotFound(format!("no contract with uuid {uuid:?}"));
+    let not_found = || ApiError::NotFound(format!("no contract with uuid {:?}", crate::params::shown(uuid)));
     let reader = projections.family(Family::Contracts)?.ok_or_else(not_found)?;
     let f = ContractFields::resolve(&reader.index.schema());
-    let doc = first(reader, f.id, uuid)?.ok_or_else(not_found)?;
+    let doc = crate::query::first(reader, f.id, uuid)?.ok_or_else(not_found)?;
     contract_json(&Contract::from_document(&doc, &f).map_err(corrupt)?)
 }
 
-/// `GET /checkpoint/job-events/{checkpoint_id}`: the checkpoint's jobs (folded from their
-/// worker events), in job order.
+/// `GET /checkpoint/job-events/{checkpoint_id}`: the checkpoint's proven jobs as the real
+/// worker-event processor keeps them (its `COMPLETED` events on its highest slot, one per job id,
+/// the earliest completion; `shared::psy_model::reward::reward_jobs`), oldest first, in the
+/// document's row.
 pub fn checkpoint_job_events(projections: &Projections, checkpoint_id: u64) -> Result<Value> {
-    let Some(reader) = projections.family(Family::Jobs)? else { return Ok(json!([])) };
-    let f = JobFields::resolve(&reader.index.schema());
+    let Some(reader) = projections.family(Family::WorkerEvents)? else { return Ok(json!([])) };
+    let f = WorkerEventFields::resolve(&reader.index.schema());
     let searcher = reader.searcher();
-    let query = u64_term(f.checkpoint_id, checkpoint_id);
+    let Ok(checkpoint) = i64::try_from(checkpoint_id) else { return Ok(json!([])) };
+    let query =
+        conjunction(vec![i64_term(f.checkpoint_id, checkpoint), statuses(f.status, &[WorkerEventStatus::Completed])]);
     let total = count(&searcher, &*query)? as usize;
-    let docs = page_by(&searcher, &*query, "job_id", Order::Asc, total, 0)?;
-    let jobs = docs
+    let keys = (f.timestamp_us, f.timestamp_us, f.seq);
+    let events = page_by_keys(&searcher, &*query, keys, Order::Asc, total, 0)?
         .iter()
-        .map(|doc| {
-            let job = Job::from_document(doc, &f).map_err(corrupt)?;
-            Ok(json!({
-                "id": job.job_id,
-                "checkpoint_id": job.checkpoint_id,
-                "job_id": job.job_id.to_string(),
-                "worker_public_key": job.worker_public_key,
-                "circuit_type": job.circuit_type,
-                "status": job.status,
-                "duration_ms": job.duration_ms,
-                "start_time": rfc3339(job.start_time),
-                "end_time": job.end_time.map(rfc3339),
-            }))
+        .map(|doc| WorkerEvent::from_document(doc, &f).map_err(corrupt))
+        .collect::<Result<Vec<WorkerEvent>>>()?;
+    let Some(slot) = events.iter().map(|e| e.slot_id).max() else { return Ok(json!([])) };
+    let mut seen = std::collections::HashSet::new();
+    let rows = events
+        .iter()
+        .filter(|e| e.slot_id == slot && seen.insert(e.job_id.clone()))
+        .map(|e| {
+            let start = e.timestamp_us.saturating_sub(e.duration.unwrap_or(0).saturating_mul(1_000));
+            json!({
+                "id": e.seq,
+                "checkpoint_id": e.checkpoint_id,
+                "job_id": e.job_id,
+                "worker_public_key": e.public_key.as_deref().unwrap_or(shared::psy_model::reward::UNKNOWN_WORKER),
+                "circuit_type": circuit_name(e.circuit_type),
+                "status": e.status.doc().as_str(),
+                "duration_ms": e.duration,
+                "start_time": time_us(start),
+                "end_time": time_us(e.timestamp_us),
+                "topic": topic_name(e.topic),
+            })
         })
-        .collect::<Result<Vec<Value>>>()?;
-    Ok(Value::Array(jobs))
+        .collect();
+    Ok(Value::Array(rows))
 }
 
-/// Seconds in the statistics' "last 24 hours".
-pub const DAY_SECS: i64 = 86_400;
-
-/// `GET /stats`: events of the last 24 hours (by event time, relative to the service's clock) and
-/// the newest block height the indexer's telemetry saw (0 before its first poll).
-pub fn stats(projections: &Projections, now: i64) -> Result<Value> {
-    let window = |family: Family| -> Result<u64> {
-        let Some(reader) = projections.family(family)? else { return Ok(0) };
-        let field = reader.index.schema().get_field("timestamp")?;
-        count(&reader.searcher(), &*i64_range(field, Some(now - DAY_SECS), Some(now)))
+/// Worker events (or user events) in `[now − 24 h, now]`.
+fn last_day(projections: &Projections, family: Family, now_us: i64) -> Result<u64> {
+    let Some(reader) = projections.family(family)? else { return Ok(0) };
+    let schema = reader.index.schema();
+    let field = match family {
+        Family::WorkerEvents => WorkerEventFields::resolve(&schema).timestamp_us,
+        _ => UserEventFields::resolve(&schema).timestamp_us,
     };
-    let block_height = match projections.family(Family::Telemetry)? {
+    count(&reader.searcher(), &*i64_range(field, Some(now_us - DAY_US), Some(now_us)))
+}
+
+/// `GET /stats`: worker and user events of the last 24 hours (by event time, relative to the
+/// service's clock) and, as the real service, the highest checkpoint id of any worker event as
+/// `block_height` (0 without events).
+pub fn stats(projections: &Projections, now: i64) -> Result<Value> {
+    let now_us = now_us(now);
+    let block_height = match projections.family(Family::WorkerEvents)? {
         Some(reader) => {
-            let f = shared::schema::psy::TelemetrySampleFields::resolve(&reader.index.schema());
-            let newest = page_by(&reader.searcher(), &tantivy::query::AllQuery, "sample_slot", Order::Desc, 1, 0)?;
-            match newest.first() {
-                Some(doc) => {
-                    shared::schema::psy::TelemetrySample::from_document(doc, &f).map_err(corrupt)?.block_height
-                }
-                None => 0,
-            }
+            let f = WorkerEventFields::resolve(&reader.index.schema());
+            let searcher = reader.searcher();
+            let name = crate::query::field_name(&searcher, f.checkpoint_id);
+            i64_bounds(&searcher, &name)?.map_or(0, |(_, max)| max.max(0))
         }
         None => 0,
     };
     Ok(json!({
         "status": "ok",
-        "worker_events_24h": window(Family::WorkerEvents)?,
-        "user_events_24h": window(Family::UserEvents)?,
+        "worker_events_24h": last_day(projections, Family::WorkerEvents, now_us)?,
+        "user_events_24h": last_day(projections, Family::UserEvents, now_us)?,
         "block_height": block_height,
-        "timestamp": rfc3339(now),
+        "timestamp": time_us(now_us),
     }))
 }
 
-/// `GET /stats/jobs/counts`: jobs by current status (every status, zeros included).
+/// `GET /stats/jobs/counts`: jobs (latest status per job id) by status in the document's keys
+/// (`Pending`, `InProgress`, `Completed`, `Failed`), zeros included.
 pub fn job_counts(projections: &Projections) -> Result<Value> {
-    let mut counts = serde_json::Map::new();
     let reader = projections.family(Family::Jobs)?;
-    for status in WorkerEventStatus::ALL {
-        let n = match reader {
-            Some(reader) => {
-                let f = JobFields::resolve(&reader.index.schema());
-                count(&reader.searcher(), &*text_term(f.status, status.as_str()))?
-            }
-            None => 0,
-        };
-        counts.insert(status.as_str().to_owned(), n.into());
+    let mut counts = HashMap::new();
+    if let Some(reader) = reader {
+        let f = shared::schema::psy::JobFields::resolve(&reader.index.schema());
+        let searcher = reader.searcher();
+        for status in WorkerEventStatus::ALL {
+            counts.insert(*status, count(&searcher, &*statuses(f.status, &[*status]))?);
+        }
     }
-    Ok(Value::Object(counts))
+    Ok(Value::Object(shared::psy_model::answer::doc_status_counts(|s| counts.get(&s).copied().unwrap_or(0))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_times() {
+        assert_eq!(circuit_name(7), "GUTATwoEndCap");
+        assert_eq!(circuit_name(300), "Unknown");
+        assert_eq!(topic_name(5), "AggregateJobs");
+        assert_eq!(time_us(1_704_067_200 * MICROS), "2024-01-01T00:00:00Z");
+        assert_eq!(time_us(1_704_067_200 * MICROS + 250_000), "2024-01-01T00:00:00.250Z");
+        assert_eq!(parse_time("t", "2024-01-01T00:00:00.000001Z").ok(), Some(1_704_067_200 * MICROS + 1));
+        assert!(parse_time("t", "yesterday").is_err());
+    }
 }

@@ -1,27 +1,29 @@
 //! Per-worker endpoints: statistics, the leaderboard and rewards.
 //!
-//! "Last 24 hours" of jobs means jobs that ended in the 24 hours before the service's clock;
-//! rewards of the last 24 hours are distributions dated (at their checkpoint's finalization) in
-//! that window. `success_rate` is completed over completed-or-failed (0 without either).
+//! Rewards are the RewardDistributions family: one row per rewarded job with its
+//! `reward_amount`, dated at the job's completion. A worker key path segment takes any real
+//! form and matches every spelling of the key ([`input::key_forms`]); answers echo it as given.
+//! "Last 24 hours" is `[now − 24 h, now]` on the service's clock; `success_rate` is completed
+//! over completed-or-failed worker events (0 without either).
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{json, Value};
-use shared::enums::ProvingJobCircuitType;
-use shared::schema::psy::{JobFields, RewardDistributionFields};
+use shared::psy_model::WorkerEventStatus;
+use shared::schema::psy::{
+    CheckpointFields, RewardDistributionFields, User, UserFields, WorkerEvent, WorkerEventFields,
+};
 use shared::schema::Family;
 use tantivy::query::Query;
-use tantivy::Searcher;
+use tantivy::{Order, Searcher};
 
 use super::aggregations::{aggregate, average, buckets, distinct, sub_counts, BucketSize, MAX_DISTINCT_WORKERS};
-use super::handlers::DAY_SECS;
+use super::handlers::{circuit_name, corrupt, now_us, statuses, time_us, time_window, DAY_US};
 use super::input;
-use super::rewards::checkpoint;
 use crate::error::{ApiError, Result};
 use crate::params::Params;
 use crate::projections::Projections;
-use crate::query::{conjunction, count, i64_range, text_term, u64_term};
-use crate::timefmt::rfc3339;
+use crate::query::{any_text, conjunction, count, field_name, i64_range, page_by_keys, u64_term};
 
 /// Default and largest `limit` of the leaderboard.
 pub const LEADERBOARD_LIMIT: usize = 100;
@@ -30,7 +32,8 @@ pub const DEFAULT_REWARD_BUCKETS: usize = 100;
 /// Largest number of reward buckets; larger limits are capped.
 pub const MAX_REWARD_BUCKETS: usize = 1_000;
 
-fn rate(completed: u64, failed: u64) -> f64 {
+/// Completed over completed-or-failed (0 without either).
+pub fn rate(completed: u64, failed: u64) -> f64 {
     if completed + failed == 0 {
         0.0
     } else {
@@ -46,68 +49,84 @@ fn sums(searcher: &Searcher, query: &dyn Query, fields: &[&str]) -> Result<Vec<f
     Ok(fields.iter().map(|field| result[*field]["value"].as_f64().unwrap_or(0.0)).collect())
 }
 
-/// The worker's reward distributions, optionally within a time range.
-fn distributions_of(
-    projections: &Projections,
-    worker: &str,
-    start: Option<i64>,
-    end: Option<i64>,
-) -> Result<Option<(Searcher, Box<dyn Query>)>> {
-    let Some(reader) = projections.family(Family::RewardDistributions)? else { return Ok(None) };
-    let f = RewardDistributionFields::resolve(&reader.index.schema());
-    let mut clauses = vec![text_term(f.worker_public_key, worker)];
-    if start.is_some() || end.is_some() {
-        clauses.push(i64_range(f.created_at, start, end));
-    }
-    Ok(Some((reader.searcher(), conjunction(clauses))))
+/// The worker's reward distributions (any spelling of its key), optionally within a time range.
+struct Distributions {
+    searcher: Searcher,
+    f: RewardDistributionFields,
+    query: Box<dyn Query>,
 }
 
-fn total_rewards(projections: &Projections, worker: &str) -> Result<(u64, u64)> {
-    match distributions_of(projections, worker, None, None)? {
-        Some((searcher, query)) => {
-            let totals = sums(&searcher, &*query, &["total_rewards", "job_count"])?;
-            Ok((totals[0] as u64, totals[1] as u64))
+impl Distributions {
+    fn of(projections: &Projections, forms: &[String], start: Option<i64>, end: Option<i64>) -> Result<Option<Self>> {
+        let Some(reader) = projections.family(Family::RewardDistributions)? else { return Ok(None) };
+        let f = RewardDistributionFields::resolve(&reader.index.schema());
+        let mut clauses = vec![any_text(f.worker_public_key, forms)];
+        if start.is_some() || end.is_some() {
+            clauses.push(i64_range(f.timestamp_us, start, end));
         }
-        None => Ok((0, 0)),
+        Ok(Some(Self { searcher: reader.searcher(), f, query: conjunction(clauses) }))
+    }
+
+    fn name(&self, field: tantivy::schema::Field) -> String {
+        field_name(&self.searcher, field)
+    }
+
+    /// Rewards and rewarded jobs.
+    fn totals(&self) -> Result<(u64, u64)> {
+        let rewards = sums(&self.searcher, &*self.query, &[&self.name(self.f.reward_amount)])?[0] as u64;
+        Ok((rewards, count(&self.searcher, &*self.query)?))
     }
 }
 
-/// The worker's jobs (404 when the worker has none).
-fn worker_jobs<'a>(
-    projections: &'a Projections,
-    worker: &str,
-) -> Result<(&'a crate::projections::FamilyReader, JobFields)> {
-    let not_found = || ApiError::NotFound(format!("no jobs by worker {worker}"));
-    let reader = projections.family(Family::Jobs)?.ok_or_else(not_found)?;
-    let f = JobFields::resolve(&reader.index.schema());
-    if count(&reader.searcher(), &*text_term(f.worker_public_key, worker))? == 0 {
+/// `GET /stats/workers/{worker_public_key}` (404 for a key no worker event reports): the
+/// document's `jobs_completed_24h`/`jobs_failed_24h` (the worker's `COMPLETED`/`FAILED` events in
+/// the last 24 hours), `average_completion_time` (seconds; as the real `avg_proof_time`, over
+/// all its `COMPLETED` events with a duration above 0), `success_rate` over the 24 hours and
+/// `total_rewards` (all its distributions); then the real `total_completed`, `total_failed` and
+/// `last_completed_block_height` (checkpoint of its newest `COMPLETED` event).
+pub fn worker_stats(projections: &Projections, raw_key: &str, now: i64) -> Result<Value> {
+    let forms = input::key_forms("worker_public_key", raw_key)?;
+    let not_found = || ApiError::NotFound(format!("no worker events by worker {raw_key}"));
+    let reader = projections.family(Family::WorkerEvents)?.ok_or_else(not_found)?;
+    let f = WorkerEventFields::resolve(&reader.index.schema());
+    let searcher = reader.searcher();
+    let worker = || any_text(f.public_key, &forms);
+    if count(&searcher, &*worker())? == 0 {
         return Err(not_found());
     }
-    Ok((reader, f))
-}
-
-/// `GET /stats/workers/{worker_public_key}`.
-pub fn worker_stats(projections: &Projections, raw_key: &str, now: i64) -> Result<Value> {
-    let worker = input::public_key("worker_public_key", raw_key)?;
-    let (reader, f) = worker_jobs(projections, &worker)?;
-    let searcher = reader.searcher();
-    let ended = |status: &str| {
-        conjunction(vec![
-            text_term(f.worker_public_key, &worker),
-            text_term(f.status, status),
-            i64_range(f.end_time, Some(now - DAY_SECS), Some(now)),
-        ])
+    let now_us = now_us(now);
+    let of_status = |status: WorkerEventStatus, day: bool| {
+        let mut clauses = vec![worker(), statuses(f.status, &[status])];
+        if day {
+            clauses.push(i64_range(f.timestamp_us, Some(now_us - DAY_US), Some(now_us)));
+        }
+        conjunction(clauses)
     };
-    let completed = count(&searcher, &*ended("Completed"))?;
-    let failed = count(&searcher, &*ended("Failed"))?;
-    let average_ms = average(&searcher, &*ended("Completed"), "duration_ms")?.unwrap_or(0.0);
+    let completed = count(&searcher, &*of_status(WorkerEventStatus::Completed, true))?;
+    let failed = count(&searcher, &*of_status(WorkerEventStatus::Failed, true))?;
+    let proven =
+        conjunction(vec![of_status(WorkerEventStatus::Completed, false), i64_range(f.duration, Some(1), None)]);
+    let average_ms = average(&searcher, &*proven, &field_name(&searcher, f.duration))?.unwrap_or(0.0);
+    let keys = (f.timestamp_us, f.timestamp_us, f.seq);
+    let newest = page_by_keys(&searcher, &*of_status(WorkerEventStatus::Completed, false), keys, Order::Desc, 1, 0)?;
+    let last_completed = match newest.first() {
+        Some(doc) => Some(WorkerEvent::from_document(doc, &f).map_err(corrupt)?.checkpoint_id),
+        None => None,
+    };
+    let rewards = match Distributions::of(projections, &forms, None, None)? {
+        Some(d) => d.totals()?.0,
+        None => 0,
+    };
     Ok(json!({
-        "worker_public_key": worker,
+        "worker_public_key": raw_key,
         "jobs_completed_24h": completed,
         "jobs_failed_24h": failed,
         "average_completion_time": average_ms / 1_000.0,
         "success_rate": rate(completed, failed),
-        "total_rewards": total_rewards(projections, &worker)?.0,
+        "total_rewards": rewards,
+        "total_completed": count(&searcher, &*of_status(WorkerEventStatus::Completed, false))?,
+        "total_failed": count(&searcher, &*of_status(WorkerEventStatus::Failed, false))?,
+        "last_completed_block_height": last_completed,
     }))
 }
 
@@ -128,91 +147,125 @@ pub fn leaderboard(
     Ok(Value::Array(rows.iter().take(limit).cloned().collect()))
 }
 
-/// The leaderboard's first [`LEADERBOARD_LIMIT`] rows at `now`: workers with jobs ended or
-/// rewards dated in the last 24 hours, ranked by rewards, then completed jobs, then key.
+/// The leaderboard's first [`LEADERBOARD_LIMIT`] rows at `now`, as the real service ranks it:
+/// workers with rewards above 0 dated in the last 24 hours, by those rewards descending, then
+/// key ascending (no ties). `jobs_completed_24h` is the worker's rewarded jobs in the window (the
+/// real `proofs_24h`), `success_rate` its worker events' over the window, and
+/// `twitter_username` (real field) the handle of a user registered with the worker's key, else
+/// null.
 pub fn leaderboard_rows(projections: &Projections, now: i64) -> Result<Vec<Value>> {
-    let window = (Some(now - DAY_SECS), Some(now));
-    // worker → (rewards, completed, failed)
-    let mut rows: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
-    if let Some(jobs) = projections.family(Family::Jobs)? {
-        let f = JobFields::resolve(&jobs.index.schema());
-        let request = json!({ "workers": { "terms": { "field": "worker_public_key", "size": MAX_DISTINCT_WORKERS },
-            "aggs": { "by_key": { "terms": { "field": "status", "size": 10 } } } } });
-        let result = aggregate(&jobs.searcher(), &*i64_range(f.end_time, window.0, window.1), request)?;
-        for bucket in result["workers"]["buckets"].as_array().into_iter().flatten() {
-            let Some(worker) = bucket["key"].as_str() else { continue };
-            let by_status = sub_counts(bucket, "by_key");
-            let row = rows.entry(worker.to_owned()).or_default();
-            row.1 = by_status.get("Completed").copied().unwrap_or(0);
-            row.2 = by_status.get("Failed").copied().unwrap_or(0);
-        }
-    }
+    let now_us = now_us(now);
+    // worker → (rewards, rewarded jobs)
+    let mut rewarded: Vec<(String, (u64, u64))> = Vec::new();
     if let Some(reader) = projections.family(Family::RewardDistributions)? {
         let f = RewardDistributionFields::resolve(&reader.index.schema());
-        let request = json!({ "workers": { "terms": { "field": "worker_public_key", "size": MAX_DISTINCT_WORKERS },
-            "aggs": { "rewards": { "sum": { "field": "total_rewards" } } } } });
-        let result = aggregate(&reader.searcher(), &*i64_range(f.created_at, window.0, window.1), request)?;
+        let searcher = reader.searcher();
+        let request = json!({ "workers": {
+            "terms": { "field": field_name(&searcher, f.worker_public_key), "size": MAX_DISTINCT_WORKERS },
+            "aggs": { "rewards": { "sum": { "field": field_name(&searcher, f.reward_amount) } } } } });
+        let result = aggregate(&searcher, &*i64_range(f.timestamp_us, Some(now_us - DAY_US), Some(now_us)), request)?;
         for bucket in result["workers"]["buckets"].as_array().into_iter().flatten() {
-            let (Some(worker), Some(rewards)) = (bucket["key"].as_str(), bucket["rewards"]["value"].as_f64()) else {
+            let (Some(worker), Some(rewards), Some(jobs)) =
+                (bucket["key"].as_str(), bucket["rewards"]["value"].as_f64(), bucket["doc_count"].as_u64())
+            else {
                 continue;
             };
-            rows.entry(worker.to_owned()).or_default().0 = rewards as u64;
+            if rewards >= 1.0 {
+                rewarded.push((worker.to_owned(), (rewards as u64, jobs)));
+            }
         }
     }
-    let mut ranked: Vec<(String, (u64, u64, u64))> = rows.into_iter().collect();
-    ranked.sort_by(|(a_key, a), (b_key, b)| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a_key.cmp(b_key)));
-    Ok(ranked
+    rewarded.sort_by(|(a_key, a), (b_key, b)| b.0.cmp(&a.0).then(a_key.cmp(b_key)));
+    rewarded.truncate(LEADERBOARD_LIMIT);
+    let outcomes = outcomes_last_day(projections, now_us)?;
+    let users = projections.family(Family::Users)?;
+    rewarded
         .into_iter()
-        .take(LEADERBOARD_LIMIT)
         .enumerate()
-        .map(|(index, (worker, (rewards, completed, failed)))| {
-            json!({
+        .map(|(index, (worker, (rewards, jobs)))| {
+            let (completed, failed) = outcomes.get(&worker).copied().unwrap_or_default();
+            let twitter = match users {
+                Some(reader) => {
+                    let f = UserFields::resolve(&reader.index.schema());
+                    match crate::query::first(reader, f.public_key, &worker)? {
+                        Some(doc) => Some(User::from_document(&doc, &f).map_err(corrupt)?.twitter_handle),
+                        None => None,
+                    }
+                }
+                None => None,
+            };
+            Ok(json!({
                 "rank": index + 1,
                 "worker_public_key": worker,
                 "total_rewards_24h": rewards,
-                "jobs_completed_24h": completed,
+                "jobs_completed_24h": jobs,
                 "success_rate": rate(completed, failed),
-            })
+                "twitter_username": twitter,
+            }))
         })
-        .collect())
+        .collect()
 }
 
-/// `GET /rewards/{worker_public_key}?checkpoint_id=`: the worker's rewards in one checkpoint.
+/// `COMPLETED` and `FAILED` worker events per worker key in the last 24 hours.
+fn outcomes_last_day(projections: &Projections, now_us: i64) -> Result<BTreeMap<String, (u64, u64)>> {
+    let mut outcomes = BTreeMap::new();
+    let Some(reader) = projections.family(Family::WorkerEvents)? else { return Ok(outcomes) };
+    let f = WorkerEventFields::resolve(&reader.index.schema());
+    let searcher = reader.searcher();
+    let query = conjunction(vec![
+        i64_range(f.timestamp_us, Some(now_us - DAY_US), Some(now_us)),
+        statuses(f.status, &[WorkerEventStatus::Completed, WorkerEventStatus::Failed]),
+    ]);
+    let request = json!({ "workers": {
+        "terms": { "field": field_name(&searcher, f.public_key), "size": MAX_DISTINCT_WORKERS },
+        "aggs": { "by_key": { "terms": { "field": field_name(&searcher, f.status), "size": 10 } } } } });
+    let result = aggregate(&searcher, &*query, request)?;
+    for bucket in result["workers"]["buckets"].as_array().into_iter().flatten() {
+        let Some(worker) = bucket["key"].as_str() else { continue };
+        let by_status = sub_counts(bucket, "by_key");
+        let count = |s: WorkerEventStatus| by_status.get(s.as_str()).copied().unwrap_or(0);
+        outcomes.insert(worker.to_owned(), (count(WorkerEventStatus::Completed), count(WorkerEventStatus::Failed)));
+    }
+    Ok(outcomes)
+}
+
+/// `GET /rewards/{worker_public_key}?checkpoint_id=`: the worker's rewards in one checkpoint
+/// (404 for a checkpoint no leaf reported), broken down by circuit type (by number).
 pub fn checkpoint_rewards(projections: &Projections, raw_key: &str, query: HashMap<String, String>) -> Result<Value> {
-    let worker = input::public_key("worker_public_key", raw_key)?;
+    let forms = input::key_forms("worker_public_key", raw_key)?;
     let params = Params::new(query, &["checkpoint_id"])?;
     let checkpoint_id = params
         .integer::<u64>("checkpoint_id")?
         .ok_or_else(|| ApiError::BadRequest("`checkpoint_id` is required".into()))?;
-    checkpoint(projections, checkpoint_id)?;
+    let not_found = || ApiError::NotFound(format!("no checkpoint {checkpoint_id}"));
+    let checkpoints = projections.family(Family::Checkpoints)?.ok_or_else(not_found)?;
+    let cf = CheckpointFields::resolve(&checkpoints.index.schema());
+    crate::query::first(checkpoints, cf.id, &checkpoint_id.to_string())?.ok_or_else(not_found)?;
     let mut breakdown = Vec::new();
     let (mut total, mut jobs) = (0, 0);
-    if let Some(reader) = projections.family(Family::RewardDistributions)? {
-        let f = RewardDistributionFields::resolve(&reader.index.schema());
-        let query =
-            conjunction(vec![text_term(f.worker_public_key, &worker), u64_term(f.checkpoint_id, checkpoint_id)]);
-        let request = json!({ "types": { "terms": { "field": "circuit_type", "size": 100 }, "aggs": {
-            "rewards": { "sum": { "field": "total_rewards" } }, "jobs": { "sum": { "field": "job_count" } } } } });
-        let result = aggregate(&reader.searcher(), &*query, request)?;
-        let by_type: HashMap<String, (u64, u64)> = result["types"]["buckets"]
+    if let Some(d) = Distributions::of(projections, &forms, None, None)? {
+        let query = conjunction(vec![d.query.box_clone(), u64_term(d.f.checkpoint_id, checkpoint_id)]);
+        let request = json!({ "types": { "terms": { "field": d.name(d.f.circuit_type), "size": 300 }, "aggs": {
+            "rewards": { "sum": { "field": d.name(d.f.reward_amount) } } } } });
+        let result = aggregate(&d.searcher, &*query, request)?;
+        let mut by_type: Vec<(u64, u64, u64)> = result["types"]["buckets"]
             .as_array()
             .into_iter()
             .flatten()
             .filter_map(|b| {
-                let sum = |name: &str| b[name]["value"].as_f64().unwrap_or(0.0) as u64;
-                Some((b["key"].as_str()?.to_owned(), (sum("jobs"), sum("rewards"))))
+                Some((b["key"].as_f64()? as u64, b["doc_count"].as_u64()?, b["rewards"]["value"].as_f64()? as u64))
             })
             .collect();
-        for circuit_type in ProvingJobCircuitType::ALL {
-            if let Some((job_count, rewards)) = by_type.get(circuit_type.as_str()) {
-                total += rewards;
-                jobs += job_count;
-                breakdown.push(json!({ "circuit_type": circuit_type, "job_count": job_count, "rewards": rewards }));
-            }
+        by_type.sort_unstable();
+        for (circuit, job_count, rewards) in by_type {
+            total += rewards;
+            jobs += job_count;
+            breakdown
+                .push(json!({ "circuit_type": circuit_name(circuit), "job_count": job_count, "rewards": rewards }));
         }
     }
     Ok(json!({
-        "worker_public_key": worker,
+        "worker_public_key": raw_key,
         "checkpoint_id": checkpoint_id,
         "total_rewards": total,
         "job_count": jobs,
@@ -220,7 +273,7 @@ pub fn checkpoint_rewards(projections: &Projections, raw_key: &str, query: HashM
     }))
 }
 
-/// A reward time bucket: start, rewards, rewarded jobs, distinct checkpoints.
+/// A reward time bucket: start (unix microseconds), rewards, rewarded jobs, distinct checkpoints.
 struct RewardBucket {
     start: i64,
     rewards: u64,
@@ -231,20 +284,17 @@ struct RewardBucket {
 /// The worker's reward buckets, newest first, at most `limit`.
 fn reward_buckets(
     projections: &Projections,
-    worker: &str,
+    forms: &[String],
     range: (Option<i64>, Option<i64>),
     size: BucketSize,
     limit: usize,
 ) -> Result<Vec<RewardBucket>> {
-    let Some((searcher, query)) = distributions_of(projections, worker, range.0, range.1)? else {
-        return Ok(Vec::new());
-    };
+    let Some(d) = Distributions::of(projections, forms, range.0, range.1)? else { return Ok(Vec::new()) };
     let sub = json!({
-        "rewards": { "sum": { "field": "total_rewards" } },
-        "jobs": { "sum": { "field": "job_count" } },
-        "checkpoints": { "terms": { "field": "checkpoint_id", "size": MAX_DISTINCT_WORKERS } },
+        "rewards": { "sum": { "field": d.name(d.f.reward_amount) } },
+        "checkpoints": { "terms": { "field": d.name(d.f.checkpoint_id), "size": MAX_DISTINCT_WORKERS } },
     });
-    let mut found = buckets(&searcher, &*query, "created_at", sub, size)?;
+    let mut found = buckets(&d.searcher, &*d.query, &d.name(d.f.timestamp_us), sub, size)?;
     found.sort_by_key(|b| std::cmp::Reverse(b.start));
     Ok(found
         .into_iter()
@@ -252,27 +302,27 @@ fn reward_buckets(
         .map(|b| RewardBucket {
             start: b.start,
             rewards: b.aggs["rewards"]["value"].as_f64().unwrap_or(0.0) as u64,
-            jobs: b.aggs["jobs"]["value"].as_f64().unwrap_or(0.0) as u64,
+            jobs: b.total,
             checkpoints: b.aggs["checkpoints"]["buckets"].as_array().map_or(0, |c| c.len() as u64),
         })
         .collect())
 }
 
 /// `GET /rewards_aggregations/{worker_public_key}`: buckets `1d` (default), `1w`, `1m`,
-/// `all_time`, newest first.
+/// `all_time` of the worker's distributions, newest first.
 pub fn rewards_aggregations(projections: &Projections, raw_key: &str, query: HashMap<String, String>) -> Result<Value> {
-    let worker = input::public_key("worker_public_key", raw_key)?;
+    let forms = input::key_forms("worker_public_key", raw_key)?;
     let params = Params::new(query, &["bucket", "start_time", "end_time", "limit"])?;
     let size =
         BucketSize::parse_among("bucket", params.text("bucket").unwrap_or("1d"), &["1d", "1w", "1m", "all_time"])?;
-    let range = super::handlers::time_window(&params)?;
+    let range = time_window(&params)?;
     let (limit, _) = params.page(DEFAULT_REWARD_BUCKETS, MAX_REWARD_BUCKETS)?;
-    let items = reward_buckets(projections, &worker, range, size, limit)?
+    let items = reward_buckets(projections, &forms, range, size, limit)?
         .into_iter()
         .map(|b| {
             let average = if b.jobs == 0 { 0.0 } else { b.rewards as f64 / b.jobs as f64 };
             json!({
-                "time_bucket": rfc3339(b.start),
+                "time_bucket": time_us(b.start),
                 "total_rewards": b.rewards,
                 "job_count": b.jobs,
                 "average_reward_per_job": average,
@@ -283,64 +333,64 @@ pub fn rewards_aggregations(projections: &Projections, raw_key: &str, query: Has
 }
 
 /// `GET /checkpoint/rewards/{worker_public_key}`: buckets of `time_period` (`2m`, `1h`, `1d`
-/// default, `1w`, `1m`), newest first; the totals cover the whole time range.
+/// default, `1w`, `1m`), newest first; as the real service, the totals sum the returned buckets.
 pub fn worker_rewards(projections: &Projections, raw_key: &str, query: HashMap<String, String>) -> Result<Value> {
-    let worker = input::public_key("worker_public_key", raw_key)?;
+    let forms = input::key_forms("worker_public_key", raw_key)?;
     let params = Params::new(query, &["time_period", "start_time", "end_time", "limit"])?;
     let period = params.text("time_period").unwrap_or("1d").to_owned();
     let size = BucketSize::parse_among("time_period", &period, &["2m", "1h", "1d", "1w", "1m"])?;
-    let range = super::handlers::time_window(&params)?;
+    let range = time_window(&params)?;
     let (limit, _) = params.page(DEFAULT_REWARD_BUCKETS, MAX_REWARD_BUCKETS)?;
-    let aggregations: Vec<Value> = reward_buckets(projections, &worker, range, size, limit)?
-        .into_iter()
+    let found = reward_buckets(projections, &forms, range, size, limit)?;
+    let aggregations: Vec<Value> = found
+        .iter()
         .map(|b| {
             json!({
-                "time_bucket": rfc3339(b.start),
+                "time_bucket": time_us(b.start),
                 "total_rewards": b.rewards,
                 "jobs_completed": b.jobs,
                 "checkpoints_participated": b.checkpoints,
             })
         })
         .collect();
-    let (mut rewards, mut jobs, mut checkpoints) = (0, 0, 0);
-    if let Some((searcher, query)) = distributions_of(projections, &worker, range.0, range.1)? {
-        let totals = sums(&searcher, &*query, &["total_rewards", "job_count"])?;
-        (rewards, jobs) = (totals[0] as u64, totals[1] as u64);
-        checkpoints = distinct(&searcher, &*query, "checkpoint_id")? as u64;
-    }
     Ok(json!({
-        "worker_public_key": worker,
+        "worker_public_key": raw_key,
         "time_period": period,
         "aggregations": aggregations,
-        "total_rewards": rewards,
-        "total_jobs": jobs,
-        "total_checkpoints": checkpoints,
+        "total_rewards": found.iter().map(|b| b.rewards).sum::<u64>(),
+        "total_jobs": found.iter().map(|b| b.jobs).sum::<u64>(),
+        "total_checkpoints": found.iter().map(|b| b.checkpoints).sum::<u64>(),
     }))
 }
 
-/// `GET /checkpoint/rewards/{worker_public_key}/stats`: all-time totals; jobs and checkpoints
-/// from the worker's jobs, rewards (and the average per rewarded job) from its distributions.
+/// `GET /checkpoint/rewards/{worker_public_key}/stats`: all-time totals of the worker's
+/// distributions (404 without any): rewards, rewarded jobs, distinct checkpoints, the average
+/// reward per job, the first and last reward's job completion time, and the real
+/// `last_checkpoint_id`.
 pub fn worker_reward_stats(projections: &Projections, raw_key: &str) -> Result<Value> {
-    let worker = input::public_key("worker_public_key", raw_key)?;
-    let (reader, f) = worker_jobs(projections, &worker)?;
-    let searcher = reader.searcher();
-    let all = text_term(f.worker_public_key, &worker);
-    let completed = count(&searcher, &*conjunction(vec![all.box_clone(), text_term(f.status, "Completed")]))?;
-    let checkpoints = distinct(&searcher, &*all, "checkpoint_id")?;
+    let forms = input::key_forms("worker_public_key", raw_key)?;
+    let not_found = || ApiError::NotFound(format!("no rewards for worker {raw_key}"));
+    let d = Distributions::of(projections, &forms, None, None)?.ok_or_else(not_found)?;
+    let (rewards, jobs) = d.totals()?;
+    if jobs == 0 {
+        return Err(not_found());
+    }
+    let (time, checkpoint) = (d.name(d.f.timestamp_us), d.name(d.f.checkpoint_id));
     let span = aggregate(
-        &searcher,
-        &*all,
-        json!({ "first": { "min": { "field": "start_time" } }, "last": { "max": { "field": "end_time" } } }),
+        &d.searcher,
+        &*d.query,
+        json!({ "first": { "min": { "field": time } }, "last": { "max": { "field": time } },
+            "checkpoint": { "max": { "field": checkpoint } } }),
     )?;
-    let (rewards, rewarded_jobs) = total_rewards(projections, &worker)?;
-    let average = if rewarded_jobs == 0 { 0.0 } else { rewards as f64 / rewarded_jobs as f64 };
+    let value = |name: &str| span[name]["value"].as_f64().map(|v| v as i64);
     Ok(json!({
-        "worker_public_key": worker,
+        "worker_public_key": raw_key,
         "total_rewards_all_time": rewards,
-        "total_jobs_completed": completed,
-        "total_checkpoints_participated": checkpoints,
-        "average_reward_per_job": average,
-        "first_job_date": span["first"]["value"].as_f64().map(|t| rfc3339(t as i64)),
-        "last_job_date": span["last"]["value"].as_f64().map(|t| rfc3339(t as i64)),
+        "total_jobs_completed": jobs,
+        "total_checkpoints_participated": distinct(&d.searcher, &*d.query, &checkpoint)?,
+        "average_reward_per_job": rewards as f64 / jobs as f64,
+        "first_job_date": value("first").map(time_us),
+        "last_job_date": value("last").map(time_us),
+        "last_checkpoint_id": value("checkpoint"),
     }))
 }
