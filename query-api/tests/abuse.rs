@@ -275,7 +275,7 @@ async fn issue15_6_slow_clients_are_timed_out_capped_and_not_waited_for() {
 /// its work starts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue15_7_blocking_work_in_flight_is_bounded() {
-    let w = common::world_tuned(common::generous(), None, common::test_intervals(), Duration::ZERO, |c| {
+    let w = common::world_tuned(common::generous(), None, common::test_intervals(), |c| {
         c.work = query_api::work::WorkLimits { max_in_flight: 1, max_queued: 0 };
     })
     .await;

@@ -1,132 +1,267 @@
-//! The Psy surface's writes and what reads them: admin JWT, reward calculation and processing,
-//! the reward and checkpoint endpoints, registration, the TPS WebSocket, and replay equality.
-//! Expected values are folded from the fixture ground truth (`common::psy_model`).
+//! The Psy surface's writes and what reads them: the real telemetry feed (JWT, bounds, a retried
+//! post stored once), the real reward rule (finality 5, fees / jobs, the remainder, a
+//! recalculation never doubling) against an independent computation (`common::psy_rewards` over
+//! `fixtures::testing::ExpectedPsy`), the checkpoint and reward reads, registration, the TPS
+//! WebSocket, and replay equality.
+//!
+//! Nothing here sleeps for a fixed time standing in for "caught up": every wait polls until a
+//! marker that must arrive has arrived (issue 17).
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use common::psy_model::{without_ids, PsyModel};
+use common::psy_rewards::{without_run_fields, RewardTruth};
 use common::{generous, test_intervals, world, world_with, World};
 use ed25519_dalek::{Signer, SigningKey};
+use fixtures::generator::psy_real::{CheckpointFeed, RealFeedConfig, RealFeedGenerator, TelemetryPost};
+use fixtures::testing::{expected_psy, expected_psy_with, telemetry_events};
 use futures::StreamExt;
 use query_api::auth::{unix_now, Auth};
-use query_api::timefmt::rfc3339;
 use serde_json::{json, Value};
+use shared::psy_model::telemetry::{LeavesAccepted, AUTH_BAD_SIGNATURE, AUTH_EXPIRED, AUTH_INVALID, AUTH_MISSING};
 
 const SECRET: &str = "integration-secret";
 
 fn token() -> String {
-    Auth::new(SECRET).mint("ops", 3, unix_now())
+    Auth::new(SECRET).mint("coordinator", 3, unix_now())
+}
+
+fn bearer() -> String {
+    format!("Bearer {}", token())
 }
 
 async fn admin_status(w: &World) -> Value {
-    let (status, body) =
-        w.psy_get_authorized("/admin/checkpoint-processing-status", Some(&format!("Bearer {}", token()))).await;
+    let (status, body) = w.psy_get_authorized("/admin/checkpoint-processing-status", Some(&bearer())).await;
     assert_eq!(status, 200, "{body}");
     body
 }
 
-/// Waits until the projections show no pending checkpoint.
-async fn wait_processed(w: &World) -> Value {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+/// Polls `probe` until `done` accepts its value, for at most 60 s: its last value.
+async fn until<T, F, Fut>(mut probe: F, done: impl Fn(&T) -> bool) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let status = admin_status(w).await;
-        if status["pending_count"] == 0 || std::time::Instant::now() > deadline {
-            return status;
+        let value = probe().await;
+        if done(&value) || std::time::Instant::now() > deadline {
+            return value;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn admin_endpoints_need_a_valid_token() {
-    let w = world(generous(), Some(SECRET)).await;
-    let path = "/admin/checkpoint-processing-status";
-    let now = unix_now();
-    let cases = [
-        (None, "no header"),
-        (Some("Bearer".to_owned()), "no token"),
-        (Some("Bearer not.a.jwt".to_owned()), "malformed"),
-        (Some(format!("Token {}", token())), "other scheme"),
-        (Some(format!("Bearer {}", Auth::new(SECRET).mint("ops", 0, now - 10))), "expired"),
-        (Some(format!("Bearer {}", Auth::new("another-secret").mint("ops", 3, now))), "other secret"),
-        (
-            Some(
-                "Bearer eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJvcHMiLCJleHAiOjk5OTk5OTk5OTksImlhdCI6MH0."
-                    .into(),
-            ),
-            "alg none",
-        ),
-    ];
-    for (header, case) in cases {
-        let (status, body) = w.psy_get_authorized(path, header.as_deref()).await;
-        assert_eq!(status, 401, "{case}: {body}");
-        assert_eq!(body["error"], "Unauthorized", "{case}");
-        assert!(body["details"].is_string(), "{case}");
-        let (status, _) = w.psy_post("/checkpoint/calculate-rewards/1", &json!({}), None).await;
-        assert_eq!(status, 401);
+/// The answer the real service gives a post.
+fn real_answer(post: &TelemetryPost) -> Value {
+    match post {
+        TelemetryPost::Events(body) => json!({"success": true,
+            "processed_count": body.worker_events().len() + body.user_events().len(), "service": "coordinator"}),
+        TelemetryPost::Leaves(body) => serde_json::to_value(LeavesAccepted::new(&body.leaves)).unwrap(),
+        TelemetryPost::Contract(body) => json!({"success": true, "contract_id": body.report.contract_id,
+            "message": format!("Contract {} stored successfully at checkpoint {}", body.report.contract_id,
+                body.report.checkpoint_id)}),
     }
-    assert_eq!(w.psy_get_authorized(path, Some(&format!("Bearer {}", token()))).await.0, 200);
+}
 
-    let unconfigured = world(generous(), None).await;
-    let (status, body) = unconfigured.psy_get_authorized(path, Some(&format!("Bearer {}", token()))).await;
-    assert_eq!(status, 503, "without JWT_SECRET admin endpoints refuse: {body}");
+/// Posts every post of `feeds` with a valid token, checking each real answer.
+async fn post_feeds(w: &World, feeds: &[CheckpointFeed]) {
+    for post in feeds.iter().flat_map(|f| &f.posts) {
+        let (status, answer) = w.psy_post_raw(post.route(), post.body().unwrap(), Some(&bearer())).await;
+        assert_eq!((status, &answer), (200, &real_answer(post)), "{}", post.route());
+    }
+}
+
+/// Every worker event of checkpoints `[from, to]` the service lists (pages of 1000).
+async fn worker_events_between(w: &World, from: u64, to: u64) -> Vec<Value> {
+    let mut all = Vec::new();
+    loop {
+        let path =
+            format!("/worker_events?from_checkpoint_id={from}&to_checkpoint_id={to}&limit=1000&offset={}", all.len());
+        let (status, body) = w.psy_get(&path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        let page = body.as_array().unwrap().clone();
+        let done = page.len() < 1000;
+        all.extend(page);
+        if done {
+            return all;
+        }
+    }
+}
+
+fn highest_chain_checkpoint(w: &World) -> u64 {
+    let state = expected_psy(w.truth_lines.iter().map(String::as_str));
+    let events = state.worker_events.iter().filter_map(|e| e["checkpoint_id"].as_u64());
+    let leaves = state.checkpoints.keys().filter_map(|k| k.parse::<u64>().ok());
+    events.chain(leaves).max().unwrap_or(0)
+}
+
+fn feed(first_checkpoint: u64, checkpoints: usize) -> Vec<CheckpointFeed> {
+    RealFeedGenerator::new(RealFeedConfig::disjoint(0x5eed, first_checkpoint)).take(checkpoints).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rewards_are_calculated_once_and_every_reward_endpoint_matches_the_ground_truth() {
-    let mut w = world(generous(), Some(SECRET)).await;
-    let model = PsyModel::new(&w.truth_lines);
-    let finalized = model.finalized();
-    assert!(finalized.len() >= 5, "the fixture chain finalizes checkpoints");
-
-    let status = admin_status(&w).await;
-    assert_eq!(status["pending_checkpoints"], json!(finalized));
-    assert_eq!(status["pending_count"], finalized.len());
-    assert_eq!(status["last_processed_checkpoint"], Value::Null);
-    assert_eq!(status["status"], format!("{} checkpoints pending", finalized.len()));
-
-    let bearer = token();
-    let calculate = |id: u64| format!("/checkpoint/calculate-rewards/{id}");
-    assert_eq!(w.psy_post(&calculate(999_999), &json!({}), Some(&bearer)).await.0, 404);
-    let open = model.open().expect("an open checkpoint");
-    let (status, body) = w.psy_post(&calculate(open), &json!({}), Some(&bearer)).await;
-    assert_eq!(status, 400, "an open checkpoint has no rewards yet: {body}");
-    assert_eq!(w.psy_post("/checkpoint/calculate-rewards/x", &json!({}), Some(&bearer)).await.0, 400);
-
-    let first = finalized[0];
-    let (status, answer) = w.psy_post(&calculate(first), &json!({}), Some(&bearer)).await;
-    assert_eq!(status, 200, "{answer}");
-    assert_eq!(without_ids(&answer), model.distributions(first));
-    let ids: Vec<u64> = answer.as_array().unwrap().iter().map(|d| d["id"].as_u64().unwrap()).collect();
-    assert!(ids.windows(2).all(|p| p[0] < p[1]), "ids ascend: {ids:?}");
-    let (_, again) = w.psy_post(&calculate(first), &json!({}), Some(&bearer)).await;
-    assert_eq!(again, answer, "recalculating is idempotent");
-    let (_, stored) = w.psy_until(&format!("/checkpoint/distributions/{first}"), |_, b| b != &json!([])).await;
-    assert_eq!(stored, answer);
-
-    for id in &finalized[1..] {
-        let (status, body) = w.psy_post(&calculate(*id), &json!({}), Some(&bearer)).await;
-        assert_eq!(status, 200, "{id}: {body}");
+async fn telemetry_posts_are_authenticated_and_bounded_as_the_real_service_and_refusals_store_nothing() {
+    let w = world(generous(), Some(SECRET)).await;
+    let feeds = feed(highest_chain_checkpoint(&w) + 100, 1);
+    let post = feeds[0].posts.iter().find(|p| matches!(p, TelemetryPost::Events(_))).unwrap();
+    let before = w.log.last_seq();
+    let now = unix_now();
+    let other = Auth::new("another-secret").mint("coordinator", 1, now);
+    let expired = Auth::new(SECRET).mint("coordinator", 0, now - 10);
+    let token = token();
+    let refusals: [(Option<String>, &str); 6] = [
+        (None, AUTH_MISSING),
+        (Some(token.clone()), AUTH_INVALID),
+        (Some(format!("Basic {token}")), AUTH_INVALID),
+        (Some("Bearer not-a-jwt".into()), AUTH_INVALID),
+        (Some(format!("Bearer {other}")), AUTH_BAD_SIGNATURE),
+        (Some(format!("Bearer {expired}")), AUTH_EXPIRED),
+    ];
+    for route in ["/telemetry/events", "/telemetry/checkpoint/leaves", "/telemetry/contract"] {
+        for (authorization, message) in &refusals {
+            let (status, body) = w.psy_post_raw(route, post.body().unwrap(), authorization.as_deref()).await;
+            assert_eq!((status, body), (401, json!({"error": message, "status": 401})), "{route} {authorization:?}");
+        }
     }
-    let status = wait_processed(&w).await;
-    assert_eq!(status["pending_count"], 0);
-    assert_eq!(status["last_processed_checkpoint"], json!(finalized.last()));
-    assert_eq!(status["status"], "up to date");
+    let auth = Some(bearer());
+    let auth = auth.as_deref();
+    let TelemetryPost::Events(events) = post else { unreachable!() };
+    let event = events.worker_events()[0].clone();
+    let mut too_many = events.clone();
+    too_many.worker_events = Some(vec![event.clone(); shared::psy_model::validate::MAX_EVENTS_PER_POST + 1]);
+    let (status, body) = w.psy_post_raw("/telemetry/events", serde_json::to_vec(&too_many).unwrap(), auth).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["details"].as_str().unwrap().contains("worker_events"), "{body}");
+    let mut doc_status = serde_json::to_value(events).unwrap();
+    doc_status["worker_events"][0]["status"] = json!("Completed");
+    let (status, body) = w.psy_post_raw("/telemetry/events", serde_json::to_vec(&doc_status).unwrap(), auth).await;
+    assert_eq!(status, 400, "the feed takes the real spelling only: {body}");
+    let huge = vec![b' '; shared::psy_model::validate::MAX_BODY_BYTES + 1];
+    assert_eq!(w.psy_post_raw("/telemetry/events", huge, auth).await.0, 413);
+    let empty = json!({"leaves": [], "timestamp": "2024-06-01T12:00:00Z"});
+    let (status, _) = w.psy_post_raw("/telemetry/checkpoint/leaves", serde_json::to_vec(&empty).unwrap(), auth).await;
+    assert_eq!(status, 404, "an empty leaves array is 404, as the real service answers it");
+    assert_eq!(w.psy_post_raw("/telemetry/contract", b"{\"report\": {}}".to_vec(), auth).await.0, 400);
+    let (status, body) = w.psy_post_raw("/telemetry/events", b"{}".to_vec(), auth).await;
+    assert_eq!((status, body), (200, json!({"success": true, "processed_count": 0, "service": "coordinator"})));
+    assert_eq!(w.log.last_seq(), before, "no refused post stored anything");
 
-    for id in &finalized {
-        let (_, body) = w.psy_get(&format!("/checkpoint/distributions/{id}")).await;
-        assert_eq!(without_ids(&body), model.distributions(*id), "checkpoint {id}");
+    // Without a JWT secret the feed refuses clearly; without a control endpoint it answers 503.
+    for tune in [
+        Box::new(|c: &mut query_api::Config| c.jwt_secret = None) as Box<dyn FnOnce(&mut query_api::Config)>,
+        Box::new(|c: &mut query_api::Config| c.jwt_secret = Some(SECRET.into())),
+    ] {
+        let bare = common::service::bare(tune).await;
+        let response = common::service::client()
+            .post(format!("{}/telemetry/events", bare.psy))
+            .header("authorization", bearer())
+            .body(post.body().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 503);
+        let body: Value = response.json().await.unwrap();
+        let details = body["details"].as_str().unwrap().to_lowercase();
+        assert!(details.contains("jwt_secret") || details.contains("control endpoint"), "says why: {body}");
+        bare.api.stop().await;
     }
-    assert_eq!(w.psy_get("/checkpoint/distributions/999999").await.0, 404);
+    w.api.stop().await;
+}
 
-    check_checkpoint_endpoints(&w, &model).await;
-    check_worker_endpoints(&w, &model).await;
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_is_stored_once_and_rewards_follow_the_real_rule_through_replay() {
+    let intervals = query_api::Intervals { reward_processing: Duration::from_millis(200), ..test_intervals() };
+    let mut w = world_with(generous(), Some(SECRET), intervals).await;
+    let first = highest_chain_checkpoint(&w) + 100;
+    let feeds = feed(first, 12);
+    let last = first + feeds.len() as u64 - 1;
+    post_feeds(&w, &feeds).await;
+    // A node retries its first three posts (no answer reached it): answered the same, stored once.
+    post_feeds(&w, &[CheckpointFeed { posts: feeds[0].posts[..3].to_vec(), truth: feeds[0].truth.clone() }]).await;
 
-    // Replay from genesis: every Psy endpoint answers exactly as before.
-    let paths = replay_paths(&w, &model);
+    let posted: Vec<_> = feeds.iter().flat_map(|f| &f.posts).flat_map(telemetry_events).collect();
+    let state = expected_psy_with(w.truth_lines.iter().map(String::as_str), posted);
+    let expected_events = state.worker_events.iter().filter(|e| e["checkpoint_id"].as_u64() >= Some(first)).count();
+    assert_eq!(expected_events, feeds.iter().map(|f| f.truth.worker_events).sum::<usize>());
+    // Marker: the last checkpoint's leaf, posted last.
+    let (status, _) = w.psy_until(&format!("/checkpoint/stats/{last}"), |s, _| s == 200).await;
+    assert_eq!(status, 200);
+    let listed = worker_events_between(&w, first, last).await;
+    assert_eq!(listed.len(), expected_events, "every posted worker event exactly once");
+
+    // The rule, computed independently; the generator's own record of each checkpoint agrees.
+    let truth = RewardTruth::of(&state);
+    assert_eq!(truth.current, Some(last));
+    for feed in &feeds {
+        let id = feed.truth.checkpoint_id;
+        let Some(payout) = truth.paid.get(&id) else {
+            assert!(id + 5 > last || feed.truth.reward_jobs.len() as u64 > feed.truth.fees_collected, "{id}");
+            continue;
+        };
+        let jobs: BTreeSet<String> = payout.jobs.iter().map(|j| j.job_id.clone()).collect();
+        let recorded: BTreeSet<String> = feed.truth.reward_jobs.iter().map(|(j, _)| j.to_string()).collect();
+        assert_eq!(jobs, recorded, "checkpoint {id}'s reward jobs");
+        assert_eq!(payout.fees, feed.truth.fees_collected);
+    }
+    let final_feed: Vec<u64> = (first..=last - 5).collect();
+    assert!(final_feed.iter().all(|id| truth.paid.contains_key(id) || truth.waiting.contains(id)));
+    assert!((last - 4..=last).all(|id| truth.not_final.contains(&id)), "finality is 5 checkpoints");
+    assert!(truth.paid.values().any(|p| p.remainder > 0), "a remainder to discard");
+
+    // The background service settles every payable final checkpoint.
+    let newest_paid = *truth.paid.keys().last().unwrap();
+    let status = until(|| admin_status(&w), |s| s["last_processed_checkpoint"].as_u64() >= Some(newest_paid)).await;
+    let pending: BTreeSet<u64> =
+        status["pending_checkpoints"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    assert_eq!(status["pending_count"], truth.waiting.len(), "{status}");
+    let listed: BTreeSet<u64> =
+        truth.waiting.iter().take(query_api::psy::rewards::MAX_LISTED_PENDING).copied().collect();
+    assert_eq!(pending, listed, "{status}");
+    assert_eq!(status["current_checkpoint"], last);
+    assert_eq!(status["finalized_height"], last - 5);
+    for (id, payout) in &truth.paid {
+        let (status, rows) = w.psy_get(&format!("/checkpoint/distributions/{id}")).await;
+        assert_eq!(status, 200);
+        assert_eq!(without_run_fields(&rows), payout.rows(*id), "checkpoint {id}");
+        let (_, summary) = w.psy_get(&format!("/checkpoint/summary/{id}")).await;
+        let paid = payout.reward_per_job * payout.jobs.len() as u64;
+        assert_eq!(
+            (&summary["total_rewards"], &summary["remainder"], &summary["processing_status"]),
+            (&json!(paid), &json!(payout.remainder), &json!("Completed")),
+            "{summary}"
+        );
+        assert_eq!(paid + payout.remainder, payout.fees);
+    }
+    for id in last - 4..=last {
+        assert_eq!(w.psy_get(&format!("/checkpoint/distributions/{id}")).await, (200, json!([])), "{id} is not final");
+        let (_, summary) = w.psy_get(&format!("/checkpoint/summary/{id}")).await;
+        assert_eq!(summary["processing_status"], "Open");
+    }
+
+    // A recalculation answers the stored rows and never distributes twice.
+    let paid_id = *truth.paid.keys().find(|id| **id >= first).unwrap();
+    let calculate = format!("/checkpoint/calculate-rewards/{paid_id}");
+    let (_, stored) = w.psy_get(&format!("/checkpoint/distributions/{paid_id}")).await;
+    let worker = truth.paid[&paid_id].jobs[0].worker.clone();
+    let (_, stats_before) = w.psy_get(&format!("/checkpoint/rewards/{worker}/stats")).await;
+    for _ in 0..2 {
+        let (status, answer) = w.psy_post_raw(&calculate, Vec::new(), Some(&bearer())).await;
+        assert_eq!((status, &answer), (200, &stored));
+    }
+    let (status, answer) =
+        w.psy_post_raw(&format!("/checkpoint/calculate-rewards/{last}"), Vec::new(), Some(&bearer())).await;
+    assert_eq!((status, answer), (200, json!([])), "a checkpoint that is not final pays nothing yet");
+    let (_, summary) = w.psy_get(&format!("/checkpoint/summary/{last}")).await;
+    assert_eq!(summary["processing_status"], "Open", "and is not settled by asking");
+    assert_eq!(w.psy_get(&format!("/checkpoint/rewards/{worker}/stats")).await.1, stats_before);
+
+    check_reads(&w, &state, &truth).await;
+
+    // Replay from genesis: every read answers exactly as before.
+    let paths = replay_paths(&truth, first, &worker);
     let mut before = Vec::new();
     for path in &paths {
         before.push(w.psy_get(path).await);
@@ -145,7 +280,6 @@ async fn rewards_are_calculated_once_and_every_reward_endpoint_matches_the_groun
     .await
     .unwrap();
     let base = format!("http://{}", api.psy_addr);
-    tokio::time::sleep(Duration::from_millis(300)).await; // the job status view refreshes
     for (path, expected) in paths.iter().zip(before) {
         let response = w.client.get(format!("{base}{path}")).send().await.unwrap();
         let status = response.status().as_u16();
@@ -153,296 +287,82 @@ async fn rewards_are_calculated_once_and_every_reward_endpoint_matches_the_groun
         assert_eq!((status, body), expected, "after replay: {path}");
     }
     api.stop().await;
+    w.api.stop().await;
 }
 
-async fn check_checkpoint_endpoints(w: &World, model: &PsyModel) {
-    let expected_stats = |id: u64| {
-        let checkpoint = model.checkpoints[&id];
-        let jobs: Vec<_> = model.jobs.values().filter(|j| j.checkpoint_id == id).collect();
-        let workers: std::collections::BTreeSet<_> = jobs.iter().map(|j| &j.worker).collect();
-        let rewards: u64 = if checkpoint.finalized_at.is_some() {
-            model.distributions(id).iter().map(|d| d["total_rewards"].as_u64().unwrap()).sum()
-        } else {
-            0
-        };
-        let processing = checkpoint.finalized_at.map(|f| (f - checkpoint.created_at) as f64);
-        json!({
-            "checkpoint_id": id,
-            "total_jobs": jobs.len(),
-            "completed_jobs": jobs.iter().filter(|j| j.status == "Completed").count(),
-            "failed_jobs": jobs.iter().filter(|j| j.status == "Failed").count(),
-            "total_rewards_distributed": rewards,
-            "unique_workers": workers.len(),
-            "processing_time": processing,
-            "processing_time_seconds": processing,
-            "created_at": rfc3339(checkpoint.created_at),
-        })
-    };
-    let all: Vec<Value> = model.checkpoints.keys().map(|id| expected_stats(*id)).collect();
-    assert_eq!(w.psy_get("/checkpoint/stats").await, (200, Value::Array(all.clone())));
-    let (_, range) = w.psy_get("/checkpoint/stats?start_checkpoint=2&end_checkpoint=4").await;
-    assert_eq!(range, json!([expected_stats(2), expected_stats(3), expected_stats(4)]));
-    assert_eq!(w.psy_get("/checkpoint/stats/3").await, (200, expected_stats(3)));
-    assert_eq!(w.psy_get("/checkpoint/stats/999999").await.0, 404);
-    assert_eq!(w.psy_get("/checkpoint/stats?start_checkpoint=5&end_checkpoint=1").await.0, 400);
-
-    let first = model.finalized()[0];
-    let distributions = model.distributions(first);
-    let mut by_type: BTreeMap<String, u64> = BTreeMap::new();
-    for d in &distributions {
-        *by_type.entry(d["circuit_type"].as_str().unwrap().to_owned()).or_default() +=
-            d["total_rewards"].as_u64().unwrap();
-    }
-    let stats = expected_stats(first);
-    let (_, summary) = w.psy_get(&format!("/checkpoint/summary/{first}")).await;
-    assert_eq!(
-        summary,
-        json!({
-            "checkpoint_id": first,
-            "total_rewards": stats["total_rewards_distributed"],
-            "total_jobs": stats["total_jobs"],
-            "unique_workers": stats["unique_workers"],
-            "reward_distribution": by_type,
-            "processing_status": "Completed",
-        })
-    );
-    let open = model.open().unwrap();
-    let (_, summary) = w.psy_get(&format!("/checkpoint/summary/{open}")).await;
-    assert_eq!(summary["processing_status"], "Open");
-    assert_eq!(summary["total_rewards"], 0);
-    assert_eq!(w.psy_get("/checkpoint/summary/999999").await.0, 404);
-}
-
-/// `(time, checkpoint, circuit type, jobs, rewards)` of a worker's distributions.
-fn worker_distributions(model: &PsyModel, worker: &str) -> Vec<(i64, u64, String, u64, u64)> {
-    model
-        .all_distributions()
-        .into_iter()
-        .filter(|d| d["worker_public_key"] == worker)
-        .map(|d| {
-            let time = query_api::timefmt::parse("t", d["created_at"].as_str().unwrap()).unwrap();
-            (
-                time,
-                d["checkpoint_id"].as_u64().unwrap(),
-                d["circuit_type"].as_str().unwrap().to_owned(),
-                d["job_count"].as_u64().unwrap(),
-                d["total_rewards"].as_u64().unwrap(),
-            )
-        })
-        .collect()
-}
-
-async fn check_worker_endpoints(w: &World, model: &PsyModel) {
-    let mut completed_by_worker: BTreeMap<&str, usize> = BTreeMap::new();
-    for job in model.jobs.values().filter(|j| j.status == "Completed") {
-        *completed_by_worker.entry(&job.worker).or_default() += 1;
-    }
-    let worker = completed_by_worker.iter().max_by_key(|(_, n)| **n).map(|(k, _)| k.to_string()).unwrap();
-    let mine = worker_distributions(model, &worker);
-    let total_rewards: u64 = mine.iter().map(|d| d.4).sum();
-    let rewarded_jobs: u64 = mine.iter().map(|d| d.3).sum();
-
-    // /rewards/{key}?checkpoint_id=
-    let (_, checkpoint, ..) = mine[0].clone();
-    let breakdown: Vec<Value> = mine
-        .iter()
-        .filter(|d| d.1 == checkpoint)
-        .map(|d| json!({ "circuit_type": d.2, "job_count": d.3, "rewards": d.4 }))
-        .collect();
-    let in_checkpoint: Vec<_> = mine.iter().filter(|d| d.1 == checkpoint).collect();
-    assert_eq!(
-        w.psy_get(&format!("/rewards/{worker}?checkpoint_id={checkpoint}")).await,
-        (
-            200,
-            json!({
-                "worker_public_key": worker,
-                "checkpoint_id": checkpoint,
-                "total_rewards": in_checkpoint.iter().map(|d| d.4).sum::<u64>(),
-                "job_count": in_checkpoint.iter().map(|d| d.3).sum::<u64>(),
-                "reward_breakdown": breakdown,
-            })
-        )
-    );
-    assert_eq!(w.psy_get(&format!("/rewards/{worker}")).await.0, 400, "checkpoint_id is required");
-    assert_eq!(w.psy_get(&format!("/rewards/{worker}?checkpoint_id=999999")).await.0, 404);
-    assert_eq!(w.psy_get("/rewards/0x%2012?checkpoint_id=1").await.0, 400, "not a key in any form");
-    let (status, unknown_hex20) =
-        w.psy_get("/rewards/0x1234567890abcdef1234567890abcdef12345678?checkpoint_id=1").await;
-    let (_, unknown_hex32) = w.psy_get(&format!("/rewards/0x{}?checkpoint_id=1", "ab".repeat(32))).await;
-    assert_eq!(status, 200, "a 20-byte key is a key (issue 14): {unknown_hex20}");
-    assert_eq!(
-        unknown_hex20["total_rewards"], unknown_hex32["total_rewards"],
-        "an unknown key of either form earns nothing"
-    );
-    assert_eq!(unknown_hex20["total_rewards"], 0);
-
-    // Buckets of the worker's distributions, newest first.
-    let bucketed = |seconds: i64| {
-        let mut buckets: BTreeMap<i64, (u64, u64, std::collections::BTreeSet<u64>)> = BTreeMap::new();
-        for (time, checkpoint, _, jobs, rewards) in &mine {
-            let entry = buckets.entry(time - time.rem_euclid(seconds)).or_default();
-            entry.0 += rewards;
-            entry.1 += jobs;
-            entry.2.insert(*checkpoint);
+/// The checkpoint and reward reads against the truth.
+async fn check_reads(w: &World, state: &fixtures::testing::ExpectedPsy, truth: &RewardTruth) {
+    for (id, payout) in &truth.paid {
+        let leaf = &state.checkpoints[&id.to_string()];
+        let jobs: Vec<&Value> = state.jobs.values().filter(|j| j["checkpoint_id"].as_u64() == Some(*id)).collect();
+        let count = |status: &str| jobs.iter().filter(|j| j["status"] == status).count();
+        let workers: BTreeSet<&str> = jobs.iter().filter_map(|j| j["public_key"].as_str()).collect();
+        let (status, stats) = w.psy_get(&format!("/checkpoint/stats/{id}")).await;
+        assert_eq!(status, 200);
+        let expected = json!({
+            "checkpoint_id": id, "total_jobs": jobs.len(), "completed_jobs": count("COMPLETED"),
+            "failed_jobs": count("FAILED"), "total_rewards_distributed": payout.reward_per_job * payout.jobs.len() as u64,
+            "unique_workers": workers.len(), "fees_collected": leaf["fees_collected"],
+            "user_ops_processed": leaf["user_ops_processed"], "total_transactions": leaf["total_transactions"],
+            "slots_modified": leaf["slots_modified"],
+        });
+        for (field, value) in expected.as_object().unwrap() {
+            assert_eq!(&stats[field], value, "/checkpoint/stats/{id} {field}");
         }
-        buckets.into_iter().rev().collect::<Vec<_>>()
-    };
-    let (_, daily) = w.psy_get(&format!("/rewards_aggregations/{worker}?bucket=1d")).await;
-    let expected: Vec<Value> = bucketed(86_400)
-        .into_iter()
-        .map(|(start, (rewards, jobs, _))| {
-            json!({ "time_bucket": rfc3339(start), "total_rewards": rewards, "job_count": jobs,
-                "average_reward_per_job": rewards as f64 / jobs as f64 })
-        })
-        .collect();
-    assert_eq!(daily, Value::Array(expected));
-    assert_eq!(w.psy_get(&format!("/rewards_aggregations/{worker}?bucket=2min")).await.0, 400);
-
-    let (_, hourly) = w.psy_get(&format!("/checkpoint/rewards/{worker}?time_period=1h&limit=2")).await;
-    let expected: Vec<Value> = bucketed(3_600)
-        .into_iter()
-        .take(2)
-        .map(|(start, (rewards, jobs, checkpoints))| {
-            json!({ "time_bucket": rfc3339(start), "total_rewards": rewards, "jobs_completed": jobs,
-                "checkpoints_participated": checkpoints.len() })
-        })
-        .collect();
-    let checkpoints: std::collections::BTreeSet<u64> = mine.iter().map(|d| d.1).collect();
+        let (_, events) = w.psy_get(&format!("/checkpoint/job-events/{id}")).await;
+        let listed: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["job_id"].as_str().unwrap()).collect();
+        let kept: Vec<&str> = payout.jobs.iter().map(|j| j.job_id.as_str()).collect();
+        assert_eq!(listed, kept, "/checkpoint/job-events/{id}");
+    }
+    // One worker's reward reads.
+    let mut by_worker: BTreeMap<&str, Vec<(u64, u64)>> = BTreeMap::new();
+    for (id, payout) in &truth.paid {
+        for job in &payout.jobs {
+            by_worker.entry(job.worker.as_str()).or_default().push((*id, payout.reward_per_job));
+        }
+    }
+    let (worker, rewards) = by_worker.iter().max_by_key(|(_, r)| r.len()).unwrap();
+    let total: u64 = rewards.iter().map(|r| r.1).sum();
+    let checkpoints: BTreeSet<u64> = rewards.iter().map(|r| r.0).collect();
+    let (status, stats) = w.psy_get(&format!("/checkpoint/rewards/{worker}/stats")).await;
+    assert_eq!(status, 200, "{stats}");
     assert_eq!(
-        hourly,
-        json!({
-            "worker_public_key": worker, "time_period": "1h", "aggregations": expected,
-            "total_rewards": total_rewards, "total_jobs": rewarded_jobs, "total_checkpoints": checkpoints.len(),
-        })
+        (&stats["total_rewards_all_time"], &stats["total_jobs_completed"], &stats["total_checkpoints_participated"]),
+        (&json!(total), &json!(rewards.len()), &json!(checkpoints.len()))
     );
-    let (_, default_period) = w.psy_get(&format!("/checkpoint/rewards/{worker}")).await;
-    assert_eq!(default_period["time_period"], "1d");
-    assert_eq!(w.psy_get(&format!("/checkpoint/rewards/{worker}?time_period=2min")).await.0, 400);
-
-    // /checkpoint/rewards/{key}/stats
-    let jobs: Vec<_> = model.jobs.values().filter(|j| j.worker == worker).collect();
-    let job_checkpoints: std::collections::BTreeSet<u64> = jobs.iter().map(|j| j.checkpoint_id).collect();
-    assert_eq!(
-        w.psy_get(&format!("/checkpoint/rewards/{worker}/stats")).await,
-        (
-            200,
-            json!({
-                "worker_public_key": worker,
-                "total_rewards_all_time": total_rewards,
-                "total_jobs_completed": jobs.iter().filter(|j| j.status == "Completed").count(),
-                "total_checkpoints_participated": job_checkpoints.len(),
-                "average_reward_per_job": total_rewards as f64 / rewarded_jobs as f64,
-                "first_job_date": rfc3339(jobs.iter().map(|j| j.start_time).min().unwrap()),
-                "last_job_date": jobs.iter().filter_map(|j| j.end_time).max().map(rfc3339),
-            })
-        )
-    );
-    let stranger = format!("0x{}", "ab".repeat(32));
-    assert_eq!(w.psy_get(&format!("/checkpoint/rewards/{stranger}/stats")).await.0, 404);
-
-    // /stats/workers/{key}: jobs that ended in the last 24 hours of the clock.
-    let day = w.now - 86_400..=w.now;
-    let ended = |status: &str| {
-        jobs.iter().filter(|j| j.status == status && j.end_time.is_some_and(|t| day.contains(&t))).collect::<Vec<_>>()
-    };
-    let (completed, failed) = (ended("Completed"), ended("Failed"));
-    let average = completed.iter().map(|j| (j.end_time.unwrap() - j.start_time) as f64).sum::<f64>()
-        / completed.len().max(1) as f64;
-    let (status, stats) = w.psy_get(&format!("/stats/workers/{worker}")).await;
+    let middle = *checkpoints.iter().nth(checkpoints.len() / 2).unwrap();
+    let (status, legacy) = w.psy_get(&format!("/rewards/{worker}?checkpoint_id={middle}")).await;
     assert_eq!(status, 200);
-    assert_eq!(stats["jobs_completed_24h"], completed.len());
-    assert_eq!(stats["jobs_failed_24h"], failed.len());
-    assert_eq!(stats["total_rewards"], total_rewards);
-    assert!((stats["average_completion_time"].as_f64().unwrap() - average).abs() < 1e-6, "{stats}");
-    let rate = completed.len() as f64 / (completed.len() + failed.len()) as f64;
-    assert!((stats["success_rate"].as_f64().unwrap() - rate).abs() < 1e-9);
-    assert_eq!(w.psy_get(&format!("/stats/workers/{stranger}")).await.0, 404);
-
-    // Leaderboard: rewards dated and jobs ended in the last 24 hours.
-    let mut rows: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
-    for job in model.jobs.values().filter(|j| j.end_time.is_some_and(|t| day.contains(&t))) {
-        let row = rows.entry(job.worker.clone()).or_default();
-        match job.status.as_str() {
-            "Completed" => row.1 += 1,
-            "Failed" => row.2 += 1,
-            _ => {}
-        }
-    }
-    for d in model.all_distributions() {
-        let time = query_api::timefmt::parse("t", d["created_at"].as_str().unwrap()).unwrap();
-        if day.contains(&time) {
-            rows.entry(d["worker_public_key"].as_str().unwrap().to_owned()).or_default().0 +=
-                d["total_rewards"].as_u64().unwrap();
-        }
-    }
-    let mut ranked: Vec<_> = rows.into_iter().collect();
-    ranked.sort_by(|(ak, a), (bk, b)| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(ak.cmp(bk)));
-    let expected: Vec<Value> = ranked
-        .iter()
-        .take(5)
-        .enumerate()
-        .map(|(i, (key, (rewards, completed, failed)))| {
-            let rate = if completed + failed == 0 { 0.0 } else { *completed as f64 / (completed + failed) as f64 };
-            json!({ "rank": i + 1, "worker_public_key": key, "total_rewards_24h": rewards,
-                "jobs_completed_24h": completed, "success_rate": rate })
-        })
-        .collect();
-    let expected = Value::Array(expected);
-    let leaderboard = w.psy_until("/leaderboard/workers?limit=5", |_, body| body == &expected).await;
-    assert_eq!(leaderboard, (200, expected), "the refreshed leaderboard (every 100 ms here)");
-    let (_, capped) = w.psy_get("/leaderboard/workers?limit=500").await;
-    assert_eq!(capped.as_array().unwrap().len(), ranked.len().min(100), "limit capped at 100");
+    let claimed: Vec<&(u64, u64)> = rewards.iter().filter(|r| r.0 < middle).collect();
+    assert_eq!(legacy["claimed_proofs"], claimed.len());
+    assert_eq!(legacy["claimed_rewards"], claimed.iter().map(|r| r.1).sum::<u64>());
+    assert_eq!(legacy["unclaimed_proofs"], rewards.len() - claimed.len());
+    assert_eq!(legacy["total_rewards"], total);
+    assert_eq!(w.psy_get(&format!("/rewards/{worker}")).await.0, 400, "checkpoint_id is required");
+    let (status, all_time) = w.psy_get(&format!("/rewards_aggregations/{worker}?bucket=all_time")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (&all_time[0]["total_rewards"], &all_time[0]["completed_proofs"]),
+        (&json!(total), &json!(rewards.len()))
+    );
+    assert_eq!(w.psy_get(&format!("/rewards_aggregations/{worker}?bucket=invalid")).await.0, 400);
 }
 
-/// Every Psy read endpoint with representative parameters.
-fn replay_paths(w: &World, model: &PsyModel) -> Vec<String> {
-    let first = model.finalized()[0];
-    let job = model.jobs.values().find(|j| j.status == "Completed").unwrap();
-    let key = &job.worker;
-    let user = w
-        .truth_lines
-        .iter()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .find(|e| e["name"] == "UserRegistered")
-        .unwrap();
-    let user_key = format!("0x{}", user["fields"]["public_key"].as_str().unwrap());
-    let contract = w
-        .truth_lines
-        .iter()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .find(|e| e["name"] == "ContractDeployed")
-        .unwrap();
-    let uuid = contract["fields"]["uuid"].as_str().unwrap().to_owned();
+fn replay_paths(truth: &RewardTruth, first: u64, worker: &str) -> Vec<String> {
+    let paid = *truth.paid.keys().find(|id| **id >= first).unwrap();
     [
-        "/health".to_owned(),
-        format!("/user_info?public_key={user_key}"),
-        "/worker_events?limit=1000".into(),
-        "/worker_events?status=Completed&order=asc&limit=50".into(),
-        "/user_events?limit=1000".into(),
-        "/worker_events_aggregations?bucket=1h".into(),
-        "/worker_events_aggregations?bucket=1m".into(),
-        "/user_events_aggregations?bucket=1d".into(),
-        "/stats".into(),
-        "/stats/realms".into(),
-        format!("/stats/realms/{}", job.realm_id),
-        format!("/stats/workers/{key}"),
-        "/stats/jobs".into(),
-        "/stats/jobs?hours=6&realm_id=1".into(),
-        format!("/stats/jobs/realm/{}", job.realm_id),
-        "/stats/jobs/all-realms".into(),
-        "/stats/jobs/counts".into(),
-        format!("/rewards/{key}?checkpoint_id={}", job.checkpoint_id),
-        format!("/rewards_aggregations/{key}?bucket=1w"),
-        "/leaderboard/workers".into(),
+        "/stats".to_owned(),
+        format!("/worker_events?from_checkpoint_id={first}&limit=1000"),
         "/checkpoint/stats".into(),
-        format!("/checkpoint/stats/{first}"),
-        format!("/checkpoint/job-events/{first}"),
-        format!("/checkpoint/summary/{first}"),
-        format!("/checkpoint/distributions/{first}"),
-        format!("/checkpoint/rewards/{key}?time_period=1h"),
-        format!("/checkpoint/rewards/{key}/stats"),
+        format!("/checkpoint/stats/{paid}"),
+        format!("/checkpoint/job-events/{paid}"),
+        format!("/checkpoint/summary/{paid}"),
+        format!("/checkpoint/distributions/{paid}"),
+        format!("/checkpoint/rewards/{worker}?time_period=1h"),
+        format!("/checkpoint/rewards/{worker}/stats"),
+        format!("/rewards/{worker}?checkpoint_id={paid}"),
+        format!("/rewards_aggregations/{worker}?bucket=1w"),
         "/contracts?limit=1000".into(),
-        format!("/contracts/{uuid}"),
     ]
     .into()
 }
@@ -459,197 +379,111 @@ fn signed_registration(key: &SigningKey, handle: &str, label: &str) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn registration_is_verified_stored_once_and_background_processing_catches_up() {
-    let intervals = query_api::Intervals { reward_processing: Duration::from_millis(200), ..test_intervals() };
-    let w = world_with(generous(), Some(SECRET), intervals, Duration::ZERO).await;
+async fn registration_is_verified_and_stored_once() {
+    let w = world(generous(), Some(SECRET)).await;
     let key = SigningKey::from_bytes(&[42; 32]);
-    let body = signed_registration(&key, "@miner123", "Mining Rig #1");
+    let body = signed_registration(&key, "@miner", "Rig #1");
     let (status, answer) = w.psy_post("/register", &body, None).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["success"], true);
-    let user_id = answer["user_id"].as_str().expect("user_id is a string").to_owned();
     let public_hex = body["public_key"].as_str().unwrap().to_owned();
     let (status, info) = w.psy_until(&format!("/user_info?public_key={public_hex}"), |s, _| s == 200).await;
-    assert_eq!(status, 200);
-    assert_eq!(info["id"].to_string(), user_id);
-    assert_eq!(info["twitter_handle"], "@miner123");
-    assert_eq!(info["label"], "Mining Rig #1");
-    assert_eq!(info["created_at"], rfc3339(w.now));
-    let base58 = bs58::encode(key.verifying_key().to_bytes()).into_string();
-    assert_eq!(w.psy_get(&format!("/user_info?public_key={base58}")).await.1, info);
-
-    let (status, conflict) = w.psy_post("/register", &body, None).await;
-    assert_eq!((status, conflict["error"].as_str()), (409, Some("Conflict")), "{conflict}");
-
-    let other = SigningKey::from_bytes(&[43; 32]);
-    let mut forged = signed_registration(&other, "@miner", "Rig");
-    forged["public_key"] =
-        json!(format!("0x{}", shared::field::hex(&SigningKey::from_bytes(&[44; 32]).verifying_key().to_bytes())));
-    assert_eq!(w.psy_post("/register", &forged, None).await.0, 401, "signed by another key");
-    let mut tampered = signed_registration(&other, "@miner", "Rig");
-    tampered["label"] = json!("Rig 2");
-    assert_eq!(w.psy_post("/register", &tampered, None).await.0, 401, "label changed after signing");
-    for (field, value) in [
-        ("public_key", json!("0x1234")),
-        ("public_key", json!("not base58 0OIl")),
-        ("signature", json!("0xabcd")),
-        ("label", json!("")),
-        ("twitter_handle", json!("x".repeat(65))),
-        ("label", json!(5)),
-    ] {
-        let mut bad = signed_registration(&other, "@miner", "Rig");
-        bad[field] = value.clone();
-        let (status, body) = w.psy_post("/register", &bad, None).await;
-        assert_eq!(status, 400, "{field} = {value}: {body}");
-        assert_eq!(body["error"], "Bad Request: invalid parameters");
-    }
-    let (status, _) = w.psy_post("/register", &json!({ "public_key": "0x00" }), None).await;
-    assert_eq!(status, 400, "missing fields");
-    let huge = json!({ "label": "x".repeat(20_000) });
-    assert_eq!(w.psy_post("/register", &huge, None).await.0, 413);
-    let response = w.client.post(format!("{}/register", w.psy)).body("{not json").send().await.unwrap();
-    assert_eq!(response.status(), 400);
-
-    // The reward processing service calculates every finalized checkpoint by itself.
-    let status = wait_processed(&w).await;
-    let model = PsyModel::new(&w.truth_lines);
-    assert_eq!(status["pending_count"], 0, "{status}");
-    assert_eq!(status["last_processed_checkpoint"], json!(model.finalized().last()));
-    let last = model.finalized().last().copied().unwrap();
-    // The closing record and the distributions are separate projections, each reloading on its
-    // own after the indexer's commit: the distributions may show a moment after the status.
-    let expected = model.distributions(last);
-    let path = format!("/checkpoint/distributions/{last}");
-    let (_, stored) = w.psy_until(&path, |_, body| without_ids(body) == expected).await;
-    assert_eq!(without_ids(&stored), expected);
+    assert_eq!(status, 200, "{info}");
+    assert_eq!((&info["twitter_handle"], &info["label"]), (&json!("@miner"), &json!("Rig #1")));
+    let before = w.log.last_seq();
+    let (status, again) = w.psy_post("/register", &body, None).await;
+    assert_eq!(status, 409, "{again}");
+    assert_eq!(w.log.last_seq(), before, "nothing stored twice");
+    let mut forged = body.clone();
+    forged["label"] = json!("Rig #2");
+    assert_eq!(w.psy_post("/register", &forged, None).await.0, 401);
+    w.api.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tps_clients_receive_broadcasts_and_a_stalled_client_delays_no_one() {
-    let w = world(generous(), None).await;
-    let url = format!("ws://{}/ws/tps", w.api.psy_addr);
-    let (mut reader, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
-    let (_stalled, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
-    let (status, _) = w.psy_get("/ws/tps").await;
-    assert_eq!(status, 400, "a plain GET is not a WebSocket handshake");
-    let received = tokio::time::timeout(Duration::from_secs(10), async {
-        let mut messages = Vec::new();
-        while messages.len() < 20 {
-            match reader.next().await {
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The next text frame of `socket`, as JSON.
+async fn next_text(socket: &mut Socket) -> Value {
+    let frame = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            match socket.next().await {
                 Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) => {
-                    messages.push(serde_json::from_str::<Value>(&text).unwrap())
+                    return serde_json::from_str::<Value>(&text).unwrap()
                 }
                 Some(Ok(_)) => {}
                 other => panic!("stream ended: {other:?}"),
             }
         }
-        messages
-    })
-    .await
-    .expect("20 broadcasts at 100 ms arrive while the other client reads nothing");
-    let metrics_url = format!("http://{}/metrics", w.api.metrics_addr.unwrap());
-    let metrics = w.client.get(&metrics_url).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("query_api_ws_clients 2"), "{metrics}");
-    assert!(
-        metrics.contains(r#"query_api_requests_total{route="/ws/tps",status="400",surface="psy"} 1"#),
-        "the plain GET is counted under its route: {metrics}"
+    });
+    frame.await.expect("a broadcast within 30 s")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tps_counts_the_real_weights_in_both_forms() {
+    let w = world(generous(), Some(SECRET)).await;
+    let at = |offset: i64| shared::psy_model::Timestamp::from_unix_seconds(w.now + offset).to_string();
+    let user = |i: usize, tx: &str, offset: i64| {
+        json!({"user_id": format!("tps_user_{i}"), "public_key": format!("tps_key_{i}"), "tx_type": tx,
+               "metadata": {"transaction_count": 7}, "timestamp": at(offset)})
+    };
+    // Weighted 1 each: 2 registrations, 1 deployment, 1 end cap; GUTA weighs 0; one is too old.
+    let events = vec![
+        user(0, "REGISTER_USER", -1),
+        user(1, "REGISTER_USER", -2),
+        user(2, "DEPLOY_CONTRACT", -3),
+        user(3, "USER_ENDCAP", -4),
+        user(4, "GUTA", -1),
+        user(5, "GUTA", -2),
+        user(6, "REGISTER_USER", -30),
+    ];
+    let (status, body) = w.psy_post("/telemetry/events", &json!({"user_events": events}), Some(&token())).await;
+    assert_eq!((status, &body["processed_count"]), (200, &json!(7)), "{body}");
+    let state = expected_psy(w.truth_lines.iter().map(String::as_str));
+    let block_height = state.worker_events.iter().filter_map(|e| e["checkpoint_id"].as_i64()).max().unwrap_or(0);
+    let day = (w.now - 86_400) * 1_000_000..=w.now * 1_000_000;
+    let chain_day = state
+        .user_events
+        .iter()
+        .filter(|e| day.contains(&e["timestamp_us"].as_i64().unwrap()) && e["tx_type"] != "GUTA")
+        .count();
+
+    let flat_url = format!("ws://{}/ws/tps", w.api.psy_addr);
+    let wrapped_url = format!("ws://{}/ws/tps?format=wrapped", w.api.psy_addr);
+    let (mut flat, _) = tokio_tungstenite::connect_async(&flat_url).await.unwrap();
+    let (mut wrapped, _) = tokio_tungstenite::connect_async(&wrapped_url).await.unwrap();
+    // Marker: a broadcast that counts the posted events (broadcasts come every 100 ms).
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let message = loop {
+        let message = next_text(&mut flat).await;
+        if message["transaction_count"] == 4 || std::time::Instant::now() > deadline {
+            break message;
+        }
+    };
+    assert_eq!(
+        message,
+        json!({"timestamp": query_api::timefmt::rfc3339(w.now), "tps": 4.0 / 12.0, "block_height": block_height,
+               "total_transactions_24h": 5 + chain_day, "transaction_count": 4, "time_window_seconds": 12})
     );
-    assert!(metrics.contains(r#"query_api_request_duration_seconds_count{route="/ws/tps",surface="psy"}"#));
-    for message in received {
-        let object = message.as_object().unwrap();
-        assert_eq!(object.len(), 4, "{message}");
-        assert_eq!(message["timestamp"], rfc3339(w.now));
-        assert!(message["tps"].as_f64().unwrap() > 0.0, "{message}");
-        assert_eq!(message["block_height"], w.block_height);
-        assert!(message["total_transactions_24h"].as_u64().unwrap() > 0, "{message}");
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn job_status_summaries_match_the_ground_truth() {
-    let w = world(generous(), None).await;
-    let model = PsyModel::new(&w.truth_lines);
-    let summary = |keep: &dyn Fn(&common::psy_model::ExpectedJob) -> bool| {
-        let mut groups: BTreeMap<(usize, usize), (u64, f64, u64)> = BTreeMap::new();
-        for job in model.jobs.values().filter(|j| keep(j)) {
-            let status = shared::enums::WorkerEventStatus::ALL.iter().position(|s| s.as_str() == job.status).unwrap();
-            let kind =
-                shared::enums::ProvingJobCircuitType::ALL.iter().position(|c| c.as_str() == job.circuit_type).unwrap();
-            let group = groups.entry((status, kind)).or_default();
-            group.0 += 1;
-            if let Some(end) = job.end_time {
-                group.1 += (end - job.start_time).max(0) as f64;
-                group.2 += 1;
-            }
-        }
-        groups
-            .into_iter()
-            .map(|((status, kind), (count, seconds, ended))| {
-                let average = if ended == 0 { 0.0 } else { seconds / ended as f64 };
-                (
-                    shared::enums::WorkerEventStatus::ALL[status].as_str().to_owned(),
-                    shared::enums::ProvingJobCircuitType::ALL[kind].as_str().to_owned(),
-                    count,
-                    average,
-                )
-            })
-            .collect::<Vec<_>>()
-    };
-    let same = |answer: &Value, expected: &[(String, String, u64, f64)]| {
-        let rows = answer.as_array().unwrap_or_else(|| panic!("an array: {answer}"));
-        assert_eq!(rows.len(), expected.len(), "{answer}");
-        for (row, (status, kind, count, average)) in rows.iter().zip(expected) {
-            assert_eq!(
-                (&row["status"], &row["circuit_type"], &row["job_count"]),
-                (&json!(status), &json!(kind), &json!(count))
-            );
-            assert!((row["average_duration"].as_f64().unwrap() - average).abs() < 1e-6, "{row} vs {average}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let real = loop {
+        let message = next_text(&mut wrapped).await;
+        if message["data"]["transaction_count"] == 4 || std::time::Instant::now() > deadline {
+            break message;
         }
     };
-
-    let (_, view) = w.psy_until("/stats/jobs", |_, body| body["materialized_view_healthy"] == true).await;
-    assert_eq!(view["materialized_view_healthy"], true, "refreshed every 100 ms: {view}");
-    assert_eq!(view["query_time"], rfc3339(w.now));
-    same(&view["summary"], &summary(&|_| true));
-    assert_eq!(view["total_jobs"], model.jobs.len());
-
-    let recent = w.now - 2 * 3_600..=w.now;
-    let (status, filtered) = w.psy_get("/stats/jobs?hours=2&realm_id=1").await;
-    assert_eq!(status, 200);
-    let expected = summary(&|j| j.realm_id == 1 && recent.contains(&j.start_time));
-    assert!(!expected.is_empty(), "the window selects jobs");
-    same(&filtered["summary"], &expected);
-    assert_eq!(filtered["total_jobs"], expected.iter().map(|e| e.2).sum::<u64>());
-
-    let (status, realm) = w.psy_get("/stats/jobs/realm/2").await;
-    assert_eq!(status, 200);
-    same(&realm, &summary(&|j| j.realm_id == 2));
-    assert_eq!(w.psy_get("/stats/jobs/realm/999").await.0, 404);
-    assert_eq!(w.psy_get("/stats/jobs?hours=0").await.0, 400);
-    assert_eq!(w.psy_get("/stats/jobs?hours=-1").await.0, 400);
-    assert_eq!(w.psy_get("/stats/jobs?days=1").await.0, 400);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rewards_wait_until_a_finalization_is_final() {
-    let intervals = query_api::Intervals { reward_processing: Duration::from_millis(100), ..test_intervals() };
-    let year = Duration::from_secs(365 * 86_400);
-    let w = world_with(generous(), Some(SECRET), intervals, year).await;
-    let model = PsyModel::new(&w.truth_lines);
-    let first = model.finalized()[0];
-    let (status, body) =
-        w.psy_post(&format!("/checkpoint/calculate-rewards/{first}"), &json!({}), Some(&token())).await;
-    assert_eq!(status, 400, "{body}");
-    assert!(body["details"].as_str().unwrap().contains("final"), "{body}");
-    tokio::time::sleep(Duration::from_millis(600)).await; // several processing passes
-    let status = admin_status(&w).await;
-    assert_eq!(status["pending_count"], model.finalized().len(), "nothing processed before finality: {status}");
-    assert_eq!(status["last_processed_checkpoint"], Value::Null);
+    assert_eq!(
+        real,
+        json!({"event_type": "TpsUpdate", "data": {"tps": 4.0 / 12.0, "transaction_count": 4,
+               "time_window_seconds": 12, "block_height": block_height,
+               "timestamp": query_api::timefmt::rfc3339(w.now)}, "timestamp": query_api::timefmt::rfc3339(w.now)})
+    );
+    assert_eq!(w.psy_get("/ws/tps?format=xml").await.0, 400);
+    w.api.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_control_endpoint_writes_answer_503_and_store_nothing() {
-    let w = common::world_tuned(generous(), Some(SECRET), test_intervals(), Duration::ZERO, |config| {
+    let w = common::world_tuned(generous(), Some(SECRET), test_intervals(), |config| {
         config.control = None;
     })
     .await;
@@ -659,7 +493,13 @@ async fn without_a_control_endpoint_writes_answer_503_and_store_nothing() {
     let (status, answer) = w.psy_post("/register", &body, None).await;
     assert_eq!(status, 503, "{answer}");
     assert!(answer.to_string().to_lowercase().contains("control"), "the answer says why: {answer}");
+    let feeds = feed(highest_chain_checkpoint(&w) + 100, 1);
+    for post in &feeds[0].posts {
+        let (status, answer) = w.psy_post_raw(post.route(), post.body().unwrap(), Some(&bearer())).await;
+        assert_eq!(status, 503, "{answer}");
+    }
     let public_hex = body["public_key"].as_str().unwrap().to_owned();
     assert_eq!(w.psy_get(&format!("/user_info?public_key={public_hex}")).await.0, 404, "nothing registered");
     assert_eq!(w.log.last_seq(), before, "the log holds nothing new");
+    w.api.stop().await;
 }

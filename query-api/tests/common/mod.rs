@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod psy_model;
+pub mod psy_rewards;
 pub mod service;
 
 use std::sync::Arc;
@@ -62,17 +63,12 @@ pub fn test_intervals() -> Intervals {
 
 /// Indexes a 4,000-event fixture chain and starts query-api over it.
 pub async fn world(limits: Limits, jwt_secret: Option<&str>) -> World {
-    world_with(limits, jwt_secret, test_intervals(), std::time::Duration::ZERO).await
+    world_with(limits, jwt_secret, test_intervals()).await
 }
 
-/// [`world`] with chosen background intervals and reward finality delay.
-pub async fn world_with(
-    limits: Limits,
-    jwt_secret: Option<&str>,
-    intervals: Intervals,
-    reward_finality: std::time::Duration,
-) -> World {
-    world_tuned(limits, jwt_secret, intervals, reward_finality, |_| {}).await
+/// [`world`] with chosen background intervals.
+pub async fn world_with(limits: Limits, jwt_secret: Option<&str>, intervals: Intervals) -> World {
+    world_tuned(limits, jwt_secret, intervals, |_| {}).await
 }
 
 /// [`world_with`] with the service's configuration adjusted by `tune` before it starts.
@@ -80,10 +76,9 @@ pub async fn world_tuned(
     limits: Limits,
     jwt_secret: Option<&str>,
     intervals: Intervals,
-    reward_finality: std::time::Duration,
     tune: impl FnOnce(&mut Config),
 ) -> World {
-    world_of(4_000, limits, jwt_secret, intervals, reward_finality, tune).await
+    world_of(4_000, limits, jwt_secret, intervals, tune).await
 }
 
 /// [`world_tuned`] over a chain of `events` events.
@@ -92,7 +87,6 @@ pub async fn world_of(
     limits: Limits,
     jwt_secret: Option<&str>,
     intervals: Intervals,
-    reward_finality: std::time::Duration,
     tune: impl FnOnce(&mut Config),
 ) -> World {
     let node = start_node(51, events, Faults::default()).await;
@@ -129,7 +123,6 @@ pub async fn world_of(
         clock: query_api::Clock::Fixed(now),
         control: Some(ControlConfig { url: control_url.clone(), token: CONTROL_TOKEN.into(), nats: None }),
         intervals,
-        reward_finality,
         metrics_addr: Some("127.0.0.1:0".parse().unwrap()),
         ..Config::new(dir.path().to_path_buf())
     };
@@ -223,6 +216,19 @@ impl World {
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap())
+    }
+
+    /// POST raw bytes on the Psy surface with a raw `Authorization` header value: status and
+    /// JSON body (`Null` when the body is not JSON).
+    pub async fn psy_post_raw(&self, path: &str, body: Vec<u8>, authorization: Option<&str>) -> (u16, Value) {
+        let mut request =
+            self.client.post(format!("{}{path}", self.psy)).header("content-type", "application/json").body(body);
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
     }
 
     /// GET on the Psy surface with a raw `Authorization` header value.
