@@ -353,10 +353,19 @@ pub fn user_events_uncached(projections: &Projections, query: HashMap<String, St
     ))
 }
 
-/// Average of a numeric fast field over the matching documents that have it (`None` when none).
+/// Average of an integer fast field over the matching documents that have it (`None` when
+/// none): their sum over their count, the same whatever the segments.
 pub(crate) fn average(searcher: &Searcher, query: &dyn Query, field: &str) -> Result<Option<f64>> {
-    let result = aggregate(searcher, query, json!({ "avg": { "avg": { "field": field } } }))?;
-    Ok(result["avg"]["value"].as_f64())
+    let result = aggregate(searcher, query, json!({ "stats": { "stats": { "field": field } } }))?;
+    Ok(stats_average(&result["stats"]))
+}
+
+/// The average of a `stats` aggregation result over an integer field: its sum (rounded to the
+/// integer it is: tantivy's float sum may be off in the last bits) over its count (`None`
+/// without values).
+pub(crate) fn stats_average(stats: &Value) -> Option<f64> {
+    let count = stats["count"].as_u64().filter(|n| *n > 0)?;
+    Some(stats["sum"].as_f64()?.round() / count as f64)
 }
 
 /// Distinct values of a fast field over the matching documents (documents without it count in

@@ -314,7 +314,7 @@ pub fn contracts(projections: &Projections, query: HashMap<String, String>) -> R
 
 /// `GET /contracts/{uuid}`.
 pub fn contract(projections: &Projections, uuid: &str) -> Result<Value> {
-    let not_found = || ApiError::NotFound(format!("no contract with uuid {:?}", crate::params::shown(uuid)));
+    let not_found = || ApiError::NotFound(format!("no contract with uuid {}", crate::params::shown(uuid)));
     let reader = projections.family(Family::Contracts)?.ok_or_else(not_found)?;
     let f = ContractFields::resolve(&reader.index.schema());
     let doc = crate::query::first(reader, f.id, uuid)?.ok_or_else(not_found)?;

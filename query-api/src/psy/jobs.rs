@@ -80,7 +80,7 @@ fn summaries(projections: &Projections, clauses: Vec<Box<dyn Query>>) -> Result<
     let searcher = reader.searcher();
     let request = json!({ "statuses": { "terms": { "field": field_name(&searcher, f.status), "size": 10 }, "aggs": {
         "types": { "terms": { "field": field_name(&searcher, f.circuit_type), "size": 300 }, "aggs": {
-            "duration": { "avg": { "field": field_name(&searcher, f.duration) } },
+            "duration": { "stats": { "field": field_name(&searcher, f.duration) } },
             "last": { "max": { "field": field_name(&searcher, f.timestamp_us) } } } } } } });
     let result = aggregate(&searcher, &*conjunction(clauses), request)?;
     // (status, circuit number) → (jobs, average ms, newest time)
@@ -89,7 +89,7 @@ fn summaries(projections: &Projections, clauses: Vec<Box<dyn Query>>) -> Result<
         let Some(status_name) = status["key"].as_str() else { continue };
         for kind in status["types"]["buckets"].as_array().into_iter().flatten() {
             let Some(circuit) = kind["key"].as_f64() else { continue };
-            let average_ms = kind["duration"]["value"].as_f64().unwrap_or(0.0);
+            let average_ms = super::aggregations::stats_average(&kind["duration"]).unwrap_or(0.0);
             let last = kind["last"]["value"].as_f64().unwrap_or(0.0) as i64;
             groups.insert(
                 (status_name.to_owned(), circuit as u64),

@@ -1,142 +1,463 @@
-//! The Psy state the tests expect, folded from the fixture ground truth alone (never from the
-//! projections): jobs with their final status, checkpoints, and the reward rule's distributions.
+//! The Psy read endpoints' answers computed from the Psy records alone — the chain's ground-truth
+//! lines and the telemetry records a test posts — never from the projector or the handlers.
+//!
+//! Records are folded in log order (the chain's in chain order, then the posted ones in post
+//! order); a record's position stands for its log seq, which orders ties. The document's forms
+//! are written out here: statuses `Pending`/`InProgress`/`Completed`/`Failed`, tx types
+//! `RegisterUser`/`DeployContract`/`UserTransaction` (`GUTA` and `USER_ENDCAP`), circuit types
+//! and topics by name, times RFC 3339. The rules are the ones the README states for each
+//! endpoint.
 
-use std::collections::BTreeMap;
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
-use shared::enums::ProvingJobCircuitType;
+use shared::psy::PsyEvent;
+use shared::psy_model::{ProvingJobCircuitType, QJobTopic, Timestamp};
 
-/// A job's final state.
+/// Microseconds in an hour and in a day.
+pub const HOUR: i64 = 3_600_000_000;
+/// Microseconds in a day.
+pub const DAY: i64 = 24 * HOUR;
+
+/// One worker event record.
 #[derive(Debug, Clone)]
-pub struct ExpectedJob {
-    pub realm_id: u64,
-    pub worker: String,
-    pub circuit_type: String,
+pub struct W {
+    /// Position in the log.
+    pub order: usize,
+    pub realm_id: Option<i64>,
+    pub public_key: Option<String>,
+    /// Real spelling.
     pub status: String,
-    pub start_time: i64,
-    pub end_time: Option<i64>,
-    pub checkpoint_id: u64,
+    pub source: String,
+    pub job_id: String,
+    pub topic: u8,
+    pub circuit: u8,
+    pub slot_id: u64,
+    pub checkpoint_id: i64,
+    pub duration: Option<i64>,
+    pub ts: i64,
 }
 
-/// A checkpoint's creation and finalization.
-#[derive(Debug, Clone, Copy)]
-pub struct ExpectedCheckpoint {
-    pub created_at: i64,
-    pub finalized_at: Option<i64>,
+/// One user event record.
+#[derive(Debug, Clone)]
+pub struct U {
+    pub order: usize,
+    pub user_id: String,
+    pub public_key: String,
+    /// Real spelling.
+    pub tx_type: String,
+    pub checkpoint_id: Option<i64>,
+    pub ts: i64,
 }
 
-/// The folded Psy ground truth.
-pub struct PsyModel {
-    pub jobs: BTreeMap<u64, ExpectedJob>,
-    pub checkpoints: BTreeMap<u64, ExpectedCheckpoint>,
+/// The records, folded.
+#[derive(Debug, Default, Clone)]
+pub struct Truth {
+    pub worker: Vec<W>,
+    pub user: Vec<U>,
+    /// Contracts by UUID: (first report's position, newest report's answer).
+    pub contracts: BTreeMap<String, (usize, Value)>,
+    /// Checkpoints some leaf reported.
+    pub leaves: BTreeSet<i64>,
 }
 
-fn hex_key(value: &Value) -> String {
-    format!("0x{}", value.as_str().unwrap())
+/// The Psy events of ground-truth lines, in chain order (slot, transaction, event index).
+pub fn chain_events<'a>(lines: impl IntoIterator<Item = &'a str>) -> Vec<PsyEvent> {
+    let mut events: Vec<((u64, u64, u64), PsyEvent)> = lines
+        .into_iter()
+        .filter_map(|line| {
+            let entry: Value = serde_json::from_str(line).unwrap();
+            let event = fixtures::testing::psy_event_of(&entry)?;
+            let place = (
+                entry["slot"].as_u64().unwrap(),
+                entry["tx_index"].as_u64().unwrap_or(0),
+                entry["event_index"].as_u64().unwrap_or(0),
+            );
+            Some((place, event))
+        })
+        .collect();
+    events.sort_by_key(|(place, _)| *place);
+    events.into_iter().map(|(_, e)| e).collect()
 }
 
-fn rank(status: &str) -> u8 {
-    match status {
-        "Pending" => 0,
-        "InProgress" => 1,
-        _ => 2,
+/// RFC 3339 of unix microseconds.
+pub fn time(us: i64) -> String {
+    Timestamp::from_unix_micros(us).to_string()
+}
+
+/// The document's spelling of a real status.
+pub fn doc_status(real: &str) -> &'static str {
+    match real {
+        "PENDING" => "Pending",
+        "PROCESSING" => "InProgress",
+        "COMPLETED" => "Completed",
+        "FAILED" => "Failed",
+        other => panic!("unknown status {other}"),
     }
 }
 
-impl PsyModel {
-    /// Folds the ground-truth lines.
-    pub fn new(truth_lines: &[String]) -> Self {
-        let mut jobs: BTreeMap<u64, ExpectedJob> = BTreeMap::new();
-        let mut checkpoints = BTreeMap::new();
-        for line in truth_lines {
-            let event: Value = serde_json::from_str(line).unwrap();
-            if event["program"] != "psy" {
-                continue;
+/// The document's spelling of a real tx type.
+pub fn doc_tx_type(real: &str) -> &'static str {
+    match real {
+        "REGISTER_USER" => "RegisterUser",
+        "DEPLOY_CONTRACT" => "DeployContract",
+        "GUTA" | "USER_ENDCAP" => "UserTransaction",
+        other => panic!("unknown tx type {other}"),
+    }
+}
+
+fn circuit_name(n: u8) -> &'static str {
+    ProvingJobCircuitType::from_value(n).unwrap().name()
+}
+
+fn average_secs(durations: impl Iterator<Item = i64>) -> f64 {
+    let (sum, n) = durations.fold((0i64, 0u64), |(s, n), d| (s + d, n + 1));
+    if n == 0 {
+        0.0
+    } else {
+        sum as f64 / n as f64 / 1_000.0
+    }
+}
+
+fn rate(good: u64, bad: u64) -> f64 {
+    if good + bad == 0 {
+        0.0
+    } else {
+        good as f64 / (good + bad) as f64
+    }
+}
+
+/// Start (unix microseconds) of the bucket holding `ts`; `first` is the `all_time` bucket's.
+pub fn bucket_start(bucket: &str, ts: i64, first: i64) -> i64 {
+    let s = ts.div_euclid(1_000_000);
+    let start = match bucket {
+        "2min" | "2m" => s - s.rem_euclid(120),
+        "1h" => s - s.rem_euclid(3_600),
+        "1d" => s - s.rem_euclid(86_400),
+        "1w" => s - (s - 4 * 86_400).rem_euclid(604_800),
+        "1m" => {
+            let date = time::OffsetDateTime::from_unix_timestamp(s).unwrap();
+            date.replace_day(1).unwrap().replace_time(time::Time::MIDNIGHT).unix_timestamp()
+        }
+        "all_time" => return first,
+        other => panic!("bucket {other}"),
+    };
+    start * 1_000_000
+}
+
+impl Truth {
+    /// Folds events in log order.
+    pub fn fold(events: &[PsyEvent]) -> Self {
+        let mut t = Truth::default();
+        for (order, event) in events.iter().enumerate() {
+            match event {
+                PsyEvent::WorkerEventReported(e) => t.worker.push(W {
+                    order,
+                    realm_id: e.realm_id,
+                    public_key: e.public_key.clone(),
+                    status: e.status.as_str().to_owned(),
+                    source: e.source.as_str().to_owned(),
+                    job_id: e.job_id.to_string(),
+                    topic: e.job_id.topic.value(),
+                    circuit: e.job_id.circuit_type.value(),
+                    slot_id: e.to_record().slot_id(),
+                    checkpoint_id: e.checkpoint_id,
+                    duration: e.duration,
+                    ts: e.timestamp,
+                }),
+                PsyEvent::UserEventReported(e) => t.user.push(U {
+                    order,
+                    user_id: e.user_id.clone(),
+                    public_key: e.public_key.clone(),
+                    tx_type: e.tx_type.as_str().to_owned(),
+                    checkpoint_id: shared::psy::metadata_value(&e.metadata)
+                        .get("checkpoint_id")
+                        .and_then(Value::as_i64),
+                    ts: e.timestamp,
+                }),
+                PsyEvent::CheckpointLeafReported(e) => {
+                    t.leaves.insert(e.checkpoint_id);
+                }
+                PsyEvent::ContractReported(e) => {
+                    let metadata = shared::psy::metadata_value(&e.metadata);
+                    let functions = fixtures::testing::contract_functions(&metadata);
+                    let first = t.contracts.get(&e.contract_uuid).map_or(order, |(first, _)| *first);
+                    let answer = json!({
+                        "uuid": e.contract_uuid, "deployer": e.deployer,
+                        "state_tree_height": metadata.get("state_tree_height").and_then(Value::as_u64).unwrap_or(0),
+                        "function_count": functions.len(), "functions": functions, "deployed_at": time(e.timestamp),
+                        "contract_id": e.contract_id, "checkpoint_id": e.checkpoint_id,
+                        "function_whitelist_root": e.function_whitelist_root,
+                    });
+                    t.contracts.insert(e.contract_uuid.clone(), (first, answer));
+                }
             }
-            let f = &event["fields"];
-            match event["name"].as_str().unwrap() {
-                "WorkerJobUpdated" => {
-                    let job = ExpectedJob {
-                        realm_id: f["realm_id"].as_u64().unwrap(),
-                        worker: hex_key(&f["worker_public_key"]),
-                        circuit_type: f["circuit_type"].as_str().unwrap().to_owned(),
-                        status: f["status"].as_str().unwrap().to_owned(),
-                        start_time: f["start_time"].as_i64().unwrap(),
-                        end_time: f["end_time"].as_i64(),
-                        checkpoint_id: f["checkpoint_id"].as_u64().unwrap(),
-                    };
-                    let id = f["job_id"].as_u64().unwrap();
-                    if jobs.get(&id).is_none_or(|known| rank(&job.status) >= rank(&known.status)) {
-                        jobs.insert(id, job);
-                    }
-                }
-                "CheckpointCreated" => {
-                    checkpoints.insert(
-                        f["checkpoint_id"].as_u64().unwrap(),
-                        ExpectedCheckpoint { created_at: f["created_at"].as_i64().unwrap(), finalized_at: None },
-                    );
-                }
-                "CheckpointFinalized" => {
-                    let id = f["checkpoint_id"].as_u64().unwrap();
-                    checkpoints.get_mut(&id).unwrap().finalized_at = f["finalized_at"].as_i64();
-                }
-                _ => {}
+        }
+        t
+    }
+
+    /// A worker event's document row, without `id`.
+    pub fn worker_row(w: &W) -> Value {
+        let ended = w.status == "COMPLETED" || w.status == "FAILED";
+        let start = if ended { w.ts - w.duration.unwrap_or(0) * 1_000 } else { w.ts };
+        json!({
+            "realm_id": w.realm_id, "worker_public_key": w.public_key, "status": doc_status(&w.status),
+            "start_time": time(start), "end_time": if ended { Some(time(w.ts)) } else { None },
+            "job_id": w.job_id, "circuit_type": circuit_name(w.circuit), "source": w.source,
+            "checkpoint_id": w.checkpoint_id, "topic": QJobTopic::from_value(w.topic).unwrap().name(),
+            "duration": w.duration,
+        })
+    }
+
+    /// `/worker_events` rows of the events `keep` selects, by (checkpoint, time, log order).
+    pub fn worker_events(&self, keep: impl Fn(&W) -> bool, ascending: bool) -> Vec<Value> {
+        let mut events: Vec<&W> = self.worker.iter().filter(|w| keep(w)).collect();
+        events.sort_by_key(|w| (w.checkpoint_id, w.ts, w.order));
+        if !ascending {
+            events.reverse();
+        }
+        events.into_iter().map(Self::worker_row).collect()
+    }
+
+    /// A user event's document row, without `id`.
+    pub fn user_row(u: &U) -> Value {
+        json!({"user_id": u.user_id, "public_key": u.public_key, "tx_type": doc_tx_type(&u.tx_type),
+               "checkpoint_id": u.checkpoint_id, "timestamp": time(u.ts)})
+    }
+
+    /// `/user_events` rows of the events `keep` selects, by (time, log order).
+    pub fn user_events(&self, keep: impl Fn(&U) -> bool, ascending: bool) -> Vec<Value> {
+        let mut events: Vec<&U> = self.user.iter().filter(|u| keep(u)).collect();
+        events.sort_by_key(|u| (u.ts, u.order));
+        if !ascending {
+            events.reverse();
+        }
+        events.into_iter().map(Self::user_row).collect()
+    }
+
+    /// `/contracts`, newest first reported first.
+    pub fn contracts(&self) -> Vec<Value> {
+        let mut all: Vec<&(usize, Value)> = self.contracts.values().collect();
+        all.sort_by_key(|(first, _)| std::cmp::Reverse(*first));
+        all.into_iter().map(|(_, answer)| answer.clone()).collect()
+    }
+
+    /// Jobs: per job id, its event with the newest time, then the newest in log order.
+    pub fn jobs(&self) -> BTreeMap<&str, &W> {
+        let mut jobs: BTreeMap<&str, &W> = BTreeMap::new();
+        for w in &self.worker {
+            let entry = jobs.entry(&w.job_id).or_insert(w);
+            if (w.ts, w.order) >= (entry.ts, entry.order) {
+                *entry = w;
             }
         }
-        Self { jobs, checkpoints }
+        jobs
     }
 
-    /// Finalized checkpoint ids, ascending.
-    pub fn finalized(&self) -> Vec<u64> {
-        self.checkpoints.iter().filter(|(_, c)| c.finalized_at.is_some()).map(|(id, _)| *id).collect()
+    /// `/stats`.
+    pub fn stats(&self, now: i64) -> Value {
+        let day = |ts: i64| (now - DAY..=now).contains(&ts);
+        json!({
+            "status": "ok",
+            "worker_events_24h": self.worker.iter().filter(|w| day(w.ts)).count(),
+            "user_events_24h": self.user.iter().filter(|u| day(u.ts)).count(),
+            "block_height": self.worker.iter().map(|w| w.checkpoint_id).max().unwrap_or(0).max(0),
+            "timestamp": time(now),
+        })
     }
 
-    /// The first checkpoint still open.
-    pub fn open(&self) -> Option<u64> {
-        self.checkpoints.iter().find(|(_, c)| c.finalized_at.is_none()).map(|(id, _)| *id)
+    /// Realm ids the worker events report, ascending.
+    pub fn realms(&self) -> Vec<i64> {
+        self.worker.iter().filter_map(|w| w.realm_id).collect::<BTreeSet<_>>().into_iter().collect()
     }
 
-    /// The documented default rate of a circuit type.
-    pub fn rate(circuit_type: &str) -> u64 {
-        match circuit_type {
-            "UserRegistration" => 10,
-            "ContractDeployment" => 25,
-            "ContractExecution" => 15,
-            "CheckpointAggregation" => 50,
-            "StateTreeUpdate" => 20,
-            "RealmBlock" => 40,
-            other => panic!("unknown circuit type {other}"),
+    fn distinct<T: Ord>(items: impl Iterator<Item = T>) -> usize {
+        items.collect::<BTreeSet<T>>().len()
+    }
+
+    /// `/stats/realms`.
+    pub fn realms_stats(&self, now: i64) -> Value {
+        let within = |ts: i64, window: i64| (now - window..=now).contains(&ts);
+        let realms = |window: i64| {
+            Self::distinct(self.worker.iter().filter(|w| within(w.ts, window)).filter_map(|w| w.realm_id))
+        };
+        let workers = |window: i64| {
+            Self::distinct(self.worker.iter().filter(|w| within(w.ts, window)).filter_map(|w| w.public_key.clone()))
+        };
+        let users =
+            |window: i64| Self::distinct(self.user.iter().filter(|u| within(u.ts, window)).map(|u| &u.public_key));
+        let completed = self.worker.iter().filter(|w| w.status == "COMPLETED" && within(w.ts, DAY));
+        json!({
+            "total_realms": self.realms().len(),
+            "active_realms": realms(DAY),
+            "total_jobs_24h": self.jobs().values().filter(|j| within(j.ts, DAY)).count(),
+            "average_completion_time": average_secs(completed.filter_map(|w| w.duration)),
+            "total_processing_tasks": self.worker.iter().filter(|w| w.status == "PROCESSING").count(),
+            "active_workers_1h": workers(HOUR), "active_workers_24h": workers(DAY),
+            "active_realms_1h": realms(HOUR), "active_realms_24h": realms(DAY),
+            "active_users_1h": users(HOUR), "active_users_24h": users(DAY),
+            "last_updated": time(now),
+        })
+    }
+
+    /// `/stats/realms/{realm}` (`None`: 404).
+    pub fn realm_stats(&self, realm: i64, now: i64) -> Option<Value> {
+        let of_realm: Vec<&W> = self.worker.iter().filter(|w| w.realm_id == Some(realm)).collect();
+        if of_realm.is_empty() {
+            return None;
         }
+        let within = |ts: i64, window: i64| (now - window..=now).contains(&ts);
+        let workers = |window: i64, realm_only: bool| {
+            Self::distinct(
+                of_realm
+                    .iter()
+                    .filter(|w| within(w.ts, window) && (!realm_only || w.source == "REALM"))
+                    .filter_map(|w| w.public_key.clone()),
+            )
+        };
+        let jobs: Vec<&W> =
+            self.jobs().into_values().filter(|j| j.realm_id == Some(realm) && within(j.ts, DAY)).collect();
+        let count = |s: &str| jobs.iter().filter(|j| j.status == s).count() as u64;
+        let completed = of_realm.iter().filter(|w| w.status == "COMPLETED" && within(w.ts, DAY));
+        Some(json!({
+            "realm_id": realm,
+            "jobs_24h": jobs.len(),
+            "active_workers": workers(DAY, false),
+            "average_completion_time": average_secs(completed.filter_map(|w| w.duration)),
+            "success_rate": rate(count("COMPLETED"), count("FAILED")),
+            "processing_tasks": of_realm.iter().filter(|w| w.status == "PROCESSING").count(),
+            "active_workers_1h": workers(HOUR, false), "active_workers_24h": workers(DAY, false),
+            "active_users_1h": workers(HOUR, true), "active_users_24h": workers(DAY, true),
+            "last_updated": time(now),
+        }))
     }
 
-    /// The distributions of a finalized checkpoint under the default rule, without ids, ordered
-    /// by worker key then circuit type (the enum's order).
-    pub fn distributions(&self, checkpoint_id: u64) -> Vec<Value> {
-        let finalized_at = self.checkpoints[&checkpoint_id].finalized_at.unwrap();
-        let mut counts: BTreeMap<(String, usize), u64> = BTreeMap::new();
-        for job in self.jobs.values().filter(|j| j.checkpoint_id == checkpoint_id && j.status == "Completed") {
-            let order = ProvingJobCircuitType::ALL.iter().position(|c| c.as_str() == job.circuit_type).unwrap();
-            *counts.entry((job.worker.clone(), order)).or_default() += 1;
+    /// `/stats/jobs` summary items and total over the jobs `keep` selects.
+    pub fn job_summary(&self, keep: impl Fn(&W) -> bool) -> (Vec<Value>, u64) {
+        let order = ["PENDING", "PROCESSING", "COMPLETED", "FAILED"];
+        let mut groups: BTreeMap<(usize, u8), Vec<&W>> = BTreeMap::new();
+        for job in self.jobs().into_values().filter(|j| keep(j)) {
+            let status = order.iter().position(|s| *s == job.status).unwrap();
+            groups.entry((status, job.circuit)).or_default().push(job);
         }
-        counts
+        let total: u64 = groups.values().map(|g| g.len() as u64).sum();
+        let rows = groups
             .into_iter()
-            .map(|((worker, order), job_count)| {
-                let circuit_type = ProvingJobCircuitType::ALL[order].as_str();
+            .map(|((status, circuit), jobs)| {
+                let n = jobs.len() as u64;
                 json!({
-                    "checkpoint_id": checkpoint_id,
-                    "worker_public_key": worker,
-                    "circuit_type": circuit_type,
-                    "job_count": job_count,
-                    "total_rewards": job_count * Self::rate(circuit_type),
-                    "created_at": query_api::timefmt::rfc3339(finalized_at),
+                    "status": doc_status(order[status]), "circuit_type": circuit_name(circuit), "job_count": n,
+                    "average_duration": average_secs(jobs.iter().filter_map(|j| j.duration)),
+                    "percentage": (n as f64 * 100.0 / total as f64 * 100.0).round() / 100.0,
+                    "last_update": time(jobs.iter().map(|j| j.ts).max().unwrap()),
                 })
+            })
+            .collect();
+        (rows, total)
+    }
+
+    /// `/stats/jobs/all-realms`.
+    pub fn all_realms(&self) -> Vec<Value> {
+        let jobs = self.jobs();
+        self.realms()
+            .into_iter()
+            .map(|realm| {
+                let of: Vec<&&W> = jobs.values().filter(|j| j.realm_id == Some(realm)).collect();
+                let count = |s: &str| of.iter().filter(|j| j.status == s).count();
+                let total = of.len();
+                let rate = if total == 0 { 0.0 } else { count("COMPLETED") as f64 / total as f64 };
+                json!({"realm_id": realm, "total_jobs": total, "completed_jobs": count("COMPLETED"),
+                       "failed_jobs": count("FAILED"), "success_rate": rate})
             })
             .collect()
     }
 
-    /// Every distribution of every finalized checkpoint.
-    pub fn all_distributions(&self) -> Vec<Value> {
-        self.finalized().into_iter().flat_map(|id| self.distributions(id)).collect()
+    /// `/stats/jobs/counts`.
+    pub fn counts(&self) -> Value {
+        let jobs = self.jobs();
+        let count = |s: &str| jobs.values().filter(|j| j.status == s).count();
+        json!({"Pending": count("PENDING"), "InProgress": count("PROCESSING"), "Completed": count("COMPLETED"),
+               "Failed": count("FAILED")})
+    }
+
+    /// `/worker_events_aggregations` rows, oldest first, of the events in `[start, end]`.
+    pub fn worker_buckets(&self, bucket: &str, start: Option<i64>, end: Option<i64>) -> Vec<Value> {
+        let events: Vec<&W> =
+            self.worker.iter().filter(|w| start.is_none_or(|s| w.ts >= s) && end.is_none_or(|e| w.ts <= e)).collect();
+        let Some(first) = events.iter().map(|w| w.ts).min() else { return Vec::new() };
+        let mut buckets: BTreeMap<i64, Vec<&W>> = BTreeMap::new();
+        for w in events {
+            buckets.entry(bucket_start(bucket, w.ts, first)).or_default().push(w);
+        }
+        buckets
+            .into_iter()
+            .map(|(at, events)| {
+                let count = |s: &str| events.iter().filter(|w| w.status == s).count();
+                json!({"time_bucket": time(at), "total_events": events.len(), "completed_events": count("COMPLETED"),
+                       "failed_events": count("FAILED"),
+                       "unique_workers": Self::distinct(events.iter().filter_map(|w| w.public_key.clone()))})
+            })
+            .collect()
+    }
+
+    /// `/user_events_aggregations` rows, oldest first, of the events in `[start, end]`.
+    pub fn user_buckets(&self, bucket: &str, start: Option<i64>, end: Option<i64>) -> Vec<Value> {
+        let events: Vec<&U> =
+            self.user.iter().filter(|u| start.is_none_or(|s| u.ts >= s) && end.is_none_or(|e| u.ts <= e)).collect();
+        let Some(first) = events.iter().map(|u| u.ts).min() else { return Vec::new() };
+        let mut buckets: BTreeMap<i64, Vec<&U>> = BTreeMap::new();
+        for u in events {
+            buckets.entry(bucket_start(bucket, u.ts, first)).or_default().push(u);
+        }
+        buckets
+            .into_iter()
+            .map(|(at, events)| {
+                let count = |kinds: &[&str]| events.iter().filter(|u| kinds.contains(&u.tx_type.as_str())).count();
+                json!({"time_bucket": time(at), "total_events": events.len(),
+                       "register_user_count": count(&["REGISTER_USER"]), "deploy_contract_count": count(&["DEPLOY_CONTRACT"]),
+                       "user_tx_count": count(&["GUTA", "USER_ENDCAP"])})
+            })
+            .collect()
+    }
+
+    /// `/stats/workers/{raw}` for a worker whose events carry one of `keys` (`None`: 404), with
+    /// its all-time rewards.
+    pub fn worker_stats(&self, raw: &str, keys: &[&str], now: i64, total_rewards: u64) -> Option<Value> {
+        let mine: Vec<&W> =
+            self.worker.iter().filter(|w| w.public_key.as_deref().is_some_and(|k| keys.contains(&k))).collect();
+        if mine.is_empty() {
+            return None;
+        }
+        let day = |w: &&&W| (now - DAY..=now).contains(&w.ts);
+        let count = |s: &str, in_day: bool| mine.iter().filter(|w| w.status == s && (!in_day || day(w))).count() as u64;
+        let (completed, failed) = (count("COMPLETED", true), count("FAILED", true));
+        let proven = mine.iter().filter(|w| w.status == "COMPLETED").filter_map(|w| w.duration).filter(|d| *d > 0);
+        let newest = mine.iter().filter(|w| w.status == "COMPLETED").max_by_key(|w| (w.ts, w.order));
+        Some(json!({
+            "worker_public_key": raw, "jobs_completed_24h": completed, "jobs_failed_24h": failed,
+            "average_completion_time": average_secs(proven), "success_rate": rate(completed, failed),
+            "total_rewards": total_rewards, "total_completed": count("COMPLETED", false),
+            "total_failed": count("FAILED", false), "last_completed_block_height": newest.map(|w| w.checkpoint_id),
+        }))
+    }
+
+    /// `COMPLETED` and `FAILED` events of a stored key in `[now − 24 h, now]`.
+    pub fn outcomes_24h(&self, key: &str, now: i64) -> (u64, u64) {
+        let mine =
+            self.worker.iter().filter(|w| w.public_key.as_deref() == Some(key) && (now - DAY..=now).contains(&w.ts));
+        mine.fold((0, 0), |(c, f), w| match w.status.as_str() {
+            "COMPLETED" => (c + 1, f),
+            "FAILED" => (c, f + 1),
+            _ => (c, f),
+        })
+    }
+
+    /// The success rate `/leaderboard/workers` shows for a stored key.
+    pub fn success_rate_24h(&self, key: &str, now: i64) -> f64 {
+        let (c, f) = self.outcomes_24h(key, now);
+        rate(c, f)
     }
 }
 
