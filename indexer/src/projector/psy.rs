@@ -132,8 +132,13 @@ fn checkpoint(e: &CheckpointLeafReported, seq: u64, version: u64) -> Checkpoint 
 
 fn contract(e: &ContractReported, seq: u64, version: u64) -> Contract {
     let metadata = metadata_value(&e.metadata);
-    let functions = match metadata.get("functions") {
-        Some(Value::Array(functions)) => functions.clone(),
+    // Each function as the document's `{name, method_id, description}` (absent keys null).
+    let functions: Vec<Value> = match metadata.get("functions") {
+        Some(Value::Array(functions)) => functions
+            .iter()
+            .filter(|f| f.is_object())
+            .map(|f| serde_json::json!({"name": f["name"], "method_id": f["method_id"], "description": f["description"]}))
+            .collect(),
         _ => Vec::new(),
     };
     Contract {
