@@ -182,13 +182,30 @@ async fn telemetry_is_stored_once_and_rewards_follow_the_real_rule_through_repla
     // A node retries its first three posts (no answer reached it): answered the same, stored once.
     post_feeds(&w, &[CheckpointFeed { posts: feeds[0].posts[..3].to_vec(), truth: feeds[0].truth.clone() }]).await;
 
-    let posted: Vec<_> = feeds.iter().flat_map(|f| &f.posts).flat_map(telemetry_events).collect();
+    // Marker: one more worker event, posted after everything (the WorkerEvents family shows the
+    // log in order, so once it is listed every earlier event is).
+    let TelemetryPost::Events(events) =
+        feeds[0].posts.iter().find(|p| matches!(p, TelemetryPost::Events(b) if !b.worker_events().is_empty())).unwrap()
+    else {
+        unreachable!()
+    };
+    let mut marker = events.worker_events()[0].clone();
+    marker.public_key = Some("marker_key_0x01".into());
+    marker.checkpoint_id = last as i64;
+    let marker_post = TelemetryPost::Events(shared::psy_model::TelemetryEvents {
+        worker_events: Some(vec![marker]),
+        user_events: None,
+    });
+    post_feeds(&w, &[CheckpointFeed { posts: vec![marker_post.clone()], truth: feeds[0].truth.clone() }]).await;
+    let (_, listed) = w
+        .psy_until("/worker_events?public_key=marker_key_0x01", |_, b| b.as_array().is_some_and(|a| a.len() == 1))
+        .await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(1));
+
+    let posted: Vec<_> = feeds.iter().flat_map(|f| &f.posts).chain([&marker_post]).flat_map(telemetry_events).collect();
     let state = expected_psy_with(w.truth_lines.iter().map(String::as_str), posted);
     let expected_events = state.worker_events.iter().filter(|e| e["checkpoint_id"].as_u64() >= Some(first)).count();
-    assert_eq!(expected_events, feeds.iter().map(|f| f.truth.worker_events).sum::<usize>());
-    // Marker: the last checkpoint's leaf, posted last.
-    let (status, _) = w.psy_until(&format!("/checkpoint/stats/{last}"), |s, _| s == 200).await;
-    assert_eq!(status, 200);
+    assert_eq!(expected_events, feeds.iter().map(|f| f.truth.worker_events).sum::<usize>() + 1);
     let listed = worker_events_between(&w, first, last).await;
     assert_eq!(listed.len(), expected_events, "every posted worker event exactly once");
 
@@ -214,6 +231,10 @@ async fn telemetry_is_stored_once_and_rewards_follow_the_real_rule_through_repla
     // The background service settles every payable final checkpoint.
     let newest_paid = *truth.paid.keys().last().unwrap();
     let status = until(|| admin_status(&w), |s| s["last_processed_checkpoint"].as_u64() >= Some(newest_paid)).await;
+    // Families commit apart: the newest settlement's rows, written last, mark the rest visible.
+    let newest_rows = format!("/checkpoint/distributions/{newest_paid}");
+    let (_, rows) = w.psy_until(&newest_rows, |s, b| s == 200 && b.as_array().is_some_and(|a| !a.is_empty())).await;
+    assert!(rows.as_array().is_some_and(|a| !a.is_empty()), "{rows}");
     let pending: BTreeSet<u64> =
         status["pending_checkpoints"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
     assert_eq!(status["pending_count"], truth.waiting.len(), "{status}");
@@ -310,8 +331,16 @@ async fn check_reads(w: &World, state: &fixtures::testing::ExpectedPsy, truth: &
             assert_eq!(&stats[field], value, "/checkpoint/stats/{id} {field}");
         }
         let (_, events) = w.psy_get(&format!("/checkpoint/job-events/{id}")).await;
-        let listed: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["job_id"].as_str().unwrap()).collect();
-        let kept: Vec<&str> = payout.jobs.iter().map(|j| j.job_id.as_str()).collect();
+        let events = events.as_array().unwrap();
+        // In time order (ties in log order, which the truth does not know): same jobs, times ascend.
+        let mut listed: Vec<&str> = events.iter().map(|e| e["job_id"].as_str().unwrap()).collect();
+        let time =
+            |e: &Value| shared::psy_model::Timestamp::parse("timestamp", e["timestamp"].as_str().unwrap()).unwrap();
+        let times: Vec<_> = events.iter().map(time).collect();
+        assert!(times.windows(2).all(|p| p[0] <= p[1]), "/checkpoint/job-events/{id} in time order");
+        let mut kept: Vec<&str> = payout.jobs.iter().map(|j| j.job_id.as_str()).collect();
+        listed.sort_unstable();
+        kept.sort_unstable();
         assert_eq!(listed, kept, "/checkpoint/job-events/{id}");
     }
     // One worker's reward reads.

@@ -28,7 +28,6 @@ pub const CONTROL_TOKEN: &str = "test-control-token";
 /// An indexed fixture chain served by query-api, with the indexer's projector following the log
 /// and its control endpoint accepting the API's writes (in process).
 pub struct World {
-    _dir: tempfile::TempDir,
     /// The event log (the projector follows it until the world is dropped).
     pub log: Arc<EventLog>,
     indexer: IndexerSide,
@@ -50,6 +49,8 @@ pub struct World {
     pub now: i64,
     /// Block height the telemetry poll saw.
     pub block_height: u64,
+    /// The data directory, dropped last (after the projector thread stopped).
+    _dir: tempfile::TempDir,
 }
 
 /// Background intervals for tests: fast refresh and broadcast, rewards only when asked.
