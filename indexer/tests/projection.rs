@@ -261,3 +261,50 @@ fn an_update_waits_for_its_creation_across_a_restart_and_is_dropped_past_the_hor
     assert_eq!(model_1["score"], 7, "the update held across the restart folded in: {model_1}");
     assert_eq!(models.len(), 4, "models 1, 3, 11 and 12; never model 2");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chain_and_telemetry_feeds_fold_alike_and_replay_reproduces_them() {
+    use fixtures::generator::psy_real::{RealFeedConfig, RealFeedGenerator, TelemetryPost};
+    use fixtures::testing::{expected_psy_with, telemetry_events};
+    use shared::control::TelemetryRequest;
+
+    let (node, dir, context) = backfilled(33, 3_000).await;
+    // A second deployment feeds its nodes' posts over HTTP (the control endpoint's write), some
+    // of them twice, in a checkpoint and key space apart from the chain's.
+    let posts: Vec<TelemetryPost> =
+        RealFeedGenerator::new(RealFeedConfig::disjoint(1033, 100_000)).take(10).flat_map(|feed| feed.posts).collect();
+    for (index, post) in posts.iter().enumerate() {
+        let request = match post.clone() {
+            TelemetryPost::Events(body) => TelemetryRequest::Events(body),
+            TelemetryPost::Leaves(body) => TelemetryRequest::Leaves(body),
+            TelemetryPost::Contract(body) => TelemetryRequest::Contract(body.report),
+        };
+        let stored = indexer::control::record_telemetry(&context.log, &request).unwrap();
+        if index % 3 == 0 {
+            let again = indexer::control::record_telemetry(&context.log, &request).unwrap();
+            assert_eq!((again.stored, &again.seqs), (0, &stored.seqs));
+        }
+    }
+    let lines = node.node.ground_truth(None);
+    let expected = expected_psy_with(lines.lines(), posts.iter().flat_map(telemetry_events));
+    let chain_only = expected_psy(lines.lines());
+    assert!(
+        expected.jobs.len() > chain_only.jobs.len() + 100
+            && expected.checkpoints.len() >= chain_only.checkpoints.len() + 10
+            && !chain_only.jobs.is_empty(),
+        "both feeds contribute: {} jobs of {} on chain",
+        expected.jobs.len(),
+        chain_only.jobs.len()
+    );
+
+    let projections = dir.path().join("projections");
+    let mut projector = Projector::open(&projections, &shared::ProgramSet::defaults()).unwrap();
+    while projector.catch_up(&context.log, 500).unwrap() > 0 {
+        projector.commit().unwrap();
+    }
+    projector.finish().unwrap();
+    common::assert_psy(&projected_psy(&projections), &expected);
+    projector::replay(&context.log, &projections, &shared::ProgramSet::defaults()).unwrap();
+    common::assert_psy(&projected_psy(&projections), &expected);
+    node.stop().await;
+}
