@@ -321,47 +321,6 @@ pub fn contract(projections: &Projections, uuid: &str) -> Result<Value> {
     contract_json(&Contract::from_document(&doc, &f).map_err(corrupt)?)
 }
 
-/// `GET /checkpoint/job-events/{checkpoint_id}`: the checkpoint's proven jobs as the real
-/// worker-event processor keeps them (its `COMPLETED` events on its highest slot, one per job id,
-/// the earliest completion; `shared::psy_model::reward::reward_jobs`), oldest first, in the
-/// document's row.
-pub fn checkpoint_job_events(projections: &Projections, checkpoint_id: u64) -> Result<Value> {
-    let Some(reader) = projections.family(Family::WorkerEvents)? else { return Ok(json!([])) };
-    let f = WorkerEventFields::resolve(&reader.index.schema());
-    let searcher = reader.searcher();
-    let Ok(checkpoint) = i64::try_from(checkpoint_id) else { return Ok(json!([])) };
-    let query =
-        conjunction(vec![i64_term(f.checkpoint_id, checkpoint), statuses(f.status, &[WorkerEventStatus::Completed])]);
-    let total = count(&searcher, &*query)? as usize;
-    let keys = (f.timestamp_us, f.timestamp_us, f.seq);
-    let events = page_by_keys(&searcher, &*query, keys, Order::Asc, total, 0)?
-        .iter()
-        .map(|doc| WorkerEvent::from_document(doc, &f).map_err(corrupt))
-        .collect::<Result<Vec<WorkerEvent>>>()?;
-    let Some(slot) = events.iter().map(|e| e.slot_id).max() else { return Ok(json!([])) };
-    let mut seen = std::collections::HashSet::new();
-    let rows = events
-        .iter()
-        .filter(|e| e.slot_id == slot && seen.insert(e.job_id.clone()))
-        .map(|e| {
-            let start = e.timestamp_us.saturating_sub(e.duration.unwrap_or(0).saturating_mul(1_000));
-            json!({
-                "id": e.seq,
-                "checkpoint_id": e.checkpoint_id,
-                "job_id": e.job_id,
-                "worker_public_key": e.public_key.as_deref().unwrap_or(shared::psy_model::reward::UNKNOWN_WORKER),
-                "circuit_type": circuit_name(e.circuit_type),
-                "status": e.status.doc().as_str(),
-                "duration_ms": e.duration,
-                "start_time": time_us(start),
-                "end_time": time_us(e.timestamp_us),
-                "topic": topic_name(e.topic),
-            })
-        })
-        .collect();
-    Ok(Value::Array(rows))
-}
-
 /// Worker events (or user events) in `[now − 24 h, now]`.
 fn last_day(projections: &Projections, family: Family, now_us: i64) -> Result<u64> {
     let Some(reader) = projections.family(family)? else { return Ok(0) };

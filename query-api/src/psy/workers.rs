@@ -1,4 +1,5 @@
-//! Per-worker endpoints: statistics, the leaderboard and rewards.
+//! Per-worker endpoints: `/stats/workers/{key}` and the leaderboard (the reward reads of one
+//! worker are in `checkpoints`, beside the checkpoint reads).
 //!
 //! Rewards are the RewardDistributions family: one row per rewarded job with its
 //! `reward_amount`, dated at the job's completion. A worker key path segment takes any real
@@ -10,27 +11,21 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{json, Value};
 use shared::psy_model::WorkerEventStatus;
-use shared::schema::psy::{
-    CheckpointFields, RewardDistributionFields, User, UserFields, WorkerEvent, WorkerEventFields,
-};
+use shared::schema::psy::{RewardDistributionFields, User, UserFields, WorkerEvent, WorkerEventFields};
 use shared::schema::Family;
 use tantivy::query::Query;
 use tantivy::{Order, Searcher};
 
-use super::aggregations::{aggregate, average, buckets, distinct, sub_counts, BucketSize, MAX_DISTINCT_WORKERS};
-use super::handlers::{circuit_name, corrupt, now_us, statuses, time_us, time_window, DAY_US};
+use super::aggregations::{aggregate, average, sub_counts, MAX_DISTINCT_WORKERS};
+use super::handlers::{corrupt, now_us, statuses, DAY_US};
 use super::input;
 use crate::error::{ApiError, Result};
 use crate::params::Params;
 use crate::projections::Projections;
-use crate::query::{any_text, conjunction, count, field_name, i64_range, page_by_keys, u64_term};
+use crate::query::{any_text, conjunction, count, field_name, i64_range, page_by_keys};
 
 /// Default and largest `limit` of the leaderboard.
 pub const LEADERBOARD_LIMIT: usize = 100;
-/// Default number of reward buckets.
-pub const DEFAULT_REWARD_BUCKETS: usize = 100;
-/// Largest number of reward buckets; larger limits are capped.
-pub const MAX_REWARD_BUCKETS: usize = 1_000;
 
 /// Completed over completed-or-failed (0 without either).
 pub fn rate(completed: u64, failed: u64) -> f64 {
@@ -227,170 +222,4 @@ fn outcomes_last_day(projections: &Projections, now_us: i64) -> Result<BTreeMap<
         outcomes.insert(worker.to_owned(), (count(WorkerEventStatus::Completed), count(WorkerEventStatus::Failed)));
     }
     Ok(outcomes)
-}
-
-/// `GET /rewards/{worker_public_key}?checkpoint_id=`: the worker's rewards in one checkpoint
-/// (404 for a checkpoint no leaf reported), broken down by circuit type (by number).
-pub fn checkpoint_rewards(projections: &Projections, raw_key: &str, query: HashMap<String, String>) -> Result<Value> {
-    let forms = input::key_forms("worker_public_key", raw_key)?;
-    let params = Params::new(query, &["checkpoint_id"])?;
-    let checkpoint_id = params
-        .integer::<u64>("checkpoint_id")?
-        .ok_or_else(|| ApiError::BadRequest("`checkpoint_id` is required".into()))?;
-    let not_found = || ApiError::NotFound(format!("no checkpoint {checkpoint_id}"));
-    let checkpoints = projections.family(Family::Checkpoints)?.ok_or_else(not_found)?;
-    let cf = CheckpointFields::resolve(&checkpoints.index.schema());
-    crate::query::first(checkpoints, cf.id, &checkpoint_id.to_string())?.ok_or_else(not_found)?;
-    let mut breakdown = Vec::new();
-    let (mut total, mut jobs) = (0, 0);
-    if let Some(d) = Distributions::of(projections, &forms, None, None)? {
-        let query = conjunction(vec![d.query.box_clone(), u64_term(d.f.checkpoint_id, checkpoint_id)]);
-        let request = json!({ "types": { "terms": { "field": d.name(d.f.circuit_type), "size": 300 }, "aggs": {
-            "rewards": { "sum": { "field": d.name(d.f.reward_amount) } } } } });
-        let result = aggregate(&d.searcher, &*query, request)?;
-        let mut by_type: Vec<(u64, u64, u64)> = result["types"]["buckets"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|b| {
-                Some((b["key"].as_f64()? as u64, b["doc_count"].as_u64()?, b["rewards"]["value"].as_f64()? as u64))
-            })
-            .collect();
-        by_type.sort_unstable();
-        for (circuit, job_count, rewards) in by_type {
-            total += rewards;
-            jobs += job_count;
-            breakdown
-                .push(json!({ "circuit_type": circuit_name(circuit), "job_count": job_count, "rewards": rewards }));
-        }
-    }
-    Ok(json!({
-        "worker_public_key": raw_key,
-        "checkpoint_id": checkpoint_id,
-        "total_rewards": total,
-        "job_count": jobs,
-        "reward_breakdown": breakdown,
-    }))
-}
-
-/// A reward time bucket: start (unix microseconds), rewards, rewarded jobs, distinct checkpoints.
-struct RewardBucket {
-    start: i64,
-    rewards: u64,
-    jobs: u64,
-    checkpoints: u64,
-}
-
-/// The worker's reward buckets, newest first, at most `limit`.
-fn reward_buckets(
-    projections: &Projections,
-    forms: &[String],
-    range: (Option<i64>, Option<i64>),
-    size: BucketSize,
-    limit: usize,
-) -> Result<Vec<RewardBucket>> {
-    let Some(d) = Distributions::of(projections, forms, range.0, range.1)? else { return Ok(Vec::new()) };
-    let sub = json!({
-        "rewards": { "sum": { "field": d.name(d.f.reward_amount) } },
-        "checkpoints": { "terms": { "field": d.name(d.f.checkpoint_id), "size": MAX_DISTINCT_WORKERS } },
-    });
-    let mut found = buckets(&d.searcher, &*d.query, &d.name(d.f.timestamp_us), sub, size)?;
-    found.sort_by_key(|b| std::cmp::Reverse(b.start));
-    Ok(found
-        .into_iter()
-        .take(limit)
-        .map(|b| RewardBucket {
-            start: b.start,
-            rewards: b.aggs["rewards"]["value"].as_f64().unwrap_or(0.0) as u64,
-            jobs: b.total,
-            checkpoints: b.aggs["checkpoints"]["buckets"].as_array().map_or(0, |c| c.len() as u64),
-        })
-        .collect())
-}
-
-/// `GET /rewards_aggregations/{worker_public_key}`: buckets `1d` (default), `1w`, `1m`,
-/// `all_time` of the worker's distributions, newest first.
-pub fn rewards_aggregations(projections: &Projections, raw_key: &str, query: HashMap<String, String>) -> Result<Value> {
-    let forms = input::key_forms("worker_public_key", raw_key)?;
-    let params = Params::new(query, &["bucket", "start_time", "end_time", "limit"])?;
-    let size =
-        BucketSize::parse_among("bucket", params.text("bucket").unwrap_or("1d"), &["1d", "1w", "1m", "all_time"])?;
-    let range = time_window(&params)?;
-    let (limit, _) = params.page(DEFAULT_REWARD_BUCKETS, MAX_REWARD_BUCKETS)?;
-    let items = reward_buckets(projections, &forms, range, size, limit)?
-        .into_iter()
-        .map(|b| {
-            let average = if b.jobs == 0 { 0.0 } else { b.rewards as f64 / b.jobs as f64 };
-            json!({
-                "time_bucket": time_us(b.start),
-                "total_rewards": b.rewards,
-                "job_count": b.jobs,
-                "average_reward_per_job": average,
-            })
-        })
-        .collect();
-    Ok(Value::Array(items))
-}
-
-/// `GET /checkpoint/rewards/{worker_public_key}`: buckets of `time_period` (`2m`, `1h`, `1d`
-/// default, `1w`, `1m`), newest first; as the real service, the totals sum the returned buckets.
-pub fn worker_rewards(projections: &Projections, raw_key: &str, query: HashMap<String, String>) -> Result<Value> {
-    let forms = input::key_forms("worker_public_key", raw_key)?;
-    let params = Params::new(query, &["time_period", "start_time", "end_time", "limit"])?;
-    let period = params.text("time_period").unwrap_or("1d").to_owned();
-    let size = BucketSize::parse_among("time_period", &period, &["2m", "1h", "1d", "1w", "1m"])?;
-    let range = time_window(&params)?;
-    let (limit, _) = params.page(DEFAULT_REWARD_BUCKETS, MAX_REWARD_BUCKETS)?;
-    let found = reward_buckets(projections, &forms, range, size, limit)?;
-    let aggregations: Vec<Value> = found
-        .iter()
-        .map(|b| {
-            json!({
-                "time_bucket": time_us(b.start),
-                "total_rewards": b.rewards,
-                "jobs_completed": b.jobs,
-                "checkpoints_participated": b.checkpoints,
-            })
-        })
-        .collect();
-    Ok(json!({
-        "worker_public_key": raw_key,
-        "time_period": period,
-        "aggregations": aggregations,
-        "total_rewards": found.iter().map(|b| b.rewards).sum::<u64>(),
-        "total_jobs": found.iter().map(|b| b.jobs).sum::<u64>(),
-        "total_checkpoints": found.iter().map(|b| b.checkpoints).sum::<u64>(),
-    }))
-}
-
-/// `GET /checkpoint/rewards/{worker_public_key}/stats`: all-time totals of the worker's
-/// distributions (404 without any): rewards, rewarded jobs, distinct checkpoints, the average
-/// reward per job, the first and last reward's job completion time, and the real
-/// `last_checkpoint_id`.
-pub fn worker_reward_stats(projections: &Projections, raw_key: &str) -> Result<Value> {
-    let forms = input::key_forms("worker_public_key", raw_key)?;
-    let not_found = || ApiError::NotFound(format!("no rewards for worker {raw_key}"));
-    let d = Distributions::of(projections, &forms, None, None)?.ok_or_else(not_found)?;
-    let (rewards, jobs) = d.totals()?;
-    if jobs == 0 {
-        return Err(not_found());
-    }
-    let (time, checkpoint) = (d.name(d.f.timestamp_us), d.name(d.f.checkpoint_id));
-    let span = aggregate(
-        &d.searcher,
-        &*d.query,
-        json!({ "first": { "min": { "field": time } }, "last": { "max": { "field": time } },
-            "checkpoint": { "max": { "field": checkpoint } } }),
-    )?;
-    let value = |name: &str| span[name]["value"].as_f64().map(|v| v as i64);
-    Ok(json!({
-        "worker_public_key": raw_key,
-        "total_rewards_all_time": rewards,
-        "total_jobs_completed": jobs,
-        "total_checkpoints_participated": distinct(&d.searcher, &*d.query, &checkpoint)?,
-        "average_reward_per_job": rewards as f64 / jobs as f64,
-        "first_job_date": value("first").map(time_us),
-        "last_job_date": value("last").map(time_us),
-        "last_checkpoint_id": value("checkpoint"),
-    }))
 }

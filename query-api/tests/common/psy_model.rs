@@ -82,6 +82,12 @@ pub fn chain_events<'a>(lines: impl IntoIterator<Item = &'a str>) -> Vec<PsyEven
     events.into_iter().map(|(_, e)| e).collect()
 }
 
+/// A value as a client reads it off the wire: serde_json's float parsing may differ from the
+/// written float in the last bit, so expected floats are compared after the same round trip.
+pub fn wire(value: Value) -> Value {
+    serde_json::from_str(&value.to_string()).unwrap()
+}
+
 /// RFC 3339 of unix microseconds.
 pub fn time(us: i64) -> String {
     Timestamp::from_unix_micros(us).to_string()
@@ -289,7 +295,7 @@ impl Truth {
         let users =
             |window: i64| Self::distinct(self.user.iter().filter(|u| within(u.ts, window)).map(|u| &u.public_key));
         let completed = self.worker.iter().filter(|w| w.status == "COMPLETED" && within(w.ts, DAY));
-        json!({
+        wire(json!({
             "total_realms": self.realms().len(),
             "active_realms": realms(DAY),
             "total_jobs_24h": self.jobs().values().filter(|j| within(j.ts, DAY)).count(),
@@ -299,7 +305,7 @@ impl Truth {
             "active_realms_1h": realms(HOUR), "active_realms_24h": realms(DAY),
             "active_users_1h": users(HOUR), "active_users_24h": users(DAY),
             "last_updated": time(now),
-        })
+        }))
     }
 
     /// `/stats/realms/{realm}` (`None`: 404).
@@ -321,7 +327,7 @@ impl Truth {
             self.jobs().into_values().filter(|j| j.realm_id == Some(realm) && within(j.ts, DAY)).collect();
         let count = |s: &str| jobs.iter().filter(|j| j.status == s).count() as u64;
         let completed = of_realm.iter().filter(|w| w.status == "COMPLETED" && within(w.ts, DAY));
-        Some(json!({
+        Some(wire(json!({
             "realm_id": realm,
             "jobs_24h": jobs.len(),
             "active_workers": workers(DAY, false),
@@ -331,7 +337,7 @@ impl Truth {
             "active_workers_1h": workers(HOUR, false), "active_workers_24h": workers(DAY, false),
             "active_users_1h": workers(HOUR, true), "active_users_24h": workers(DAY, true),
             "last_updated": time(now),
-        }))
+        })))
     }
 
     /// `/stats/jobs` summary items and total over the jobs `keep` selects.
@@ -347,12 +353,12 @@ impl Truth {
             .into_iter()
             .map(|((status, circuit), jobs)| {
                 let n = jobs.len() as u64;
-                json!({
+                wire(json!({
                     "status": doc_status(order[status]), "circuit_type": circuit_name(circuit), "job_count": n,
                     "average_duration": average_secs(jobs.iter().filter_map(|j| j.duration)),
                     "percentage": (n as f64 * 100.0 / total as f64 * 100.0).round() / 100.0,
                     "last_update": time(jobs.iter().map(|j| j.ts).max().unwrap()),
-                })
+                }))
             })
             .collect();
         (rows, total)
@@ -368,8 +374,8 @@ impl Truth {
                 let count = |s: &str| of.iter().filter(|j| j.status == s).count();
                 let total = of.len();
                 let rate = if total == 0 { 0.0 } else { count("COMPLETED") as f64 / total as f64 };
-                json!({"realm_id": realm, "total_jobs": total, "completed_jobs": count("COMPLETED"),
-                       "failed_jobs": count("FAILED"), "success_rate": rate})
+                wire(json!({"realm_id": realm, "total_jobs": total, "completed_jobs": count("COMPLETED"),
+                       "failed_jobs": count("FAILED"), "success_rate": rate}))
             })
             .collect()
     }
@@ -435,12 +441,12 @@ impl Truth {
         let (completed, failed) = (count("COMPLETED", true), count("FAILED", true));
         let proven = mine.iter().filter(|w| w.status == "COMPLETED").filter_map(|w| w.duration).filter(|d| *d > 0);
         let newest = mine.iter().filter(|w| w.status == "COMPLETED").max_by_key(|w| (w.ts, w.order));
-        Some(json!({
+        Some(wire(json!({
             "worker_public_key": raw, "jobs_completed_24h": completed, "jobs_failed_24h": failed,
             "average_completion_time": average_secs(proven), "success_rate": rate(completed, failed),
             "total_rewards": total_rewards, "total_completed": count("COMPLETED", false),
             "total_failed": count("FAILED", false), "last_completed_block_height": newest.map(|w| w.checkpoint_id),
-        }))
+        })))
     }
 
     /// `COMPLETED` and `FAILED` events of a stored key in `[now − 24 h, now]`.
