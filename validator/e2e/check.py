@@ -20,7 +20,7 @@ is decoded with this file's own Borsh layouts of the five DFPN programs (and che
 fixture's ground truth), the successful transactions are replayed in chain order (slot, position
 in the block, execution order) by the rules of shared/reference/dfpn-programs.md §5 and §6, and
 account ids are derived as the programs derive them (`find_program_address`, below). The Psy
-checks stay the earlier, lighter ones (the Psy model is unchanged).
+entries (the real Psy model's record events) are folded in psy.py from the fixture's truth.
 
 Prints what it checked; exits 1 with the mismatches otherwise. Nothing that cannot be checked is
 skipped silently: it is a mismatch.
@@ -933,15 +933,23 @@ def key(byte):
     return b58encode(bytes([byte]) * 32)
 
 
-def contract(uuid, at):
-    return {"uuid": uuid, "deployer": "bb" * 32, "user_id": 3, "state_tree_height": 8, "checkpoint_id": 1,
-            "functions": [{"name": "vote", "method_id": 7, "description": "d"}], "deployed_at": at}
+T0 = 1_720_000_000_000_000  # 2024-07-03T09:46:40Z in unix microseconds
 
 
-def job(job_id, realm, status, end):
-    return {"job_id": job_id, "realm_id": realm, "worker_public_key": "cc" * 32, "topic": "GenerateStandardProof",
-            "circuit_type": "CheckpointAggregation", "status": status, "start_time": 1_720_000_040,
-            "end_time": end, "checkpoint_id": 2}
+def contract_report(uuid, seconds, height=8):
+    """A ContractReported event's fields."""
+    return {"contract_uuid": uuid, "checkpoint_id": 7, "contract_id": len(uuid), "deployer": "0x" + "bb" * 20,
+            "function_whitelist_root": "0x" + "dd" * 32, "timestamp": T0 + seconds * 1_000_000,
+            "metadata": json.dumps({"state_tree_height": height,
+                                    "functions": [{"name": "vote", "method_id": 7, "description": "d"}]})}
+
+
+def worker(circuit, group, status, micros, key=None, duration=None, realm=16384, source="REALM"):
+    """A WorkerEventReported event's fields (checkpoint 7)."""
+    job_id = {"topic": 0, "goal_id": 7, "slot_id": 0, "circuit_type": circuit, "group_id": group,
+              "sub_group_id": 0 if group else 1, "task_index": 0, "data_type": 8, "data_index": 0}
+    return {"realm_id": realm, "public_key": key, "status": status, "source": source, "job_id": job_id,
+            "checkpoint_id": 7, "duration": duration, "metadata": json.dumps({"slot_id": 0}), "timestamp": T0 + micros}
 
 
 def synthetic_chain():
@@ -996,20 +1004,28 @@ def synthetic_chain():
         "required_modalities": 1, "min_workers": 1, "fee_amount": 10, "deadline": 2_000, "commit_deadline": 1_500})])
     c.tx([("analysis_marketplace", "ResultCommitted", {"request_id": key(12), "worker": op, "commitment": "00" * 32,
                                                         "commit_slot": 1})])
-    # Psy: a realm, a user, contracts "c", "a", "b" (then "a" again: the first deployment stays;
-    # "f" only in a failed transaction), a job that completes and then sees a late InProgress
-    # (it stays Completed), a job of a realm nobody created.
-    hexkey = lambda byte: f"{byte:02X}" * 32  # noqa: E731 (the fixture writes hex, the API lowercase 0x-hex)
-    c.tx([("psy", "RealmCreated", {"realm_id": 1, "name": "r", "created_at": 1_720_000_000})])
-    c.tx([("psy", "UserRegistered", {"user_id": 3, "public_key": hexkey(0xAA), "twitter_handle": "@u", "label": "l",
-                                     "checkpoint_id": 1, "registered_at": 1_720_000_010})])
+    # Psy: a GUTA user event, then (later in chain, earlier in time) the user's registration;
+    # contracts "c", "a", "b", then "a" again with an older timestamp (the newest report stays;
+    # "f" only in a failed transaction); a job PENDING, PROCESSING, COMPLETED, then a late
+    # PROCESSING with an older timestamp (it stays Completed); a coordinator job (no realm) that
+    # fails; a checkpoint leaf.
+    user = lambda tx_type, micros, meta: {"user_id": "user_003", "public_key": "0x" + "aa" * 20,  # noqa: E731
+                                          "tx_type": tx_type, "metadata": meta, "timestamp": T0 + micros}
+    c.tx([("psy", "UserEventReported", user("GUTA", 30_000_000, "{}"))])
+    c.tx([("psy", "UserEventReported", user("REGISTER_USER", 10_000_123, '{"checkpoint_id":7}'))])
     for at, uuid in enumerate(("c", "a", "b")):
-        c.tx([("psy", "ContractDeployed", contract(uuid, 1_720_000_020 + at))])
-    c.tx([("psy", "ContractDeployed", dict(contract("a", 1_720_000_099), state_tree_height=99))])
-    c.tx([("psy", "ContractDeployed", contract("f", 1_720_000_030))], status="failed")
-    jobs = [c.tx([("psy", "WorkerJobUpdated", job(5, 1, status, end))])
-            for status, end in (("Pending", None), ("Completed", 1_720_000_050), ("InProgress", None))]
-    jobs.append(c.tx([("psy", "WorkerJobUpdated", job(6, 2, "Failed", 1_720_000_060))]))
+        c.tx([("psy", "ContractReported", contract_report(uuid, 20 + at))])
+    c.tx([("psy", "ContractReported", contract_report("a", 1, height=99))])
+    c.tx([("psy", "ContractReported", contract_report("f", 30))], status="failed")
+    w = "0x" + "cc" * 20
+    jobs = [c.tx([("psy", "WorkerEventReported", worker(6, 1, "PENDING", 40_500_000))]),
+            c.tx([("psy", "WorkerEventReported", worker(6, 1, "PROCESSING", 41_000_000, w))]),
+            c.tx([("psy", "WorkerEventReported", worker(6, 1, "COMPLETED", 50_000_000, w, 9_000)),
+                  ("psy", "WorkerEventReported", worker(6, 1, "PROCESSING", 45_000_000, w))]),
+            c.tx([("psy", "WorkerEventReported", worker(32, 0, "FAILED", 60_000_000, w, 5_000, None, "COORDINATOR"))])]
+    c.tx([("psy", "CheckpointLeafReported", {"checkpoint_id": 7, "fees_collected": 10, "user_ops_processed": 2,
+                                             "total_transactions": 2, "slots_modified": 3, "metadata": "{}",
+                                             "timestamp": T0 + 61_000_000})])
     # The export's log seqs: chain order, except that contracts "c" and "b" were logged in each
     # other's place (a live log is in arrival order): /contracts follows the seqs.
     seqs, seq = {}, 0
@@ -1018,32 +1034,37 @@ def synthetic_chain():
             for e in tx["entries"]:
                 seq += 1
                 seqs[(tx["signature"], e["event_index"])] = seq
-    sig = [tx["signature"] for tx in c.txs if tx["entries"][0]["name"] == "ContractDeployed"]  # c, a, b, a, f
+    sig = [tx["signature"] for tx in c.txs if tx["entries"][0]["name"] == "ContractReported"]  # c, a, b, a, f
     seqs[(sig[0], 0)], seqs[(sig[2], 0)] = seqs[(sig[2], 0)], seqs[(sig[0], 0)]
-    s_c, s_a, s_b, s_a2 = (seqs[(x, 0)] for x in sig[:4])
-    s_user = seqs[(next(tx["signature"] for tx in c.txs if tx["entries"][0]["name"] == "UserRegistered"), 0)]
+    s_guta, s_register = (seqs[(tx["signature"], 0)] for tx in c.txs if tx["entries"][0]["name"] == "UserEventReported")
     functions = [{"name": "vote", "method_id": 7, "description": "d"}]
-    psy_contract = lambda uuid, at: {"uuid": uuid, "deployer": "0x" + "bb" * 32, "state_tree_height": 8,  # noqa: E731
-                                     "function_count": 1, "functions": functions, "deployed_at": at}
-    deploy_event = lambda seq, at: {"id": seq, "user_id": "3", "public_key": "0x" + "bb" * 32,  # noqa: E731
-                                    "tx_type": "DeployContract", "checkpoint_id": 1, "timestamp": at}
-    worker_event = lambda tx, job_id, realm, status, end: {  # noqa: E731
-        "id": seqs[(tx["signature"], 0)], "realm_id": realm, "worker_public_key": "0x" + "cc" * 32, "status": status,
-        "start_time": "2024-07-03T09:47:20Z", "end_time": end, "job_id": job_id, "circuit_type": "CheckpointAggregation"}
+    psy_contract = lambda uuid, at: {"uuid": uuid, "deployer": "0x" + "bb" * 20, "state_tree_height": 8,  # noqa: E731
+                                     "function_count": 1, "functions": functions, "deployed_at": at,
+                                     "contract_id": len(uuid), "checkpoint_id": 7,
+                                     "function_whitelist_root": "0x" + "dd" * 32}
+    j, k = "0-7-0-6-1-0-0-8-0", "0-7-0-32-0-1-0-8-0"
+    row = lambda tx, index, job_id, status, start, end, key, duration, circuit="UserEndCap", realm=16384, \
+        source="REALM": {  # noqa: E731
+            "id": seqs[(tx["signature"], index)], "realm_id": realm, "worker_public_key": key, "status": status,
+            "start_time": start, "end_time": end, "job_id": job_id, "circuit_type": circuit, "source": source,
+            "checkpoint_id": 7, "topic": "GenerateStandardProof", "duration": duration}
     psy_expected = {
         "contracts": {"c": psy_contract("c", "2024-07-03T09:47:00Z"), "a": psy_contract("a", "2024-07-03T09:47:01Z"),
                       "b": psy_contract("b", "2024-07-03T09:47:02Z")},
         "/contracts": ["c", "a", "b"],
-        "/user_events": [deploy_event(s_a2, "2024-07-03T09:48:19Z"), deploy_event(s_b, "2024-07-03T09:47:02Z"),
-                         deploy_event(s_a, "2024-07-03T09:47:01Z"), deploy_event(s_c, "2024-07-03T09:47:00Z"),
-                         {"id": s_user, "user_id": "3", "public_key": "0x" + "aa" * 32, "tx_type": "RegisterUser",
-                          "checkpoint_id": 1, "timestamp": "2024-07-03T09:46:50Z"}],
-        "/worker_events": [worker_event(jobs[3], "6", 2, "Failed", "2024-07-03T09:47:40Z"),
-                           worker_event(jobs[2], "5", 1, "InProgress", None),
-                           worker_event(jobs[1], "5", 1, "Completed", "2024-07-03T09:47:30Z"),
-                           worker_event(jobs[0], "5", 1, "Pending", None)],
-        "/stats/jobs/counts": {"Pending": 0, "InProgress": 0, "Completed": 1, "Failed": 1, "Cancelled": 0},
-        "/stats/jobs/all-realms": [{"realm_id": 1, "total_jobs": 1, "completed_jobs": 1, "failed_jobs": 0,
+        "/user_events": [{"id": s_guta, "user_id": "user_003", "public_key": "0x" + "aa" * 20,
+                          "tx_type": "UserTransaction", "checkpoint_id": None, "timestamp": "2024-07-03T09:47:10Z"},
+                         {"id": s_register, "user_id": "user_003", "public_key": "0x" + "aa" * 20,
+                          "tx_type": "RegisterUser", "checkpoint_id": 7, "timestamp": "2024-07-03T09:46:50.000123Z"}],
+        "/worker_events": [
+            row(jobs[3], 0, k, "Failed", "2024-07-03T09:47:35Z", "2024-07-03T09:47:40Z", w, 5_000,
+                "GenerateRollupStateTransitionProof", None, "COORDINATOR"),
+            row(jobs[2], 0, j, "Completed", "2024-07-03T09:47:21Z", "2024-07-03T09:47:30Z", w, 9_000),
+            row(jobs[2], 1, j, "InProgress", "2024-07-03T09:47:25Z", None, w, None),
+            row(jobs[1], 0, j, "InProgress", "2024-07-03T09:47:21Z", None, w, None),
+            row(jobs[0], 0, j, "Pending", "2024-07-03T09:47:20.500Z", None, None, None)],
+        "/stats/jobs/counts": {"Pending": 0, "InProgress": 0, "Completed": 1, "Failed": 1},
+        "/stats/jobs/all-realms": [{"realm_id": 16384, "total_jobs": 1, "completed_jobs": 1, "failed_jobs": 0,
                                     "success_rate": 1.0}],
         "absent": "f",
     }
@@ -1146,21 +1167,26 @@ def api_selftest(expect, sent, expected, folded, url):
         ("a request list oldest first", "/requests", swap, "documented order"),
         ("a request list missing an item", "/requests", lambda b: b[:1], "items"),
         ("a request's status wrong in the list only", "/requests", set_item(0, status="Expired"), "status"),
-        ("a contract's mutable field (first deployment)", "/contracts/a", lambda b: dict(b, state_tree_height=99),
-         "state_tree_height"),
+        ("a contract answered from its last report, not its newest", "/contracts/a",
+         lambda b: dict(b, state_tree_height=99), "state_tree_height"),
         ("the contract list by chain order, not log seq", "/contracts", swap, "documented order"),
-        ("a contract list item's deployer", "/contracts", set_item(1, deployer="0x" + "00" * 32), "deployer"),
-        ("a contract deployed only by a failed transaction", "/contracts/f", None, "expected 404"),
+        ("a contract list item's deployer", "/contracts", set_item(1, deployer="0x" + "00" * 20), "deployer"),
+        ("a contract reported only by a failed transaction", "/contracts/f", None, "expected 404"),
         ("user events by seq alone", "/user_events", lambda b: sorted(b, key=lambda e: -e["id"]), "documented order"),
         ("a user event's id", "/user_events", set_item(0, id=0), "documented order"),
-        ("a user event's timestamp", "/user_events", set_item(4, timestamp="2024-07-03T09:46:51Z"), "timestamp"),
-        ("a worker event's status", "/worker_events", set_item(1, status="Completed"), "status"),
+        ("a user event's time without its microseconds", "/user_events",
+         set_item(1, timestamp="2024-07-03T09:46:50Z"), "timestamp"),
+        ("a user event's checkpoint not read from its metadata", "/user_events", set_item(1, checkpoint_id=None),
+         "checkpoint_id"),
+        ("a worker event's status in the real spelling", "/worker_events", set_item(1, status="COMPLETED"), "status"),
+        ("a worker event's start without its duration", "/worker_events",
+         set_item(1, start_time="2024-07-03T09:47:30Z"), "start_time"),
         ("a worker event lost", "/worker_events", lambda b: b[1:], "items"),
-        ("a job moved back by a late InProgress", "/stats/jobs/counts",
+        ("a job moved back by a late event", "/stats/jobs/counts",
          lambda b: dict(b, Completed=0, InProgress=1), "Completed"),
         ("a realm's success rate", "/stats/jobs/all-realms", set_item(0, success_rate=0.5), "success_rate"),
-        ("a realm nobody created listed", "/stats/jobs/all-realms",
-         lambda b: b + [{"realm_id": 2, "total_jobs": 1, "completed_jobs": 0, "failed_jobs": 1, "success_rate": 0.0}],
+        ("the coordinator's missing realm listed", "/stats/jobs/all-realms",
+         lambda b: b + [{"realm_id": None, "total_jobs": 1, "completed_jobs": 0, "failed_jobs": 1, "success_rate": 0.0}],
          "items"),
     ]
     for what, path, change, word in bugs:
