@@ -389,7 +389,7 @@ async fn issue15_8_a_taken_port_is_named_in_the_error() {
 async fn issue15_8_year_9999_times_aggregate_without_a_panic() {
     use shared::schema::psy::{UserEvent, UserEventFields};
     let dir = tempfile::tempdir().unwrap();
-    let times = [1_704_067_200, 253_402_300_799, 253_402_214_400, i64::MAX / 2];
+    let times = [1_704_067_200_000_000, 253_402_300_799_000_000, 253_402_214_400_000_000, i64::MAX / 2];
     write_family(dir.path(), Family::UserEvents, |schema| {
         let f = UserEventFields::resolve(schema);
         times
@@ -400,12 +400,12 @@ async fn issue15_8_year_9999_times_aggregate_without_a_panic() {
                 UserEvent {
                     id: seq.to_string(),
                     seq,
-                    sort_key: shared::entity::time_order(timestamp, seq),
-                    user_id: seq,
+                    user_id: seq.to_string(),
                     public_key: format!("0x{}", "ab".repeat(32)),
-                    tx_type: shared::enums::UserEventTxType::RegisterUser,
-                    checkpoint_id: 1,
-                    timestamp,
+                    tx_type: shared::psy_model::UserEventTxType::RegisterUser,
+                    checkpoint_id: Some(1),
+                    metadata: "{}".into(),
+                    timestamp_us: timestamp,
                 }
                 .to_document(&f)
             })
