@@ -326,4 +326,44 @@ mod tests {
             assert_eq!(page, expected, "{filter:?} {order:?} limit {limit} offset {offset}");
         }
     }
+
+    #[test]
+    fn pages_by_three_keys_equal_a_full_sort() {
+        let mut builder = Schema::builder();
+        let first = builder.add_i64_field("first", INDEXED | STORED | FAST);
+        let second = builder.add_i64_field("second", INDEXED | STORED | FAST);
+        let third = builder.add_u64_field("third", INDEXED | STORED | FAST);
+        let index = Index::create_in_ram(builder.build());
+        let mut writer = index.writer_with_num_threads(1, 20_000_000).unwrap();
+        let mut rows = Vec::new();
+        let mut state = 11u64;
+        for i in 0..12_000u64 {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            // Few distinct first keys, many ties on the second: the third decides.
+            let row = ((state >> 58) as i64 - 8, (state >> 61) as i64 * 1_000_000, i);
+            rows.push(row);
+            writer.add_document(doc!(first => row.0, second => row.1, third => row.2)).unwrap();
+            if i % 4_000 == 3_999 {
+                writer.commit().unwrap();
+            }
+        }
+        writer.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        let thirds = |docs: Vec<TantivyDocument>| -> Vec<u64> {
+            docs.iter().map(|d| d.get_first(third).and_then(|v| tantivy::schema::Value::as_u64(&v)).unwrap()).collect()
+        };
+        let mut sorted = rows.clone();
+        sorted.sort_unstable();
+        for (order, limit, offset) in
+            [(Order::Desc, 10, 0), (Order::Asc, 300, 0), (Order::Desc, 50, 1_000), (Order::Asc, 7, 11_990)]
+        {
+            let mut expected: Vec<u64> = sorted.iter().map(|r| r.2).collect();
+            if order == Order::Desc {
+                expected.reverse();
+            }
+            let expected: Vec<u64> = expected.into_iter().skip(offset).take(limit).collect();
+            let page = page_by_keys(&searcher, &AllQuery, (first, second, third), order, limit, offset).unwrap();
+            assert_eq!(thirds(page), expected, "{order:?} limit {limit} offset {offset}");
+        }
+    }
 }
