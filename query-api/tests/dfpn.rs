@@ -171,7 +171,7 @@ async fn search_finds_what_users_paste() {
     // Every request by its whole storage URI and by its content id (the last path segment):
     // Arweave ids (43 characters, some starting with `-`), IPFS CIDs, https paths.
     let mut forms = std::collections::BTreeSet::new();
-    let mut long_ids = 0;
+    let (mut long_ids, mut unique_ids) = (0, 0);
     for (id, request) in &e.requests {
         let uri = request["storage_uri"].as_str().unwrap();
         let content_id = uri.rsplit('/').next().unwrap();
@@ -181,8 +181,17 @@ async fn search_finds_what_users_paste() {
             let hits = found(&w, &format!("/requests/search?q={}&limit=1000", encode(q))).await;
             assert!(hits.contains(id), "{q:?} does not find request {id} ({uri})");
         }
+        // Ranked by relevance: a content id stored by one request only ranks that request first,
+        // whatever its age (requests sharing a token of it rank lower).
+        let holders = e.requests.values().filter(|r| r["storage_uri"].as_str().unwrap().contains(content_id)).count();
+        if holders == 1 {
+            unique_ids += 1;
+            let ranked = ids(&w.ok(&format!("/requests/search?q={}&limit=1000", encode(content_id))).await);
+            assert_eq!(ranked.first(), Some(id), "{content_id:?} ranks its own request first");
+        }
     }
     assert!(long_ids > 0, "content ids over 40 bytes are searched");
+    assert!(unique_ids > 10, "{unique_ids} content ids held by one request each");
     assert!(forms.len() >= 3, "several URI forms: {forms:?}");
     assert!(
         e.requests.values().any(|r| r["storage_uri"].as_str().unwrap().rsplit('/').next().unwrap().starts_with('-')),
@@ -198,12 +207,26 @@ async fn search_finds_what_users_paste() {
     assert_eq!(found(&w, "/requests/search?q=arweave&limit=1000").await, arweave);
     assert_eq!(w.ok("/requests/search?q=arweave").await.as_array().unwrap().len(), arweave.len().min(100));
     // Models by whole name, by a name part and by their Hugging Face URI.
+    let newest_first = ids(&Value::Array(w.newest_first(Models, |_, _| true)));
+    let age = |id: &String| newest_first.iter().position(|other| other == id).unwrap();
+    let mut not_newest = 0;
     for (id, model) in &e.models {
         for q in [model["name"].as_str().unwrap(), model["model_uri"].as_str().unwrap()] {
             let hits = found(&w, &format!("/models/search?q={}&limit=1000", encode(q))).await;
             assert!(hits.contains(id), "{q:?} does not find model {id}");
         }
+        // Ranked by relevance: a name no other model has, asked as its words (any of them
+        // matches), ranks that model first, above the many models that share some of its words
+        // and the later versions of it whose names are longer, whatever their age.
+        let name = model["name"].as_str().unwrap();
+        if e.models.values().filter(|m| m["name"] == name).count() == 1 {
+            let words = name.replace('-', " ");
+            let ranked = ids(&w.ok(&format!("/models/search?q={}&limit=1000", encode(&words))).await);
+            assert_eq!(ranked.first(), Some(id), "{words:?} ranks its own model first: {ranked:?}");
+            not_newest += usize::from(ranked.iter().map(age).min() != Some(age(id)));
+        }
     }
+    assert!(not_newest > 0, "some ranking differs from newest first, so relevance is what orders it");
     let face: Vec<String> = e
         .models
         .iter()
