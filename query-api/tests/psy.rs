@@ -357,7 +357,35 @@ async fn every_read_endpoint_matches_the_truth_in_either_spelling() {
     assert!(truth.worker_buckets("1w", None, None).len() >= 6);
 
     check_rewards(&w, &truth, now).await;
+    check_user_info(&w, now).await;
     w.api.stop().await;
+}
+
+/// A registration read back by `/user_info` (any spelling of its key) and as its
+/// `REGISTER_USER` user event.
+async fn check_user_info(w: &World, now: i64) {
+    use ed25519_dalek::Signer;
+    let key = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
+    let public = key.verifying_key().to_bytes();
+    let (handle, label) = ("@reader", "Reader rig");
+    let message = query_api::psy::register::canonical_message(&public, handle, label);
+    let hex = format!("0x{}", shared::field::hex(&public));
+    let body = json!({"public_key": hex, "twitter_handle": handle, "label": label,
+                      "signature": bs58::encode(key.sign(message.as_bytes()).to_bytes()).into_string()});
+    let (status, answer) = w.psy_post("/register", &body, None).await;
+    assert_eq!(status, 200, "{answer}");
+    let user_id = answer["user_id"].as_str().unwrap().to_owned();
+    let expected = json!({"id": user_id.parse::<u64>().unwrap(), "public_key": hex, "twitter_handle": handle,
+                          "label": label, "created_at": time(now)});
+    let path = format!("/user_info?public_key={hex}");
+    assert_eq!(w.psy_until(&path, |s, _| s == 200).await, (200, expected.clone()));
+    let base58 = bs58::encode(public).into_string();
+    assert_eq!(w.psy_get(&format!("/user_info?public_key={base58}")).await, (200, expected), "the base58 spelling");
+    let event = json!({"user_id": user_id, "public_key": hex, "tx_type": "RegisterUser", "checkpoint_id": null,
+                       "timestamp": time(now)});
+    for tx_type in ["RegisterUser", "REGISTER_USER"] {
+        assert_eq!(page(w, &format!("/user_events?user_id={user_id}&tx_type={tx_type}")).await, vec![event.clone()]);
+    }
 }
 
 /// The leaderboard (its cap reached) and the paid workers' statistics over the paid checkpoint
