@@ -46,7 +46,12 @@ serve $(( NEWEST + 600 ))
 echo "worker events: $(curl -s "$BASE/worker_events_aggregations?bucket=all_time" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["total_events"])')"
 echo "jobs: $(curl -s "$BASE/stats/jobs" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total_jobs"])')"
 sleep 11 # the first job status refresh has run
-for path in "/worker_events?limit=300" "/leaderboard/workers" "/worker_events_aggregations?bucket=1h" "/stats/jobs"; do
+# A checkpoint in the middle of the history (its leaf and its jobs), for the checkpoint reads.
+MID=$(curl -s "$BASE/checkpoint/stats" | python3 -c 'import json,sys; c=json.load(sys.stdin); print(c[len(c)//2]["checkpoint_id"] if c else 0)')
+echo "checkpoints: $(curl -s "$BASE/checkpoint/stats" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'), reading checkpoint $MID"
+for path in "/worker_events?limit=300" "/worker_events?status=COMPLETED&circuit_type=7&limit=300" "/leaderboard/workers" \
+  "/worker_events_aggregations?bucket=1h" "/stats/jobs" "/checkpoint/stats?start_checkpoint=$MID&end_checkpoint=$(( MID + 9 ))" \
+  "/checkpoint/job-events/$MID" "/checkpoint/summary/$MID"; do
   echo "== GET $path"
   wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$BASE$path" | grep -E "Latency|50%|99%|Requests/sec|Non-2xx"
 done

@@ -139,8 +139,14 @@ async fn telemetry_posts_are_authenticated_and_bounded_as_the_real_service_and_r
     doc_status["worker_events"][0]["status"] = json!("Completed");
     let (status, body) = w.psy_post_raw("/telemetry/events", serde_json::to_vec(&doc_status).unwrap(), auth).await;
     assert_eq!(status, 400, "the feed takes the real spelling only: {body}");
-    let huge = vec![b' '; shared::psy_model::validate::MAX_BODY_BYTES + 1];
-    assert_eq!(w.psy_post_raw("/telemetry/events", huge, auth).await.0, 413);
+    // A body over 4 MiB is refused by its length, before it is read.
+    let huge = format!(
+        "POST /telemetry/events HTTP/1.1\r\nHost: psy\r\nAuthorization: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{{}}",
+        bearer(),
+        shared::psy_model::validate::MAX_BODY_BYTES + 1
+    );
+    let answer = common::service::raw(w.api.psy_addr, huge.as_bytes(), Duration::from_secs(10)).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     let empty = json!({"leaves": [], "timestamp": "2024-06-01T12:00:00Z"});
     let (status, _) = w.psy_post_raw("/telemetry/checkpoint/leaves", serde_json::to_vec(&empty).unwrap(), auth).await;
     assert_eq!(status, 404, "an empty leaves array is 404, as the real service answers it");

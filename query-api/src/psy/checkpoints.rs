@@ -17,13 +17,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{json, Value};
 use shared::psy_model::{Timestamp, WorkerEventStatus};
-use shared::schema::psy::{Checkpoint, CheckpointFields, Job, JobFields};
+use shared::schema::psy::{Checkpoint, CheckpointFields, JobFields};
 use shared::schema::Family;
 use tantivy::query::{BooleanQuery, Occur};
 
 use super::input::key_forms;
 use super::rewards::{
-    all_docs, checkpoint, checkpoint_jobs, circuit_name, current_checkpoint, leaf, settlement, stored_rows, Paid,
+    all_docs, checkpoint, checkpoint_jobs, circuit_name, current_checkpoint, leaf, scan, settlement, stored_paid,
+    stored_rows, text_value, Paid,
 };
 use crate::error::{ApiError, Result};
 use crate::params::Params;
@@ -60,18 +61,29 @@ fn job_tallies(projections: &Projections, lower: i64, upper: i64) -> Result<Hash
     let mut tallies: HashMap<i64, JobTally> = HashMap::new();
     let Some(reader) = projections.family(Family::Jobs)? else { return Ok(tallies) };
     let f = JobFields::resolve(&reader.index.schema());
-    for doc in all_docs(&reader.searcher(), &*i64_range(f.checkpoint_id, Some(lower), Some(upper)))? {
-        let job = Job::from_document(&doc, &f).map_err(|err| ApiError::Internal(err.to_string()))?;
-        let tally = tallies.entry(job.checkpoint_id).or_default();
-        tally.total += 1;
-        tally.completed += u64::from(job.status == WorkerEventStatus::Completed);
-        tally.failed += u64::from(job.status == WorkerEventStatus::Failed);
-        if let Some(key) = job.public_key {
-            tally.workers.insert(key);
+    let completed = WorkerEventStatus::Completed.as_str();
+    let failed = WorkerEventStatus::Failed.as_str();
+    scan(&reader.searcher(), &*i64_range(f.checkpoint_id, Some(lower), Some(upper)), |segment, docs| {
+        let fast = segment.fast_fields();
+        let (checkpoint, first, time) = (fast.i64("checkpoint_id")?, fast.i64("first_us")?, fast.i64("timestamp_us")?);
+        let (status, key) = (fast.str("status")?, fast.str("public_key")?);
+        for &doc in docs {
+            let Some(id) = checkpoint.first(doc) else { continue };
+            let tally = tallies.entry(id).or_default();
+            let status = text_value(status.as_ref(), doc)?;
+            tally.total += 1;
+            tally.completed += u64::from(status.as_deref() == Some(completed));
+            tally.failed += u64::from(status.as_deref() == Some(failed));
+            if let Some(key) = text_value(key.as_ref(), doc)? {
+                tally.workers.insert(key);
+            }
+            if let (Some(start), Some(end)) = (first.first(doc), time.first(doc)) {
+                tally.first_us = Some(tally.first_us.map_or(start, |t| t.min(start)));
+                tally.last_us = Some(tally.last_us.map_or(end, |t| t.max(end)));
+            }
         }
-        tally.first_us = Some(tally.first_us.map_or(job.first_us, |t| t.min(job.first_us)));
-        tally.last_us = Some(tally.last_us.map_or(job.timestamp_us, |t| t.max(job.timestamp_us)));
-    }
+        Ok(())
+    })?;
     Ok(tallies)
 }
 
@@ -283,17 +295,10 @@ fn bucketed(paid: &[(u64, &Paid)], bucket: Bucket) -> BTreeMap<i64, BucketFigure
 /// matched as stored, `input::key_forms`).
 fn with_checkpoints(projections: &Projections, key: &str) -> Result<Vec<(u64, Paid)>> {
     let forms = key_forms("worker_public_key", key)?;
-    let Some(reader) = projections.family(Family::RewardDistributions)? else { return Ok(Vec::new()) };
-    let f = shared::schema::psy::RewardDistributionFields::resolve(&reader.index.schema());
-    let clauses = forms.iter().map(|form| (Occur::Should, text_term(f.worker_public_key, form))).collect();
-    all_docs(&reader.searcher(), &BooleanQuery::new(clauses))?
-        .iter()
-        .map(|doc| {
-            shared::schema::psy::RewardDistribution::from_document(doc, &f)
-                .map(|d| (d.checkpoint_id, Paid::from(&d)))
-                .map_err(|err| ApiError::Internal(err.to_string()))
-        })
-        .collect()
+    stored_paid(projections, |f| {
+        let clauses = forms.iter().map(|form| (Occur::Should, text_term(f.worker_public_key, form))).collect();
+        Box::new(BooleanQuery::new(clauses))
+    })
 }
 
 fn time_bounds(params: &Params) -> Result<(Option<i64>, Option<i64>)> {

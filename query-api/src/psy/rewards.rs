@@ -36,7 +36,7 @@ use shared::psy_model::telemetry::WorkerEvent as RealWorkerEvent;
 use shared::psy_model::{ProvingJobCircuitType, QProvingJobDataID, Timestamp, WorkerEventStatus};
 use shared::schema::psy::{
     Checkpoint, CheckpointFields, RewardDistribution, RewardDistributionFields, RewardRun, RewardRunFields,
-    WorkerEvent, WorkerEventFields,
+    WorkerEventFields,
 };
 use shared::schema::Family;
 use tantivy::collector::{DocSetCollector, TopDocs};
@@ -55,6 +55,33 @@ pub(crate) fn all_docs(searcher: &Searcher, query: &dyn Query) -> Result<Vec<Tan
     let mut addresses: Vec<_> = addresses.into_iter().collect();
     addresses.sort();
     addresses.into_iter().map(|address| searcher.doc(address).map_err(ApiError::from)).collect()
+}
+
+/// Reads fast fields of the matching documents, segment by segment in document order: `read`
+/// gets each segment's reader and its matching doc ids (ascending).
+pub(crate) fn scan(
+    searcher: &Searcher,
+    query: &dyn Query,
+    mut read: impl FnMut(&tantivy::SegmentReader, &[tantivy::DocId]) -> Result<()>,
+) -> Result<()> {
+    let mut by_segment: BTreeMap<u32, Vec<tantivy::DocId>> = BTreeMap::new();
+    for address in searcher.search(query, &DocSetCollector)? {
+        by_segment.entry(address.segment_ord).or_default().push(address.doc_id);
+    }
+    for (segment, mut docs) in by_segment {
+        docs.sort_unstable();
+        read(searcher.segment_reader(segment), &docs)?;
+    }
+    Ok(())
+}
+
+/// A text fast field's value of `doc` (`None` without one).
+pub(crate) fn text_value(column: Option<&tantivy::columnar::StrColumn>, doc: tantivy::DocId) -> Result<Option<String>> {
+    let Some(column) = column else { return Ok(None) };
+    let Some(ord) = column.term_ords(doc).next() else { return Ok(None) };
+    let mut value = String::new();
+    column.ord_to_str(ord, &mut value).map_err(internal)?;
+    Ok(Some(value))
 }
 
 fn internal(err: impl std::fmt::Display) -> ApiError {
@@ -103,53 +130,61 @@ pub fn highest_checkpoint(projections: &Projections) -> Result<Option<i64>> {
     Ok(hits.first().and_then(|(id, _)| *id))
 }
 
-/// A stored worker event as the real record the rule reads (its kept slot as `metadata.slot_id`).
-fn real_event(event: &WorkerEvent) -> Result<RealWorkerEvent> {
-    let job_id: QProvingJobDataID = event.job_id.parse().map_err(internal)?;
-    Ok(RealWorkerEvent {
-        id: None,
-        realm_id: event.realm_id,
-        public_key: event.public_key.clone(),
-        status: event.status,
-        source: event.source,
-        job_id,
-        checkpoint_id: event.checkpoint_id,
-        duration: event.duration,
-        metadata: Some(json!({ "slot_id": event.slot_id })),
-        timestamp: Timestamp::from_unix_micros(event.timestamp_us),
-        created_at: None,
-        updated_at: None,
-    })
-}
-
-/// A checkpoint's reward jobs by the rule, each with the log seq of its kept completion.
-pub fn checkpoint_jobs(projections: &Projections, checkpoint_id: u64) -> Result<Vec<(u64, RewardJob)>> {
+/// A checkpoint's `COMPLETED` worker events as the real records the rule reads (each with its
+/// log seq, in seq order), read from fast fields: the kept slot as `metadata.slot_id`.
+fn completed_events(projections: &Projections, checkpoint_id: i64) -> Result<Vec<(u64, RealWorkerEvent)>> {
     let Some(reader) = projections.family(Family::WorkerEvents)? else { return Ok(Vec::new()) };
-    let Ok(id) = i64::try_from(checkpoint_id) else { return Ok(Vec::new()) };
     let f = WorkerEventFields::resolve(&reader.index.schema());
     let query = conjunction(vec![
         text_term(f.status, WorkerEventStatus::Completed.as_str()),
-        i64_range(f.checkpoint_id, Some(id), Some(id)),
+        i64_range(f.checkpoint_id, Some(checkpoint_id), Some(checkpoint_id)),
     ]);
-    let mut events = all_docs(&reader.searcher(), &*query)?
-        .iter()
-        .map(|doc| WorkerEvent::from_document(doc, &f).map_err(internal))
-        .collect::<Result<Vec<_>>>()?;
-    events.sort_by_key(|e| e.seq);
-    let real = events.iter().map(real_event).collect::<Result<Vec<_>>>()?;
-    let jobs = reward_jobs(&real, checkpoint_id);
-    let seq_of = |job: &RewardJob| {
-        real.iter()
-            .zip(&events)
-            .find(|(r, _)| r.job_id == job.job_id && r.timestamp == job.timestamp && r.slot_id() == real_slot(&real))
-            .map_or(0, |(_, e)| e.seq)
-    };
-    Ok(jobs.iter().map(|job| (seq_of(job), job.clone())).collect())
+    let mut events = Vec::new();
+    scan(&reader.searcher(), &*query, |segment, docs| {
+        let fast = segment.fast_fields();
+        let (seq, slot, time) = (fast.u64("seq")?, fast.u64("slot_id")?, fast.i64("timestamp_us")?);
+        let (realm, duration) = (fast.i64("realm_id")?, fast.i64("duration")?);
+        let (job_id, key) = (fast.str("job_id")?, fast.str("public_key")?);
+        for &doc in docs {
+            let text = text_value(job_id.as_ref(), doc)?.ok_or_else(|| internal("a worker event without a job id"))?;
+            let event = RealWorkerEvent {
+                id: None,
+                realm_id: realm.first(doc),
+                public_key: text_value(key.as_ref(), doc)?,
+                status: WorkerEventStatus::Completed,
+                source: shared::psy_model::WorkerEventSource::Realm,
+                job_id: text.parse::<QProvingJobDataID>().map_err(internal)?,
+                checkpoint_id,
+                duration: duration.first(doc),
+                metadata: Some(json!({ "slot_id": slot.first(doc).unwrap_or(0) })),
+                timestamp: Timestamp::from_unix_micros(time.first(doc).unwrap_or(0)),
+                created_at: None,
+                updated_at: None,
+            };
+            events.push((seq.first(doc).unwrap_or(0), event));
+        }
+        Ok(())
+    })?;
+    events.sort_by_key(|(seq, _)| *seq);
+    Ok(events)
 }
 
-/// The highest slot among `events` (the slot the rule keeps).
-fn real_slot(events: &[RealWorkerEvent]) -> u64 {
-    events.iter().map(RealWorkerEvent::slot_id).max().unwrap_or(0)
+/// A checkpoint's reward jobs by the rule (`psy_model::reward::reward_jobs`), each with the log
+/// seq of its kept completion.
+pub fn checkpoint_jobs(projections: &Projections, checkpoint_id: u64) -> Result<Vec<(u64, RewardJob)>> {
+    let Ok(id) = i64::try_from(checkpoint_id) else { return Ok(Vec::new()) };
+    let events = completed_events(projections, id)?;
+    let jobs = reward_jobs(events.iter().map(|(_, e)| e), checkpoint_id);
+    let slot = events.iter().map(|(_, e)| e.slot_id()).max().unwrap_or(0);
+    // The kept completion of a job: its earliest on the kept slot, the first in seq order on a tie.
+    let mut seqs: HashMap<(QProvingJobDataID, i64), u64> = HashMap::new();
+    for (seq, e) in events.iter().filter(|(_, e)| e.slot_id() == slot) {
+        seqs.entry((e.job_id, e.timestamp.unix_micros())).or_insert(*seq);
+    }
+    Ok(jobs
+        .into_iter()
+        .map(|job| (seqs.get(&(job.job_id, job.timestamp.unix_micros())).copied().unwrap_or(0), job))
+        .collect())
 }
 
 /// A checkpoint's calculation: its outcome by the rule and its jobs.
@@ -302,23 +337,45 @@ pub(crate) fn distribution_rows(checkpoint_id: u64, paid: &[Paid], processed_us:
     )
 }
 
-/// The stored per-job distributions matching `query`.
+/// The stored per-job distributions matching `query`, with their checkpoints, in seq order (read
+/// from fast fields).
 pub(crate) fn stored_paid(
     projections: &Projections,
     query: impl Fn(&RewardDistributionFields) -> Box<dyn Query>,
-) -> Result<Vec<Paid>> {
+) -> Result<Vec<(u64, Paid)>> {
     let Some(reader) = projections.family(Family::RewardDistributions)? else { return Ok(Vec::new()) };
     let f = RewardDistributionFields::resolve(&reader.index.schema());
-    all_docs(&reader.searcher(), &*query(&f))?
-        .iter()
-        .map(|doc| RewardDistribution::from_document(doc, &f).map(|d| Paid::from(&d)).map_err(internal))
-        .collect()
+    let mut paid = Vec::new();
+    scan(&reader.searcher(), &*query(&f), |segment, docs| {
+        let fast = segment.fast_fields();
+        let number = |name: &str| fast.u64(name);
+        let (seq, checkpoint, circuit) = (number("seq")?, number("checkpoint_id")?, number("circuit_type")?);
+        let (amount, fees, jobs) =
+            (number("reward_amount")?, number("total_fees_at_checkpoint")?, number("total_jobs_at_checkpoint")?);
+        let (time, worker) = (fast.i64("timestamp_us")?, fast.str("worker_public_key")?);
+        for &doc in docs {
+            let p = Paid {
+                seq: seq.first(doc).unwrap_or(0),
+                worker: text_value(worker.as_ref(), doc)?.unwrap_or_default(),
+                circuit_type: circuit.first(doc).and_then(|c| u8::try_from(c).ok()).unwrap_or(u8::MAX),
+                reward_amount: amount.first(doc).unwrap_or(0),
+                total_fees_at_checkpoint: fees.first(doc).unwrap_or(0),
+                total_jobs_at_checkpoint: jobs.first(doc).unwrap_or(0),
+                timestamp_us: time.first(doc).unwrap_or(0),
+            };
+            paid.push((checkpoint.first(doc).unwrap_or(0), p));
+        }
+        Ok(())
+    })?;
+    paid.sort_by_key(|(_, p)| p.seq);
+    Ok(paid)
 }
 
 /// The stored distribution rows of a checkpoint, once it is settled (`None` before).
 pub fn stored_rows(projections: &Projections, checkpoint_id: u64) -> Result<Option<(RewardRun, Value)>> {
     let Some(run) = settlement(projections, checkpoint_id)? else { return Ok(None) };
-    let paid = stored_paid(projections, |f| u64_term(f.checkpoint_id, checkpoint_id))?;
+    let paid: Vec<Paid> =
+        stored_paid(projections, |f| u64_term(f.checkpoint_id, checkpoint_id))?.into_iter().map(|(_, p)| p).collect();
     if paid.len() as u64 != run.distributions {
         // The settlement is written after its rewards in one batch; a reader between two
         // commits could see part of it.

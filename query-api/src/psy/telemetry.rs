@@ -2,13 +2,13 @@
 //! `POST /telemetry/checkpoint/leaves` and `POST /telemetry/contract`, as a Psy deployment's
 //! coordinator and realm nodes post them.
 //!
-//! A post is handled in this order:
+//! A post is handled in this order (a `Content-Length` over 4 MiB is refused 413 before any of
+//! it, and a body without one 400):
 //! 1. **Auth.** Without a configured JWT secret the routes answer 503 (nothing could verify a
 //!    token; the real service refuses to start). Otherwise the bearer token is verified as the
 //!    real service does ([`crate::auth::Auth::verify_telemetry`]); a refusal is 401 with
 //!    `{"error": <the real message>, "status": 401}`.
-//! 2. **Bounds and shape.** At most `psy_model::validate::MAX_BODY_BYTES` (4 MiB; larger is
-//!    413), then the real body shape and `psy_model::validate`'s checks (counts, key forms, signs,
+//! 2. **Bounds and shape.** The real body shape and `psy_model::validate`'s checks (counts, key forms, signs,
 //!    metadata size); a refusal is 400 naming the first bad field and stores nothing. A leaves
 //!    post with an empty `leaves` array is 404, as the real service answers it.
 //! 3. **Store.** The post goes to the indexer's control endpoint as one
