@@ -176,6 +176,56 @@ fn in_category(name: &str, w: &W) -> bool {
     }
 }
 
+/// Checks that every object of `answer` (an object or an array of them) has exactly the
+/// properties the OpenAPI document gives schema `name`.
+fn shaped(name: &str, answer: &Value) {
+    let document: Value = serde_json::from_str(include_str!("../openapi/psy.json")).unwrap();
+    let schema = &document["components"]["schemas"][name]["properties"];
+    let expected: std::collections::BTreeSet<&str> =
+        schema.as_object().unwrap_or_else(|| panic!("schema {name}")).keys().map(String::as_str).collect();
+    let objects = match answer {
+        Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    assert!(!objects.is_empty(), "{name}: something to check");
+    for object in objects {
+        let keys: std::collections::BTreeSet<&str> = object.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, expected, "{name}: {object}");
+    }
+}
+
+/// Every read answer has its OpenAPI schema's fields.
+async fn check_shapes(w: &World) {
+    let realm = format!("/stats/realms/{REALM}");
+    let worker = format!("/stats/workers/{}", history_key(1));
+    let cases = [
+        ("/worker_events?limit=50", "WorkerEvent", None),
+        ("/user_events?limit=50", "UserEvent", None),
+        ("/worker_events_aggregations?bucket=1d", "WorkerEventsAggregation", None),
+        ("/user_events_aggregations?bucket=1w", "UserEventsAggregation", None),
+        ("/stats", "Stats", None),
+        ("/stats/realms", "RealmsStats", None),
+        (realm.as_str(), "RealmStats", None),
+        (worker.as_str(), "WorkerStats", None),
+        ("/stats/jobs", "JobStatusResponse", None),
+        ("/stats/jobs", "JobStatusSummary", Some("summary")),
+        ("/stats/jobs/all-realms", "RealmJobs", None),
+        ("/stats/jobs/counts", "JobCounts", None),
+        ("/leaderboard/workers", "LeaderboardEntry", None),
+        ("/contracts", "Contract", None),
+        ("/contracts?limit=3", "ContractFunction", Some("functions")),
+    ];
+    for (path, schema, inner) in cases {
+        let (status, body) = w.psy_get(path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        match inner {
+            Some("functions") => shaped(schema, &Value::Array(body[0]["functions"].as_array().unwrap().clone())),
+            Some(field) => shaped(schema, &body[field]),
+            None => shaped(schema, &body),
+        }
+    }
+}
+
 async fn page(w: &World, path: &str) -> Vec<Value> {
     let (status, body) = w.psy_get(path).await;
     assert_eq!(status, 200, "{path}: {body}");
@@ -358,6 +408,7 @@ async fn every_read_endpoint_matches_the_truth_in_either_spelling() {
 
     check_rewards(&w, &truth, now).await;
     check_user_info(&w, now).await;
+    check_shapes(&w).await;
     w.api.stop().await;
 }
 
@@ -377,6 +428,7 @@ async fn check_user_info(w: &World, now: i64) {
     let user_id = answer["user_id"].as_str().unwrap().to_owned();
     let expected = json!({"id": user_id.parse::<u64>().unwrap(), "public_key": hex, "twitter_handle": handle,
                           "label": label, "created_at": time(now)});
+    shaped("UserInfo", &expected);
     let path = format!("/user_info?public_key={hex}");
     assert_eq!(w.psy_until(&path, |s, _| s == 200).await, (200, expected.clone()));
     let base58 = bs58::encode(public).into_string();
