@@ -8,9 +8,9 @@
 //!    token; the real service refuses to start). Otherwise the bearer token is verified as the
 //!    real service does ([`crate::auth::Auth::verify_telemetry`]); a refusal is 401 with
 //!    `{"error": <the real message>, "status": 401}`.
-//! 2. **Bounds and shape.** The real body shape and `psy_model::validate`'s checks (counts, key forms, signs,
-//!    metadata size); a refusal is 400 naming the first bad field and stores nothing. A leaves
-//!    post with an empty `leaves` array is 404, as the real service answers it.
+//! 2. **Bounds and shape.** The real body shape and `psy_model::validate`'s checks (counts, key
+//!    forms, signs, metadata size); a refusal is 400 naming the first bad field and stores
+//!    nothing. A leaves post with an empty `leaves` array is 404, as the real service answers it.
 //! 3. **Store.** The post goes to the indexer's control endpoint as one
 //!    `shared::control::TelemetryRequest` (HTTP, or NATS on a replica); the indexer appends
 //!    every record not yet in the log, by its idempotency key, in one flushed batch, and only
