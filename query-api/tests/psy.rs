@@ -3,7 +3,8 @@
 //! history spanning 46 days before the service's fixed clock (so 24-hour windows, `hours=`,
 //! and week and month buckets each exclude part of it) and a checkpoint paying more than 100
 //! workers (the leaderboard's cap). Each real spelling of each filter is checked to answer what
-//! the document's spelling answers.
+//! the document's spelling answers; every answer has its OpenAPI schema's fields; after
+//! `indexer replay` every read answers as before.
 
 mod common;
 
@@ -234,7 +235,7 @@ async fn page(w: &World, path: &str) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_read_endpoint_matches_the_truth_in_either_spelling() {
-    let (w, truth, now) = fed_world().await;
+    let (mut w, truth, now) = fed_world().await;
     let first_1000 = |rows: Vec<Value>| rows.into_iter().take(1000).collect::<Vec<Value>>();
 
     // /worker_events: default page, order, paging, cap.
@@ -409,7 +410,55 @@ async fn every_read_endpoint_matches_the_truth_in_either_spelling() {
     check_rewards(&w, &truth, now).await;
     check_user_info(&w, now).await;
     check_shapes(&w).await;
+    check_replay(&mut w).await;
     w.api.stop().await;
+}
+
+/// After `indexer replay` of the log into fresh projections, every read answers as before.
+async fn check_replay(w: &mut World) {
+    let paths = [
+        "/worker_events?limit=1000".to_owned(),
+        "/worker_events?limit=1000&order=asc&offset=500".into(),
+        "/worker_events?status=InProgress&limit=1000".into(),
+        "/worker_events?category=reward_only&limit=1000".into(),
+        "/user_events?limit=1000".into(),
+        "/worker_events_aggregations?bucket=1w&limit=1000".into(),
+        "/user_events_aggregations?bucket=1m&limit=1000".into(),
+        "/stats".into(),
+        "/stats/realms".into(),
+        format!("/stats/realms/{REALM}"),
+        format!("/stats/workers/{}", history_key(2)),
+        "/stats/jobs?hours=24".into(),
+        "/stats/jobs/all-realms".into(),
+        "/stats/jobs/counts".into(),
+        "/leaderboard/workers".into(),
+        "/contracts".into(),
+    ];
+    let mut before = Vec::new();
+    for path in &paths {
+        before.push(w.psy_get(path).await);
+    }
+    w.stop_projector();
+    let replayed = tempfile::tempdir().unwrap();
+    indexer::projector::replay(&w.log, &replayed.path().join("projections"), &shared::ProgramSet::defaults()).unwrap();
+    let api = query_api::start(query_api::Config {
+        dfpn_addr: "127.0.0.1:0".parse().unwrap(),
+        psy_addr: "127.0.0.1:0".parse().unwrap(),
+        limits: generous(),
+        clock: query_api::Clock::Fixed(w.now),
+        intervals: common::test_intervals(),
+        ..query_api::Config::new(replayed.path().to_path_buf())
+    })
+    .await
+    .unwrap();
+    let base = format!("http://{}", api.psy_addr);
+    for (path, expected) in paths.iter().zip(before) {
+        let response = w.client.get(format!("{base}{path}")).send().await.unwrap();
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!((status, body), expected, "after replay: {path}");
+    }
+    api.stop().await;
 }
 
 /// A registration read back by `/user_info` (any spelling of its key) and as its
