@@ -517,6 +517,39 @@ async fn tps_counts_the_real_weights_in_both_forms() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tps_clients_receive_broadcasts_and_a_stalled_client_delays_no_one() {
+    let w = world(generous(), None).await;
+    let url = format!("ws://{}/ws/tps", w.api.psy_addr);
+    let (mut reader, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let (_stalled, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let (status, _) = w.psy_get("/ws/tps").await;
+    assert_eq!(status, 400, "a plain GET is not a WebSocket handshake");
+    let mut received = Vec::new();
+    while received.len() < 20 {
+        received.push(next_text(&mut reader).await);
+    }
+    let metrics_url = format!("http://{}/metrics", w.api.metrics_addr.unwrap());
+    let metrics = w.client.get(&metrics_url).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("query_api_ws_clients 2"), "{metrics}");
+    assert!(
+        metrics.contains(r#"query_api_requests_total{route="/ws/tps",status="400",surface="psy"} 1"#),
+        "the plain GET is counted under its route: {metrics}"
+    );
+    let state = expected_psy(w.truth_lines.iter().map(String::as_str));
+    let block_height = state.worker_events.iter().filter_map(|e| e["checkpoint_id"].as_i64()).max().unwrap_or(0);
+    for message in received {
+        let keys: BTreeSet<&str> = message.as_object().unwrap().keys().map(String::as_str).collect();
+        let expected: BTreeSet<&str> =
+            ["timestamp", "tps", "block_height", "total_transactions_24h", "transaction_count", "time_window_seconds"]
+                .into();
+        assert_eq!(keys, expected, "{message}");
+        assert_eq!(message["timestamp"], query_api::timefmt::rfc3339(w.now));
+        assert_eq!(message["block_height"], block_height);
+    }
+    w.api.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_control_endpoint_writes_answer_503_and_store_nothing() {
     let w = common::world_tuned(generous(), Some(SECRET), test_intervals(), |config| {
         config.control = None;
