@@ -4,7 +4,6 @@
 use tantivy::schema::{Field, Value};
 use tantivy::TantivyDocument;
 
-
 /// A value stored in one document field.
 pub trait DocValue: Sized {
     /// Writes the value (nothing for `None`).
