@@ -149,6 +149,13 @@ async fn fed_world() -> (World, Truth, i64) {
         .psy_until("/worker_events_aggregations?bucket=all_time", |_, b| b[0]["total_events"].as_u64() == Some(total))
         .await;
     assert_eq!(buckets[0]["total_events"], total, "every posted record is folded");
+    // Each family's reader reloads on its own: wait until the user events and the jobs show
+    // every record too.
+    let users = truth.user.len() as u64;
+    let path = "/user_events_aggregations?bucket=all_time";
+    w.psy_until(path, |_, b| b[0]["total_events"].as_u64() == Some(users)).await;
+    let counts = truth.counts();
+    w.psy_until("/stats/jobs/counts", |_, b| *b == counts).await;
     let admin = bearer();
     let (status, answer) = w.psy_post(&format!("/checkpoint/calculate-rewards/{PAID}"), &json!({}), Some(&admin)).await;
     assert_eq!(status, 200, "{answer}");
@@ -485,7 +492,9 @@ async fn check_user_info(w: &World, now: i64) {
     let event = json!({"user_id": user_id, "public_key": hex, "tx_type": "RegisterUser", "checkpoint_id": null,
                        "timestamp": time(now)});
     for tx_type in ["RegisterUser", "REGISTER_USER"] {
-        assert_eq!(page(w, &format!("/user_events?user_id={user_id}&tx_type={tx_type}")).await, vec![event.clone()]);
+        let path = format!("/user_events?user_id={user_id}&tx_type={tx_type}");
+        let (status, body) = w.psy_until(&path, |_, b| b.as_array().is_some_and(|a| !a.is_empty())).await;
+        assert_eq!((status, without_ids(&body)), (200, vec![event.clone()]), "{path}");
     }
 }
 
