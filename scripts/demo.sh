@@ -2,7 +2,8 @@
 # The main job, in one command: builds in release mode, starts the fixture node (a realistic,
 # seeded DFPN/Psy chain with a pre-produced history and a new slot every 400 ms), the indexer
 # (gap backfill, live subscriptions, projections) and the query-api (DFPN and Psy surfaces), waits until
-# every part is healthy, prints the URLs and ready-to-paste curl lines, then prints the DFPN
+# every part is healthy, feeds a second Psy deployment's telemetry over HTTP, prints the URLs and
+# ready-to-paste curl lines, then prints the DFPN
 # health counts every few seconds as the live chain grows. Ctrl-C or SIGTERM stops everything.
 #
 # Environment: DATA_DIR (./.demo-data, reused between runs; FRESH=1 wipes it first),
@@ -84,6 +85,24 @@ done
 DFPN="http://127.0.0.1:$DFPN_PORT"
 PSY="http://127.0.0.1:$PSY_PORT"
 TOKEN="$("$BIN/query-api" token --sub demo)"
+# A second Psy deployment feeds its coordinator's and realms' telemetry over HTTP (the real
+# `/telemetry/*` routes, JWT-authenticated), beside the chain's Psy program: 20 checkpoints from
+# id 1,000,000 on, over the last half hour. A re-run posts the same records: nothing is doubled.
+"$BIN/fixture-node" telemetry --checkpoints 20 --start-unix "$(( FIXTURE_GENESIS_UNIX - 1800 ))" > "$DATA_DIR/telemetry-posts.jsonl"
+python3 - "$PSY" "$TOKEN" "$DATA_DIR/telemetry-posts.jsonl" <<'PY'
+import json, sys, urllib.request
+base, token, path = sys.argv[1:4]
+posts = records = 0
+for line in open(path):
+    post = json.loads(line)
+    request = urllib.request.Request(base + post["route"], data=json.dumps(post["body"]).encode(), method="POST",
+                                     headers={"content-type": "application/json", "authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        records += json.load(answer).get("processed_count", 1)
+    posts += 1
+print(f"telemetry: {posts} posts ({records} records) of a second Psy deployment fed to {base}/telemetry/*")
+PY
+NOW_RFC3339="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 cat <<INFO
 ready fixture-node=http://127.0.0.1:$RPC_PORT indexer=$DATA_DIR dfpn=$DFPN psy=$PSY dashboard=$PSY/dashboard metrics=http://127.0.0.1:$METRICS_PORT/metrics,http://127.0.0.1:$API_METRICS_PORT/metrics
 
@@ -98,6 +117,10 @@ Try, in another terminal:
   curl -s '$PSY/stats/jobs/counts'
   curl -s '$PSY/leaderboard/workers?limit=5'
   curl -s '$PSY/checkpoint/stats?start_checkpoint=1&end_checkpoint=3'
+  curl -s '$PSY/checkpoint/stats?start_checkpoint=1000000&end_checkpoint=1000002'
+  curl -s '$PSY/worker_events?limit=3&status=COMPLETED&circuit_type=7'
+  curl -s -X POST -H 'Authorization: Bearer $TOKEN' -H 'content-type: application/json' -d '{"user_events":[{"user_id":"user_001","public_key":"0x1234567890abcdef1234567890abcdef12345678","tx_type":"REGISTER_USER","timestamp":"$NOW_RFC3339"}]}' $PSY/telemetry/events
+  curl -s '$PSY/user_events?user_id=user_001&tx_type=REGISTER_USER'
   curl -s -H 'Authorization: Bearer $TOKEN' $PSY/admin/checkpoint-processing-status
   curl -s http://127.0.0.1:$METRICS_PORT/metrics | grep indexer_events_appended_total
   curl -s http://127.0.0.1:$API_METRICS_PORT/metrics | grep query_api_requests_total
