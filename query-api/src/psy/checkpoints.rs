@@ -24,7 +24,7 @@ use tantivy::query::{BooleanQuery, Occur};
 use super::input::key_forms;
 use super::rewards::{
     all_docs, checkpoint, checkpoint_jobs, circuit_name, current_checkpoint, leaf, scan, settlement, stored_paid,
-    stored_rows, text_value, Paid,
+    stored_rows, text_values, Paid,
 };
 use crate::error::{ApiError, Result};
 use crate::params::Params;
@@ -66,15 +66,15 @@ fn job_tallies(projections: &Projections, lower: i64, upper: i64) -> Result<Hash
     scan(&reader.searcher(), &*i64_range(f.checkpoint_id, Some(lower), Some(upper)), |segment, docs| {
         let fast = segment.fast_fields();
         let (checkpoint, first, time) = (fast.i64("checkpoint_id")?, fast.i64("first_us")?, fast.i64("timestamp_us")?);
-        let (status, key) = (fast.str("status")?, fast.str("public_key")?);
-        for &doc in docs {
+        let statuses = text_values(fast.str("status")?.as_ref(), docs)?;
+        let keys = text_values(fast.str("public_key")?.as_ref(), docs)?;
+        for ((&doc, status), key) in docs.iter().zip(statuses).zip(keys) {
             let Some(id) = checkpoint.first(doc) else { continue };
             let tally = tallies.entry(id).or_default();
-            let status = text_value(status.as_ref(), doc)?;
             tally.total += 1;
             tally.completed += u64::from(status.as_deref() == Some(completed));
             tally.failed += u64::from(status.as_deref() == Some(failed));
-            if let Some(key) = text_value(key.as_ref(), doc)? {
+            if let Some(key) = key {
                 tally.workers.insert(key);
             }
             if let (Some(start), Some(end)) = (first.first(doc), time.first(doc)) {

@@ -75,13 +75,27 @@ pub(crate) fn scan(
     Ok(())
 }
 
-/// A text fast field's value of `doc` (`None` without one).
-pub(crate) fn text_value(column: Option<&tantivy::columnar::StrColumn>, doc: tantivy::DocId) -> Result<Option<String>> {
-    let Some(column) = column else { return Ok(None) };
-    let Some(ord) = column.term_ords(doc).next() else { return Ok(None) };
-    let mut value = String::new();
-    column.ord_to_str(ord, &mut value).map_err(internal)?;
-    Ok(Some(value))
+/// The values of a text fast field for `docs`, in their order (`None` without one): each distinct
+/// term is read once from the dictionary, in term order (a lookup per document costs a block
+/// decode each).
+pub(crate) fn text_values(
+    column: Option<&tantivy::columnar::StrColumn>,
+    docs: &[tantivy::DocId],
+) -> Result<Vec<Option<String>>> {
+    let Some(column) = column else { return Ok(vec![None; docs.len()]) };
+    let ords: Vec<Option<u64>> = docs.iter().map(|doc| column.term_ords(*doc).next()).collect();
+    let mut sorted: Vec<u64> = ords.iter().flatten().copied().collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut terms = Vec::with_capacity(sorted.len());
+    column
+        .dictionary()
+        .sorted_ords_to_term_cb(&sorted, |bytes| terms.push(String::from_utf8_lossy(bytes).into_owned()))
+        .map_err(internal)?;
+    if terms.len() != sorted.len() {
+        return Err(internal("a text fast field's dictionary lacks a term"));
+    }
+    Ok(ords.iter().map(|ord| ord.and_then(|o| sorted.binary_search(&o).ok()).map(|i| terms[i].clone())).collect())
 }
 
 fn internal(err: impl std::fmt::Display) -> ApiError {
@@ -144,13 +158,14 @@ fn completed_events(projections: &Projections, checkpoint_id: i64) -> Result<Vec
         let fast = segment.fast_fields();
         let (seq, slot, time) = (fast.u64("seq")?, fast.u64("slot_id")?, fast.i64("timestamp_us")?);
         let (realm, duration) = (fast.i64("realm_id")?, fast.i64("duration")?);
-        let (job_id, key) = (fast.str("job_id")?, fast.str("public_key")?);
-        for &doc in docs {
-            let text = text_value(job_id.as_ref(), doc)?.ok_or_else(|| internal("a worker event without a job id"))?;
+        let job_ids = text_values(fast.str("job_id")?.as_ref(), docs)?;
+        let keys = text_values(fast.str("public_key")?.as_ref(), docs)?;
+        for ((&doc, job_id), key) in docs.iter().zip(job_ids).zip(keys) {
+            let text = job_id.ok_or_else(|| internal("a worker event without a job id"))?;
             let event = RealWorkerEvent {
                 id: None,
                 realm_id: realm.first(doc),
-                public_key: text_value(key.as_ref(), doc)?,
+                public_key: key,
                 status: WorkerEventStatus::Completed,
                 source: shared::psy_model::WorkerEventSource::Realm,
                 job_id: text.parse::<QProvingJobDataID>().map_err(internal)?,
@@ -352,11 +367,12 @@ pub(crate) fn stored_paid(
         let (seq, checkpoint, circuit) = (number("seq")?, number("checkpoint_id")?, number("circuit_type")?);
         let (amount, fees, jobs) =
             (number("reward_amount")?, number("total_fees_at_checkpoint")?, number("total_jobs_at_checkpoint")?);
-        let (time, worker) = (fast.i64("timestamp_us")?, fast.str("worker_public_key")?);
-        for &doc in docs {
+        let time = fast.i64("timestamp_us")?;
+        let workers = text_values(fast.str("worker_public_key")?.as_ref(), docs)?;
+        for (&doc, worker) in docs.iter().zip(workers) {
             let p = Paid {
                 seq: seq.first(doc).unwrap_or(0),
-                worker: text_value(worker.as_ref(), doc)?.unwrap_or_default(),
+                worker: worker.unwrap_or_default(),
                 circuit_type: circuit.first(doc).and_then(|c| u8::try_from(c).ok()).unwrap_or(u8::MAX),
                 reward_amount: amount.first(doc).unwrap_or(0),
                 total_fees_at_checkpoint: fees.first(doc).unwrap_or(0),
