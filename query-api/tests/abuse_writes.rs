@@ -13,8 +13,8 @@ use query_api::auth::{unix_now, Auth};
 use query_api::control::ControlConfig;
 use serde_json::Value;
 use shared::control::{RewardsRequest, WriteOutcome};
-use shared::enums::{ProvingJobCircuitType, QJobTopic, WorkerEventStatus};
-use shared::schema::psy::{Checkpoint, CheckpointFields, Job, JobFields};
+use shared::psy_model::{QProvingJobDataID, WorkerEventSource, WorkerEventStatus};
+use shared::schema::psy::{Checkpoint, CheckpointFields, WorkerEvent, WorkerEventFields};
 use shared::schema::Family;
 use warp::Filter;
 
@@ -28,7 +28,7 @@ async fn fake_control() -> (String, Arc<Mutex<Vec<RewardsRequest>>>) {
     let route =
         warp::path!("control" / "rewards").and(warp::body::bytes()).map(move |body: warp::hyper::body::Bytes| {
             let request: RewardsRequest = serde_json::from_slice(&body).unwrap();
-            let seqs = (1..=request.distributions.len() as u64 + 1).collect();
+            let seqs = (1..=request.rewards.len() as u64 + 1).collect();
             kept.lock().unwrap().push(request);
             warp::reply::json(&WriteOutcome { created: true, seqs })
         });
@@ -38,42 +38,58 @@ async fn fake_control() -> (String, Arc<Mutex<Vec<RewardsRequest>>>) {
     (url, received)
 }
 
-/// Projections of one finalized checkpoint whose `workers` workers each completed one job.
-fn checkpoint_with_workers(dir: &std::path::Path, workers: u64, finalized_at: i64) {
-    write_family(dir, Family::Jobs, |schema| {
-        let f = JobFields::resolve(schema);
+/// Reward units each job of the checkpoint is paid.
+const REWARD_PER_JOB: u64 = 15;
+
+/// A `COMPLETED` worker event of job `task` of `checkpoint` by `worker`, at `time_us`.
+fn completed(seq: u64, checkpoint: i64, task: u32, worker: String, time_us: i64) -> WorkerEvent {
+    let job_id: QProvingJobDataID = format!("0-{checkpoint}-0-7-1-0-{task}-8-0").parse().unwrap();
+    WorkerEvent {
+        id: seq.to_string(),
+        seq,
+        realm_id: Some(0),
+        public_key: Some(worker),
+        status: WorkerEventStatus::Completed,
+        source: WorkerEventSource::Realm,
+        job_id: job_id.to_string(),
+        topic: u64::from(job_id.topic.value()),
+        circuit_type: u64::from(job_id.circuit_type.value()),
+        slot_id: 0,
+        checkpoint_id: checkpoint,
+        duration: Some(2_000),
+        metadata: "{}".into(),
+        timestamp_us: time_us,
+    }
+}
+
+/// Projections of one final checkpoint whose `workers` workers each completed one job, with a
+/// leaf paying [`REWARD_PER_JOB`] per job (and a completed job five checkpoints later, which makes
+/// it final).
+fn checkpoint_with_workers(dir: &std::path::Path, workers: u64, completed_at: i64) {
+    let time_us = completed_at * 1_000_000;
+    write_family(dir, Family::WorkerEvents, |schema| {
+        let f = WorkerEventFields::resolve(schema);
+        let later = completed(workers + 1, CHECKPOINT as i64 + 5, 0, "0xlater".into(), time_us + 60_000_000);
         (0..workers)
-            .map(|n| {
-                let circuit_type = ProvingJobCircuitType::ContractExecution;
-                Job {
-                    id: n.to_string(),
-                    job_id: n,
-                    realm_id: 1,
-                    worker_public_key: format!("0x{n:064x}"),
-                    topic: QJobTopic::GenerateStandardProof,
-                    circuit_type,
-                    category: circuit_type.category(),
-                    status: WorkerEventStatus::Completed,
-                    start_time: finalized_at - 100,
-                    end_time: Some(finalized_at - 50),
-                    duration_ms: Some(50_000),
-                    checkpoint_id: CHECKPOINT,
-                    updated_at: finalized_at - 50,
-                    seq: n + 1,
-                }
-                .to_document(&f)
-            })
+            .map(|n| completed(n + 1, CHECKPOINT as i64, n as u32, format!("0x{n:064x}"), time_us + n as i64))
+            .chain([later])
+            .map(|event| event.to_document(&f))
             .collect()
     });
     write_family(dir, Family::Checkpoints, |schema| {
         let f = CheckpointFields::resolve(schema);
         vec![Checkpoint {
             id: CHECKPOINT.to_string(),
-            checkpoint_id: CHECKPOINT,
-            block_height: 10,
-            created_at: finalized_at - 200,
-            finalized_at: Some(finalized_at),
-            seq: workers + 1,
+            checkpoint_id: CHECKPOINT as i64,
+            fees_collected: (workers * REWARD_PER_JOB) as i64,
+            user_ops_processed: 1,
+            total_transactions: 1,
+            slots_modified: 1,
+            metadata: "{}".into(),
+            timestamp_us: time_us,
+            created_us: time_us,
+            leaf_version: 1,
+            seq: workers + 2,
         }
         .to_document(&f)]
     });
@@ -108,10 +124,14 @@ async fn issue15_8_a_checkpoint_of_65001_workers_pays_every_worker() {
     let written: Vec<RewardsRequest> = received.lock().unwrap().drain(..).collect();
     assert_eq!(written.len(), 1);
     let request = &written[0];
-    assert_eq!(request.distributions.len(), workers as usize);
-    assert_eq!(request.processed.distributions, workers as u32);
-    assert_eq!(request.processed.total_rewards, workers * 15, "15 units per completed ContractExecution job");
-    let mut keys: Vec<[u8; 32]> = request.distributions.iter().map(|d| d.worker_public_key).collect();
+    assert_eq!(request.rewards.len(), workers as usize);
+    assert_eq!(
+        (request.settled.jobs, request.settled.reward_per_job, request.settled.remainder),
+        (workers, REWARD_PER_JOB, 0)
+    );
+    assert!(request.rewards.iter().all(|r| r.reward_amount == REWARD_PER_JOB));
+    let mut keys: Vec<&str> = request.rewards.iter().map(|d| d.worker_public_key.as_str()).collect();
+    keys.sort_unstable();
     keys.dedup();
     assert_eq!(keys.len(), workers as usize, "every worker once");
     service.api.stop().await;

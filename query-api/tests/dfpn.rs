@@ -447,7 +447,7 @@ async fn every_endpoint_answers_the_same_after_replay_searches_included() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_limits_are_capped_at_1000_over_more_rows_than_that() {
-    let w = common::world_of(20_000, generous(), None, common::test_intervals(), |_| {}).await;
+    let w = common::world_of(26_000, generous(), None, common::test_intervals(), |_| {}).await;
     let all_requests = w.newest_first(Requests, |_, _| true);
     assert!(all_requests.len() > 1_000, "the chain holds {} requests, more than the cap", all_requests.len());
     for path in ["/requests?limit=5000", "/requests?limit=1001"] {

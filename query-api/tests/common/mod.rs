@@ -90,7 +90,7 @@ pub async fn world_of(
     intervals: Intervals,
     tune: impl FnOnce(&mut Config),
 ) -> World {
-    let node = start_node(51, events, Faults::default()).await;
+    let node = start_node(52, events, Faults::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let context = backfilled(&node, &dir.path().join("log")).await;
     let telemetry = indexer::telemetry::poll_once(&context).await.unwrap();
