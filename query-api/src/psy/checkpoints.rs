@@ -309,18 +309,19 @@ fn time_bounds(params: &Params) -> Result<(Option<i64>, Option<i64>)> {
 
 /// `GET /checkpoint/rewards/{pk}?time_period=&start_time=&end_time=&limit=`: the worker's
 /// rewards per bucket, newest first (`time_period` `2m`, `1h`, `1d`, `1w`, `1m` = month; any
-/// other value falls back to `1d` as the real service does, and is echoed). `limit` defaults to
+/// other value falls back to `1d` as the real service does, and the answer says `1d`). `limit` defaults to
 /// 100 (at most 1000); the totals are over the returned buckets, as the real service sums them.
 pub fn worker_rewards(projections: &Projections, key: &str, query: HashMap<String, String>) -> Result<Value> {
     let params = Params::new(query, &["time_period", "start_time", "end_time", "limit"])?;
     let key = key.to_owned();
-    let period = params.text("time_period").unwrap_or("1d").to_owned();
-    let bucket = match period.as_str() {
-        "2m" => Bucket::Minutes2,
-        "1h" => Bucket::Hour,
-        "1w" => Bucket::Week,
-        "1m" => Bucket::Month,
-        _ => Bucket::Day,
+    // As the real service, another value falls back to `1d`; the answer names the period used
+    // (one of the document's five), not the value sent.
+    let (bucket, period) = match params.text("time_period").unwrap_or("1d") {
+        "2m" => (Bucket::Minutes2, "2m"),
+        "1h" => (Bucket::Hour, "1h"),
+        "1w" => (Bucket::Week, "1w"),
+        "1m" => (Bucket::Month, "1m"),
+        _ => (Bucket::Day, "1d"),
     };
     let limit = params.integer::<usize>("limit")?.unwrap_or(100).clamp(1, 1_000);
     let (start, end) = time_bounds(&params)?;

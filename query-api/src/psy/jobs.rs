@@ -163,7 +163,13 @@ pub fn job_status(
     let Some(reader) = projections.family(Family::Jobs)? else { return Ok(answer(Vec::new(), 0, now)) };
     let f = JobFields::resolve(&reader.index.schema());
     let clauses = match (hours, realm_id) {
-        (Some(hours), _) => vec![i64_range(f.timestamp_us, Some(now_us(now) - i64::from(hours) * HOUR_US), None)],
+        (Some(hours), _) => {
+            vec![i64_range(
+                f.timestamp_us,
+                Some(now_us(now).saturating_sub(i64::from(hours).saturating_mul(HOUR_US))),
+                None,
+            )]
+        }
         (None, Some(realm_id)) => vec![i64_term(f.realm_id, realm_id)],
         (None, None) => Vec::new(),
     };
