@@ -31,11 +31,11 @@ cargo build --release --locked -p fixtures -p indexer -p query-api
 
 if [ "${FRESH:-0}" = 1 ]; then rm -rf "$DATA_DIR"; fi
 mkdir -p "$DATA_DIR"
-# The chain's slot 0 is placed ten minutes before the first run, so that live slots carry
-# current times and the "last 24 hours" statistics are meaningful; kept with the data dir so a
-# re-run regenerates the very same chain.
-if [ ! -s "$DATA_DIR/genesis-unix" ]; then echo $(( $(date +%s) - 600 )) > "$DATA_DIR/genesis-unix"; fi
-export FIXTURE_GENESIS_UNIX="${FIXTURE_GENESIS_UNIX:-$(cat "$DATA_DIR/genesis-unix")}"
+# The chain's history is placed to end at the first run's start, so that live slots carry
+# current times and the "last 24 hours" and TPS figures are meaningful; kept with the data dir so
+# a re-run regenerates the very same chain.
+if [ ! -s "$DATA_DIR/history-end-unix" ]; then date +%s > "$DATA_DIR/history-end-unix"; fi
+export FIXTURE_HISTORY_END_UNIX="${FIXTURE_HISTORY_END_UNIX:-$(cat "$DATA_DIR/history-end-unix")}"
 random_hex() { od -An -N16 -tx1 /dev/urandom | tr -d ' \n'; }
 if [ ! -s "$DATA_DIR/jwt-secret" ]; then random_hex > "$DATA_DIR/jwt-secret"; fi
 export JWT_SECRET="${JWT_SECRET:-$(cat "$DATA_DIR/jwt-secret")}"
@@ -88,7 +88,7 @@ TOKEN="$("$BIN/query-api" token --sub demo)"
 # A second Psy deployment feeds its coordinator's and realms' telemetry over HTTP (the real
 # `/telemetry/*` routes, JWT-authenticated), beside the chain's Psy program: 20 checkpoints from
 # id 1,000,000 on, over the last half hour. A re-run posts the same records: nothing is doubled.
-"$BIN/fixture-node" telemetry --checkpoints 20 --start-unix "$(( FIXTURE_GENESIS_UNIX - 1800 ))" > "$DATA_DIR/telemetry-posts.jsonl"
+"$BIN/fixture-node" telemetry --checkpoints 20 --start-unix "$(( FIXTURE_HISTORY_END_UNIX - 1800 ))" > "$DATA_DIR/telemetry-posts.jsonl"
 python3 - "$PSY" "$TOKEN" "$DATA_DIR/telemetry-posts.jsonl" <<'PY'
 import json, sys, urllib.request
 base, token, path = sys.argv[1:4]

@@ -43,7 +43,7 @@ RPC_PORT=$(free_port); DFPN_PORT=$(free_port); PSY_PORT=$(free_port)
 INDEXER_METRICS=$(free_port); API_METRICS=$(free_port); CONTROL_PORT=$(free_port)
 DATA="$(mktemp -d)"
 export JWT_SECRET="system-test-$(date +%s%N)" CONTROL_TOKEN="control-$(date +%s%N)"
-export FIXTURE_GENESIS_UNIX=$(( $(date +%s) - 600 ))
+export FIXTURE_HISTORY_END_UNIX=$(date +%s) # live slots carry current times (TPS, last 24 hours)
 
 pids=()
 cleanup() {
