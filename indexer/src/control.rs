@@ -1,8 +1,9 @@
 //! The control endpoint: the one way off-chain writes enter the log.
 //!
-//! The query service submits the Psy API's two writes here (a verified registration, a
-//! checkpoint's reward calculation); they are appended to the event log as `api` records under an
-//! idempotency key, flushed before the answer, and projected like chain events. It listens on a
+//! The query service submits the Psy API's three writes here (a verified registration, a Psy
+//! node's telemetry post, a checkpoint's reward calculation); they are appended to the event log
+//! as `api` records under idempotency keys, flushed before the answer, and projected like chain
+//! events. It listens on a
 //! loopback address only and requires the shared token in the `x-control-token` header.
 //!
 //! - `POST /control/users` with a [`UserRegistration`]: `201` and the [`WriteOutcome`] when

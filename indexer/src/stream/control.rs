@@ -2,8 +2,9 @@
 //! indexer that owns the log.
 //!
 //! With `--nats-url` and `--control-token`, `indexer run` answers requests on
-//! `<stream>.control.users` and `<stream>.control.rewards` (queue group `indexer`): the body is
-//! the HTTP control endpoint's (a `UserRegistration`, a `RewardsRequest`), the header
+//! `<stream>.control.users`, `<stream>.control.telemetry` and `<stream>.control.rewards` (queue
+//! group `indexer`): the body is the HTTP control endpoint's (a `UserRegistration`, a
+//! `TelemetryRequest`, a `RewardsRequest`), the header
 //! `x-control-token` must carry the shared token, and the reply is
 //! `{"status": <HTTP status>, "body": <the HTTP endpoint's body>}`. Writes are idempotent under
 //! the same keys as over HTTP, flushed before the reply, then published to the stream like every
