@@ -3,7 +3,7 @@
 use warp::http::StatusCode;
 
 /// Everything a request can fail with.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
     /// Invalid parameters or search syntax.
     #[error("{0}")]

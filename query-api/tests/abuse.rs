@@ -11,7 +11,7 @@ use query_api::psy::tps::WsLimits;
 use query_api::ratelimit::{Limits, ProxyTrust};
 use serde_json::{json, Value};
 use shared::schema::Family;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
@@ -422,5 +422,29 @@ async fn issue15_8_year_9999_times_aggregate_without_a_panic() {
     }
     let (status, body) = get(&format!("{}/user_events?limit=10", service.psy), &[]).await;
     assert_eq!(status, 200, "{body}");
+    service.api.stop().await;
+}
+
+/// A telemetry post without a valid token is refused before its body is read: the 401 arrives
+/// while the announced 4 MiB body is still unsent, so an anonymous client cannot make the service
+/// buffer bodies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unauthorized_telemetry_post_is_refused_before_its_body_is_read() {
+    let service = bare(|c| c.jwt_secret = Some("abuse-telemetry-secret".into())).await;
+    for authorization in ["", "authorization: Bearer not-a-token\r\n"] {
+        let mut stream = TcpStream::connect(service.api.psy_addr).await.unwrap();
+        let head = format!(
+            "POST /telemetry/events HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n{authorization}content-length: 4000000\r\n\r\n{{"
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut answer = vec![0u8; 4096];
+        let read = tokio::time::timeout(Duration::from_secs(3), stream.read(&mut answer))
+            .await
+            .expect("answered without the body")
+            .unwrap();
+        let text = String::from_utf8_lossy(&answer[..read]);
+        assert!(text.starts_with("HTTP/1.1 401"), "{text}");
+        assert!(text.contains(r#""status":401"#), "the real body: {text}");
+    }
     service.api.stop().await;
 }

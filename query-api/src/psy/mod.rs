@@ -68,6 +68,11 @@ async fn body_refusal(rejection: warp::Rejection, limit: u64) -> Result<warp::re
     }
 }
 
+/// A telemetry post refused before its body is read (no secret, a missing or bad token).
+#[derive(Debug)]
+struct Refused(ApiError);
+impl warp::reject::Reject for Refused {}
+
 /// A telemetry route: bearer token, then a body of at most 4 MiB, then [`telemetry::post`].
 fn telemetry_route(
     state: Arc<State>,
@@ -76,14 +81,26 @@ fn telemetry_route(
     filter: impl Filter<Extract = (), Error = warp::Rejection> + Clone + Send + Sync + 'static,
 ) -> Route {
     let limit = telemetry::MAX_TELEMETRY_BODY_BYTES;
+    let with_state = warp::any().map(move || state.clone());
+    // The token is checked before the body is read: a refusal is a rejection answered below.
+    let authorized = warp::header::optional::<String>("authorization").and(with_state.clone()).and_then(
+        |authorization: Option<String>, st: Arc<State>| async move {
+            telemetry::authorize(&st, authorization.as_deref()).map_err(|err| warp::reject::custom(Refused(err)))
+        },
+    );
     let filter = filter
-        .and(warp::header::optional::<String>("authorization"))
+        .and(authorized)
         .and(warp::body::content_length_limit(limit).and(warp::body::bytes()))
-        .and(warp::any().map(move || state.clone()))
-        .then(move |authorization: Option<String>, bytes, st: Arc<State>| async move {
-            json(Surface::Psy, telemetry::post(st, kind, authorization, bytes).await)
+        .and(with_state)
+        .then(move |claims, bytes, st: Arc<State>| async move {
+            json(Surface::Psy, telemetry::post(st, kind, claims, bytes).await)
         })
-        .recover(move |rejection| body_refusal(rejection, limit))
+        .recover(move |rejection: warp::Rejection| async move {
+            match rejection.find::<Refused>() {
+                Some(Refused(err)) => Ok(json(Surface::Psy, Err(err.clone()))),
+                None => body_refusal(rejection, limit).await,
+            }
+        })
         .unify();
     route(Method::POST, path, filter)
 }

@@ -4,7 +4,7 @@
 //!
 //! A post is handled in this order (a `Content-Length` over 4 MiB is refused 413 before any of
 //! it, and a body without one 400):
-//! 1. **Auth.** Without a configured JWT secret the routes answer 503 (nothing could verify a
+//! 1. **Auth**, before any of the body is read. Without a configured JWT secret the routes answer 503 (nothing could verify a
 //!    token; the real service refuses to start). Otherwise the bearer token is verified as the
 //!    real service does ([`crate::auth::Auth::verify_telemetry`]); a refusal is 401 with
 //!    `{"error": <the real message>, "status": 401}`.
@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use shared::control::{TelemetryOutcome, TelemetryRequest};
-use shared::psy_model::telemetry::{CheckpointLeaves, ContractAccepted, EventsAccepted, LeavesAccepted};
+use shared::psy_model::telemetry::{CheckpointLeaves, ContractAccepted, EventsAccepted, LeavesAccepted, TelemetryClaims};
 use shared::psy_model::validate;
 
 use crate::error::{ApiError, Result};
@@ -100,19 +100,25 @@ fn check_outcome(request: &TelemetryRequest, outcome: &TelemetryOutcome) -> Resu
     Ok(())
 }
 
-/// Handles one telemetry post (see the module documentation for the order of checks).
-pub async fn post(
-    state: Arc<State>,
-    route: TelemetryRoute,
-    authorization: Option<String>,
-    body: warp::hyper::body::Bytes,
-) -> Result<Value> {
+/// Verifies a post's bearer token, before any of its body is read (an anonymous client cannot
+/// make the service buffer 4 MiB bodies): 503 without a configured secret, 401 with the real
+/// message for a missing or bad token.
+pub fn authorize(state: &State, authorization: Option<&str>) -> Result<TelemetryClaims> {
     let auth = state.auth.as_ref().ok_or_else(|| {
         ApiError::Unavailable(
             "the telemetry feed is disabled: the service has no JWT_SECRET to verify the nodes' tokens".into(),
         )
     })?;
-    let claims = auth.verify_telemetry(authorization.as_deref()).map_err(ApiError::TelemetryAuth)?;
+    auth.verify_telemetry(authorization).map_err(ApiError::TelemetryAuth)
+}
+
+/// Handles an authorized post (steps 2–4 of the module doc).
+pub async fn post(
+    state: Arc<State>,
+    route: TelemetryRoute,
+    claims: TelemetryClaims,
+    body: warp::hyper::body::Bytes,
+) -> Result<Value> {
     let request = bounded(state.clone(), move |_| parse(route, &body)).await?;
     if record_count(&request) == 0 {
         return Ok(answer(&request, &claims.sub));
