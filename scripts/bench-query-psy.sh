@@ -62,7 +62,7 @@ for bucket in 1h all_time; do
   cat > "$WORK/random-limit.lua" <<LUA
 math.randomseed(os.time())
 request = function()
-  return wrk.format("GET", "/worker_events_aggregations?bucket=$bucket&limit=" .. math.random(1, 100000))
+  return wrk.format("GET", "/worker_events_aggregations?bucket=$bucket&limit=" .. math.random(1, 1000))
 end
 LUA
   wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/random-limit.lua" "$BASE" | grep -E "Latency|50%|99%|Requests/sec|Non-2xx"

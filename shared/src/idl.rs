@@ -42,7 +42,7 @@ fn events_and_types(program: ProgramKind) -> (Discriminators, Vec<Value>, &'stat
         ProgramKind::Psy => (
             psy::PsyEvent::DISCRIMINATORS,
             psy::PsyEvent::idl_event_types(),
-            "Psy: realms, users, contracts, proving jobs and checkpoints",
+            "Psy: the real Psy telemetry records (worker events, user events, checkpoint leaves, contract reports)",
         ),
     }
 }

@@ -39,7 +39,7 @@ pub enum ProgramKind {
     ContentRegistry,
     /// DFPN `rewards`: treasury, epochs, reward accounts.
     Rewards,
-    /// The Psy program (realms, users, contracts, proving jobs, checkpoints).
+    /// The Psy program (worker and user events, checkpoint leaves, contract reports).
     Psy,
 }
 

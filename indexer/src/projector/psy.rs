@@ -256,7 +256,7 @@ pub fn reward_run(settled: &CheckpointSettlement, seq: u64) -> RewardRun {
         reward_per_job: settled.reward_per_job,
         remainder: settled.remainder,
         distributions: if settled.reward_per_job > 0 { settled.jobs } else { 0 },
-        total_rewards: if settled.reward_per_job > 0 { settled.reward_per_job * settled.jobs } else { 0 },
+        total_rewards: if settled.reward_per_job > 0 { settled.reward_per_job.saturating_mul(settled.jobs) } else { 0 },
         processed_us: settled.processed_us,
         seq,
     }

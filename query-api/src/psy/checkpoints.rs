@@ -19,12 +19,15 @@ use serde_json::{json, Value};
 use shared::psy_model::{Timestamp, WorkerEventStatus};
 use shared::schema::psy::{Checkpoint, CheckpointFields, JobFields};
 use shared::schema::Family;
+use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, Occur};
+use tantivy::Order;
 
+use super::handlers::circuit_name;
 use super::input::key_forms;
 use super::rewards::{
-    all_docs, checkpoint, checkpoint_jobs, circuit_name, current_checkpoint, leaf, scan, settlement, stored_paid,
-    stored_rows, text_values, Paid,
+    checkpoint, checkpoint_jobs, current_checkpoint, leaf, scan, settlement, stored_paid, stored_rows, text_values,
+    Paid,
 };
 use crate::error::{ApiError, Result};
 use crate::params::Params;
@@ -126,13 +129,19 @@ pub fn stats_range(projections: &Projections, query: HashMap<String, String>) ->
     let (start, end) = (i64::try_from(start).unwrap_or(i64::MAX), i64::try_from(end).unwrap_or(i64::MAX));
     let Some(reader) = projections.family(Family::Checkpoints)? else { return Ok(json!([])) };
     let f = CheckpointFields::resolve(&reader.index.schema());
-    let docs = all_docs(&reader.searcher(), &*i64_range(f.checkpoint_id, Some(start), Some(end)))?;
-    let mut checkpoints = docs
-        .iter()
-        .map(|doc| Checkpoint::from_document(doc, &f).map_err(|err| ApiError::Internal(err.to_string())))
+    // The first MAX_CHECKPOINTS by the fast field, and only those documents read: the cost of an
+    // answer is bounded whatever the range (a year of checkpoints is millions).
+    let searcher = reader.searcher();
+    let first = TopDocs::with_limit(MAX_CHECKPOINTS)
+        .order_by_fast_field::<i64>(searcher.schema().get_field_name(f.checkpoint_id), Order::Asc);
+    let hits = searcher.search(&*i64_range(f.checkpoint_id, Some(start), Some(end)), &first)?;
+    let checkpoints = hits
+        .into_iter()
+        .map(|(_, address)| {
+            let doc = searcher.doc(address)?;
+            Checkpoint::from_document(&doc, &f).map_err(|err| ApiError::Internal(err.to_string()))
+        })
         .collect::<Result<Vec<_>>>()?;
-    checkpoints.sort_by_key(|c| c.checkpoint_id);
-    checkpoints.truncate(MAX_CHECKPOINTS);
     let (Some(lower), Some(upper)) = (checkpoints.first(), checkpoints.last()) else { return Ok(json!([])) };
     let tallies = job_tallies(projections, lower.checkpoint_id, upper.checkpoint_id)?;
     let empty = JobTally::default();
@@ -166,7 +175,7 @@ pub fn job_events(projections: &Projections, checkpoint_id: u64) -> Result<Value
                     "checkpoint_id": checkpoint_id,
                     "job_id": job.job_id.to_string(),
                     "worker_public_key": job.worker_public_key,
-                    "circuit_type": circuit_name(job.job_id.circuit_type.value()),
+                    "circuit_type": circuit_name(u64::from(job.job_id.circuit_type.value())),
                     "status": WorkerEventStatus::Completed.doc().as_str(),
                     "duration_ms": job.duration,
                     "start_time": time(start),
@@ -193,7 +202,8 @@ pub fn summary(projections: &Projections, checkpoint_id: u64) -> Result<Value> {
             let mut workers = BTreeSet::new();
             for row in rows.as_array().into_iter().flatten() {
                 let name = row["circuit_type"].as_str().unwrap_or("Unknown").to_owned();
-                *by_type.entry(name).or_default() += row["total_rewards"].as_u64().unwrap_or(0);
+                let total = by_type.entry(name).or_default();
+                *total = total.saturating_add(row["total_rewards"].as_u64().unwrap_or(0));
                 workers.insert(row["worker_public_key"].as_str().unwrap_or_default().to_owned());
             }
             (run.jobs, workers.len(), run.total_rewards, run.reward_per_job, Some(run.remainder), by_type)
@@ -284,7 +294,7 @@ fn bucketed(paid: &[(u64, &Paid)], bucket: Bucket) -> BTreeMap<i64, BucketFigure
     for (checkpoint, p) in paid {
         let figures = buckets.entry(bucket.start(p.timestamp_us.div_euclid(MICROS))).or_default();
         figures.jobs += 1;
-        figures.rewards += p.reward_amount;
+        figures.rewards = figures.rewards.saturating_add(p.reward_amount);
         figures.checkpoints.insert(*checkpoint);
         figures.last_us = figures.last_us.max(p.timestamp_us);
     }
@@ -346,7 +356,7 @@ pub fn worker_rewards(projections: &Projections, key: &str, query: HashMap<Strin
             })
         })
         .collect();
-    let sum = |field: &str| rows.iter().map(|r| r[field].as_u64().unwrap_or(0)).sum::<u64>();
+    let sum = |field: &str| rows.iter().fold(0u64, |sum, r| sum.saturating_add(r[field].as_u64().unwrap_or(0)));
     Ok(json!({
         "worker_public_key": key,
         "time_period": period,
@@ -364,7 +374,7 @@ pub fn worker_reward_stats(projections: &Projections, key: &str) -> Result<Value
     if paid.is_empty() {
         return Err(ApiError::NotFound(format!("no rewards for worker {key}")));
     }
-    let total: u64 = paid.iter().map(|(_, p)| p.reward_amount).sum();
+    let total = paid.iter().fold(0u64, |sum, (_, p)| sum.saturating_add(p.reward_amount));
     let checkpoints: BTreeSet<u64> = paid.iter().map(|(c, _)| *c).collect();
     let first = paid.iter().map(|(_, p)| p.timestamp_us).min().unwrap_or(0);
     let last = paid.iter().map(|(_, p)| p.timestamp_us).max().unwrap_or(0);
@@ -402,13 +412,13 @@ pub fn legacy_rewards(projections: &Projections, key: &str, query: HashMap<Strin
     for (checkpoint, p) in &paid {
         let side = if (*checkpoint as i128) < checkpoint_id as i128 { &mut claimed } else { &mut unclaimed };
         side.0 += 1;
-        side.1 += p.reward_amount;
+        side.1 = side.1.saturating_add(p.reward_amount);
         let entry = breakdown.entry(p.circuit_type).or_default();
         entry.0 += 1;
-        entry.1 += p.reward_amount;
+        entry.1 = entry.1.saturating_add(p.reward_amount);
         for (window, days) in windows.iter_mut().zip([1, 7, 30]) {
             if p.timestamp_us >= (now - days * 86_400) * MICROS && p.timestamp_us <= now * MICROS {
-                *window += p.reward_amount;
+                *window = window.saturating_add(p.reward_amount);
             }
         }
     }
@@ -416,7 +426,7 @@ pub fn legacy_rewards(projections: &Projections, key: &str, query: HashMap<Strin
     let jobs = claimed.0 + unclaimed.0;
     let breakdown: Vec<Value> = breakdown
         .into_iter()
-        .map(|(circuit, (n, sum))| json!({ "circuit_type": circuit_name(circuit), "job_count": n, "rewards": sum }))
+        .map(|(circuit, (n, sum))| json!({ "circuit_type": circuit_name(u64::from(circuit)), "job_count": n, "rewards": sum }))
         .collect();
     Ok(json!({
         "worker_public_key": key,

@@ -135,8 +135,7 @@ pub fn user_info(projections: &Projections, query: HashMap<String, String>) -> R
     }))
 }
 
-/// A worker event in the document's row (`shared::psy_model::answer::DocWorkerEventRow`):
-/// `id` the log seq, `start_time` = time − duration for an ended attempt, `end_time` its time
+/// A worker event in the document's row: `id` the log seq, `start_time` = time − duration for an ended attempt, `end_time` its time
 /// once `COMPLETED` or `FAILED`, then the real `source`, `checkpoint_id`, `topic`, `duration`.
 pub fn worker_event_row(e: &WorkerEvent) -> Value {
     let ended = matches!(e.status, WorkerEventStatus::Completed | WorkerEventStatus::Failed);
@@ -234,8 +233,7 @@ pub fn worker_events(projections: &Projections, query: HashMap<String, String>) 
     Ok(Value::Array(events))
 }
 
-/// A user event in the document's row (`shared::psy_model::answer::DocUserEventRow`): `id` the
-/// log seq, `tx_type` in the document's spelling, `checkpoint_id` = `metadata.checkpoint_id`.
+/// A user event in the document's row: `id` the log seq, `tx_type` in the document's spelling, `checkpoint_id` = `metadata.checkpoint_id`.
 pub fn user_event_row(e: &UserEvent) -> Value {
     json!({
         "id": e.seq,

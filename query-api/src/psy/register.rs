@@ -104,7 +104,7 @@ pub fn verify(body: &[u8], registered_at: i64) -> Result<UserRegistration> {
     Ok(UserRegistration { public_key, twitter_handle: request.twitter_handle, label: request.label, registered_at })
 }
 
-/// Refuses a key already registered (on chain or through the API) as the projections show it.
+/// Refuses a key already registered through the API, as the projections show it.
 pub fn check_not_registered(projections: &Projections, public_key: &[u8; 32]) -> Result<()> {
     let Some(reader) = projections.family(Family::Users)? else { return Ok(()) };
     let f = UserFields::resolve(&reader.index.schema());

@@ -12,8 +12,9 @@
 //! forever):
 //! - *Paid*: the job rewards and the settlement are written.
 //! - *No completed job* (a checkpoint known only from its leaf): settled with no rewards. No
-//!   later leaf can change that outcome (there is nothing to pay), and the job set is fixed by
-//!   finality.
+//!   later leaf can change that outcome (there is nothing to pay). A completion reported after
+//!   its checkpoint was settled is listed by `/checkpoint/job-events` but never paid: a
+//!   settlement is written once.
 //! - *No leaf*, *fees 0*, *fees below the job count* (a quotient of 0): kept pending and listed
 //!   with the reason in `/admin/checkpoint-processing-status`: a leaf may still come, and a leaf
 //!   of the checkpoint reported again overwrites the fees (the real upsert), which can make it
@@ -33,7 +34,7 @@ use serde_json::{json, Value};
 use shared::control::{CheckpointSettlement, JobReward, RewardsRequest, WriteOutcome};
 use shared::psy_model::reward::{checkpoint_reward, finalized_height, reward_jobs, CheckpointReward, RewardJob};
 use shared::psy_model::telemetry::WorkerEvent as RealWorkerEvent;
-use shared::psy_model::{ProvingJobCircuitType, QProvingJobDataID, Timestamp, WorkerEventStatus};
+use shared::psy_model::{QProvingJobDataID, Timestamp, WorkerEventStatus};
 use shared::schema::psy::{
     Checkpoint, CheckpointFields, RewardDistribution, RewardDistributionFields, RewardRun, RewardRunFields,
     WorkerEventFields,
@@ -41,21 +42,13 @@ use shared::schema::psy::{
 use shared::schema::Family;
 use tantivy::collector::{DocSetCollector, TopDocs};
 use tantivy::query::{AllQuery, Query};
-use tantivy::{Order, Searcher, TantivyDocument};
+use tantivy::{Order, Searcher};
 
 use crate::error::{ApiError, Result};
 use crate::projections::Projections;
 use crate::query::{conjunction, first, i64_range, text_term, u64_term, u64_values};
 use crate::reply::blocking;
 use crate::State;
-
-/// Every matching document, in no particular order.
-pub(crate) fn all_docs(searcher: &Searcher, query: &dyn Query) -> Result<Vec<TantivyDocument>> {
-    let addresses = searcher.search(query, &DocSetCollector)?;
-    let mut addresses: Vec<_> = addresses.into_iter().collect();
-    addresses.sort();
-    addresses.into_iter().map(|address| searcher.doc(address).map_err(ApiError::from)).collect()
-}
 
 /// Reads fast fields of the matching documents, segment by segment in document order: `read`
 /// gets each segment's reader and its matching doc ids (ascending).
@@ -313,11 +306,6 @@ impl From<&RewardDistribution> for Paid {
     }
 }
 
-/// The name of a circuit type number (`Unknown` for a number the model lacks).
-pub(crate) fn circuit_name(number: u8) -> &'static str {
-    ProvingJobCircuitType::from_value(number).map_or("Unknown", ProvingJobCircuitType::name)
-}
-
 /// The document's distribution rows of a checkpoint, from its per-job distributions: one row per
 /// (worker, circuit type) with `job_count` and `total_rewards`, ordered by worker then circuit
 /// number; `id` is the row's first distribution's seq, `created_at` the settlement time. Real
@@ -333,12 +321,12 @@ pub(crate) fn distribution_rows(checkpoint_id: u64, paid: &[Paid], processed_us:
             .into_iter()
             .map(|((worker, circuit), rows)| {
                 let first = rows.iter().map(|p| p.seq).min().unwrap_or(0);
-                let total: u64 = rows.iter().map(|p| p.reward_amount).sum();
+                let total = rows.iter().fold(0u64, |sum, p| sum.saturating_add(p.reward_amount));
                 json!({
                     "id": first,
                     "checkpoint_id": checkpoint_id,
                     "worker_public_key": worker,
-                    "circuit_type": circuit_name(circuit),
+                    "circuit_type": super::handlers::circuit_name(u64::from(circuit)),
                     "job_count": rows.len(),
                     "total_rewards": total,
                     "created_at": created_at,

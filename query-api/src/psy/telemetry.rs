@@ -26,7 +26,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use shared::control::{TelemetryOutcome, TelemetryRequest};
-use shared::psy_model::telemetry::{CheckpointLeaves, ContractAccepted, EventsAccepted, LeavesAccepted, TelemetryClaims};
+use shared::psy_model::telemetry::{
+    CheckpointLeaves, ContractAccepted, EventsAccepted, LeavesAccepted, TelemetryClaims,
+};
 use shared::psy_model::validate;
 
 use crate::error::{ApiError, Result};

@@ -36,12 +36,19 @@ pub fn rate(completed: u64, failed: u64) -> f64 {
     }
 }
 
-/// Sums of numeric fast fields over the matching documents (0 when none match).
-fn sums(searcher: &Searcher, query: &dyn Query, fields: &[&str]) -> Result<Vec<f64>> {
-    let request: serde_json::Map<String, Value> =
-        fields.iter().map(|field| (field.to_string(), json!({ "sum": { "field": field } }))).collect();
-    let result = aggregate(searcher, query, Value::Object(request))?;
-    Ok(fields.iter().map(|field| result[*field]["value"].as_f64().unwrap_or(0.0)).collect())
+/// The exact sum of a u64 fast field over the matches (saturating), and the match count:
+/// tantivy's `sum` aggregation is an f64, inexact above 2^53.
+fn exact_sum(searcher: &Searcher, query: &dyn Query, field: &str) -> Result<(u64, u64)> {
+    let (mut sum, mut matches) = (0u64, 0u64);
+    super::rewards::scan(searcher, query, |segment, docs| {
+        let column = segment.fast_fields().u64(field)?;
+        for &doc in docs {
+            sum = sum.saturating_add(column.first(doc).unwrap_or(0));
+        }
+        matches += docs.len() as u64;
+        Ok(())
+    })?;
+    Ok((sum, matches))
 }
 
 /// The worker's reward distributions (any spelling of its key), optionally within a time range.
@@ -68,8 +75,7 @@ impl Distributions {
 
     /// Rewards and rewarded jobs.
     fn totals(&self) -> Result<(u64, u64)> {
-        let rewards = sums(&self.searcher, &*self.query, &[&self.name(self.f.reward_amount)])?[0] as u64;
-        Ok((rewards, count(&self.searcher, &*self.query)?))
+        exact_sum(&self.searcher, &*self.query, &self.name(self.f.reward_amount))
     }
 }
 
@@ -155,20 +161,23 @@ pub fn leaderboard_rows(projections: &Projections, now: i64) -> Result<Vec<Value
     if let Some(reader) = projections.family(Family::RewardDistributions)? {
         let f = RewardDistributionFields::resolve(&reader.index.schema());
         let searcher = reader.searcher();
-        let request = json!({ "workers": {
-            "terms": { "field": field_name(&searcher, f.worker_public_key), "size": MAX_DISTINCT_WORKERS },
-            "aggs": { "rewards": { "sum": { "field": field_name(&searcher, f.reward_amount) } } } } });
-        let result = aggregate(&searcher, &*i64_range(f.timestamp_us, Some(now_us - DAY_US), Some(now_us)), request)?;
-        for bucket in result["workers"]["buckets"].as_array().into_iter().flatten() {
-            let (Some(worker), Some(rewards), Some(jobs)) =
-                (bucket["key"].as_str(), bucket["rewards"]["value"].as_f64(), bucket["doc_count"].as_u64())
-            else {
-                continue;
-            };
-            if rewards >= 1.0 {
-                rewarded.push((worker.to_owned(), (rewards as u64, jobs)));
+        // Exact sums per worker (an f64 `sum` aggregation is inexact above 2^53).
+        let mut per_worker: HashMap<String, (u64, u64)> = HashMap::new();
+        let (worker_field, amount_field) =
+            (field_name(&searcher, f.worker_public_key), field_name(&searcher, f.reward_amount));
+        let window = i64_range(f.timestamp_us, Some(now_us - DAY_US), Some(now_us));
+        super::rewards::scan(&searcher, &*window, |segment, docs| {
+            let fast = segment.fast_fields();
+            let amounts = fast.u64(&amount_field)?;
+            let workers = super::rewards::text_values(fast.str(&worker_field)?.as_ref(), docs)?;
+            for (&doc, worker) in docs.iter().zip(workers) {
+                let entry = per_worker.entry(worker.unwrap_or_default()).or_default();
+                entry.0 = entry.0.saturating_add(amounts.first(doc).unwrap_or(0));
+                entry.1 += 1;
             }
-        }
+            Ok(())
+        })?;
+        rewarded.extend(per_worker.into_iter().filter(|(_, (rewards, _))| *rewards >= 1));
     }
     rewarded.sort_by(|(a_key, a), (b_key, b)| b.0.cmp(&a.0).then(a_key.cmp(b_key)));
     rewarded.truncate(LEADERBOARD_LIMIT);
@@ -181,11 +190,18 @@ pub fn leaderboard_rows(projections: &Projections, now: i64) -> Result<Vec<Value
             let (completed, failed) = outcomes.get(&worker).copied().unwrap_or_default();
             let twitter = match users {
                 Some(reader) => {
+                    // Users are stored with lowercase `0x`-hex keys: a worker key in another
+                    // spelling of the same 32 bytes (base58) finds its user too.
                     let f = UserFields::resolve(&reader.index.schema());
-                    match crate::query::first(reader, f.public_key, &worker)? {
-                        Some(doc) => Some(User::from_document(&doc, &f).map_err(corrupt)?.twitter_handle),
-                        None => None,
+                    let forms = input::key_forms("worker_public_key", &worker).unwrap_or_else(|_| vec![worker.clone()]);
+                    let mut handle = None;
+                    for form in &forms {
+                        if let Some(doc) = crate::query::first(reader, f.public_key, form)? {
+                            handle = Some(User::from_document(&doc, &f).map_err(corrupt)?.twitter_handle);
+                            break;
+                        }
                     }
+                    handle
                 }
                 None => None,
             };

@@ -53,7 +53,8 @@ super::define_events! {
             /// When it happened (unix microseconds).
             timestamp: i64,
         }
-        /// A checkpoint's statistics (the real checkpoint leaf); a later report overwrites.
+        /// A checkpoint's statistics (the real checkpoint leaf); the report with the newest
+        /// timestamp, then the later one, is the checkpoint's.
         CheckpointLeafReported {
             /// Checkpoint id.
             checkpoint_id: i64,

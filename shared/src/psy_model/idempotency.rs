@@ -7,8 +7,9 @@
 //! `metadata` is hashed as canonical JSON (object keys sorted at every depth), so key order does
 //! not matter; a worker event without `metadata` is the one with `{}` (the real service stores
 //! `{}` for it). Two reports identical in every kept field, down to the microsecond, are one
-//! record. A leaf or contract re-reported with other values is a new record (the later one wins
-//! in the fold, as the real upsert does).
+//! record. A leaf or contract re-reported with other values is a new record (in the fold the one
+//! with the newest timestamp wins, then the later one). A missing `metadata` is keyed as `{}`
+//! for every record kind, as it is stored.
 
 use serde_json::Value;
 use sha2::{Digest, Sha512};
@@ -89,6 +90,11 @@ impl KeyBuilder {
     }
 }
 
+/// `{}`: what a record without `metadata` is stored with.
+fn empty_object() -> Value {
+    Value::Object(serde_json::Map::new())
+}
+
 /// The key of a worker event.
 pub fn worker_event_key(event: &WorkerEvent) -> [u8; 64] {
     KeyBuilder::new("psy-telemetry/worker-event")
@@ -99,7 +105,7 @@ pub fn worker_event_key(event: &WorkerEvent) -> [u8; 64] {
         .text(Some(&event.job_id.to_string()))
         .number(Some(event.checkpoint_id))
         .number(event.duration)
-        .json(Some(event.metadata.as_ref().unwrap_or(&Value::Object(serde_json::Map::new()))))
+        .json(Some(event.metadata.as_ref().unwrap_or(&empty_object())))
         .number(Some(event.timestamp.unix_micros()))
         .finish()
 }
@@ -110,7 +116,7 @@ pub fn user_event_key(event: &UserEvent) -> [u8; 64] {
         .text(Some(&event.user_id))
         .text(Some(&event.public_key))
         .text(Some(event.tx_type.as_str()))
-        .json(event.metadata.as_ref())
+        .json(Some(event.metadata.as_ref().unwrap_or(&empty_object())))
         .number(Some(event.timestamp.unix_micros()))
         .finish()
 }
@@ -123,7 +129,7 @@ pub fn leaf_key(leaf: &CheckpointLeaf) -> [u8; 64] {
         .number(Some(leaf.user_ops_processed))
         .number(Some(leaf.total_transactions))
         .number(Some(leaf.slots_modified))
-        .json(leaf.metadata.as_ref())
+        .json(Some(leaf.metadata.as_ref().unwrap_or(&empty_object())))
         .number(Some(leaf.timestamp.unix_micros()))
         .finish()
 }
@@ -136,7 +142,7 @@ pub fn contract_key(report: &ContractReport) -> [u8; 64] {
         .bytes(&report.contract_id.to_be_bytes())
         .text(Some(&report.deployer))
         .text(Some(&report.function_whitelist_root))
-        .json(report.metadata.as_ref())
+        .json(Some(report.metadata.as_ref().unwrap_or(&empty_object())))
         .number(Some(report.timestamp.unix_micros()))
         .finish()
 }

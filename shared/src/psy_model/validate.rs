@@ -128,7 +128,7 @@ impl TelemetryEvents {
 impl CheckpointLeaves {
     /// Checks the leaves: at least one (the real service answers an empty list with 404), at most
     /// [`MAX_LEAVES_PER_POST`], every number non-negative (the real `CHECK ≥ 0`). Two leaves of
-    /// one checkpoint are valid; the later one wins, as the real upserts in order do.
+    /// one checkpoint are valid; in the fold the newest timestamp wins, then the later one.
     pub fn validate(&self) -> Result<()> {
         if self.leaves.is_empty() {
             return Err(Error::field("leaves", "must hold at least one leaf"));
