@@ -70,6 +70,11 @@ pub fn hex(bytes: &[u8]) -> String {
     })
 }
 
+/// `0x` and the lowercase hex of `bytes`: how the Psy API writes a key it decoded.
+pub fn hex_0x(bytes: &[u8]) -> String {
+    format!("0x{}", hex(bytes))
+}
+
 /// A type defined by this crate that the IDL lists in its `types` section.
 pub trait IdlDefinedType {
     /// The IDL `types` entry (name, docs, type).

@@ -204,7 +204,7 @@ fn user_event(e: &UserEventReported, seq: u64) -> UserEvent {
 
 /// `0x`-hex form of a registered public key, as the API writes it.
 pub fn key_hex(key: &[u8; 32]) -> String {
-    format!("0x{}", shared::field::hex(key))
+    shared::field::hex_0x(key)
 }
 
 /// The user an API registration stored at `seq` creates, and its `REGISTER_USER` user event

@@ -70,7 +70,7 @@ pub fn key_forms(name: &str, value: &str) -> Result<Vec<String>> {
     };
     let mut forms = vec![value.to_owned()];
     if let Some(bytes) = bytes {
-        for spelling in [format!("0x{}", shared::field::hex(&bytes)), bs58::encode(bytes).into_string()] {
+        for spelling in [shared::field::hex_0x(&bytes), bs58::encode(bytes).into_string()] {
             if !forms.contains(&spelling) {
                 forms.push(spelling);
             }

@@ -108,7 +108,7 @@ pub fn verify(body: &[u8], registered_at: i64) -> Result<UserRegistration> {
 pub fn check_not_registered(projections: &Projections, public_key: &[u8; 32]) -> Result<()> {
     let Some(reader) = projections.family(Family::Users)? else { return Ok(()) };
     let f = UserFields::resolve(&reader.index.schema());
-    let key = format!("0x{}", shared::field::hex(public_key));
+    let key = shared::field::hex_0x(public_key);
     match first(reader, f.public_key, &key)? {
         Some(_) => Err(ApiError::Conflict(format!("public key {key} is already registered"))),
         None => Ok(()),
