@@ -67,12 +67,12 @@ log() { echo "[e2e $(( $(date +%s) - script_start ))s] $*"; }
 die() { echo "real-validator e2e FAILED: $*" >&2; exit 1; }
 
 # --- builds -----------------------------------------------------------------------------------
-if ! dpkg -s clang libclang-dev >/dev/null 2>&1; then
-    log "installing clang and libclang-dev (RocksDB's build needs them)"
+if ! dpkg -s clang libclang-dev >/dev/null 2>&1 || ! command -v jq >/dev/null 2>&1; then
+    log "installing clang and libclang-dev (RocksDB's build needs them) and jq (this script reads JSON with it)"
     if [[ "$(id -u)" == 0 ]]; then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-dev >/dev/null
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-dev jq >/dev/null
     else
-        die "clang and libclang-dev are missing: apt-get install -y clang libclang-dev"
+        die "clang, libclang-dev or jq is missing: apt-get install -y clang libclang-dev jq"
     fi
 fi
 if ! command -v sbpf >/dev/null 2>&1 && [[ ! -x "$HOME/.cargo/bin/sbpf" ]]; then
