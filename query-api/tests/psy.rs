@@ -441,31 +441,7 @@ async fn check_replay(w: &mut World) {
         "/leaderboard/workers".into(),
         "/contracts".into(),
     ];
-    let mut before = Vec::new();
-    for path in &paths {
-        before.push(w.psy_get(path).await);
-    }
-    w.stop_projector();
-    let replayed = tempfile::tempdir().unwrap();
-    indexer::projector::replay(&w.log, &replayed.path().join("projections"), &shared::ProgramSet::defaults()).unwrap();
-    let api = query_api::start(query_api::Config {
-        dfpn_addr: "127.0.0.1:0".parse().unwrap(),
-        psy_addr: "127.0.0.1:0".parse().unwrap(),
-        limits: generous(),
-        clock: query_api::Clock::Fixed(w.now),
-        intervals: common::test_intervals(),
-        ..query_api::Config::new(replayed.path().to_path_buf())
-    })
-    .await
-    .unwrap();
-    let base = format!("http://{}", api.psy_addr);
-    for (path, expected) in paths.iter().zip(before) {
-        let response = w.client.get(format!("{base}{path}")).send().await.unwrap();
-        let status = response.status().as_u16();
-        let body: Value = response.json().await.unwrap();
-        assert_eq!((status, body), expected, "after replay: {path}");
-    }
-    api.stop().await;
+    w.assert_psy_same_after_replay(&paths).await;
 }
 
 /// A registration read back by `/user_info` (any spelling of its key) and as its

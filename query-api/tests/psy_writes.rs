@@ -289,31 +289,7 @@ async fn telemetry_is_stored_once_and_rewards_follow_the_real_rule_through_repla
 
     // Replay from genesis: every read answers exactly as before.
     let paths = replay_paths(&truth, first, &worker);
-    let mut before = Vec::new();
-    for path in &paths {
-        before.push(w.psy_get(path).await);
-    }
-    w.stop_projector();
-    let replayed = tempfile::tempdir().unwrap();
-    indexer::projector::replay(&w.log, &replayed.path().join("projections"), &shared::ProgramSet::defaults()).unwrap();
-    let api = query_api::start(query_api::Config {
-        dfpn_addr: "127.0.0.1:0".parse().unwrap(),
-        psy_addr: "127.0.0.1:0".parse().unwrap(),
-        limits: generous(),
-        clock: query_api::Clock::Fixed(w.now),
-        intervals: test_intervals(),
-        ..query_api::Config::new(replayed.path().to_path_buf())
-    })
-    .await
-    .unwrap();
-    let base = format!("http://{}", api.psy_addr);
-    for (path, expected) in paths.iter().zip(before) {
-        let response = w.client.get(format!("{base}{path}")).send().await.unwrap();
-        let status = response.status().as_u16();
-        let body: Value = response.json().await.unwrap();
-        assert_eq!((status, body), expected, "after replay: {path}");
-    }
-    api.stop().await;
+    w.assert_psy_same_after_replay(&paths).await;
     w.api.stop().await;
 }
 

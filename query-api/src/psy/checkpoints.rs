@@ -311,6 +311,27 @@ fn with_checkpoints(projections: &Projections, key: &str) -> Result<Vec<(u64, Pa
     })
 }
 
+/// The worker's reward buckets newest first, dated at their start (`all_time`: at the last
+/// reward), within `start_time`/`end_time`, at most `limit` (default 100, at most 1000).
+fn newest_buckets(
+    projections: &Projections,
+    key: &str,
+    bucket: Bucket,
+    params: &Params,
+) -> Result<Vec<(i64, BucketFigures)>> {
+    let limit = params.integer::<usize>("limit")?.unwrap_or(100).clamp(1, 1_000);
+    let (start, end) = time_bounds(params)?;
+    let paid = with_checkpoints(projections, key)?;
+    let refs: Vec<(u64, &Paid)> = paid.iter().map(|(c, p)| (*c, p)).collect();
+    Ok(bucketed(&refs, bucket)
+        .into_iter()
+        .rev()
+        .map(|(at, b)| (if bucket == Bucket::AllTime { b.last_us.div_euclid(MICROS) } else { at }, b))
+        .filter(|(at, _)| start.is_none_or(|s| *at >= s) && end.is_none_or(|e| *at <= e))
+        .take(limit)
+        .collect())
+}
+
 fn time_bounds(params: &Params) -> Result<(Option<i64>, Option<i64>)> {
     let start = params.text("start_time").map(|v| parse("start_time", v)).transpose()?;
     let end = params.text("end_time").map(|v| parse("end_time", v)).transpose()?;
@@ -333,15 +354,8 @@ pub fn worker_rewards(projections: &Projections, key: &str, query: HashMap<Strin
         "1m" => (Bucket::Month, "1m"),
         _ => (Bucket::Day, "1d"),
     };
-    let limit = params.integer::<usize>("limit")?.unwrap_or(100).clamp(1, 1_000);
-    let (start, end) = time_bounds(&params)?;
-    let paid = with_checkpoints(projections, &key)?;
-    let refs: Vec<(u64, &Paid)> = paid.iter().map(|(c, p)| (*c, p)).collect();
-    let rows: Vec<Value> = bucketed(&refs, bucket)
+    let rows: Vec<Value> = newest_buckets(projections, &key, bucket, &params)?
         .into_iter()
-        .rev()
-        .filter(|(at, _)| start.is_none_or(|s| *at >= s) && end.is_none_or(|e| *at <= e))
-        .take(limit)
         .map(|(at, b)| {
             json!({
                 "time_bucket": crate::timefmt::rfc3339(at),
@@ -466,16 +480,8 @@ pub fn rewards_aggregations(projections: &Projections, key: &str, query: HashMap
         None => return Err(ApiError::BadRequest("`bucket` is required: 1d, 1w, 1m or all_time".into())),
     };
     let key = key.to_owned();
-    let limit = params.integer::<usize>("limit")?.unwrap_or(100).clamp(1, 1_000);
-    let (start, end) = time_bounds(&params)?;
-    let paid = with_checkpoints(projections, &key)?;
-    let refs: Vec<(u64, &Paid)> = paid.iter().map(|(c, p)| (*c, p)).collect();
-    let rows: Vec<Value> = bucketed(&refs, bucket)
+    let rows: Vec<Value> = newest_buckets(projections, &key, bucket, &params)?
         .into_iter()
-        .rev()
-        .map(|(at, b)| (if bucket == Bucket::AllTime { b.last_us.div_euclid(MICROS) } else { at }, b))
-        .filter(|(at, _)| start.is_none_or(|s| *at >= s) && end.is_none_or(|e| *at <= e))
-        .take(limit)
         .map(|(at, b)| {
             json!({
                 "time_bucket": crate::timefmt::rfc3339(at),

@@ -208,6 +208,37 @@ impl World {
         self.indexer.stop();
     }
 
+    /// Asks the Psy surface every path, rebuilds the projections from the log with
+    /// `indexer replay` into a new directory, serves them, and asserts every path answers exactly
+    /// as before (status and body). Stops the projector following the log.
+    pub async fn assert_psy_same_after_replay(&mut self, paths: &[String]) {
+        let mut before = Vec::new();
+        for path in paths {
+            before.push(self.psy_get(path).await);
+        }
+        self.stop_projector();
+        let replayed = tempfile::tempdir().unwrap();
+        indexer::projector::replay(&self.log, &replayed.path().join("projections"), &ProgramSet::defaults()).unwrap();
+        let api = query_api::start(Config {
+            dfpn_addr: "127.0.0.1:0".parse().unwrap(),
+            psy_addr: "127.0.0.1:0".parse().unwrap(),
+            limits: generous(),
+            clock: query_api::Clock::Fixed(self.now),
+            intervals: test_intervals(),
+            ..Config::new(replayed.path().to_path_buf())
+        })
+        .await
+        .unwrap();
+        let base = format!("http://{}", api.psy_addr);
+        for (path, expected) in paths.iter().zip(before) {
+            let response = self.client.get(format!("{base}{path}")).send().await.unwrap();
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap();
+            assert_eq!((status, body), expected, "after replay: {path}");
+        }
+        api.stop().await;
+    }
+
     /// POST a JSON body on the Psy surface, with an optional bearer token: status and JSON body.
     pub async fn psy_post(&self, path: &str, body: &Value, token: Option<&str>) -> (u16, Value) {
         let mut request = self.client.post(format!("{}{path}", self.psy)).json(body);
