@@ -267,8 +267,13 @@ async fn on_a_three_node_cluster_a_sigkilled_leader_node_loses_and_duplicates_no
     let survivor = cluster.urls[(leader + 1) % 3].clone();
     let killed_at = last_seq(&survivor, STREAM).await;
     produce_and_ingest(&node, &indexer_metrics, backfilled, 20).await;
-    wait_for("the stream holds the backfilled log", 180, async || last_seq(&survivor, STREAM).await >= backfilled)
-        .await;
+    // Everything the indexer logged, the records ingested after the kill included, is published
+    // before it is stopped (the stream is compared with the whole log below).
+    wait_for("the stream holds the whole log", 180, async || {
+        let logged = gauge(&indexer_metrics, "indexer_log_seq").await;
+        logged >= backfilled as i64 && last_seq(&survivor, STREAM).await >= logged as u64
+    })
+    .await;
     terminate(child).await;
     let log = EventLog::open(&dir.path().join("log"), 8 << 20).unwrap();
     assert!(killed_at < log.last_seq(), "the leader was killed before the stream held the log");
