@@ -148,7 +148,7 @@ async fn a_crash_before_or_after_a_commit_neither_loses_nor_double_applies() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn telemetry_readings_are_logged_and_projected_one_document_per_sample() {
-    use shared::schema::psy::{TelemetrySample, TelemetrySampleFields};
+    use projection::schema::psy::{TelemetrySample, TelemetrySampleFields};
     use tantivy::collector::DocSetCollector;
     use tantivy::query::AllQuery;
 

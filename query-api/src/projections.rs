@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
-use shared::schema::{Family, ResolveFields};
+use projection::schema::{Family, ResolveFields};
 use tantivy::schema::Field;
 use tantivy::{Index, IndexReader, ReloadPolicy, Searcher};
 
@@ -95,7 +95,7 @@ impl Projections {
         }
         let index =
             Index::open_in_dir(&path).map_err(|err| ApiError::Internal(format!("{}: {err}", path.display())))?;
-        shared::schema::register_tokenizers(&index);
+        projection::schema::register_tokenizers(&index);
         let reader = index.reader_builder().reload_policy(ReloadPolicy::OnCommitWithDelay).try_into()?;
         Ok(Some(slot.get_or_init(|| FamilyReader {
             index,

@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 
 use common::service::{bare, bare_in, client, closed_within, metric, metric_until, raw, write_family};
 use futures::{SinkExt, StreamExt};
+use projection::schema::Family;
 use query_api::psy::tps::WsLimits;
 use query_api::ratelimit::{Limits, ProxyTrust};
 use serde_json::{json, Value};
-use shared::schema::Family;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -387,7 +387,7 @@ async fn issue15_8_a_taken_port_is_named_in_the_error() {
 /// Item 8, aggregations: stored year-9999 times never panic into a 500.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue15_8_year_9999_times_aggregate_without_a_panic() {
-    use shared::schema::psy::{UserEvent, UserEventFields};
+    use projection::schema::psy::{UserEvent, UserEventFields};
     let dir = tempfile::tempdir().unwrap();
     let times = [1_704_067_200_000_000, 253_402_300_799_000_000, 253_402_214_400_000_000, i64::MAX / 2];
     write_family(dir.path(), Family::UserEvents, |schema| {

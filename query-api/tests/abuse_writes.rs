@@ -9,13 +9,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::service::{bare_in, client, write_family};
+use projection::schema::psy::{Checkpoint, CheckpointFields, WorkerEvent, WorkerEventFields};
+use projection::schema::Family;
 use query_api::auth::{unix_now, Auth};
 use query_api::control::ControlConfig;
 use serde_json::Value;
 use shared::control::{RewardsRequest, WriteOutcome};
 use shared::psy_model::{QProvingJobDataID, WorkerEventSource, WorkerEventStatus};
-use shared::schema::psy::{Checkpoint, CheckpointFields, WorkerEvent, WorkerEventFields};
-use shared::schema::Family;
 use warp::Filter;
 
 const SECRET: &str = "abuse-writes-secret";

@@ -51,9 +51,9 @@ impl EventEnvelope {
         (&self.signature, self.event_index)
     }
 
-    /// The event's place in chain order, see [`crate::entity::version`].
-    pub fn chain_order(&self) -> crate::entity::ChainOrder {
-        crate::entity::ChainOrder { slot: self.slot, tx_index: self.tx_index, event_index: self.event_index }
+    /// The event's place in chain order, see [`crate::order::version`].
+    pub fn chain_order(&self) -> crate::order::ChainOrder {
+        crate::order::ChainOrder { slot: self.slot, tx_index: self.tx_index, event_index: self.event_index }
     }
 
     /// The envelope as one JSON object (the ground-truth line format of the fixture chain).

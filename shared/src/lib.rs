@@ -10,8 +10,6 @@
 
 pub mod control;
 pub mod decoder;
-pub mod doc_value;
-pub mod entity;
 pub mod enums;
 pub mod envelope;
 pub mod error;
@@ -19,11 +17,11 @@ pub mod event;
 pub mod field;
 pub mod idl;
 pub mod modality;
+pub mod order;
 pub mod process;
 pub mod program;
 pub mod psy_model;
 pub mod rpc;
-pub mod schema;
 
 pub use decoder::{
     decode_transaction, DecodedEvent, DecodedTransaction, InstructionGroup, MessageInstruction, SkipReason,

@@ -120,8 +120,8 @@ impl StoredEvent {
     }
 
     /// Where the event sits on chain.
-    pub fn chain_order(&self) -> shared::entity::ChainOrder {
-        shared::entity::ChainOrder { slot: self.slot, tx_index: self.tx_index, event_index: self.event_index }
+    pub fn chain_order(&self) -> shared::order::ChainOrder {
+        shared::order::ChainOrder { slot: self.slot, tx_index: self.tx_index, event_index: self.event_index }
     }
 
     /// The decoded event alone (no signature encoding: the projector's hot path).

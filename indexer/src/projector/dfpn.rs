@@ -3,19 +3,19 @@
 //!
 //! Every fold is order-independent, so a notification backfilled after newer ones changes
 //! nothing: counts add up, "set" fields keep the value of the newest update in chain order
-//! (`shared::entity::version`), a request's closing status is the newest closing event's, and a
+//! (`shared::order::version`), a request's closing status is the newest closing event's, and a
 //! worker's stake and status are replayed from its stake/status history in chain order. A log
 //! record is folded into an entity once: `last_seq` remembers the newest one, so a restart that
 //! folds records again (the commit payload held back by a waiting orphan) skips them.
 
 use std::collections::HashMap;
 
+use projection::doc_value::{Modalities, Stored};
+use projection::entity::{WorkerChange, WorkerHistory};
+use projection::schema::dfpn::{Model, Request, Worker};
 use shared::dfpn::{self as chain, DfpnInstruction, MarketplaceEvent, ModelRegistryEvent, WorkerRegistryEvent};
-use shared::doc_value::{Modalities, Stored};
-use shared::entity::{WorkerChange, WorkerHistory};
 use shared::enums::{ModelStatus, RequestStatus, WorkerStatus};
 use shared::field::hex;
-use shared::schema::dfpn::{Model, Request, Worker};
 use shared::{ChainEvent, ProgramKind, ProgramSet};
 use solana_pubkey::Pubkey;
 
@@ -384,7 +384,7 @@ fn derive_worker_state(worker: &mut Worker) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::entity::ChainOrder;
+    use shared::order::ChainOrder;
 
     fn key(byte: u8) -> Pubkey {
         Pubkey::new_from_array([byte; 32])
@@ -396,7 +396,7 @@ mod tests {
         let mut addresses = Addresses::new(&ProgramSet::defaults());
         let at = |n: usize, seq: u64| {
             let chain = ChainOrder { slot: 10 + n as u64, tx_index: Some(0), event_index: 0 };
-            At { seq, version: shared::entity::version(chain, seq), slot: chain.slot, time: 1_720_000_000 + n as i64 }
+            At { seq, version: shared::order::version(chain, seq), slot: chain.slot, time: 1_720_000_000 + n as i64 }
         };
         let mut entity = create(&events[0], at(0, 1), &mut addresses).expect("a creation event");
         for (seq, &n) in order.iter().enumerate() {

@@ -21,14 +21,14 @@ pub mod psy;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use shared::control::{ApiEvent, TelemetryRecord};
-use shared::entity::ChainOrder;
-use shared::schema::dfpn::{Model, ModelFields, Request, RequestFields, Worker, WorkerFields};
-use shared::schema::psy::{
+use projection::schema::dfpn::{Model, ModelFields, Request, RequestFields, Worker, WorkerFields};
+use projection::schema::psy::{
     Checkpoint, CheckpointFields, Contract, ContractFields, Job, JobFields, RewardDistributionFields, RewardRunFields,
     TelemetrySample, TelemetrySampleFields, User, UserEventFields, UserFields, WorkerEventFields,
 };
-use shared::schema::Family;
+use projection::schema::Family;
+use shared::control::{ApiEvent, TelemetryRecord};
+use shared::order::ChainOrder;
 use shared::{ChainEvent, ProgramSet};
 use tantivy::collector::TopDocs;
 use tantivy::query::TermQuery;
@@ -160,7 +160,7 @@ impl Orphan {
 }
 
 fn at(seq: u64, order: ChainOrder, time: i64) -> dfpn::At {
-    dfpn::At { seq, version: shared::entity::version(order, seq), slot: order.slot, time }
+    dfpn::At { seq, version: shared::order::version(order, seq), slot: order.slot, time }
 }
 
 /// Slots after which an update still waiting for its entity's creation is dropped (counted):
@@ -197,7 +197,7 @@ impl FamilyIndex {
         let directory =
             tantivy::directory::MmapDirectory::open(&path).map_err(|err| Error::Projection(err.to_string()))?;
         let index = Index::open_or_create(directory, family.schema())?;
-        shared::schema::register_tokenizers(&index);
+        projection::schema::register_tokenizers(&index);
         let committed_seq = index
             .load_metas()?
             .payload
@@ -564,7 +564,7 @@ impl Projector {
             return Ok(None);
         }
         let Some(doc) = family.load(key.id())? else { return Ok(None) };
-        let corrupt = |err: shared::entity::MissingField| Error::Projection(err.to_string());
+        let corrupt = |err: projection::entity::MissingField| Error::Projection(err.to_string());
         let entity = match key.family() {
             Family::Requests => Entity::Dfpn(dfpn::Entity::Request(
                 Request::from_document(&doc, &self.fields.requests).map_err(corrupt)?,

@@ -9,13 +9,13 @@
 //! fold is order-independent and idempotent whichever feed a record came by and whatever order
 //! records reach the log in.
 
+use projection::schema::psy::{Checkpoint, Contract, Job, RewardDistribution, RewardRun, User, UserEvent, WorkerEvent};
 use serde_json::Value;
 use shared::control::{CheckpointSettlement, JobReward, UserRegistration};
 use shared::psy::{
     metadata_value, CheckpointLeafReported, ContractReported, PsyEvent, UserEventReported, WorkerEventReported,
 };
 use shared::psy_model::UserEventTxType;
-use shared::schema::psy::{Checkpoint, Contract, Job, RewardDistribution, RewardRun, User, UserEvent, WorkerEvent};
 
 /// A Psy entity snapshot.
 #[derive(Debug, Clone, PartialEq)]

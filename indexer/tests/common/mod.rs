@@ -111,15 +111,15 @@ pub fn read_log(log: &EventLog) -> LogContents {
 
 /// Reads every document of the DFPN projections back as API objects, keyed by id.
 pub fn projected(dir: &Path) -> fixtures::testing::ExpectedDfpn {
-    use shared::entity::{ModelObject, RequestObject, WorkerObject};
-    use shared::schema::dfpn::{Model, ModelFields, Request, RequestFields, Worker, WorkerFields};
-    use shared::schema::Family;
+    use projection::entity::{ModelObject, RequestObject, WorkerObject};
+    use projection::schema::dfpn::{Model, ModelFields, Request, RequestFields, Worker, WorkerFields};
+    use projection::schema::Family;
     use tantivy::collector::DocSetCollector;
     use tantivy::query::AllQuery;
 
     fn all_docs(dir: &Path, family: Family) -> (tantivy::schema::Schema, Vec<tantivy::TantivyDocument>) {
         let index = tantivy::Index::open_in_dir(dir.join(family.dir_name())).expect("projection exists");
-        shared::schema::register_tokenizers(&index);
+        projection::schema::register_tokenizers(&index);
         let searcher = index.reader().expect("reader").searcher();
         let addresses = searcher.search(&AllQuery, &DocSetCollector).expect("search");
         let docs = addresses.into_iter().map(|address| searcher.doc(address).expect("stored doc")).collect();
@@ -164,9 +164,9 @@ pub fn projected(dir: &Path) -> fixtures::testing::ExpectedDfpn {
 /// Reads the Psy projections back in the shape of [`fixtures::testing::ExpectedPsy`] (without
 /// the log-dependent fields: per-record ids, seqs, version tie-breakers).
 pub fn projected_psy(dir: &Path) -> fixtures::testing::ExpectedPsy {
+    use projection::schema::psy::*;
+    use projection::schema::Family;
     use serde_json::json;
-    use shared::schema::psy::*;
-    use shared::schema::Family;
     use tantivy::collector::DocSetCollector;
     use tantivy::query::AllQuery;
 

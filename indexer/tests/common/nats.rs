@@ -230,7 +230,7 @@ pub async fn records(url: &str, stream: &str) -> Vec<StreamRecord> {
 
 /// The projections' committed seq under `dir` (the smallest payload; 0 before the first commit).
 pub fn projection_seq(dir: &Path) -> u64 {
-    shared::schema::Family::ALL
+    projection::schema::Family::ALL
         .iter()
         .map(|family| {
             tantivy::Index::open_in_dir(dir.join(family.dir_name()))

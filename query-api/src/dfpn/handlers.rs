@@ -3,12 +3,12 @@
 use std::collections::HashMap;
 use std::ops::Bound;
 
+use projection::entity::{ModelObject, RequestObject, WorkerObject};
+use projection::schema::dfpn::{Model, ModelFields, Request, RequestFields, Worker, WorkerFields};
+use projection::schema::Family;
 use shared::dfpn as chain;
-use shared::entity::{ModelObject, RequestObject, WorkerObject};
 use shared::enums::{ModelStatus, RequestStatus, StatusFilter, WorkerStatus};
 use shared::modality;
-use shared::schema::dfpn::{Model, ModelFields, Request, RequestFields, Worker, WorkerFields};
-use shared::schema::Family;
 use tantivy::collector::TopDocs;
 use tantivy::query::{
     Bm25StatisticsProvider, BooleanQuery, Occur, PhraseQuery, Query, QueryParser, RangeQuery, TermQuery,
@@ -100,7 +100,7 @@ fn search_query(reader: &FamilyReader, fields: &[Field], q: &str) -> Result<Box<
         let parser = QueryParser::for_index(&reader.index, fields.to_vec());
         return parser.parse_query(q).map_err(|err| ApiError::BadRequest(format!("invalid search syntax: {err}")));
     }
-    let words = shared::schema::words(q);
+    let words = projection::schema::words(q);
     if words.is_empty() {
         return Err(ApiError::BadRequest(format!("`q` {q:?} has no letters or digits to search for")));
     }
@@ -201,7 +201,7 @@ fn unrunnable(err: tantivy::TantivyError) -> ApiError {
     }
 }
 
-fn corrupt(err: shared::entity::MissingField) -> ApiError {
+fn corrupt(err: projection::entity::MissingField) -> ApiError {
     ApiError::Internal(err.to_string())
 }
 

@@ -17,10 +17,10 @@
 
 use std::collections::HashMap;
 
+use projection::schema::psy::{JobFields, UserEventFields, WorkerEventFields};
+use projection::schema::Family;
 use serde_json::{json, Value};
 use shared::psy_model::{UserEventTxType, WorkerEventSource, WorkerEventStatus};
-use shared::schema::psy::{JobFields, UserEventFields, WorkerEventFields};
-use shared::schema::Family;
 use tantivy::aggregation::agg_req::Aggregations;
 use tantivy::aggregation::{AggContextParams, AggregationCollector};
 use tantivy::query::Query;

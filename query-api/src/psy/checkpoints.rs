@@ -15,10 +15,10 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use projection::schema::psy::{Checkpoint, CheckpointFields, JobFields};
+use projection::schema::Family;
 use serde_json::{json, Value};
 use shared::psy_model::{Timestamp, WorkerEventStatus};
-use shared::schema::psy::{Checkpoint, CheckpointFields, JobFields};
-use shared::schema::Family;
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, Occur};
 use tantivy::Order;

@@ -1,5 +1,5 @@
 //! The Psy endpoints as plain functions: typed parameters in, JSON documents (or errors) out,
-//! over the real Psy model's projection families (`shared::schema::psy`).
+//! over the real Psy model's projection families (`projection::schema::psy`).
 //!
 //! Answers keep `psy-api-services.md`'s paths, field names, types and spellings (`Completed`,
 //! `InProgress`, `RegisterUser`, circuit types and topics by name, RFC 3339 UTC times) and add
@@ -10,12 +10,12 @@
 
 use std::collections::HashMap;
 
-use serde_json::{json, Value};
-use shared::psy_model::{ProvingJobCircuitType, QJobTopic, Timestamp, WorkerEventStatus};
-use shared::schema::psy::{
+use projection::schema::psy::{
     Contract, ContractFields, User, UserEvent, UserEventFields, UserFields, WorkerEvent, WorkerEventFields,
 };
-use shared::schema::Family;
+use projection::schema::Family;
+use serde_json::{json, Value};
+use shared::psy_model::{ProvingJobCircuitType, QJobTopic, Timestamp, WorkerEventStatus};
 use tantivy::query::Query;
 use tantivy::Order;
 
@@ -43,7 +43,7 @@ pub const HOUR_US: i64 = 3_600 * MICROS;
 pub const DAY_US: i64 = DAY_SECS * MICROS;
 
 /// A stored document that lacks a declared field: the projections are corrupt.
-pub(crate) fn corrupt(err: shared::entity::MissingField) -> ApiError {
+pub(crate) fn corrupt(err: projection::entity::MissingField) -> ApiError {
     ApiError::Internal(err.to_string())
 }
 
@@ -359,7 +359,7 @@ pub fn job_counts(projections: &Projections) -> Result<Value> {
     let reader = projections.family(Family::Jobs)?;
     let mut counts = HashMap::new();
     if let Some(reader) = reader {
-        let f = shared::schema::psy::JobFields::resolve(&reader.index.schema());
+        let f = projection::schema::psy::JobFields::resolve(&reader.index.schema());
         let searcher = reader.searcher();
         for status in WorkerEventStatus::ALL {
             counts.insert(*status, count(&searcher, &*statuses(f.status, &[*status]))?);

@@ -18,10 +18,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use projection::schema::psy::JobFields;
+use projection::schema::Family;
 use serde_json::{json, Value};
 use shared::psy_model::WorkerEventStatus;
-use shared::schema::psy::JobFields;
-use shared::schema::Family;
 use tantivy::query::Query;
 
 use super::aggregations::aggregate;

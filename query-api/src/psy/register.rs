@@ -15,10 +15,10 @@
 //! to 128 characters, neither with control characters (a newline would change the message).
 
 use ed25519_dalek::{Signature, VerifyingKey};
+use projection::schema::psy::UserFields;
+use projection::schema::Family;
 use serde_json::{json, Value};
 use shared::control::UserRegistration;
-use shared::schema::psy::UserFields;
-use shared::schema::Family;
 
 use crate::error::{ApiError, Result};
 use crate::projections::Projections;

@@ -30,16 +30,16 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
+use projection::schema::psy::{
+    Checkpoint, CheckpointFields, RewardDistribution, RewardDistributionFields, RewardRun, RewardRunFields,
+    WorkerEventFields,
+};
+use projection::schema::Family;
 use serde_json::{json, Value};
 use shared::control::{CheckpointSettlement, JobReward, RewardsRequest, WriteOutcome};
 use shared::psy_model::reward::{checkpoint_reward, finalized_height, reward_jobs, CheckpointReward, RewardJob};
 use shared::psy_model::telemetry::WorkerEvent as RealWorkerEvent;
 use shared::psy_model::{QProvingJobDataID, Timestamp, WorkerEventStatus};
-use shared::schema::psy::{
-    Checkpoint, CheckpointFields, RewardDistribution, RewardDistributionFields, RewardRun, RewardRunFields,
-    WorkerEventFields,
-};
-use shared::schema::Family;
 use tantivy::collector::{DocSetCollector, TopDocs};
 use tantivy::query::{AllQuery, Query};
 use tantivy::{Order, Searcher};

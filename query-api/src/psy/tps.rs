@@ -27,10 +27,10 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
+use projection::schema::psy::UserEventFields;
+use projection::schema::Family;
 use serde_json::{json, Value};
 use shared::psy_model::UserEventTxType;
-use shared::schema::psy::UserEventFields;
-use shared::schema::Family;
 use tokio::sync::{broadcast, watch};
 use warp::ws::{Message, WebSocket};
 

@@ -9,10 +9,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use projection::schema::psy::{RewardDistributionFields, User, UserFields, WorkerEvent, WorkerEventFields};
+use projection::schema::Family;
 use serde_json::{json, Value};
 use shared::psy_model::WorkerEventStatus;
-use shared::schema::psy::{RewardDistributionFields, User, UserFields, WorkerEvent, WorkerEventFields};
-use shared::schema::Family;
 use tantivy::query::Query;
 use tantivy::{Order, Searcher};
 

@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+use projection::schema::Family;
 use query_api::{Config, Running};
-use shared::schema::Family;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

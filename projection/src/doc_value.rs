@@ -120,15 +120,15 @@ macro_rules! real_enum_doc_value {
 }
 
 real_enum_doc_value!(
-    crate::psy_model::WorkerEventStatus,
-    crate::psy_model::WorkerEventSource,
-    crate::psy_model::UserEventTxType
+    shared::psy_model::WorkerEventStatus,
+    shared::psy_model::WorkerEventSource,
+    shared::psy_model::UserEventTxType
 );
 
 enum_doc_value!(
-    crate::enums::RequestStatus,
-    crate::enums::WorkerStatus,
-    crate::enums::ModelStatus,
-    crate::dfpn::RequestStatus,
-    crate::dfpn::ModelStatus
+    shared::enums::RequestStatus,
+    shared::enums::WorkerStatus,
+    shared::enums::ModelStatus,
+    shared::dfpn::RequestStatus,
+    shared::dfpn::ModelStatus
 );

@@ -234,13 +234,13 @@ macro_rules! family {
 /// The DFPN families: the API document's Request, Worker and Model objects with what the fold
 /// needs to keep them exact whatever order events reach the log in (`last_seq`: the newest log
 /// record folded in, so a restart never counts one twice; `*_version`: the chain order of the
-/// update that set a field, see `entity::version`).
+/// update that set a field, see `shared::order::version`).
 pub mod dfpn {
     use super::{key, number, stored, stored_bytes, words_text};
     use crate::doc_value::{Modalities, Stored};
     use crate::entity::WorkerHistory;
-    use crate::enums::{ModelStatus, RequestStatus, WorkerStatus};
-    use crate::event::dfpn as chain;
+    use shared::enums::{ModelStatus, RequestStatus, WorkerStatus};
+    use shared::event::dfpn as chain;
     use tantivy::schema::{Field, Schema, SchemaBuilder};
 
     family! {
@@ -280,7 +280,7 @@ pub mod dfpn {
             reveal_count: u64 => u64(number()),
             /// Log seq of the creation.
             seq: u64 => u64(number()),
-            /// Chain order of the creation (`entity::version`): list order, the same live and
+            /// Chain order of the creation (`shared::order::version`): list order, the same live and
             /// backfilled.
             created_version: u64 => u64(number()),
             /// Newest log seq folded in.
@@ -375,7 +375,7 @@ pub mod dfpn {
 /// Enums are stored in their real spelling (`COMPLETED`), job enums as their real numbers.
 pub mod psy {
     use super::{key, number, stored};
-    use crate::psy_model::{UserEventTxType, WorkerEventSource, WorkerEventStatus};
+    use shared::psy_model::{UserEventTxType, WorkerEventSource, WorkerEventStatus};
     use tantivy::schema::{Field, Schema, SchemaBuilder};
 
     family! {
@@ -476,7 +476,7 @@ pub mod psy {
             duration: Option<i64> => i64(number()),
             /// Time of the latest event.
             timestamp_us: i64 => i64(number()),
-            /// Chain order of the latest event (`entity::version`), the tie-breaker.
+            /// Chain order of the latest event (`shared::order::version`), the tie-breaker.
             latest_version: u64 => u64(stored()),
             /// Time of the job's earliest event.
             first_us: i64 => i64(number()),
