@@ -6,9 +6,13 @@
 # to exit cleanly. Bounded: the demo stops itself after DEMO_SECONDS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-export RPC_PORT=$(free_port) DFPN_PORT=$(free_port) PSY_PORT=$(free_port)
-export METRICS_PORT=$(free_port) API_METRICS_PORT=$(free_port) CONTROL_PORT=$(free_port)
+source scripts/lib/stack.sh
+# Free ports for every listener the demo opens (the launcher's port names; the environment's are
+# ignored, so a running demo on the default ports is not disturbed).
+ports=(RPC_PORT DFPN_PORT PSY_PORT METRICS_PORT API_METRICS_PORT CONTROL_PORT)
+unset "${ports[@]}"
+stack_ports "${ports[@]}"
+export "${ports[@]}"
 export DATA_DIR="$(mktemp -d)" DEMO_SECONDS=600
 unset JWT_SECRET CONTROL_TOKEN
 out="$DATA_DIR.out"

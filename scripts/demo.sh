@@ -15,68 +15,27 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/indexer-target}"
+source scripts/lib/stack.sh
 DATA_DIR="${DATA_DIR:-$PWD/.demo-data}"
-RPC_PORT="${RPC_PORT:-8899}"
-DFPN_PORT="${DFPN_PORT:-3030}"
-PSY_PORT="${PSY_PORT:-3000}"
-METRICS_PORT="${METRICS_PORT:-9464}"
-API_METRICS_PORT="${API_METRICS_PORT:-9465}"
-CONTROL_PORT="${CONTROL_PORT:-9466}"
+stack_ports RPC_PORT=8899 DFPN_PORT=3030 PSY_PORT=3000 METRICS_PORT=9464 API_METRICS_PORT=9465 CONTROL_PORT=9466
 DEMO_SECONDS="${DEMO_SECONDS:-0}"
-BIN="$CARGO_TARGET_DIR/release"
 
 echo "building (release) ..."
-cargo build --release --locked -p fixtures -p indexer -p query-api
+stack_build release
+BIN="$STACK_BIN"
 
 if [ "${FRESH:-0}" = 1 ]; then rm -rf "$DATA_DIR"; fi
-mkdir -p "$DATA_DIR"
+stack_init "$DATA_DIR"
 # The chain's history is placed to end at the first run's start, so that live slots carry
 # current times and the "last 24 hours" and TPS figures are meaningful; kept with the data dir so
 # a re-run regenerates the very same chain.
 if [ ! -s "$DATA_DIR/history-end-unix" ]; then date +%s > "$DATA_DIR/history-end-unix"; fi
 export FIXTURE_HISTORY_END_UNIX="${FIXTURE_HISTORY_END_UNIX:-$(cat "$DATA_DIR/history-end-unix")}"
-random_hex() { od -An -N16 -tx1 /dev/urandom | tr -d ' \n'; }
-if [ ! -s "$DATA_DIR/jwt-secret" ]; then random_hex > "$DATA_DIR/jwt-secret"; fi
-export JWT_SECRET="${JWT_SECRET:-$(cat "$DATA_DIR/jwt-secret")}"
-export CONTROL_TOKEN="${CONTROL_TOKEN:-$(random_hex)}"
+stack_secrets "$DATA_DIR"
 
-pids=()
-cleanup() {
-  trap - EXIT INT TERM
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-wait_for() { # name url [post-body]
-  for _ in $(seq 1 600); do
-    if [ -n "${3:-}" ]; then
-      curl -sf -X POST -H 'content-type: application/json' -d "$3" "$2" >/dev/null 2>&1 && return 0
-    else
-      curl -sf "$2" >/dev/null 2>&1 && return 0
-    fi
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || { echo "$1: a process exited; see $DATA_DIR/*.log" >&2; exit 1; }; done
-    sleep 0.2
-  done
-  echo "$1 did not become healthy" >&2
-  exit 1
-}
-
-"$BIN/fixture-node" serve --bind "127.0.0.1:$RPC_PORT" > "$DATA_DIR/fixture-node.log" 2>&1 &
-pids+=($!)
-wait_for fixture-node "http://127.0.0.1:$RPC_PORT/" '{"jsonrpc":"2.0","id":1,"method":"getHealth"}'
-
-"$BIN/indexer" run --data-dir "$DATA_DIR" --rpc-url "http://127.0.0.1:$RPC_PORT" --ws-url "ws://127.0.0.1:$RPC_PORT" \
-  --metrics-bind "127.0.0.1:$METRICS_PORT" --control-bind "127.0.0.1:$CONTROL_PORT" > "$DATA_DIR/indexer.log" 2>&1 &
-pids+=($!)
-"$BIN/query-api" serve --data-dir "$DATA_DIR" --dfpn-bind "127.0.0.1:$DFPN_PORT" --psy-bind "127.0.0.1:$PSY_PORT" \
-  --metrics-bind "127.0.0.1:$API_METRICS_PORT" --control-url "http://127.0.0.1:$CONTROL_PORT" > "$DATA_DIR/query-api.log" 2>&1 &
-pids+=($!)
-wait_for query-api "http://127.0.0.1:$DFPN_PORT/health"
-wait_for query-api "http://127.0.0.1:$PSY_PORT/health"
+stack_start_node
+stack_start_indexer
+stack_start_api
 for _ in $(seq 1 300); do
   curl -sf "http://127.0.0.1:$DFPN_PORT/health" | grep -q '"worker_count":[1-9]' && break
   sleep 0.2
