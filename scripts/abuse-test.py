@@ -2,7 +2,7 @@
 """Abuse test of query-api (issue 15): the abusive clients of a public endpoint, all at once.
 
 Brings up fixture-node, backfills it with `indexer backfill`, then serves the projections with
-`query-api serve` on free loopback ports under small limits, and runs these cases concurrently:
+`query-api serve` on free loopback ports (the commands are the launcher's, scripts/lib/stack.sh) under small limits, and runs these cases concurrently:
 rotating first X-Forwarded-For hops, 200 KB forwarded-for values, 6,000 distinct clients (past
 the limiter's 5,000), WebSocket clients holding unfinished fragmented messages, 600 idle
 WebSocket clients, a WebSocket client that stops reading, searches tantivy cannot run,
@@ -67,6 +67,17 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+LAUNCHER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib", "stack.sh")
+
+
+def stack_argv(part, extra, **env):
+    """The canonical command of `part` (node, api, backfill...) from the one launcher,
+    scripts/lib/stack.sh, with `env` (STACK_BIN, STACK_DATA, the ports), then `extra` flags."""
+    done = subprocess.run(["bash", LAUNCHER, "argv", part, *extra], env={**os.environ, **env},
+                          check=True, capture_output=True, text=True)
+    return done.stdout.split("\0")[:-1]
 
 
 def wait(what, check, within):
@@ -370,21 +381,18 @@ def main():
     try:
         rpc, dfpn, psy, metrics = free_port(), free_port(), free_port(), free_port()
         logs = {name: open(os.path.join(data, f"{name}.log"), "w") for name in ["fixture-node", "query-api"]}
-        node = subprocess.Popen([f"{args.bin}/fixture-node", "serve", "--bind", f"127.0.0.1:{rpc}",
-                                 "--history-events", "2000", "--slot-ms", "400"],
+        stack = {"STACK_BIN": args.bin, "STACK_DATA": data, "RPC_PORT": str(rpc), "DFPN_PORT": str(dfpn),
+                 "PSY_PORT": str(psy), "API_METRICS_PORT": str(metrics), "CONTROL_PORT": str(free_port())}
+        node = subprocess.Popen(stack_argv("node", ["--history-events", "2000", "--slot-ms", "400"], **stack),
                                 stdout=logs["fixture-node"], stderr=subprocess.STDOUT)
         procs.append(node)
         wait("fixture-node", lambda: socket.create_connection(("127.0.0.1", rpc), timeout=1).close() or True, 60)
-        subprocess.run([f"{args.bin}/indexer", "backfill", "--data-dir", data, "--rpc-url", f"http://127.0.0.1:{rpc}",
-                        "--ws-url", f"ws://127.0.0.1:{rpc}", "--from", "genesis"],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
+        subprocess.run(stack_argv("backfill", [], **stack), check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
         node.terminate()
         node.wait(10)
-        command = [f"{args.bin}/query-api", "serve", "--data-dir", data, "--dfpn-bind", f"127.0.0.1:{dfpn}",
-                   "--psy-bind", f"127.0.0.1:{psy}", "--metrics-bind", f"127.0.0.1:{metrics}"]
-        for flag, value in LIMITS.items():
-            command += [flag] if value is None else [flag, value]
-        api = subprocess.Popen(command, stdout=logs["query-api"], stderr=subprocess.STDOUT)
+        limits = [word for flag, value in LIMITS.items() for word in ([flag] if value is None else [flag, value])]
+        api = subprocess.Popen(stack_argv("api", limits, **stack), stdout=logs["query-api"], stderr=subprocess.STDOUT)
         procs.append(api)
         wait("query-api", lambda: get(psy, "/health", {"X-Forwarded-For": "192.0.2.250"})[0] == 200, 60)
         wait("projections", lambda: b'"worker_count":0' not in get(dfpn, "/health", {"X-Forwarded-For": "192.0.2.251"})[1], 30)
