@@ -9,9 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/indexer-target}"
+source scripts/lib/stack.sh
 TOOLS="${INDEXER_TOOLS_DIR:-$HOME/.cache/indexer-tools}"
-BIN="$CARGO_TARGET_DIR/debug"
 ARTIFACTS="${ARTIFACTS_DIR:-$PWD/artifacts}"
 EXAMPLES="${SCHEMATHESIS_EXAMPLES:-25}"
 mkdir -p "$TOOLS" "$ARTIFACTS"
@@ -30,7 +29,8 @@ fi
 if [ ! -d "$TOOLS/node_modules/@coral-xyz/anchor" ]; then
   npm install --silent --no-audit --no-fund --prefix "$TOOLS" @coral-xyz/anchor@0.30.1 >/dev/null 2>&1
 fi
-cargo build --locked -q -p fixtures -p indexer -p query-api
+stack_build debug -q -p fixtures -p indexer -p query-api
+BIN="$STACK_BIN"
 
 # The committed IDL files, read by Anchor's own TypeScript coders (an independent decoder),
 # decode every event and instruction the fixture chain puts on chain for the six programs.
@@ -38,49 +38,24 @@ echo "== IDL files against @coral-xyz/anchor"
 "$BIN/fixture-node" events --preset small --seed 7 --history-events 3000 > "$ARTIFACTS/fixture-events.jsonl"
 NODE_PATH="$TOOLS/node_modules" node scripts/idl-anchor-check.cjs fixtures/idl "$ARTIFACTS/fixture-events.jsonl"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-RPC_PORT=$(free_port); DFPN_PORT=$(free_port); PSY_PORT=$(free_port)
-INDEXER_METRICS=$(free_port); API_METRICS=$(free_port); CONTROL_PORT=$(free_port)
-DATA="$(mktemp -d)"
-export JWT_SECRET="system-test-$(date +%s%N)" CONTROL_TOKEN="control-$(date +%s%N)"
+stack_init # a temp dir: data and logs, removed on exit
+unset JWT_SECRET CONTROL_TOKEN # fresh secrets per run
+stack_secrets
 export FIXTURE_HISTORY_END_UNIX=$(date +%s) # live slots carry current times (TPS, last 24 hours)
-
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$DATA"
-}
-trap cleanup EXIT
-
-wait_for() { # name url
-  for _ in $(seq 1 600); do
-    curl -sf "$2" >/dev/null 2>&1 && return 0
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || { echo "$1: a process exited" >&2; tail -n 20 "$DATA"/*.log >&2; exit 1; }; done
-    sleep 0.2
-  done
-  echo "$1 did not become healthy" >&2; exit 1
-}
+unset RPC_PORT DFPN_PORT PSY_PORT METRICS_PORT API_METRICS_PORT CONTROL_PORT # free ports, always
+stack_ports RPC_PORT DFPN_PORT PSY_PORT
 
 echo "== system on loopback (rpc $RPC_PORT, dfpn $DFPN_PORT, psy $PSY_PORT)"
-"$BIN/fixture-node" serve --bind "127.0.0.1:$RPC_PORT" --history-events 3000 --slot-ms 400 > "$DATA/fixture-node.log" 2>&1 &
-pids+=($!)
-"$BIN/indexer" run --data-dir "$DATA" --rpc-url "http://127.0.0.1:$RPC_PORT" --ws-url "ws://127.0.0.1:$RPC_PORT" \
-  --metrics-bind "127.0.0.1:$INDEXER_METRICS" --control-bind "127.0.0.1:$CONTROL_PORT" --telemetry-secs 1 \
-  > "$DATA/indexer.log" 2>&1 &
-pids+=($!)
-"$BIN/query-api" serve --data-dir "$DATA" --dfpn-bind "127.0.0.1:$DFPN_PORT" --psy-bind "127.0.0.1:$PSY_PORT" \
-  --metrics-bind "127.0.0.1:$API_METRICS" --control-url "http://127.0.0.1:$CONTROL_PORT" \
-  --rate-limit-anonymous 1000000 --rate-limit-authenticated 1000000 \
-  --tps-broadcast-secs 1 --reward-processing-secs 2 --job-refresh-secs 2 > "$DATA/query-api.log" 2>&1 &
-pids+=($!)
-wait_for query-api "http://127.0.0.1:$PSY_PORT/health"
+stack_start_node --history-events 3000 --slot-ms 400
+stack_start_indexer --telemetry-secs 1
+stack_start_api --rate-limit-anonymous 1000000 --rate-limit-authenticated 1000000 \
+  --tps-broadcast-secs 1 --reward-processing-secs 2 --job-refresh-secs 2
 populated=0
 for _ in $(seq 1 300); do
   curl -sf "http://127.0.0.1:$DFPN_PORT/health" | grep -q '"worker_count":[1-9]' && { populated=1; break; }
   sleep 0.2
 done
-[ $populated = 1 ] || { echo "the system never indexed a worker: schemathesis would fuzz an empty system" >&2; tail -n 20 "$DATA"/*.log >&2; exit 1; }
+[ $populated = 1 ] || { echo "the system never indexed a worker: schemathesis would fuzz an empty system" >&2; tail -n 20 "$STACK_LOGS"/*.log >&2; exit 1; }
 TOKEN="$("$BIN/query-api" token --sub system-test)"
 
 echo "== schemathesis (both surfaces, $EXAMPLES examples per operation)"
