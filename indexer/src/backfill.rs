@@ -19,14 +19,14 @@ use std::time::Instant;
 
 use futures::{StreamExt, TryStreamExt};
 use shared::envelope::{EventEnvelope, EventSource};
-use shared::{ProgramKind, ProgramSet};
+use shared::ProgramKind;
 use solana_signature::Signature;
 use tokio::sync::Semaphore;
 
+pub use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::log::{parse_signature, Cursor, EventLog};
-use crate::metrics::Metrics;
-use crate::rpc::{BlockAnswer, Rpc, SIGNATURE_PAGE};
+use crate::log::{parse_signature, Cursor};
+use crate::rpc::{BlockAnswer, SIGNATURE_PAGE};
 
 /// Transactions fetched and appended per atomic append (whole slots: a chunk ends with a slot).
 const CHUNK: usize = 1_024;
@@ -54,20 +54,6 @@ impl FromStr for BackfillFrom {
                 .map_err(|_| Error::Config(format!("--from takes genesis, cursor or a slot number, not {slot:?}"))),
         }
     }
-}
-
-/// What the indexer's tasks share.
-pub struct Context {
-    /// The node.
-    pub rpc: Rpc,
-    /// The event log.
-    pub log: Arc<EventLog>,
-    /// The configured programs.
-    pub programs: ProgramSet,
-    /// Counters.
-    pub metrics: Arc<Metrics>,
-    /// Transactions fetched at once.
-    pub concurrency: usize,
 }
 
 /// A spawned task that is aborted when dropped: when a backfill fails, its other fetches stop

@@ -1,4 +1,5 @@
-//! `indexer`: parses arguments, sets up logging and signals, and runs `indexer::cli`.
+//! `indexer`: parses arguments into a `Config`, sets up logging and signals, and runs the
+//! subcommand (`indexer::execute`).
 
 use clap::Parser;
 
@@ -16,7 +17,11 @@ async fn main() {
         signal.await;
         let _ = stop.send(true);
     });
-    if let Err(err) = indexer::cli::run(indexer::cli::Cli::parse(), shutdown).await {
+    let outcome = match indexer::cli::Cli::parse().config() {
+        Ok((config, command)) => indexer::execute(config, command, shutdown).await,
+        Err(err) => Err(err),
+    };
+    if let Err(err) = outcome {
         eprintln!("error: {err}");
         std::process::exit(1);
     }

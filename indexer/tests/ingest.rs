@@ -100,13 +100,10 @@ async fn live_following_loses_and_duplicates_nothing_through_faults() {
     // reach projections that already hold what they retract.
     let projections = dir.path().join("projections");
     let following = {
-        let (context, projections, shutdown) = (context.clone(), projections.clone(), shutdown.clone());
-        std::thread::spawn(move || {
-            let mut projector = Projector::open(&projections, &ProgramSet::defaults()).expect("projections open");
-            projector::follow(&context.log, &mut projector, Duration::from_millis(50), &shutdown, &context.metrics)
-                .expect("the projector follows");
-            projector.finish().expect("projector finishes");
-        })
+        let projector = Projector::open(&projections, &ProgramSet::defaults()).expect("projections open");
+        let (log, metrics) = (context.log.clone(), context.metrics.clone());
+        projector::spawn(projector, log, metrics, Duration::from_millis(50), shutdown.clone())
+            .expect("projector starts")
     };
     let live = tokio::spawn(live::run(context.clone(), config, shutdown));
 

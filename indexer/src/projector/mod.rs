@@ -792,3 +792,37 @@ pub fn replay(log: &EventLog, dir: &Path, programs: &ProgramSet) -> Result<u64> 
     projector.finish()?;
     Ok(total)
 }
+
+/// The projector on its own thread, following the log (see [`spawn`]).
+pub struct ProjectorThread(std::thread::JoinHandle<Result<()>>);
+
+/// Starts `projector` on its own thread (`projector`): it follows `log` ([`follow`]), committing
+/// every `interval`, until `shutdown`, then commits a last time and closes the projections.
+pub fn spawn(
+    mut projector: Projector,
+    log: std::sync::Arc<EventLog>,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
+    interval: std::time::Duration,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> Result<ProjectorThread> {
+    std::thread::Builder::new()
+        .name("projector".into())
+        .spawn(move || {
+            follow(&log, &mut projector, interval, &shutdown, &metrics)?;
+            projector.finish()
+        })
+        .map(ProjectorThread)
+        .map_err(|err| Error::Projection(format!("starting the projector thread: {err}")))
+}
+
+impl ProjectorThread {
+    /// Waits for the thread to end (blocking): its outcome, or an error when it panicked.
+    pub fn join(self) -> Result<()> {
+        self.0.join().map_err(|_| Error::Projection("projector thread panicked".into()))?
+    }
+
+    /// Waits for the thread to end off the async runtime's threads.
+    pub async fn finish(self) -> Result<()> {
+        tokio::task::spawn_blocking(move || self.join()).await.map_err(|err| Error::Projection(err.to_string()))?
+    }
+}

@@ -12,7 +12,6 @@ use std::sync::Arc;
 use fixtures::node::NodeHandle;
 use indexer::backfill::Context;
 use indexer::log::{EventLog, LogRecord};
-use indexer::metrics::Metrics;
 use indexer::rpc::Rpc;
 use shared::ProgramSet;
 use solana_commitment_config::CommitmentConfig;
@@ -23,15 +22,15 @@ pub fn context(handle: &NodeHandle, dir: &Path) -> Arc<Context> {
 }
 
 /// A context like [`context`] whose RPC client `configure` adjusts.
-pub fn context_with(handle: &NodeHandle, dir: &Path, configure: impl FnOnce(Rpc) -> Rpc) -> Arc<Context> {
-    let metrics = Arc::new(Metrics::default());
-    Arc::new(Context {
-        rpc: configure(Rpc::new(&handle.http_url(), CommitmentConfig::confirmed(), metrics.clone())),
-        log: Arc::new(EventLog::open(dir, 8 << 20).expect("log opens")),
-        programs: ProgramSet::defaults(),
-        metrics,
-        concurrency: 8,
-    })
+pub fn context_with(handle: &NodeHandle, dir: &Path, configure: impl FnOnce(Rpc) -> Rpc + 'static) -> Arc<Context> {
+    Arc::new(
+        Context::builder(&handle.http_url(), dir)
+            .cache_bytes(8 << 20)
+            .concurrency(8)
+            .configure_rpc(configure)
+            .build()
+            .expect("log opens"),
+    )
 }
 
 /// The real `indexer` binary with `args`, on `data_dir`, reading `node`; output captured.

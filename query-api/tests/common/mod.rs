@@ -13,9 +13,7 @@ use fixtures::node::Faults;
 use fixtures::testing::{creation_order, expected_dfpn, start_node, DfpnFamily, ExpectedDfpn};
 use indexer::backfill::{BackfillFrom, Context};
 use indexer::log::EventLog;
-use indexer::metrics::Metrics;
 use indexer::projector::Projector;
-use indexer::rpc::Rpc;
 use query_api::control::ControlConfig;
 use query_api::ratelimit::Limits;
 use query_api::{Config, Intervals, Running};
@@ -100,11 +98,8 @@ pub async fn world_of(
     let (indexer_shutdown, stop) = tokio::sync::watch::channel(false);
     let projector_thread = {
         let (log, stop, metrics) = (context.log.clone(), stop.clone(), context.metrics.clone());
-        std::thread::spawn(move || {
-            let interval = std::time::Duration::from_millis(50);
-            indexer::projector::follow(&log, &mut projector, interval, &stop, &metrics).unwrap();
-            projector.finish().unwrap();
-        })
+        let interval = std::time::Duration::from_millis(50);
+        indexer::projector::spawn(projector, log, metrics, interval, stop).unwrap()
     };
     let loopback = "127.0.0.1:0".parse().unwrap();
     let (control_addr, _) =
@@ -150,14 +145,8 @@ pub async fn world_of(
 /// An indexer context reading `node` into a log in `log_dir`, every program backfilled from
 /// genesis.
 pub async fn backfilled(node: &fixtures::node::NodeHandle, log_dir: &std::path::Path) -> Arc<Context> {
-    let metrics = Arc::new(Metrics::default());
-    let context = Arc::new(Context {
-        rpc: Rpc::new(&node.http_url(), solana_commitment_config_confirmed(), metrics.clone()),
-        log: Arc::new(EventLog::open(log_dir, 8 << 20).unwrap()),
-        programs: ProgramSet::defaults(),
-        metrics,
-        concurrency: 8,
-    });
+    let context =
+        Arc::new(Context::builder(&node.http_url(), log_dir).cache_bytes(8 << 20).concurrency(8).build().unwrap());
     for program in ProgramKind::ALL {
         context.backfill(program, BackfillFrom::Genesis).await.unwrap();
     }
@@ -176,7 +165,7 @@ pub fn generous() -> Limits {
 /// The in-process indexer parts: the projector thread and the control endpoint, stopped on drop.
 struct IndexerSide {
     shutdown: tokio::sync::watch::Sender<bool>,
-    projector_thread: Option<std::thread::JoinHandle<()>>,
+    projector_thread: Option<indexer::projector::ProjectorThread>,
 }
 
 impl IndexerSide {
