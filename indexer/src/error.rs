@@ -40,9 +40,9 @@ pub enum Error {
     /// A projection index failed.
     #[error("projection: {0}")]
     Projection(String),
-    /// tantivy failed.
-    #[error("projection index: {0}")]
-    Tantivy(#[from] tantivy::TantivyError),
+    /// The projections' storage failed (tantivy, a directory, a commit payload).
+    #[error(transparent)]
+    Store(#[from] projection::store::StoreError),
     /// An off-chain write is inconsistent.
     #[error("invalid write: {0}")]
     InvalidWrite(String),

@@ -10,5 +10,6 @@
 pub mod doc_value;
 pub mod entity;
 pub mod schema;
+pub mod store;
 
 pub use schema::Family;

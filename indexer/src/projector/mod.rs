@@ -19,28 +19,20 @@ pub mod dfpn;
 pub mod psy;
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use projection::schema::dfpn::{Model, ModelFields, Request, RequestFields, Worker, WorkerFields};
-use projection::schema::psy::{
-    Checkpoint, CheckpointFields, Contract, ContractFields, Job, JobFields, RewardDistributionFields, RewardRunFields,
-    TelemetrySample, TelemetrySampleFields, User, UserEventFields, UserFields, WorkerEventFields,
-};
+use projection::schema::dfpn::{Model, Request, Worker};
+use projection::schema::psy::{Checkpoint, Contract, Job, TelemetrySample, User};
 use projection::schema::Family;
+use projection::store::{Document, Store};
 use shared::control::{ApiEvent, TelemetryRecord};
 use shared::order::ChainOrder;
 use shared::{ChainEvent, ProgramSet};
-use tantivy::collector::TopDocs;
-use tantivy::query::TermQuery;
-use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use crate::error::{Error, Result};
 use crate::log::{EntityEntry, EventLog, LogRecord};
 use psy::{PsyEntity, PsyKind};
 
-/// Writer memory per index.
-const WRITER_MEMORY: usize = 32 << 20;
 /// Snapshots kept in memory after a commit, beyond which the cache is cleared.
 const CACHE_LIMIT: usize = 200_000;
 /// Entities remembered as written by a run that started on empty families; beyond this the
@@ -177,101 +169,15 @@ fn event_time(block_time: Option<i64>) -> i64 {
 /// the record's own timestamp first; this only breaks ties).
 const TELEMETRY_ORDER: ChainOrder = ChainOrder { slot: 0, tx_index: None, event_index: 0 };
 
-/// One family's index, writer and reader.
-struct FamilyIndex {
-    writer: IndexWriter,
-    reader: IndexReader,
-    id_field: Field,
-    schema: tantivy::schema::Schema,
-    /// Last seq folded into the committed index (its commit payload).
-    committed_seq: u64,
-    /// Whether the index held no document when opened (a replay or a first backfill): then an
-    /// entity this run has not written cannot be in it, and looking it up is skipped.
-    started_empty: bool,
-}
-
-impl FamilyIndex {
-    fn open(dir: &Path, family: Family) -> Result<Self> {
-        let path = dir.join(family.dir_name());
-        std::fs::create_dir_all(&path).map_err(|err| Error::Projection(format!("{}: {err}", path.display())))?;
-        let directory =
-            tantivy::directory::MmapDirectory::open(&path).map_err(|err| Error::Projection(err.to_string()))?;
-        let index = Index::open_or_create(directory, family.schema())?;
-        projection::schema::register_tokenizers(&index);
-        let committed_seq = index
-            .load_metas()?
-            .payload
-            .as_deref()
-            .map(str::parse)
-            .transpose()
-            .map_err(|_| Error::Projection(format!("{}: bad commit payload", family.dir_name())))?
-            .unwrap_or(0);
-        let writer = index.writer_with_num_threads(1, WRITER_MEMORY)?;
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        let schema = index.schema();
-        let id_field = schema.get_field(family.key_field())?;
-        let started_empty = reader.searcher().num_docs() == 0;
-        Ok(Self { writer, reader, id_field, schema, committed_seq, started_empty })
-    }
-
-    fn load(&self, id: &str) -> Result<Option<TantivyDocument>> {
-        let searcher = self.reader.searcher();
-        let query = TermQuery::new(Term::from_field_text(self.id_field, id), IndexRecordOption::Basic);
-        let hits = searcher.search(&query, &TopDocs::with_limit(1).order_by_score())?;
-        match hits.first() {
-            Some((_, address)) => Ok(Some(searcher.doc(*address)?)),
-            None => Ok(None),
-        }
-    }
-}
-
-/// Every family's resolved fields, looked up once.
-struct Fields {
-    requests: RequestFields,
-    workers: WorkerFields,
-    models: ModelFields,
-    users: UserFields,
-    user_events: UserEventFields,
-    worker_events: WorkerEventFields,
-    jobs: JobFields,
-    checkpoints: CheckpointFields,
-    contracts: ContractFields,
-    telemetry: TelemetrySampleFields,
-    reward_distributions: RewardDistributionFields,
-    reward_runs: RewardRunFields,
-}
-
-impl Fields {
-    fn resolve(families: &HashMap<Family, FamilyIndex>) -> Self {
-        let schema = |family: Family| &families[&family].schema;
-        Self {
-            requests: RequestFields::resolve(schema(Family::Requests)),
-            workers: WorkerFields::resolve(schema(Family::Workers)),
-            models: ModelFields::resolve(schema(Family::Models)),
-            users: UserFields::resolve(schema(Family::Users)),
-            user_events: UserEventFields::resolve(schema(Family::UserEvents)),
-            worker_events: WorkerEventFields::resolve(schema(Family::WorkerEvents)),
-            jobs: JobFields::resolve(schema(Family::Jobs)),
-            checkpoints: CheckpointFields::resolve(schema(Family::Checkpoints)),
-            contracts: ContractFields::resolve(schema(Family::Contracts)),
-            telemetry: TelemetrySampleFields::resolve(schema(Family::Telemetry)),
-            reward_distributions: RewardDistributionFields::resolve(schema(Family::RewardDistributions)),
-            reward_runs: RewardRunFields::resolve(schema(Family::RewardRuns)),
-        }
-    }
-}
-
 /// The projections and the coalescing state.
 pub struct Projector {
-    dir: PathBuf,
-    families: HashMap<Family, FamilyIndex>,
-    fields: Fields,
+    store: Store,
     /// Snapshots known in memory; `None` marks an entity that does not exist (or was retracted).
     cache: HashMap<EntityKey, Option<Entity>>,
     dirty: HashSet<EntityKey>,
     /// Append-only documents (with their id) waiting for the next commit; written as
     /// delete-by-id + add so that folding an event again after a restart is harmless.
-    appends: Vec<(Family, (String, TantivyDocument))>,
+    appends: Vec<(Family, (String, Document))>,
     /// Append-only documents (family, id) to delete at the next commit (retractions).
     deletions: Vec<(Family, String)>,
     /// Updates waiting for their entity's creation.
@@ -301,15 +207,10 @@ impl Projector {
     /// Opens (or creates) the projections under `dir`; DFPN accounts are derived under the ids
     /// of `programs`.
     pub fn open(dir: &Path, programs: &ProgramSet) -> Result<Self> {
-        let mut families = HashMap::new();
-        for family in Family::ALL {
-            families.insert(family, FamilyIndex::open(dir, family)?);
-        }
-        let applied_seq = families.values().map(|f| f.committed_seq).min().unwrap_or(0);
+        let store = Store::open(dir)?;
+        let applied_seq = store.committed_seq();
         Ok(Self {
-            dir: dir.to_path_buf(),
-            fields: Fields::resolve(&families),
-            families,
+            store,
             cache: HashMap::new(),
             dirty: HashSet::new(),
             appends: Vec::new(),
@@ -330,16 +231,12 @@ impl Projector {
 
     /// Deletes every projection under `dir` (for a rebuild from the log).
     pub fn destroy(dir: &Path) -> Result<()> {
-        match std::fs::remove_dir_all(dir) {
-            Ok(()) => Ok(()),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(err) => Err(Error::Projection(format!("removing {}: {err}", dir.display()))),
-        }
+        Ok(Store::destroy(dir)?)
     }
 
     /// The directory of the projections.
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.store.dir()
     }
 
     /// The last seq folded in (committed or not).
@@ -349,11 +246,12 @@ impl Projector {
 
     /// The smallest committed seq over the families: what a restart resumes after.
     pub fn committed_seq(&self) -> u64 {
-        self.families.values().map(|f| f.committed_seq).min().unwrap_or(0)
+        self.store.committed_seq()
     }
 
-    fn family(&self, family: Family) -> &FamilyIndex {
-        &self.families[&family]
+    /// The seq `family`'s last commit recorded as folded.
+    fn committed(&self, family: Family) -> u64 {
+        self.store.family_committed_seq(family)
     }
 
     /// Folds the log from `applied_seq + 1` on, at most `max` records; returns how many. The
@@ -439,7 +337,7 @@ impl Projector {
                 self.apply_event(ChainEvent::Psy(event), seq, TELEMETRY_ORDER, 0)?;
             }
             LogRecord::Retraction { signature, .. } => self.rebuild_after_retraction(log, &signature, seq)?,
-            LogRecord::Telemetry(reading) if seq > self.family(Family::Telemetry).committed_seq => {
+            LogRecord::Telemetry(reading) if seq > self.committed(Family::Telemetry) => {
                 let sample = TelemetrySample {
                     id: reading.sample_slot.to_string(),
                     sample_slot: reading.sample_slot,
@@ -450,7 +348,7 @@ impl Projector {
                     slot: reading.slot,
                     block_height: reading.block_height,
                 };
-                let document = sample.to_document(&self.fields.telemetry);
+                let document = self.store.document(&sample);
                 self.appends.push((Family::Telemetry, (sample.id.clone(), document)));
             }
             LogRecord::Telemetry(_) => {}
@@ -470,7 +368,7 @@ impl Projector {
             if seq > self.entity_index_upto {
                 self.entity_entries.push(EntityEntry { family: key.family().dir_name(), id: key.id().to_owned(), seq });
             }
-            if seq > self.family(key.family()).committed_seq {
+            if seq > self.committed(key.family()) {
                 self.fold(key, event, seq, order, time)?;
             }
         }
@@ -484,26 +382,25 @@ impl Projector {
         match event {
             ApiEvent::UserRegistered(registration) => {
                 let (user, user_event) = psy::api_user(&registration, seq);
-                if seq > self.family(Family::Users).committed_seq {
+                if seq > self.committed(Family::Users) {
                     let key = EntityKey::Psy(PsyKind::User, user.id.clone());
                     self.cache.insert(key.clone(), Some(Entity::Psy(PsyEntity::User(user))));
                     self.dirty.insert(key);
                 }
-                if seq > self.family(Family::UserEvents).committed_seq {
-                    let document = user_event.to_document(&self.fields.user_events);
+                if seq > self.committed(Family::UserEvents) {
+                    let document = self.store.document(&user_event);
                     self.appends.push((Family::UserEvents, (user_event.id, document)));
                 }
             }
-            ApiEvent::JobRewarded(reward) if seq > self.family(Family::RewardDistributions).committed_seq => {
+            ApiEvent::JobRewarded(reward) if seq > self.committed(Family::RewardDistributions) => {
                 let document = psy::distribution(&reward, seq);
                 let id = document.id.clone();
-                self.appends
-                    .push((Family::RewardDistributions, (id, document.to_document(&self.fields.reward_distributions))));
+                self.appends.push((Family::RewardDistributions, (id, self.store.document(&document))));
             }
-            ApiEvent::CheckpointSettled(settled) if seq > self.family(Family::RewardRuns).committed_seq => {
+            ApiEvent::CheckpointSettled(settled) if seq > self.committed(Family::RewardRuns) => {
                 let document = psy::reward_run(&settled, seq);
                 let id = document.id.clone();
-                self.appends.push((Family::RewardRuns, (id, document.to_document(&self.fields.reward_runs))));
+                self.appends.push((Family::RewardRuns, (id, self.store.document(&document))));
             }
             _ => {}
         }
@@ -511,11 +408,11 @@ impl Projector {
 
     fn append(&mut self, event: &shared::psy::PsyEvent, seq: u64) {
         let document = match psy::appended(event, seq) {
-            Some(psy::Appended::User(user_event)) if seq > self.family(Family::UserEvents).committed_seq => {
-                (Family::UserEvents, (user_event.id.clone(), user_event.to_document(&self.fields.user_events)))
+            Some(psy::Appended::User(user_event)) if seq > self.committed(Family::UserEvents) => {
+                (Family::UserEvents, (user_event.id.clone(), self.store.document(&user_event)))
             }
-            Some(psy::Appended::Worker(worker_event)) if seq > self.family(Family::WorkerEvents).committed_seq => {
-                (Family::WorkerEvents, (worker_event.id.clone(), worker_event.to_document(&self.fields.worker_events)))
+            Some(psy::Appended::Worker(worker_event)) if seq > self.committed(Family::WorkerEvents) => {
+                (Family::WorkerEvents, (worker_event.id.clone(), self.store.document(&worker_event)))
             }
             _ => return,
         };
@@ -559,50 +456,36 @@ impl Projector {
     }
 
     fn load(&self, key: &EntityKey) -> Result<Option<Entity>> {
-        let family = self.family(key.family());
-        if family.started_empty && !self.written.contains(key) {
+        if self.store.started_empty(key.family()) && !self.written.contains(key) {
             return Ok(None);
         }
-        let Some(doc) = family.load(key.id())? else { return Ok(None) };
-        let corrupt = |err: projection::entity::MissingField| Error::Projection(err.to_string());
+        let (store, id) = (&self.store, key.id());
         let entity = match key.family() {
-            Family::Requests => Entity::Dfpn(dfpn::Entity::Request(
-                Request::from_document(&doc, &self.fields.requests).map_err(corrupt)?,
-            )),
-            Family::Workers => {
-                Entity::Dfpn(dfpn::Entity::Worker(Worker::from_document(&doc, &self.fields.workers).map_err(corrupt)?))
-            }
-            Family::Models => {
-                Entity::Dfpn(dfpn::Entity::Model(Model::from_document(&doc, &self.fields.models).map_err(corrupt)?))
-            }
-            Family::Users => {
-                Entity::Psy(PsyEntity::User(User::from_document(&doc, &self.fields.users).map_err(corrupt)?))
-            }
-            Family::Jobs => Entity::Psy(PsyEntity::Job(Job::from_document(&doc, &self.fields.jobs).map_err(corrupt)?)),
-            Family::Checkpoints => Entity::Psy(PsyEntity::Checkpoint(
-                Checkpoint::from_document(&doc, &self.fields.checkpoints).map_err(corrupt)?,
-            )),
-            Family::Contracts => Entity::Psy(PsyEntity::Contract(
-                Contract::from_document(&doc, &self.fields.contracts).map_err(corrupt)?,
-            )),
+            Family::Requests => store.load::<Request>(id)?.map(|r| Entity::Dfpn(dfpn::Entity::Request(r))),
+            Family::Workers => store.load::<Worker>(id)?.map(|w| Entity::Dfpn(dfpn::Entity::Worker(w))),
+            Family::Models => store.load::<Model>(id)?.map(|m| Entity::Dfpn(dfpn::Entity::Model(m))),
+            Family::Users => store.load::<User>(id)?.map(|u| Entity::Psy(PsyEntity::User(u))),
+            Family::Jobs => store.load::<Job>(id)?.map(|j| Entity::Psy(PsyEntity::Job(j))),
+            Family::Checkpoints => store.load::<Checkpoint>(id)?.map(|c| Entity::Psy(PsyEntity::Checkpoint(c))),
+            Family::Contracts => store.load::<Contract>(id)?.map(|c| Entity::Psy(PsyEntity::Contract(c))),
             Family::UserEvents
             | Family::WorkerEvents
             | Family::Telemetry
             | Family::RewardDistributions
             | Family::RewardRuns => return Err(Error::Projection("append-only families hold no entities".into())),
         };
-        Ok(Some(entity))
+        Ok(entity)
     }
 
-    fn document(&self, entity: &Entity) -> TantivyDocument {
+    fn document(&self, entity: &Entity) -> Document {
         match entity {
-            Entity::Dfpn(dfpn::Entity::Request(r)) => r.to_document(&self.fields.requests),
-            Entity::Dfpn(dfpn::Entity::Worker(w)) => w.to_document(&self.fields.workers),
-            Entity::Dfpn(dfpn::Entity::Model(m)) => m.to_document(&self.fields.models),
-            Entity::Psy(PsyEntity::User(u)) => u.to_document(&self.fields.users),
-            Entity::Psy(PsyEntity::Job(j)) => j.to_document(&self.fields.jobs),
-            Entity::Psy(PsyEntity::Checkpoint(c)) => c.to_document(&self.fields.checkpoints),
-            Entity::Psy(PsyEntity::Contract(c)) => c.to_document(&self.fields.contracts),
+            Entity::Dfpn(dfpn::Entity::Request(r)) => self.store.document(r),
+            Entity::Dfpn(dfpn::Entity::Worker(w)) => self.store.document(w),
+            Entity::Dfpn(dfpn::Entity::Model(m)) => self.store.document(m),
+            Entity::Psy(PsyEntity::User(u)) => self.store.document(u),
+            Entity::Psy(PsyEntity::Job(j)) => self.store.document(j),
+            Entity::Psy(PsyEntity::Checkpoint(c)) => self.store.document(c),
+            Entity::Psy(PsyEntity::Contract(c)) => self.store.document(c),
         }
     }
 
@@ -675,60 +558,47 @@ impl Projector {
         }
         for key in std::mem::take(&mut self.dirty) {
             let document = self.cache.get(&key).cloned().flatten().map(|entity| self.document(&entity));
-            let family = self.families.get_mut(&key.family()).expect("every family is open");
+            let family = key.family();
+            let started_empty = self.store.started_empty(family);
             // A delete is resolved against every segment at commit: skip it for an entity that
             // cannot be in the index yet.
-            if !family.started_empty || self.written.contains(&key) {
-                family.writer.delete_term(Term::from_field_text(family.id_field, key.id()));
+            if !started_empty || self.written.contains(&key) {
+                self.store.delete(family, key.id());
             }
             if let Some(document) = document {
-                family.writer.add_document(document)?;
+                self.store.add(family, document)?;
             }
-            if family.started_empty {
+            if started_empty {
                 self.written.insert(key);
             }
         }
         for (kind, (id, document)) in std::mem::take(&mut self.appends) {
-            let family = self.families.get_mut(&kind).expect("every family is open");
             // Documents keyed by their seq are folded once per run: into a family that started
             // empty they cannot replace anything. Telemetry samples are updated by every poll.
-            if !family.started_empty || kind == Family::Telemetry || kind == Family::RewardRuns {
-                family.writer.delete_term(Term::from_field_text(family.id_field, &id));
+            if !self.store.started_empty(kind) || kind == Family::Telemetry || kind == Family::RewardRuns {
+                self.store.delete(kind, &id);
             }
-            family.writer.add_document(document)?;
+            self.store.add(kind, document)?;
         }
         // Retractions come after the appends of the same window: a delete only removes
         // documents added before it.
         for (family, id) in std::mem::take(&mut self.deletions) {
-            let family = self.families.get_mut(&family).expect("every family is open");
-            family.writer.delete_term(Term::from_field_text(family.id_field, &id));
+            self.store.delete(family, &id);
         }
-        let payload = folded.to_string();
-        for family in self.families.values_mut() {
-            let mut prepared = family.writer.prepare_commit()?;
-            prepared.set_payload(&payload);
-            prepared.commit()?;
-            family.committed_seq = folded;
-            family.reader.reload()?;
-        }
+        self.store.commit(folded)?;
         if self.cache.len() > CACHE_LIMIT {
             self.cache.clear();
         }
         if self.written.len() > WRITTEN_LIMIT {
             self.written.clear();
-            for family in self.families.values_mut() {
-                family.started_empty = false;
-            }
+            self.store.forget_started_empty();
         }
         Ok(())
     }
 
     /// Waits for background merges to finish (before exiting).
     pub fn finish(self) -> Result<()> {
-        for (_, family) in self.families {
-            family.writer.wait_merging_threads()?;
-        }
-        Ok(())
+        Ok(self.store.finish()?)
     }
 }
 
