@@ -1,47 +1,44 @@
 #!/usr/bin/env bash
 # Query latency benchmark of the Psy surface over a proving-heavy fixture history (EVENTS events,
-# default 1,250,000, of which ≈ 1M are worker events): backfilled into a fresh data dir, served by
+# default 1,350,000, of which ≈ 1M are worker events): backfilled into a fresh data dir, served by
 # query-api with rate limits lifted and its clock set just after the history, then wrk (Debian's
 # package) drives each endpoint for DURATION seconds with CONNECTIONS connections on loopback.
 # Prints the worker event count, wrk's latency distribution (p50/p99) and requests/s.
 # KEEP_DATA=dir keeps the indexed data dir there, and reuses it when it already exists.
+# Environment: EVENTS, DURATION (10), CONNECTIONS (32), RPC_PORT (18996), PSY_PORT (18995),
+# DFPN_PORT (18994), KEEP_DATA.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/indexer-target}"
+STACK_WAIT_SECS="${STACK_WAIT_SECS:-3600}" # a large history takes a while to generate
+source scripts/lib/stack.sh
 EVENTS="${EVENTS:-1350000}"
 DURATION="${DURATION:-10}"
 CONNECTIONS="${CONNECTIONS:-32}"
-RPC_PORT="${RPC_PORT:-18996}"
-PSY_PORT="${PSY_PORT:-18995}"
-DFPN_PORT="${DFPN_PORT:-18994}"
+stack_ports RPC_PORT=18996 PSY_PORT=18995 DFPN_PORT=18994
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-WORK="$(mktemp -d)"
-pids=()
-trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
-DATA="${KEEP_DATA:-$WORK/data}"
 
-cargo build --release --locked -p fixtures -p indexer -p query-api
-BIN="$CARGO_TARGET_DIR/release"
-if [ ! -d "$DATA/log" ]; then
-"$BIN/fixture-node" serve --bind "127.0.0.1:$RPC_PORT" --slot-ms 0 --preset proving --history-events "$EVENTS" > "$WORK/node.log" 2>&1 &
-pids+=($!)
-until curl -sf -X POST -H 'content-type: application/json' -d '{"jsonrpc":"2.0","id":1,"method":"getHealth"}' "http://127.0.0.1:$RPC_PORT/" >/dev/null; do sleep 0.5; done
-started=$(date +%s)
-"$BIN/indexer" backfill --from genesis --data-dir "$DATA" --rpc-url "http://127.0.0.1:$RPC_PORT" --ws-url "ws://127.0.0.1:$RPC_PORT" --concurrency 64 > /dev/null 2> "$WORK/backfill.log"
-echo "backfill: $(( $(date +%s) - started )) s"
-kill "${pids[0]}"
+stack_build release
+stack_init
+WORK="$STACK_WORK"
+STACK_DATA="${KEEP_DATA:-$WORK/data}"
+if [ ! -d "$STACK_DATA/log" ]; then
+  stack_start_node --slot-ms 0 --preset proving --history-events "$EVENTS"
+  started=$(date +%s)
+  stack_argv backfill --concurrency 64
+  "${STACK_ARGV[@]}" > /dev/null 2> "$WORK/backfill.log"
+  echo "backfill: $(( $(date +%s) - started )) s"
+  stack_stop fixture-node || true
 fi
 
+# A fresh query-api with its clock at CLOCK (unix seconds; 0: the real clock), replacing the
+# running one.
 serve() { # clock
-  "$BIN/query-api" serve --data-dir "$DATA" --dfpn-bind "127.0.0.1:$DFPN_PORT" --psy-bind "127.0.0.1:$PSY_PORT" \
-    --metrics-bind 127.0.0.1:0 --rate-limit-anonymous 1000000000 --now "$1" > "$WORK/api.log" 2>&1 &
-  pids+=($!)
-  until curl -sf "$BASE/health" >/dev/null; do sleep 0.2; done
+  [ -z "${STACK_PID[query-api]:-}" ] || stack_stop query-api || true
+  stack_start_api --rate-limit-anonymous 1000000000 --now "$1"
 }
 BASE="http://127.0.0.1:$PSY_PORT"
 serve 0
 NEWEST=$(curl -s "$BASE/worker_events?limit=1" | python3 -c 'import json,sys,datetime; e=json.load(sys.stdin)[0]; print(int(datetime.datetime.fromisoformat(e["start_time"].replace("Z","+00:00")).timestamp()))')
-kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 serve $(( NEWEST + 600 ))
 echo "worker events: $(curl -s "$BASE/worker_events_aggregations?bucket=all_time" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["total_events"])')"
 echo "jobs: $(curl -s "$BASE/stats/jobs" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total_jobs"])')"
@@ -58,7 +55,6 @@ done
 # The aggregation answers are cached per index generation; these runs miss the cache on every
 # request (a random `limit` makes each request a new question), measuring the computation. A
 # fresh service for them: the runs above leave nearly a million requests in its counters.
-kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 serve $(( NEWEST + 600 ))
 for bucket in 1h all_time; do
   echo "== GET /worker_events_aggregations?bucket=$bucket&limit=<random> (uncached)"
