@@ -149,7 +149,7 @@ impl CommonArgs {
 
 impl Command {
     /// The validated subcommand.
-    pub fn config(self) -> Result<crate::config::Command> {
+    pub fn config(self) -> Result<crate::commands::Command> {
         Ok(match self {
             Command::Run {
                 reconcile_secs,
@@ -159,7 +159,7 @@ impl Command {
                 control_bind,
                 control_token,
                 nats,
-            } => crate::config::Command::Run(RunConfig {
+            } => crate::commands::Command::Run(RunConfig {
                 reconcile_interval: Duration::from_secs(reconcile_secs.max(1)),
                 metrics_bind,
                 telemetry_interval: Duration::from_secs(telemetry_secs.max(1)),
@@ -168,27 +168,27 @@ impl Command {
                 control_token,
                 nats: nats.config()?,
             }),
-            Command::Backfill { from } => crate::config::Command::Backfill(from.parse::<BackfillFrom>()?),
-            Command::Replay => crate::config::Command::Replay,
-            Command::Status { nats } => crate::config::Command::Status(nats.config()?),
+            Command::Backfill { from } => crate::commands::Command::Backfill(from.parse::<BackfillFrom>()?),
+            Command::Replay => crate::commands::Command::Replay,
+            Command::Status { nats } => crate::commands::Command::Status(nats.config()?),
             Command::Follow { nats, metrics_bind, commit_interval_ms } => {
                 let Some(nats) = nats.config()? else {
                     return Err(Error::Config("indexer follow needs --nats-url (env NATS_URL)".into()));
                 };
-                crate::config::Command::Follow(FollowOptions {
+                crate::commands::Command::Follow(FollowOptions {
                     nats,
                     metrics_bind,
                     commit_interval: commit_interval(commit_interval_ms),
                 })
             }
-            Command::Export { all } => crate::config::Command::Export { all },
+            Command::Export { all } => crate::commands::Command::Export { all },
         })
     }
 }
 
 impl Cli {
     /// The validated configuration and subcommand.
-    pub fn config(self) -> Result<(Config, crate::config::Command)> {
+    pub fn config(self) -> Result<(Config, crate::commands::Command)> {
         // The subcommand's own flags first: `run` and `follow` refused a bad NATS setting before
         // anything else.
         let command = self.command.config()?;

@@ -7,7 +7,7 @@ use shared::ProgramKind;
 use tokio::sync::watch;
 
 use crate::backfill::BackfillFrom;
-use crate::config::{commit_interval, Command, Config, FollowOptions, RunConfig, BACKFILL_COMMIT_INTERVAL_MS};
+use crate::config::{commit_interval, Config, FollowOptions, RunConfig, BACKFILL_COMMIT_INTERVAL_MS};
 use crate::context::Context;
 use crate::control;
 use crate::error::{Error, Result};
@@ -15,8 +15,28 @@ use crate::live::{self, LiveConfig};
 use crate::log::EventLog;
 use crate::metrics::Metrics;
 use crate::projector::{self, Projector, ProjectorThread};
-use crate::stream;
+use crate::stream::{self, NatsConfig};
 use crate::telemetry;
+
+/// A subcommand with its own settings.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Follow the chain live.
+    Run(RunConfig),
+    /// Backfill every program, projecting as it goes, then exit.
+    Backfill(BackfillFrom),
+    /// Rebuild every projection from the log, then exit.
+    Replay,
+    /// Print the status JSON (compared with the stream when configured).
+    Status(Option<NatsConfig>),
+    /// A query replica fed by the stream.
+    Follow(FollowOptions),
+    /// Print the log as JSON lines (`true`: telemetry and API records too).
+    Export {
+        /// Also telemetry and API records.
+        all: bool,
+    },
+}
 
 /// Runs `command` with `config`; `shutdown` ends `run` and `follow` gracefully.
 pub async fn execute(config: Config, command: Command, shutdown: watch::Receiver<bool>) -> Result<()> {
@@ -136,7 +156,7 @@ pub fn replay(config: Config) -> Result<()> {
 }
 
 /// `indexer status`: prints the status JSON (compared with the stream of `nats` when given).
-pub async fn status(config: Config, nats: Option<stream::NatsConfig>) -> Result<()> {
+pub async fn status(config: Config, nats: Option<NatsConfig>) -> Result<()> {
     let log = EventLog::open(&config.log_dir(), config.cache_bytes)?;
     let projector = Projector::open(&config.projections_dir(), &config.programs)?;
     println!("{}", crate::status::status(&log, projector.committed_seq(), nats.as_ref()).await?);

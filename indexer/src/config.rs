@@ -9,7 +9,6 @@ use std::time::Duration;
 use shared::ProgramSet;
 use solana_commitment_config::CommitmentConfig;
 
-use crate::backfill::BackfillFrom;
 use crate::error::{Error, Result};
 use crate::stream::NatsConfig;
 
@@ -157,24 +156,4 @@ pub struct FollowOptions {
     pub metrics_bind: SocketAddr,
     /// Time between projection commits (at least 10 ms).
     pub commit_interval: Duration,
-}
-
-/// A subcommand with its own settings.
-#[derive(Debug, Clone)]
-pub enum Command {
-    /// Follow the chain live.
-    Run(RunConfig),
-    /// Backfill every program, projecting as it goes, then exit.
-    Backfill(BackfillFrom),
-    /// Rebuild every projection from the log, then exit.
-    Replay,
-    /// Print the status JSON (compared with the stream when configured).
-    Status(Option<NatsConfig>),
-    /// A query replica fed by the stream.
-    Follow(FollowOptions),
-    /// Print the log as JSON lines (`true`: telemetry and API records too).
-    Export {
-        /// Also telemetry and API records.
-        all: bool,
-    },
 }

@@ -18,6 +18,7 @@ pub mod context;
 pub mod control;
 pub mod error;
 pub mod export;
+pub mod finality;
 pub mod live;
 pub mod log;
 pub mod metrics;
@@ -27,8 +28,8 @@ pub mod status;
 pub mod stream;
 pub mod telemetry;
 
-pub use commands::{backfill, execute, export, follow, replay, run, status};
-pub use config::{Command, Config, FollowOptions, RunConfig};
+pub use commands::{backfill, execute, export, follow, replay, run, status, Command};
+pub use config::{Config, FollowOptions, RunConfig};
 pub use context::Context;
 pub use error::{Error, Result};
 pub use log::EventLog;

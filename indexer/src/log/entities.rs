@@ -15,7 +15,8 @@
 //! Entries are idempotent (a record folded again after a restart writes the same key), so the
 //! index needs no atomicity with the projections' commits, only to be flushed before them.
 
-use super::{seq_value, EventLog};
+use super::keys::seq_value;
+use super::EventLog;
 use crate::error::{Error, Result};
 
 /// The sled tree of the index.

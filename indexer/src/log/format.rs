@@ -2,7 +2,8 @@
 
 use std::path::Path;
 
-use super::{record_key, retracted_key, seq_value, signature_prefix, LogRecord, FORMAT, KEY, LEGACY_PSY, RECORD};
+use super::keys::{record_key, retracted_key, seq_value, signature_prefix, FORMAT, KEY, LEGACY_PSY, RECORD};
+use super::record::LogRecord;
 use crate::error::{Error, Result};
 
 /// The log format this version writes and reads. 2 is the five real DFPN programs (per-program

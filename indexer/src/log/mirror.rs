@@ -9,7 +9,8 @@
 //! holds no cursors, no pending finality and no API idempotency keys: those are the indexer's.
 //! The mirror is a cache of the stream: deleting it only costs a refill from seq 1.
 
-use super::{idempotency_key, retracted_key, seq_value, signature_prefix, EventLog, LogRecord, KEY, MIRROR, RECORD};
+use super::keys::{idempotency_key, retracted_key, seq_value, signature_prefix, KEY, MIRROR, RECORD};
+use super::{EventLog, LogRecord};
 use crate::error::{Error, Result};
 
 impl EventLog {
