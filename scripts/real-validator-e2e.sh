@@ -58,7 +58,7 @@ v0_every="${E2E_V0_EVERY:-3}"
 timeout_secs="${E2E_TIMEOUT_SECS:-900}"
 seed="${E2E_SEED:-11}"
 nice_n="${BUILD_NICE:-0}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/indexer-target}"
+source scripts/lib/stack.sh
 validator_target="${VALIDATOR_TARGET_DIR:-$HOME/.cache/validator-target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 script_start=$(date +%s)
@@ -95,38 +95,36 @@ log "validator workspace tests"
 (cd validator && CARGO_TARGET_DIR="$validator_target" EMITTER_SO="$emitter" nice -n "$nice_n" cargo test --locked) \
     || die "the validator workspace's tests"
 build_start=$(date +%s)
-nice -n "$nice_n" cargo build --locked --workspace --bins
+STACK_NICE="$nice_n" stack_build debug --workspace --bins
 main_build_secs=$(( $(date +%s) - build_start ))
 
 # --- run --------------------------------------------------------------------------------------
 work="${E2E_DIR:-$(mktemp -d -t real-validator-e2e.XXXXXX)}"
+stack_init "$work" # logs in $work; kept there on failure (or with E2E_DIR)
 mkdir -p "$work/bin"
 # Run copies: a build from another clone sharing the target directory replaces the binaries there
 # (a clone at the same path even shares cargo's fingerprints, so this build may look fresh).
 for b in indexer query-api fixture-node; do cp "$CARGO_TARGET_DIR/debug/$b" "$work/bin/$b"; done
 bin="$work/bin"
+STACK_BIN="$bin"
 "$bin/fixture-node" events --help >/dev/null 2>&1 && "$bin/indexer" export --help >/dev/null 2>&1 \
     || die "$CARGO_TARGET_DIR/debug holds binaries built from other sources (no \`fixture-node events\`/\`indexer export\`): another clone at the same path shares this target dir; set CARGO_TARGET_DIR to one of this clone's own"
-pids=()
 ok=0
-cleanup() {
-    for pid in "${pids[@]}"; do kill -CONT "$pid" 2>/dev/null || true; kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+# After the launcher stopped every process: the work dir goes on success, else stays for a look.
+keep_or_remove() {
     if [[ "$ok" == 1 && -z "${E2E_DIR:-}" ]]; then rm -rf "$work"; else echo "real-validator e2e: logs and data in $work" >&2; fi
 }
-trap cleanup EXIT
+stack_on_exit keep_or_remove
 deadline=$(( $(date +%s) + timeout_secs ))
 check_deadline() { (( $(date +%s) < deadline )) || die "timed out after ${timeout_secs}s ($1)"; }
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 "$bin/fixture-node" events --preset small --seed "$seed" --history-events "$events_n" > "$work/events.jsonl"
 log "fixture history: $(wc -l < "$work/events.jsonl") entries ($(jq -r 'select(.kind == "instruction") | .n' "$work/events.jsonl" | wc -l) instructions), $(jq -r '.program + " " + .name' "$work/events.jsonl" | sort -u | wc -l) kinds"
 
 "$harness" serve --emitter "$emitter" --payer-out "$work/payer.json" --ledger "$work/ledger" \
     > "$work/harness.out" 2> "$work/harness.err" &
-pids+=($!)
 harness_pid=$!
+stack_track "$harness_pid"
 until grep -q '^ready ' "$work/harness.out" 2>/dev/null; do
     kill -0 "$harness_pid" 2>/dev/null || { tail -n 20 "$work/harness.err" >&2; die "the harness exited"; }
     check_deadline "waiting for the validator"
@@ -137,26 +135,21 @@ rpc_url="$(sed -E 's/.* rpc=([^ ]+).*/\1/' <<< "$ready")"
 ws_url="$(sed -E 's/.* ws=([^ ]+).*/\1/' <<< "$ready")"
 log "validator $ready"
 
-dfpn_port=$(free_port); psy_port=$(free_port); metrics_port=$(free_port)
-common=(--rpc-url "$rpc_url" --ws-url "$ws_url")
+# The indexer and query-api against the validator, through the launcher (free loopback ports).
+STACK_RPC_URL="$rpc_url" STACK_WS_URL="$ws_url" STACK_DATA="$work/live"
+unset DFPN_PORT PSY_PORT METRICS_PORT API_METRICS_PORT CONTROL_PORT
+stack_ports DFPN_PORT PSY_PORT METRICS_PORT
+dfpn_port=$DFPN_PORT psy_port=$PSY_PORT metrics_port=$METRICS_PORT
 start_indexer() {
-    RUST_LOG="${RUST_LOG:-info}" "$bin/indexer" run --data-dir "$work/live" "${common[@]}" \
-        --reconcile-secs 5 --telemetry-secs 5 --metrics-bind "127.0.0.1:$metrics_port" \
-        --control-bind "127.0.0.1:$(free_port)" >> "$work/indexer.log" 2>&1 &
-    indexer_pid=$!
-    pids+=($indexer_pid)
+    RUST_LOG="${RUST_LOG:-info}" stack_start_indexer --reconcile-secs 5 --telemetry-secs 5
+    indexer_pid="${STACK_PID[indexer]}"
 }
 appended() {  # events appended by the running indexer (its counter starts at 0 each start)
     { curl -sf "http://127.0.0.1:$metrics_port/metrics" 2>/dev/null || true; } \
         | awk '/^indexer_events_appended_total/ { print $2; found=1 } END { if (!found) print 0 }'
 }
 start_indexer
-"$bin/query-api" serve --data-dir "$work/live" --dfpn-bind "127.0.0.1:$dfpn_port" --psy-bind "127.0.0.1:$psy_port" \
-    --rate-limit-anonymous 1000000 --metrics-bind "127.0.0.1:$(free_port)" > "$work/query-api.log" 2>&1 &
-pids+=($!)
-until curl -sf "http://127.0.0.1:$metrics_port/health" >/dev/null && curl -sf "http://127.0.0.1:$dfpn_port/health" >/dev/null; do
-    check_deadline "waiting for the indexer and query-api"; sleep 0.5
-done
+stack_start_api --rate-limit-anonymous 1000000
 log "indexer and query-api up (DFPN :$dfpn_port, Psy :$psy_port)"
 
 send_start_ms=$(date +%s%3N)
@@ -164,7 +157,7 @@ send_start_ms=$(date +%s%3N)
     --out "$work/sent.jsonl" --rate "$rate" --events-per-tx "$per_tx" --fail-every "$fail_every" \
     --v0-every "$v0_every" > "$work/send.json" 2> "$work/send.err" &
 sender_pid=$!
-pids+=($sender_pid)
+stack_track "$sender_pid"
 # It creates the lookup tables first, then prints `sending ...` and starts sending.
 until grep -q '^sending ' "$work/send.err" 2>/dev/null; do
     kill -0 "$sender_pid" 2>/dev/null || { cat "$work/send.err" >&2; die "the sender exited before sending"; }
@@ -195,8 +188,7 @@ newest_payer_tx() {
 }
 log "restarting the indexer (SIGTERM) mid-stream, at $(appended) entries logged (restart point $restart_at; sender paused)"
 stop_start_ms=$(date +%s%3N)
-kill -TERM "$indexer_pid"
-wait "$indexer_pid" || die "the indexer did not stop cleanly (see $work/indexer.log)"
+stack_stop indexer || die "the indexer did not stop cleanly (see $work/indexer.log)"
 restart_ms=$(date +%s%3N)
 before_restart=$("$bin/indexer" export --data-dir "$work/live" | wc -l)
 at_stop="$(newest_payer_tx)"
@@ -251,7 +243,7 @@ until (( $(metric indexer_commit_seconds_count) >= commits_all_in + 2 )); do
     sleep 0.2
 done
 log "projections committed twice after the last entry was logged"
-kill -TERM "$indexer_pid"; wait "$indexer_pid" || die "the indexer did not stop cleanly"
+stack_stop indexer || die "the indexer did not stop cleanly"
 "$bin/indexer" export --data-dir "$work/live" > "$work/live-export.jsonl"
 python3 validator/e2e/check.py log --events "$work/events.jsonl" --sent "$work/sent.jsonl" \
     --export "$work/live-export.jsonl" || die "live log"
@@ -267,7 +259,8 @@ if (( v0_every > 0 )); then
 fi
 
 backfill_start=$(date +%s%3N)
-RUST_LOG=warn "$bin/indexer" backfill --from genesis --data-dir "$work/fresh" "${common[@]}" > "$work/backfill.json" 2> "$work/backfill.log" \
+STACK_DATA="$work/fresh" stack_argv backfill
+RUST_LOG=warn "${STACK_ARGV[@]}" > "$work/backfill.json" 2> "$work/backfill.log" \
     || { tail -n 20 "$work/backfill.log" >&2; die "backfill from genesis"; }
 backfill_secs=$(python3 -c "print(round(($(date +%s%3N) - $backfill_start) / 1000, 1))")
 "$bin/indexer" export --data-dir "$work/fresh" > "$work/fresh-export.jsonl"
@@ -276,11 +269,9 @@ python3 validator/e2e/check.py log --events "$work/events.jsonl" --sent "$work/s
 python3 validator/e2e/check.py same --export "$work/live-export.jsonl" --other "$work/fresh-export.jsonl" || die "backfill from genesis"
 log "backfill from genesis: ${backfill_secs}s"
 
-dfpn2=$(free_port); psy2=$(free_port)
-"$bin/query-api" serve --data-dir "$work/fresh" --dfpn-bind "127.0.0.1:$dfpn2" --psy-bind "127.0.0.1:$psy2" \
-    --rate-limit-anonymous 1000000 --metrics-bind "127.0.0.1:$(free_port)" > "$work/query-api-fresh.log" 2>&1 &
-pids+=($!)
-until curl -sf "http://127.0.0.1:$dfpn2/health" >/dev/null; do check_deadline "waiting for the second query-api"; sleep 0.5; done
+dfpn2=$(stack_free_port); psy2=$(stack_free_port)
+STACK_NAME=query-api-fresh STACK_DATA="$work/fresh" DFPN_PORT=$dfpn2 PSY_PORT=$psy2 API_METRICS_PORT=$(stack_free_port) \
+    stack_start_api --rate-limit-anonymous 1000000
 # The backfilled service against the same fold of the sent history (not against the live one),
 # its lists in the order of its own log.
 python3 validator/e2e/check.py api --events "$work/events.jsonl" --sent "$work/sent.jsonl" \
