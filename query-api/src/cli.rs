@@ -63,10 +63,10 @@ pub struct ServeArgs {
     #[arg(long, env = "INDEXER_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
     /// Address of the DFPN surface.
-    #[arg(long, env = "DFPN_BIND", default_value = "127.0.0.1:3030")]
+    #[arg(long, env = "DFPN_BIND", default_value_t = crate::DEFAULT_DFPN_ADDR)]
     pub dfpn_bind: SocketAddr,
     /// Address of the Psy surface.
-    #[arg(long, env = "PSY_BIND", default_value = "127.0.0.1:3000")]
+    #[arg(long, env = "PSY_BIND", default_value_t = crate::DEFAULT_PSY_ADDR)]
     pub psy_bind: SocketAddr,
     /// Port of the Psy surface (overrides the port of --psy-bind), as the Psy document's `--port`.
     #[arg(long, env = "PORT")]
@@ -141,7 +141,7 @@ pub struct ServeArgs {
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
     /// Milliseconds a request may take before it is answered 503.
-    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
+    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = millis(crate::DEFAULT_REQUEST_TIMEOUT))]
     pub request_timeout_ms: u64,
     /// Unix time to use as "now" for the last-24-hours statistics (default: the system clock);
     /// for serving a past history, such as the fixture chain's, as if it were live.
@@ -165,20 +165,20 @@ pub struct ServeArgs {
     #[arg(long, env = "NATS_STREAM", default_value = DEFAULT_NATS_STREAM)]
     pub nats_stream: String,
     /// Seconds between job status refreshes.
-    #[arg(long, env = "JOB_REFRESH_SECS", default_value_t = 10)]
+    #[arg(long, env = "JOB_REFRESH_SECS", default_value_t = crate::DEFAULT_JOB_REFRESH.as_secs())]
     pub job_refresh_secs: u64,
     /// Seconds between checkpoint reward processing passes.
-    #[arg(long, env = "REWARD_PROCESSING_SECS", default_value_t = 30)]
+    #[arg(long, env = "REWARD_PROCESSING_SECS", default_value_t = crate::DEFAULT_REWARD_PROCESSING.as_secs())]
     pub reward_processing_secs: u64,
     /// Address of the Prometheus `/metrics` endpoint (loopback by default).
-    #[arg(long, env = "METRICS_BIND", default_value = "127.0.0.1:9465")]
+    #[arg(long, env = "METRICS_BIND", default_value_t = crate::DEFAULT_METRICS_ADDR)]
     pub metrics_bind: SocketAddr,
     /// Public base URL of the DFPN surface, for the dashboard page behind a proxy (default: the
     /// page's host with the DFPN port).
     #[arg(long, env = "DFPN_PUBLIC_URL")]
     pub dfpn_public_url: Option<String>,
     /// Seconds between TPS broadcasts to `/ws/tps` clients.
-    #[arg(long, env = "TPS_BROADCAST_SECS", default_value_t = 12)]
+    #[arg(long, env = "TPS_BROADCAST_SECS", default_value_t = crate::DEFAULT_TPS_BROADCAST.as_secs())]
     pub tps_broadcast_secs: u64,
 }
 
@@ -188,15 +188,6 @@ impl ServeArgs {
         let seconds = |secs: u64| Duration::from_secs(secs.max(1));
         let ms = |ms: u64| Duration::from_millis(ms.max(1));
         let request_timeout = ms(self.request_timeout_ms);
-        if ms(self.idle_timeout_ms) <= request_timeout {
-            return Err(format!(
-                "--idle-timeout-ms ({}) must exceed --request-timeout-ms ({}): a request computing its answer sends nothing",
-                self.idle_timeout_ms, self.request_timeout_ms
-            ));
-        }
-        if self.max_header_bytes < 1_024 {
-            return Err("--max-header-bytes must be at least 1024".into());
-        }
         let proxies = if !self.trusted_proxies.is_empty() {
             ProxyTrust::Networks(self.trusted_proxies.clone())
         } else if self.trusted_proxy_hops > 0 {
@@ -206,7 +197,7 @@ impl ServeArgs {
         } else {
             ProxyTrust::None
         };
-        Ok(Config {
+        let config = Config {
             data_dir: self.data_dir.clone(),
             dfpn_addr: self.dfpn_bind,
             psy_addr: SocketAddr::new(self.psy_bind.ip(), self.port.unwrap_or(self.psy_bind.port())),
@@ -248,7 +239,9 @@ impl ServeArgs {
             },
             metrics_addr: Some(self.metrics_bind),
             dfpn_public_url: self.dfpn_public_url.clone(),
-        })
+        };
+        config.validate()?;
+        Ok(config)
     }
 }
 
@@ -263,17 +256,7 @@ impl ServeArgs {
 /// Runs a parsed command; `serve` returns after `shutdown` resolves.
 pub async fn run(cli: Cli, shutdown: impl std::future::Future<Output = ()>) -> Result<(), String> {
     match cli.command {
-        Command::Serve(args) => {
-            let config = args.config()?;
-            let running = crate::start(config).await.map_err(|err| err.to_string())?;
-            println!(
-                "query-api listening: dfpn http://{} psy http://{} metrics {:?}",
-                running.dfpn_addr, running.psy_addr, running.metrics_addr
-            );
-            shutdown.await;
-            running.stop().await;
-            Ok(())
-        }
+        Command::Serve(args) => crate::run(args.config()?, shutdown).await,
         Command::Token { sub, hours, secret } => {
             if secret.is_empty() {
                 return Err("JWT_SECRET is empty".into());

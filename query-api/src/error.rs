@@ -116,9 +116,12 @@ impl ApiError {
     }
 }
 
-impl From<tantivy::TantivyError> for ApiError {
-    fn from(err: tantivy::TantivyError) -> Self {
-        ApiError::Internal(err.to_string())
+impl From<projection::read::ReadError> for ApiError {
+    fn from(err: projection::read::ReadError) -> Self {
+        match err {
+            projection::read::ReadError::BadQuery(details) => ApiError::BadRequest(details),
+            projection::read::ReadError::Internal(details) => ApiError::Internal(details),
+        }
     }
 }
 

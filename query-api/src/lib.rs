@@ -11,9 +11,7 @@ pub mod error;
 pub mod metrics;
 pub mod openapi;
 pub mod params;
-pub mod projections;
 pub mod psy;
-pub mod query;
 pub mod ratelimit;
 pub mod reply;
 pub mod routes;
@@ -22,21 +20,27 @@ pub mod services;
 pub mod timefmt;
 pub mod work;
 
+/// The projections' readers (`projection::read`), under the path the tests name.
+pub mod projections {
+    pub use projection::read::{FamilyReader, Projections};
+}
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use warp::Filter;
 
 use crate::auth::Auth;
 use crate::control::{ControlClient, ControlConfig};
-use crate::projections::Projections;
-use crate::psy::jobs::JobStatusView;
 use crate::psy::tps::{TpsHub, WsLimits};
+use crate::psy::views::JobStatusView;
 use crate::ratelimit::{ClientKeys, Limits, RateLimiter};
 use crate::reply::Surface;
 use crate::server::{ConnectionLimits, Gate};
 use crate::work::{WorkLimits, WorkPool};
+use projection::read::Projections;
 
 /// How the service runs.
 #[derive(Debug, Clone)]
@@ -80,13 +84,34 @@ pub struct Config {
     pub dfpn_public_url: Option<String>,
 }
 
+/// Default address of the DFPN surface.
+pub const DEFAULT_DFPN_ADDR: SocketAddr = loopback(3030);
+/// Default address of the Psy surface.
+pub const DEFAULT_PSY_ADDR: SocketAddr = loopback(3000);
+/// Default address of the Prometheus `/metrics` listener (`serve` turns it on).
+pub const DEFAULT_METRICS_ADDR: SocketAddr = loopback(9465);
+/// Default longest time a request may take before it is answered 503.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default interval of the job status refresh.
+pub const DEFAULT_JOB_REFRESH: Duration = Duration::from_secs(10);
+/// Default interval of the checkpoint reward processing.
+pub const DEFAULT_REWARD_PROCESSING: Duration = Duration::from_secs(30);
+/// Default interval of the TPS broadcast.
+pub const DEFAULT_TPS_BROADCAST: Duration = Duration::from_secs(12);
+/// Smallest header bound accepted (a request line and a few headers).
+pub const MIN_HEADER_BYTES: usize = 1_024;
+
+const fn loopback(port: u16) -> SocketAddr {
+    SocketAddr::V4(std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, port))
+}
+
 impl Config {
     /// The documented defaults over `data_dir`.
     pub fn new(data_dir: PathBuf) -> Self {
         Self {
             data_dir,
-            dfpn_addr: SocketAddr::from(([127, 0, 0, 1], 3030)),
-            psy_addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            dfpn_addr: DEFAULT_DFPN_ADDR,
+            psy_addr: DEFAULT_PSY_ADDR,
             limits: Limits::default(),
             rate_limit_max_clients: ratelimit::DEFAULT_MAX_CLIENTS,
             client_keys: ClientKeys::default(),
@@ -95,13 +120,30 @@ impl Config {
             ws: WsLimits::default(),
             jwt_secret: None,
             cors_origins: vec!["*".into()],
-            request_timeout: std::time::Duration::from_secs(10),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
             clock: Clock::System,
             control: None,
             intervals: Intervals::default(),
             metrics_addr: None,
             dfpn_public_url: None,
         }
+    }
+
+    /// Refuses an inconsistent configuration: an idle timeout that a request computing its
+    /// answer (which sends nothing meanwhile) could outlast, or a header bound below
+    /// [`MIN_HEADER_BYTES`].
+    pub fn validate(&self) -> Result<(), String> {
+        if self.connections.idle_timeout <= self.request_timeout {
+            return Err(format!(
+                "--idle-timeout-ms ({}) must exceed --request-timeout-ms ({}): a request computing its answer sends nothing",
+                self.connections.idle_timeout.as_millis(),
+                self.request_timeout.as_millis()
+            ));
+        }
+        if self.connections.max_header_bytes < MIN_HEADER_BYTES {
+            return Err(format!("--max-header-bytes must be at least {MIN_HEADER_BYTES}"));
+        }
+        Ok(())
     }
 }
 
@@ -119,9 +161,9 @@ pub struct Intervals {
 impl Default for Intervals {
     fn default() -> Self {
         Self {
-            job_refresh: std::time::Duration::from_secs(10),
-            reward_processing: std::time::Duration::from_secs(30),
-            tps_broadcast: std::time::Duration::from_secs(12),
+            job_refresh: DEFAULT_JOB_REFRESH,
+            reward_processing: DEFAULT_REWARD_PROCESSING,
+            tps_broadcast: DEFAULT_TPS_BROADCAST,
         }
     }
 }
@@ -323,7 +365,23 @@ fn serve_metrics(
     tokio::spawn(server::serve(metrics, listener, gate, limits, refusal, shutdown))
 }
 
-/// Binds the listeners and serves until [`Running::stop`].
+/// The service's root: validates `config`, serves both surfaces, the metrics listener and the
+/// background services until `shutdown` completes, then stops them (requests in progress get
+/// the shutdown grace).
+pub async fn run(config: Config, shutdown: impl std::future::Future<Output = ()>) -> Result<(), String> {
+    config.validate()?;
+    let running = start(config).await.map_err(|err| err.to_string())?;
+    println!(
+        "query-api listening: dfpn http://{} psy http://{} metrics {:?}",
+        running.dfpn_addr, running.psy_addr, running.metrics_addr
+    );
+    shutdown.await;
+    running.stop().await;
+    Ok(())
+}
+
+/// Binds the listeners and serves until [`Running::stop`] (the tests' entry: [`run`] without
+/// the validation and the shutdown signal).
 pub async fn start(mut config: Config) -> std::io::Result<Running> {
     let dfpn_listener = bind(config.dfpn_addr, "dfpn").await?;
     let psy_listener = bind(config.psy_addr, "psy").await?;

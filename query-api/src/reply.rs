@@ -54,11 +54,18 @@ fn json_response(value: &serde_json::Value, status: StatusCode) -> Response {
 /// blocking work in flight and the configured request timeout, and answers with its result: a
 /// slow query never stalls the server's async workers, its client gets a 503 instead of waiting
 /// forever, and past the bound a request is answered 503 before any work starts.
-pub async fn run<F>(surface: Surface, state: Arc<State>, handler: F) -> Response
+pub async fn run<F, T>(surface: Surface, state: Arc<State>, handler: F) -> Response
 where
-    F: FnOnce(&State) -> Result<serde_json::Value, ApiError> + Send + 'static,
+    F: FnOnce(&State) -> Result<T, ApiError> + Send + 'static,
+    T: serde::Serialize + Send + 'static,
 {
-    json(surface, bounded(state, handler).await)
+    json(surface, bounded(state, handler).await.and_then(to_json))
+}
+
+/// An answer as JSON: through `serde_json::Value`, so that object keys are written in one order
+/// (sorted) whatever struct or map the answer is.
+pub fn to_json<T: serde::Serialize>(answer: T) -> Result<serde_json::Value, ApiError> {
+    serde_json::to_value(answer).map_err(|err| ApiError::Internal(format!("answer: {err}")))
 }
 
 /// Runs synchronous work of a request (tantivy searches) on the blocking pool from an async

@@ -1,13 +1,16 @@
 //! The DFPN indexer API surface (`dfpn-indexer-api.md`): routes on their own listener.
 //!
-//! Each route is a small warp filter calling a plain function in [`handlers`]; results and
-//! errors become responses in [`crate::reply::json`], the one place that does it.
+//! Each route is a small warp filter: [`request`] parses its query string into a typed filter,
+//! [`read`] answers it with API objects, and [`crate::reply`] turns the result (or the error)
+//! into the response, the one place that does it.
 
-pub mod handlers;
+pub mod read;
+pub mod request;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use serde::Serialize;
 use warp::http::Method;
 use warp::Filter;
 
@@ -22,71 +25,78 @@ fn with_state(state: Arc<State>) -> impl Filter<Extract = (Arc<State>,), Error =
 
 /// Every DFPN route, with its documented path.
 pub fn routes(state: Arc<State>) -> Vec<Route> {
-    let query = || warp::query::<HashMap<String, String>>();
     let s = || with_state(state.clone());
-    let listed = |handler: fn(&State, HashMap<String, String>) -> Result<serde_json::Value, ApiError>| {
-        query().and(s()).then(move |q, st: Arc<State>| run(Surface::Dfpn, st, move |st: &State| handler(st, q)))
-    };
-    let by_id = |handler: fn(&State, &str) -> Result<serde_json::Value, ApiError>| {
-        warp::path::param::<String>()
-            .and(warp::path::end())
-            .and(s())
-            .then(move |id: String, st: Arc<State>| run(Surface::Dfpn, st, move |st: &State| handler(st, &id)))
-    };
     vec![
         route(
             Method::GET,
             "/health",
-            warp::path!("health").and(s()).then(move |st: Arc<State>| {
-                run(Surface::Dfpn, st, move |st: &State| handlers::health(&st.projections))
-            }),
+            warp::path!("health")
+                .and(s())
+                .then(move |st: Arc<State>| run(Surface::Dfpn, st, move |st: &State| read::health(&st.projections))),
         ),
         route(
             Method::GET,
             "/requests/search",
             warp::path!("requests" / "search")
-                .and(listed(|st, q| handlers::search_requests(&st.projections, q).map(to_value))),
+                .and(listed(s(), |st, q| read::search_requests(&st.projections, &request::search(q)?))),
         ),
         route(
             Method::GET,
             "/requests/{id}",
-            warp::path("requests").and(by_id(|st, id| handlers::request(&st.projections, id).map(to_value))),
+            warp::path("requests").and(by_id(s(), |st, id| read::request(&st.projections, id))),
         ),
         route(
             Method::GET,
             "/requests",
-            warp::path!("requests").and(listed(|st, q| handlers::requests(&st.projections, q).map(to_value))),
+            warp::path!("requests").and(listed(s(), |st, q| read::requests(&st.projections, &request::requests(q)?))),
         ),
         route(
             Method::GET,
             "/workers/{operator}",
-            warp::path("workers").and(by_id(|st, operator| handlers::worker(&st.projections, operator).map(to_value))),
+            warp::path("workers").and(by_id(s(), |st, operator| read::worker(&st.projections, operator))),
         ),
         route(
             Method::GET,
             "/workers",
-            warp::path!("workers").and(listed(|st, q| handlers::workers(&st.projections, q).map(to_value))),
+            warp::path!("workers").and(listed(s(), |st, q| read::workers(&st.projections, &request::workers(q)?))),
         ),
         route(
             Method::GET,
             "/models/search",
             warp::path!("models" / "search")
-                .and(listed(|st, q| handlers::search_models(&st.projections, q).map(to_value))),
+                .and(listed(s(), |st, q| read::search_models(&st.projections, &request::search(q)?))),
         ),
         route(
             Method::GET,
             "/models/{id}",
-            warp::path("models").and(by_id(|st, id| handlers::model(&st.projections, id).map(to_value))),
+            warp::path("models").and(by_id(s(), |st, id| read::model(&st.projections, id))),
         ),
         route(
             Method::GET,
             "/models",
-            warp::path!("models").and(listed(|st, q| handlers::models(&st.projections, q).map(to_value))),
+            warp::path!("models").and(listed(s(), |st, q| read::models(&st.projections, &request::models(q)?))),
         ),
         crate::routes::openapi(Surface::Dfpn),
     ]
 }
 
-fn to_value<T: serde::Serialize>(value: T) -> serde_json::Value {
-    serde_json::to_value(value).expect("API objects serialize")
+/// A route answering its query string with `handler`.
+fn listed<T: Serialize + Send + 'static>(
+    s: impl Filter<Extract = (Arc<State>,), Error = std::convert::Infallible> + Clone + Send + Sync + 'static,
+    handler: fn(&State, HashMap<String, String>) -> Result<T, ApiError>,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = warp::Rejection> + Clone + Send + Sync + 'static {
+    warp::query::<HashMap<String, String>>()
+        .and(s)
+        .then(move |q, st: Arc<State>| run(Surface::Dfpn, st, move |st: &State| handler(st, q)))
+}
+
+/// A route answering its last path segment with `handler`.
+fn by_id<T: Serialize + Send + 'static>(
+    s: impl Filter<Extract = (Arc<State>,), Error = std::convert::Infallible> + Clone + Send + Sync + 'static,
+    handler: fn(&State, &str) -> Result<T, ApiError>,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = warp::Rejection> + Clone + Send + Sync + 'static {
+    warp::path::param::<String>()
+        .and(warp::path::end())
+        .and(s)
+        .then(move |id: String, st: Arc<State>| run(Surface::Dfpn, st, move |st: &State| handler(st, &id)))
 }

@@ -15,14 +15,11 @@
 //! to 128 characters, neither with control characters (a newline would change the message).
 
 use ed25519_dalek::{Signature, VerifyingKey};
-use projection::schema::psy::UserFields;
-use projection::schema::Family;
+use projection::read::Projections;
 use serde_json::{json, Value};
 use shared::control::UserRegistration;
 
 use crate::error::{ApiError, Result};
-use crate::projections::Projections;
-use crate::query::first;
 
 /// Longest accepted twitter handle, in characters.
 pub const MAX_TWITTER_HANDLE_CHARS: usize = 64;
@@ -106,10 +103,8 @@ pub fn verify(body: &[u8], registered_at: i64) -> Result<UserRegistration> {
 
 /// Refuses a key already registered through the API, as the projections show it.
 pub fn check_not_registered(projections: &Projections, public_key: &[u8; 32]) -> Result<()> {
-    let Some(reader) = projections.family(Family::Users)? else { return Ok(()) };
-    let f = UserFields::resolve(&reader.index.schema());
     let key = shared::field::hex_0x(public_key);
-    match first(reader, f.public_key, &key)? {
+    match super::read::events::registered_user(projections, &key)? {
         Some(_) => Err(ApiError::Conflict(format!("public key {key} is already registered"))),
         None => Ok(()),
     }

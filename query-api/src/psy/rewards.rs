@@ -27,173 +27,18 @@
 //! first write only, so a recalculation never distributes twice; a second call answers what is
 //! stored.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use projection::schema::psy::{
-    Checkpoint, CheckpointFields, RewardDistribution, RewardDistributionFields, RewardRun, RewardRunFields,
-    WorkerEventFields,
-};
-use projection::schema::Family;
-use serde_json::{json, Value};
+use projection::read::Projections;
+use serde::Serialize;
 use shared::control::{CheckpointSettlement, JobReward, RewardsRequest, WriteOutcome};
-use shared::psy_model::reward::{checkpoint_reward, finalized_height, reward_jobs, CheckpointReward, RewardJob};
-use shared::psy_model::telemetry::WorkerEvent as RealWorkerEvent;
-use shared::psy_model::{QProvingJobDataID, Timestamp, WorkerEventStatus};
-use tantivy::collector::{DocSetCollector, TopDocs};
-use tantivy::query::{AllQuery, Query};
-use tantivy::{Order, Searcher};
+use shared::psy_model::reward::{checkpoint_reward, finalized_height, CheckpointReward, RewardJob};
 
+use super::read::checkpoints::{checkpoint_jobs, current_checkpoint, known_up_to, leaf};
+use super::read::rewards::{distribution_rows, settled_checkpoints, stored_rows, DistributionRow, Paid};
 use crate::error::{ApiError, Result};
-use crate::projections::Projections;
-use crate::query::{conjunction, first, i64_range, text_term, u64_term, u64_values};
 use crate::reply::blocking;
 use crate::State;
-
-/// Reads fast fields of the matching documents, segment by segment in document order: `read`
-/// gets each segment's reader and its matching doc ids (ascending).
-pub(crate) fn scan(
-    searcher: &Searcher,
-    query: &dyn Query,
-    mut read: impl FnMut(&tantivy::SegmentReader, &[tantivy::DocId]) -> Result<()>,
-) -> Result<()> {
-    let mut by_segment: BTreeMap<u32, Vec<tantivy::DocId>> = BTreeMap::new();
-    for address in searcher.search(query, &DocSetCollector)? {
-        by_segment.entry(address.segment_ord).or_default().push(address.doc_id);
-    }
-    for (segment, mut docs) in by_segment {
-        docs.sort_unstable();
-        read(searcher.segment_reader(segment), &docs)?;
-    }
-    Ok(())
-}
-
-/// The values of a text fast field for `docs`, in their order (`None` without one): each distinct
-/// term is read once from the dictionary, in term order (a lookup per document costs a block
-/// decode each).
-pub(crate) fn text_values(
-    column: Option<&tantivy::columnar::StrColumn>,
-    docs: &[tantivy::DocId],
-) -> Result<Vec<Option<String>>> {
-    let Some(column) = column else { return Ok(vec![None; docs.len()]) };
-    let ords: Vec<Option<u64>> = docs.iter().map(|doc| column.term_ords(*doc).next()).collect();
-    let mut sorted: Vec<u64> = ords.iter().flatten().copied().collect();
-    sorted.sort_unstable();
-    sorted.dedup();
-    let mut terms = Vec::with_capacity(sorted.len());
-    column
-        .dictionary()
-        .sorted_ords_to_term_cb(&sorted, |bytes| terms.push(String::from_utf8_lossy(bytes).into_owned()))
-        .map_err(internal)?;
-    if terms.len() != sorted.len() {
-        return Err(internal("a text fast field's dictionary lacks a term"));
-    }
-    Ok(ords.iter().map(|ord| ord.and_then(|o| sorted.binary_search(&o).ok()).map(|i| terms[i].clone())).collect())
-}
-
-fn internal(err: impl std::fmt::Display) -> ApiError {
-    ApiError::Internal(err.to_string())
-}
-
-/// Reads a checkpoint's leaf, or answers 404.
-pub(crate) fn checkpoint(projections: &Projections, checkpoint_id: u64) -> Result<Checkpoint> {
-    leaf(projections, checkpoint_id)?
-        .ok_or_else(|| ApiError::NotFound(format!("no checkpoint with id {checkpoint_id}")))
-}
-
-/// A checkpoint's leaf (the newest reported), if any.
-pub(crate) fn leaf(projections: &Projections, checkpoint_id: u64) -> Result<Option<Checkpoint>> {
-    let Some(reader) = projections.family(Family::Checkpoints)? else { return Ok(None) };
-    let f = CheckpointFields::resolve(&reader.index.schema());
-    first(reader, f.id, &checkpoint_id.to_string())?
-        .map(|doc| Checkpoint::from_document(&doc, &f).map_err(internal))
-        .transpose()
-}
-
-/// A checkpoint's settlement, if its rewards were calculated.
-pub(crate) fn settlement(projections: &Projections, checkpoint_id: u64) -> Result<Option<RewardRun>> {
-    let Some(reader) = projections.family(Family::RewardRuns)? else { return Ok(None) };
-    let f = RewardRunFields::resolve(&reader.index.schema());
-    first(reader, f.id, &checkpoint_id.to_string())?
-        .map(|doc| RewardRun::from_document(&doc, &f).map_err(internal))
-        .transpose()
-}
-
-/// The current checkpoint: the highest `checkpoint_id` of a `COMPLETED` worker event.
-pub fn current_checkpoint(projections: &Projections) -> Result<Option<u64>> {
-    let Some(reader) = projections.family(Family::WorkerEvents)? else { return Ok(None) };
-    let f = WorkerEventFields::resolve(&reader.index.schema());
-    let query = text_term(f.status, WorkerEventStatus::Completed.as_str());
-    let top = TopDocs::with_limit(1).order_by_fast_field::<i64>("checkpoint_id", Order::Desc);
-    let hits = reader.searcher().search(&*query, &top)?;
-    Ok(hits.first().and_then(|(id, _)| *id).and_then(|id| u64::try_from(id).ok()))
-}
-
-/// The highest `checkpoint_id` of any worker event (the `/ws/tps` and `/stats` block height).
-pub fn highest_checkpoint(projections: &Projections) -> Result<Option<i64>> {
-    let Some(reader) = projections.family(Family::WorkerEvents)? else { return Ok(None) };
-    let top = TopDocs::with_limit(1).order_by_fast_field::<i64>("checkpoint_id", Order::Desc);
-    let hits = reader.searcher().search(&AllQuery, &top)?;
-    Ok(hits.first().and_then(|(id, _)| *id))
-}
-
-/// A checkpoint's `COMPLETED` worker events as the real records the rule reads (each with its
-/// log seq, in seq order), read from fast fields: the kept slot as `metadata.slot_id`.
-fn completed_events(projections: &Projections, checkpoint_id: i64) -> Result<Vec<(u64, RealWorkerEvent)>> {
-    let Some(reader) = projections.family(Family::WorkerEvents)? else { return Ok(Vec::new()) };
-    let f = WorkerEventFields::resolve(&reader.index.schema());
-    let query = conjunction(vec![
-        text_term(f.status, WorkerEventStatus::Completed.as_str()),
-        i64_range(f.checkpoint_id, Some(checkpoint_id), Some(checkpoint_id)),
-    ]);
-    let mut events = Vec::new();
-    scan(&reader.searcher(), &*query, |segment, docs| {
-        let fast = segment.fast_fields();
-        let (seq, slot, time) = (fast.u64("seq")?, fast.u64("slot_id")?, fast.i64("timestamp_us")?);
-        let (realm, duration) = (fast.i64("realm_id")?, fast.i64("duration")?);
-        let job_ids = text_values(fast.str("job_id")?.as_ref(), docs)?;
-        let keys = text_values(fast.str("public_key")?.as_ref(), docs)?;
-        for ((&doc, job_id), key) in docs.iter().zip(job_ids).zip(keys) {
-            let text = job_id.ok_or_else(|| internal("a worker event without a job id"))?;
-            let event = RealWorkerEvent {
-                id: None,
-                realm_id: realm.first(doc),
-                public_key: key,
-                status: WorkerEventStatus::Completed,
-                source: shared::psy_model::WorkerEventSource::Realm,
-                job_id: text.parse::<QProvingJobDataID>().map_err(internal)?,
-                checkpoint_id,
-                duration: duration.first(doc),
-                metadata: Some(json!({ "slot_id": slot.first(doc).unwrap_or(0) })),
-                timestamp: Timestamp::from_unix_micros(time.first(doc).unwrap_or(0)),
-                created_at: None,
-                updated_at: None,
-            };
-            events.push((seq.first(doc).unwrap_or(0), event));
-        }
-        Ok(())
-    })?;
-    events.sort_by_key(|(seq, _)| *seq);
-    Ok(events)
-}
-
-/// A checkpoint's reward jobs by the rule (`psy_model::reward::reward_jobs`), each with the log
-/// seq of its kept completion.
-pub fn checkpoint_jobs(projections: &Projections, checkpoint_id: u64) -> Result<Vec<(u64, RewardJob)>> {
-    let Ok(id) = i64::try_from(checkpoint_id) else { return Ok(Vec::new()) };
-    let events = completed_events(projections, id)?;
-    let jobs = reward_jobs(events.iter().map(|(_, e)| e), checkpoint_id);
-    let slot = events.iter().map(|(_, e)| e.slot_id()).max().unwrap_or(0);
-    // The kept completion of a job: its earliest on the kept slot, the first in seq order on a tie.
-    let mut seqs: HashMap<(QProvingJobDataID, i64), u64> = HashMap::new();
-    for (seq, e) in events.iter().filter(|(_, e)| e.slot_id() == slot) {
-        seqs.entry((e.job_id, e.timestamp.unix_micros())).or_insert(*seq);
-    }
-    Ok(jobs
-        .into_iter()
-        .map(|job| (seqs.get(&(job.job_id, job.timestamp.unix_micros())).copied().unwrap_or(0), job))
-        .collect())
-}
 
 /// A checkpoint's calculation: its outcome by the rule and its jobs.
 #[derive(Debug, Clone)]
@@ -280,117 +125,8 @@ pub fn calculate(projections: &Projections, checkpoint_id: u64) -> Result<Calcul
     Ok(Calculation { checkpoint_id, outcome, jobs, fees })
 }
 
-/// One distribution as the rows are built from: seq, worker, circuit type, reward.
-#[derive(Debug, Clone)]
-pub(crate) struct Paid {
-    pub seq: u64,
-    pub worker: String,
-    pub circuit_type: u8,
-    pub reward_amount: u64,
-    pub total_fees_at_checkpoint: u64,
-    pub total_jobs_at_checkpoint: u64,
-    pub timestamp_us: i64,
-}
-
-impl From<&RewardDistribution> for Paid {
-    fn from(d: &RewardDistribution) -> Self {
-        Self {
-            seq: d.seq,
-            worker: d.worker_public_key.clone(),
-            circuit_type: u8::try_from(d.circuit_type).unwrap_or(u8::MAX),
-            reward_amount: d.reward_amount,
-            total_fees_at_checkpoint: d.total_fees_at_checkpoint,
-            total_jobs_at_checkpoint: d.total_jobs_at_checkpoint,
-            timestamp_us: d.timestamp_us,
-        }
-    }
-}
-
-/// The document's distribution rows of a checkpoint, from its per-job distributions: one row per
-/// (worker, circuit type) with `job_count` and `total_rewards`, ordered by worker then circuit
-/// number; `id` is the row's first distribution's seq, `created_at` the settlement time. Real
-/// fields follow: the circuit number, the reward per job, and the checkpoint's fees and jobs.
-pub(crate) fn distribution_rows(checkpoint_id: u64, paid: &[Paid], processed_us: i64) -> Value {
-    let mut groups: BTreeMap<(&str, u8), Vec<&Paid>> = BTreeMap::new();
-    for p in paid {
-        groups.entry((p.worker.as_str(), p.circuit_type)).or_default().push(p);
-    }
-    let created_at = Timestamp::from_unix_micros(processed_us).to_string();
-    Value::Array(
-        groups
-            .into_iter()
-            .map(|((worker, circuit), rows)| {
-                let first = rows.iter().map(|p| p.seq).min().unwrap_or(0);
-                let total = rows.iter().fold(0u64, |sum, p| sum.saturating_add(p.reward_amount));
-                json!({
-                    "id": first,
-                    "checkpoint_id": checkpoint_id,
-                    "worker_public_key": worker,
-                    "circuit_type": super::handlers::circuit_name(u64::from(circuit)),
-                    "job_count": rows.len(),
-                    "total_rewards": total,
-                    "created_at": created_at,
-                    "circuit_type_id": circuit,
-                    "reward_per_job": rows.first().map_or(0, |p| p.reward_amount),
-                    "total_fees_at_checkpoint": rows.first().map_or(0, |p| p.total_fees_at_checkpoint),
-                    "total_jobs_at_checkpoint": rows.first().map_or(0, |p| p.total_jobs_at_checkpoint),
-                })
-            })
-            .collect(),
-    )
-}
-
-/// The stored per-job distributions matching `query`, with their checkpoints, in seq order (read
-/// from fast fields).
-pub(crate) fn stored_paid(
-    projections: &Projections,
-    query: impl Fn(&RewardDistributionFields) -> Box<dyn Query>,
-) -> Result<Vec<(u64, Paid)>> {
-    let Some(reader) = projections.family(Family::RewardDistributions)? else { return Ok(Vec::new()) };
-    let f = RewardDistributionFields::resolve(&reader.index.schema());
-    let mut paid = Vec::new();
-    scan(&reader.searcher(), &*query(&f), |segment, docs| {
-        let fast = segment.fast_fields();
-        let number = |name: &str| fast.u64(name);
-        let (seq, checkpoint, circuit) = (number("seq")?, number("checkpoint_id")?, number("circuit_type")?);
-        let (amount, fees, jobs) =
-            (number("reward_amount")?, number("total_fees_at_checkpoint")?, number("total_jobs_at_checkpoint")?);
-        let time = fast.i64("timestamp_us")?;
-        let workers = text_values(fast.str("worker_public_key")?.as_ref(), docs)?;
-        for (&doc, worker) in docs.iter().zip(workers) {
-            let p = Paid {
-                seq: seq.first(doc).unwrap_or(0),
-                worker: worker.unwrap_or_default(),
-                circuit_type: circuit.first(doc).and_then(|c| u8::try_from(c).ok()).unwrap_or(u8::MAX),
-                reward_amount: amount.first(doc).unwrap_or(0),
-                total_fees_at_checkpoint: fees.first(doc).unwrap_or(0),
-                total_jobs_at_checkpoint: jobs.first(doc).unwrap_or(0),
-                timestamp_us: time.first(doc).unwrap_or(0),
-            };
-            paid.push((checkpoint.first(doc).unwrap_or(0), p));
-        }
-        Ok(())
-    })?;
-    paid.sort_by_key(|(_, p)| p.seq);
-    Ok(paid)
-}
-
-/// The stored distribution rows of a checkpoint, once it is settled (`None` before).
-pub fn stored_rows(projections: &Projections, checkpoint_id: u64) -> Result<Option<(RewardRun, Value)>> {
-    let Some(run) = settlement(projections, checkpoint_id)? else { return Ok(None) };
-    let paid: Vec<Paid> =
-        stored_paid(projections, |f| u64_term(f.checkpoint_id, checkpoint_id))?.into_iter().map(|(_, p)| p).collect();
-    if paid.len() as u64 != run.distributions {
-        // The settlement is written after its rewards in one batch; a reader between two
-        // commits could see part of it.
-        return Ok(None);
-    }
-    let rows = distribution_rows(checkpoint_id, &paid, run.processed_us);
-    Ok(Some((run, rows)))
-}
-
 /// The answer to a new write: its distributions with the seqs the log gave them.
-fn written_rows(request: &RewardsRequest, outcome: &WriteOutcome) -> Value {
+fn written_rows(request: &RewardsRequest, outcome: &WriteOutcome) -> Vec<DistributionRow> {
     let paid: Vec<Paid> = request
         .rewards
         .iter()
@@ -416,13 +152,13 @@ const STORED_WAIT_POLLS: usize = 50;
 /// when it was settled before (never a second distribution), `[]` while it waits (the reason is
 /// in `/admin/checkpoint-processing-status`), as the real endpoint answers `[]` when there is
 /// nothing to pay. `POST /checkpoint/calculate-rewards/{id}` and the background pass.
-pub async fn calculate_and_store(state: Arc<State>, checkpoint_id: u64) -> Result<Value> {
+pub async fn calculate_and_store(state: Arc<State>, checkpoint_id: u64) -> Result<Vec<DistributionRow>> {
     if let Some((_, rows)) = blocking(state.clone(), move |st| stored_rows(&st.projections, checkpoint_id)).await? {
         return Ok(rows);
     }
     let calculation = blocking(state.clone(), move |st| calculate(&st.projections, checkpoint_id)).await?;
     let processed_us = state.clock.now().saturating_mul(1_000_000);
-    let Some(request) = calculation.request(processed_us) else { return Ok(json!([])) };
+    let Some(request) = calculation.request(processed_us) else { return Ok(Vec::new()) };
     let control = state.control.clone().ok_or_else(|| {
         ApiError::Unavailable("rewards cannot be stored: the service has no control endpoint (--control-token)".into())
     })?;
@@ -474,32 +210,11 @@ impl Backlog {
 pub fn backlog(projections: &Projections) -> Result<Backlog> {
     let current = current_checkpoint(projections)?;
     let height = finalized_height(current);
-    let settled: BTreeSet<u64> = match projections.family(Family::RewardRuns)? {
-        Some(reader) => u64_values(&reader.searcher(), &AllQuery, "checkpoint_id")?.into_iter().collect(),
-        None => BTreeSet::new(),
-    };
+    let settled = settled_checkpoints(projections)?;
     let mut backlog =
         Backlog { current, finalized_height: height, last_processed: settled.last().copied(), ..Default::default() };
     let Some(height) = height else { return Ok(backlog) };
-    let mut candidates: BTreeSet<u64> = BTreeSet::new();
-    if let Some(reader) = projections.family(Family::WorkerEvents)? {
-        let f = WorkerEventFields::resolve(&reader.index.schema());
-        let query = conjunction(vec![
-            text_term(f.status, WorkerEventStatus::Completed.as_str()),
-            i64_range(f.checkpoint_id, Some(0), Some(i64::try_from(height).unwrap_or(i64::MAX))),
-        ]);
-        candidates.extend(
-            i64_values(&reader.searcher(), &*query, "checkpoint_id")?.into_iter().filter_map(|v| u64::try_from(v).ok()),
-        );
-    }
-    if let Some(reader) = projections.family(Family::Checkpoints)? {
-        let f = CheckpointFields::resolve(&reader.index.schema());
-        let query = i64_range(f.checkpoint_id, Some(0), Some(i64::try_from(height).unwrap_or(i64::MAX)));
-        candidates.extend(
-            i64_values(&reader.searcher(), &*query, "checkpoint_id")?.into_iter().filter_map(|v| u64::try_from(v).ok()),
-        );
-    }
-    for checkpoint_id in candidates.difference(&settled) {
+    for checkpoint_id in known_up_to(projections, height)?.difference(&settled) {
         let calculation = calculate(projections, *checkpoint_id)?;
         match calculation.waiting_reason() {
             None => backlog.ready.push(*checkpoint_id),
@@ -507,23 +222,6 @@ pub fn backlog(projections: &Projections) -> Result<Backlog> {
         }
     }
     Ok(backlog)
-}
-
-/// The distinct values of an i64 fast field over the matching documents, sorted.
-fn i64_values(searcher: &Searcher, query: &dyn Query, field: &str) -> Result<Vec<i64>> {
-    let addresses = searcher.search(query, &DocSetCollector)?;
-    let mut columns = HashMap::new();
-    let mut values = BTreeSet::new();
-    for address in addresses {
-        let column = match columns.entry(address.segment_ord) {
-            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
-            std::collections::hash_map::Entry::Vacant(entry) => {
-                entry.insert(searcher.segment_reader(address.segment_ord).fast_fields().i64(field)?)
-            }
-        };
-        values.extend(column.first(address.doc_id));
-    }
-    Ok(values.into_iter().collect())
 }
 
 /// One pass of the background reward processing: settles the oldest checkpoints that can be
@@ -545,7 +243,7 @@ pub const MAX_LISTED_PENDING: usize = 100;
 /// exact; `pending_checkpoints` lists the oldest [`MAX_LISTED_PENDING`]), then the real rule's
 /// state: `current_checkpoint`, `finalized_height`, and `waiting` (each waiting checkpoint with
 /// the reason it is not settled).
-pub fn processing_status(projections: &Projections) -> Result<Value> {
+pub fn processing_status(projections: &Projections) -> Result<ProcessingStatus> {
     let backlog = backlog(projections)?;
     let pending = backlog.pending();
     let status = match pending.len() {
@@ -553,26 +251,46 @@ pub fn processing_status(projections: &Projections) -> Result<Value> {
         1 => "1 checkpoint pending".to_owned(),
         n => format!("{n} checkpoints pending"),
     };
-    let waiting: Vec<Value> = backlog
+    let waiting = backlog
         .waiting
         .iter()
         .take(MAX_LISTED_PENDING)
-        .map(|(id, reason)| json!({ "checkpoint_id": id, "reason": reason }))
+        .map(|(id, reason)| WaitingCheckpoint { checkpoint_id: *id, reason: reason.clone() })
         .collect();
-    Ok(json!({
-        "pending_count": pending.len(),
-        "pending_checkpoints": pending.iter().take(MAX_LISTED_PENDING).collect::<Vec<_>>(),
-        "last_processed_checkpoint": backlog.last_processed,
-        "status": status,
-        "current_checkpoint": backlog.current,
-        "finalized_height": backlog.finalized_height,
-        "waiting": waiting,
-    }))
+    Ok(ProcessingStatus {
+        pending_count: pending.len(),
+        pending_checkpoints: pending.iter().take(MAX_LISTED_PENDING).copied().collect(),
+        last_processed_checkpoint: backlog.last_processed,
+        status,
+        current_checkpoint: backlog.current,
+        finalized_height: backlog.finalized_height,
+        waiting,
+    })
+}
+
+/// A pending checkpoint that waits, with the reason.
+#[derive(Debug, Clone, Serialize)]
+pub struct WaitingCheckpoint {
+    pub checkpoint_id: u64,
+    pub reason: String,
+}
+
+/// `GET /admin/checkpoint-processing-status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProcessingStatus {
+    pub pending_count: usize,
+    pub pending_checkpoints: Vec<u64>,
+    pub last_processed_checkpoint: Option<u64>,
+    pub status: String,
+    pub current_checkpoint: Option<u64>,
+    pub finalized_height: Option<u64>,
+    pub waiting: Vec<WaitingCheckpoint>,
 }
 
 #[cfg(test)]
 mod tests {
     use shared::psy_model::reward::RewardSplit;
+    use shared::psy_model::{QProvingJobDataID, Timestamp};
 
     use super::*;
 
@@ -606,17 +324,10 @@ mod tests {
             (1, 334, 99)
         );
         let rows = written_rows(&request, &WriteOutcome { created: true, seqs: vec![5, 6, 7, 8] });
-        let rows = rows.as_array().unwrap();
         assert_eq!(rows.len(), 2);
-        assert_eq!(
-            (rows[0]["worker_public_key"].as_str(), rows[0]["job_count"].as_u64(), rows[0]["total_rewards"].as_u64()),
-            (Some("a"), Some(2), Some(668))
-        );
-        assert_eq!((rows[0]["id"].as_u64(), rows[0]["circuit_type"].as_str()), (Some(5), Some("GUTATwoEndCap")));
-        assert_eq!(
-            (rows[1]["circuit_type"].as_str(), rows[1]["total_rewards"].as_u64()),
-            (Some("GUTARegisterUsers"), Some(334))
-        );
+        assert_eq!((rows[0].worker_public_key.as_str(), rows[0].job_count, rows[0].total_rewards), ("a", 2, 668));
+        assert_eq!((rows[0].id, rows[0].circuit_type), (5, "GUTATwoEndCap"));
+        assert_eq!((rows[1].circuit_type, rows[1].total_rewards), ("GUTARegisterUsers", 334));
     }
 
     #[test]

@@ -27,22 +27,13 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use projection::schema::psy::UserEventFields;
-use projection::schema::Family;
-use serde_json::{json, Value};
-use shared::psy_model::UserEventTxType;
+use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 use warp::ws::{Message, WebSocket};
 
 use crate::error::{ApiError, Result};
-use crate::projections::Projections;
-use crate::query::{conjunction, count, i64_range, text_term};
-use crate::timefmt::rfc3339;
 
-/// The TPS window, in seconds (the real service's).
-pub const TPS_WINDOW_SECS: i64 = 12;
-/// Seconds in a day.
-const DAY_SECS: i64 = 86_400;
+pub use super::read::events::{tps_message, TpsMessage, TPS_WINDOW_SECS};
 
 /// Default longest time a send to one client may take (its close included) before the client
 /// is dropped; a client must also answer the server's ping within it.
@@ -85,53 +76,45 @@ impl Default for WsLimits {
     }
 }
 
-/// The weighted user events timed in `[now − secs, now]` (unix seconds).
-fn weighted_events(projections: &Projections, now: i64, secs: i64) -> Result<u64> {
-    let Some(reader) = projections.family(Family::UserEvents)? else { return Ok(0) };
-    let f = UserEventFields::resolve(&reader.index.schema());
-    let searcher = reader.searcher();
-    let window =
-        || i64_range(f.timestamp_us, Some((now - secs).saturating_mul(1_000_000)), Some(now.saturating_mul(1_000_000)));
-    let mut total = 0;
-    for tx_type in UserEventTxType::ALL {
-        if tx_type.tps_weight() == 0 {
-            continue;
-        }
-        let query = conjunction(vec![text_term(f.tx_type, tx_type.as_str()), window()]);
-        total += count(&searcher, &*query)? * tx_type.tps_weight();
-    }
-    Ok(total)
+/// The real service's wrapped form of a message.
+#[derive(Debug, Clone, Serialize)]
+pub struct Wrapped<'a> {
+    /// Always `TpsUpdate`, the spelling the real example client expects.
+    pub event_type: &'static str,
+    /// The figures.
+    pub data: WrappedData<'a>,
+    /// The message's time.
+    pub timestamp: &'a str,
 }
 
-/// The flat TPS message at `now` (unix seconds): the document's fields, then the real
-/// `transaction_count` and `time_window_seconds`.
-pub fn tps_message(projections: &Projections, now: i64) -> Result<Value> {
-    let transactions = weighted_events(projections, now, TPS_WINDOW_SECS)?;
-    let day = weighted_events(projections, now, DAY_SECS)?;
-    let block_height = super::rewards::highest_checkpoint(projections)?.unwrap_or(0);
-    Ok(json!({
-        "timestamp": rfc3339(now),
-        "tps": transactions as f64 / TPS_WINDOW_SECS as f64,
-        "block_height": block_height,
-        "total_transactions_24h": day,
-        "transaction_count": transactions,
-        "time_window_seconds": TPS_WINDOW_SECS,
-    }))
+/// The figures of a [`Wrapped`] message.
+#[derive(Debug, Clone, Serialize)]
+pub struct WrappedData<'a> {
+    pub tps: f64,
+    pub transaction_count: u64,
+    pub time_window_seconds: i64,
+    pub block_height: i64,
+    pub timestamp: &'a str,
 }
 
 /// The real service's wrapped form of a flat message.
-pub fn wrapped(flat: &Value) -> Value {
-    json!({
-        "event_type": "TpsUpdate",
-        "data": {
-            "tps": flat["tps"],
-            "transaction_count": flat["transaction_count"],
-            "time_window_seconds": flat["time_window_seconds"],
-            "block_height": flat["block_height"],
-            "timestamp": flat["timestamp"],
+pub fn wrapped(flat: &TpsMessage) -> Wrapped<'_> {
+    Wrapped {
+        event_type: "TpsUpdate",
+        data: WrappedData {
+            tps: flat.tps,
+            transaction_count: flat.transaction_count,
+            time_window_seconds: flat.time_window_seconds,
+            block_height: flat.block_height,
+            timestamp: &flat.timestamp,
         },
-        "timestamp": flat["timestamp"],
-    })
+        timestamp: &flat.timestamp,
+    }
+}
+
+/// A message as JSON text (object keys sorted, as every answer).
+fn text<T: Serialize>(message: &T) -> Arc<str> {
+    serde_json::to_value(message).map(|value| value.to_string()).unwrap_or_else(|_| "{}".into()).into()
 }
 
 /// Which form of the message a client gets.
@@ -227,11 +210,10 @@ impl TpsHub {
         self.limits
     }
 
-    /// Sends a flat message ([`tps_message`]) to every client, each in its form (and to
+    /// Sends a flat message ([`tps_message`], as JSON) to every client, each in its form (and to
     /// clients that connect later, first).
-    pub fn publish(&self, message: &Value) {
-        let frames =
-            Arc::new(Frames { flat: message.to_string().into(), wrapped: wrapped(message).to_string().into() });
+    pub fn publish(&self, message: &TpsMessage) {
+        let frames = Arc::new(Frames { flat: text(message), wrapped: text(&wrapped(message)) });
         *self.latest.write().unwrap_or_else(|p| p.into_inner()) = Some(frames.clone());
         let _ = self.sender.send(frames);
     }
