@@ -6,11 +6,14 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{finish, indexer, projected, read_log};
+use common::{finish, indexer, read_log};
 use fixtures::node::Faults;
-use fixtures::testing::{expected_dfpn, ground_truth, produce_slots, start_node};
 use indexer::log::EventLog;
 use rand::{Rng, SeedableRng};
+use test_support::dfpn::expected_dfpn;
+use test_support::node::{ground_truth, produce_slots, start_node};
+use test_support::projected::projected;
+use test_support::wait::until;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_during_backfill_and_replay_loses_and_duplicates_nothing() {
@@ -124,11 +127,9 @@ async fn run_follows_live_refuses_a_second_process_and_stops_cleanly_on_sigterm(
     .spawn()
     .unwrap();
     // Running once its metrics endpoint answers (it holds the data directory from before that).
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while reqwest::get(format!("http://{metrics_bind}/health")).await.is_err() {
-        assert!(tokio::time::Instant::now() < deadline, "indexer run never served /health");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let health = format!("http://{metrics_bind}/health");
+    let served = until(Duration::from_secs(20), || async { reqwest::get(&health).await.is_ok() }, |ok| *ok).await;
+    assert!(served, "indexer run never served /health");
 
     let status = finish(indexer(&node, dir.path(), &["status"]).spawn().unwrap()).await;
     assert_eq!(status.status.code(), Some(1));
@@ -150,18 +151,14 @@ async fn run_follows_live_refuses_a_second_process_and_stops_cleanly_on_sigterm(
             .unwrap_or(-1.0)
     };
     // Polled until everything produced is appended and projected.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let scraped = loop {
-        let scraped = reqwest::get(format!("http://{metrics_bind}/metrics")).await.unwrap().text().await.unwrap();
-        let log_seq = counter(&scraped, "indexer_log_seq");
-        if counter(&scraped, "indexer_events_appended_total") >= truth_events
-            && counter(&scraped, "indexer_projection_seq") >= log_seq
-        {
-            break scraped;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "never caught up: {scraped}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    let caught_up = |scraped: &String| {
+        counter(scraped, "indexer_events_appended_total") >= truth_events
+            && counter(scraped, "indexer_projection_seq") >= counter(scraped, "indexer_log_seq")
     };
+    let scrape =
+        || async { reqwest::get(format!("http://{metrics_bind}/metrics")).await.unwrap().text().await.unwrap() };
+    let scraped = until(Duration::from_secs(30), scrape, caught_up).await;
+    assert!(caught_up(&scraped), "never caught up: {scraped}");
     assert!(counter(&scraped, "indexer_log_seq") > 0.0);
     // The fixture chain logs payloads of other programs' events: counted by reason.
     assert!(counter(&scraped, "indexer_decode_failures_total{reason=\"unknown_discriminator\"}") > 0.0, "{scraped}");

@@ -9,13 +9,17 @@ mod common;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use common::{assert_dfpn, assert_psy, context_with, live_config, project, projected, projected_psy, read_log};
+use common::{context_with, live_config, project, read_log};
 use fixtures::node::faults::{hits, V0_LOOKUP_TABLE};
 use fixtures::node::{Faults, NodeHandle};
-use fixtures::testing::{expected_dfpn, expected_psy, ground_truth, produce_slots, start_node};
 use indexer::backfill::{BackfillFrom, Context};
 use indexer::live;
 use shared::ProgramKind;
+use test_support::dfpn::expected_dfpn;
+use test_support::node::{ground_truth, produce_slots, start_node};
+use test_support::projected::{assert_dfpn, assert_psy, projected, projected_psy};
+use test_support::psy::expected_psy;
+use test_support::wait::{holds_within, until};
 
 /// The bound the tests' indexer reads answers within; oversized answers exceed it.
 const ANSWER_LIMIT: usize = 1 << 20;
@@ -53,11 +57,8 @@ fn v0_served(node: &NodeHandle) -> usize {
 /// Retries the set-aside transactions until none is left (the lagging window has passed), or
 /// fails after `within`.
 async fn drain_set_aside(context: &Context, within: Duration) {
-    let deadline = tokio::time::Instant::now() + within;
-    while context.retry_set_aside().await.unwrap() > 0 {
-        assert!(tokio::time::Instant::now() < deadline, "set-aside transactions never came");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let left = until(within, || async { context.retry_set_aside().await.unwrap() }, |left| *left == 0).await;
+    assert_eq!(left, 0, "set-aside transactions never came");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,24 +111,19 @@ async fn live_following_a_lagging_hostile_node_loses_and_retracts_nothing() {
     produce_slots(&node, 40).await;
 
     let truth = ground_truth(&node, None);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
-    loop {
-        let log = read_log(&context.log);
-        let settled = log.lines == truth
+    let settled = holds_within(Duration::from_secs(40), || {
+        read_log(&context.log).lines == truth
             && context.log.set_aside_list().unwrap().is_empty()
-            && context.log.pending(node.node.tip().saturating_sub(32)).unwrap().is_empty();
-        if settled {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{} lines logged, {} in the truth, {} set aside",
-            log.lines.len(),
-            truth.len(),
-            context.log.set_aside_list().unwrap().len()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+            && context.log.pending(node.node.tip().saturating_sub(32)).unwrap().is_empty()
+    })
+    .await;
+    assert!(
+        settled,
+        "{} lines logged, {} in the truth, {} set aside",
+        read_log(&context.log).lines.len(),
+        truth.len(),
+        context.log.set_aside_list().unwrap().len()
+    );
     stop.send(true).unwrap();
     live.await.unwrap().unwrap();
 

@@ -8,15 +8,19 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{assert_dfpn, assert_psy, context, live_config, project, projected, projected_psy, read_log};
+use common::{context, live_config, project, read_log};
 use fixtures::generator::ChainConfig;
 use fixtures::node::Faults;
-use fixtures::testing::{expected_dfpn, expected_psy, ground_truth, produce_slots, start_node, start_node_with};
 use indexer::backfill::BackfillFrom;
 use indexer::live;
 use indexer::log::LogRecord;
 use indexer::projector::{self, Projector};
 use shared::{ProgramKind, ProgramSet};
+use test_support::dfpn::expected_dfpn;
+use test_support::node::{ground_truth, produce_slots, start_node, start_node_with};
+use test_support::projected::{assert_dfpn, assert_psy, projected, projected_psy};
+use test_support::psy::expected_psy;
+use test_support::wait::{holds_within, until};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backfill_from_genesis_stores_the_ground_truth_exactly_once() {
@@ -126,17 +130,14 @@ async fn live_following_loses_and_duplicates_nothing_through_faults() {
     produce_slots(&node, 40).await;
 
     let truth = ground_truth(&node, None);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let log = read_log(&context.log);
-        let settled = log.lines == truth && context.log.pending(node.node.tip().saturating_sub(32)).unwrap().is_empty();
-        if settled || tokio::time::Instant::now() > deadline {
-            assert_eq!(log.lines.len(), truth.len(), "event count");
-            assert_eq!(log.lines, truth);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    holds_within(Duration::from_secs(30), || {
+        read_log(&context.log).lines == truth
+            && context.log.pending(node.node.tip().saturating_sub(32)).unwrap().is_empty()
+    })
+    .await;
+    let log = read_log(&context.log);
+    assert_eq!(log.lines.len(), truth.len(), "event count");
+    assert_eq!(log.lines, truth);
     let metrics = &context.metrics;
     assert!(metrics.reconnects.get() >= 3, "reconnected after each drop");
     assert!(metrics.duplicates_skipped.get() > 0, "duplicates arrived and were skipped");
@@ -163,21 +164,15 @@ async fn same_slot_updates_fold_in_block_order_live_and_backfilled() {
     let config = live_config(&node, Duration::from_secs(600));
     let live = tokio::spawn(live::run(live_context.clone(), config, shutdown));
     let history = ground_truth(&node, None);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while read_log(&live_context.log).lines != history {
-        assert!(tokio::time::Instant::now() < deadline, "the live source closes the gap to the history");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let caught_up = holds_within(Duration::from_secs(30), || read_log(&live_context.log).lines == history).await;
+    assert!(caught_up, "the live source closes the gap to the history");
     node.node.set_faults(Faults { reverse_notifications_in_slot: true, ..Faults::default() });
     produce_slots(&node, 30).await;
     let truth = ground_truth(&node, None);
     let decided = decided_by_block_order(&node.node.ground_truth(None));
     assert!(decided >= 1, "fields whose final value block order decides: {decided}");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while read_log(&live_context.log).lines != truth {
-        assert!(tokio::time::Instant::now() < deadline, "the live log reaches the ground truth");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let reached = holds_within(Duration::from_secs(30), || read_log(&live_context.log).lines == truth).await;
+    assert!(reached, "the live log reaches the ground truth");
     stop.send(true).unwrap();
     live.await.unwrap().unwrap();
     assert_eq!(live_context.metrics.positions_unknown.get(), 0);
@@ -285,20 +280,20 @@ async fn slot_lag_shows_a_stream_that_stopped_notifying_and_recovers_with_it() {
     let config = live_config(&node, Duration::from_millis(300));
     let live = tokio::spawn(live::run(context.clone(), config, shutdown));
     let wait_for = |what: &'static str, condition: Box<dyn Fn() -> bool + Send>| async move {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        while !condition() {
-            assert!(tokio::time::Instant::now() < deadline, "{what}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        assert!(holds_within(Duration::from_secs(20), condition).await, "{what}");
     };
     // Slots until the subscriptions are up and notify (a slot without our programs notifies
     // nothing, so the newest notified slot is within a few of the tip).
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while context.metrics.newest_notified_slot.get() == 0 {
-        assert!(tokio::time::Instant::now() < deadline, "notifications arrive");
-        produce_slots(&node, 1).await;
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let notified = until(
+        Duration::from_secs(20),
+        || async {
+            produce_slots(&node, 1).await;
+            context.metrics.newest_notified_slot.get()
+        },
+        |slot| *slot > 0,
+    )
+    .await;
+    assert!(notified > 0, "notifications arrive");
 
     node.node.set_faults(Faults { drop_notification_every: 1, ..Faults::default() });
     produce_slots(&node, 30).await;

@@ -13,11 +13,13 @@ use std::process::{Child, Command};
 use std::time::Duration;
 
 use common::nats::{last_seq, projection_seq, records, replicas_and_leader, NatsCluster, NatsServer};
-use common::{assert_dfpn, assert_psy, finish, free_addr, indexer, projected, projected_psy};
+use common::{finish, free_addr, indexer};
 use fixtures::node::{Faults, NodeHandle};
-use fixtures::testing::{expected_dfpn, produce_slots, start_node};
 use indexer::log::EventLog;
 use rand::{Rng, SeedableRng};
+use test_support::dfpn::expected_dfpn;
+use test_support::node::{produce_slots, start_node};
+use test_support::projected::{assert_dfpn, assert_psy, projected, projected_psy};
 
 const STREAM: &str = "TEST_LOG";
 
@@ -43,7 +45,7 @@ fn run(node: &NodeHandle, dir: &Path, url: &str, extra: &[&str]) -> Child {
 /// on a log of `backfilled` events) appended every event of the chain.
 async fn produce_and_ingest(node: &NodeHandle, metrics: &str, backfilled: u64, slots: u32) {
     produce_slots(node, slots).await;
-    let live = fixtures::testing::ground_truth(node, None).len() as i64 - backfilled as i64;
+    let live = test_support::node::ground_truth(node, None).len() as i64 - backfilled as i64;
     wait_for("the indexer appends the live events", 120, async || {
         gauge(metrics, "indexer_events_appended_total").await >= live
     })
@@ -137,10 +139,14 @@ async fn the_log_is_published_record_for_record_and_a_sigkill_mid_publish_loses_
         interrupted += usize::from(last_seq(&nats.url, STREAM).await < backfilled);
     }
     assert!(interrupted >= 1, "at least one SIGKILL landed mid-publish");
-    let child = run(&node, dir.path(), &nats.url, &[]);
+    let metrics = free_addr();
+    let child = run_with(&node, dir.path(), &nats.url, &metrics, &[]);
     produce_slots(&node, 20).await;
     wait_for("the stream holds the backfilled log", 120, async || last_seq(&nats.url, STREAM).await >= backfilled)
         .await;
+    // The stream held it before this run started: stopped only once the run serves its metrics
+    // (its signal handling is installed by then).
+    wait_for("the indexer runs", 120, async || gauge(&metrics, "indexer_log_seq").await >= 0).await;
     terminate(child).await;
     let log = EventLog::open(&dir.path().join("log"), 8 << 20).unwrap();
     assert!(log.last_seq() >= backfilled);
@@ -181,14 +187,11 @@ async fn replicas_started_late_catch_up_resume_after_a_sigkill_and_project_what_
     let subject = format!("{STREAM}.control.users");
     let mut headers = async_nats::HeaderMap::new();
     headers.insert(shared::control::TOKEN_HEADER, "secret");
-    let answer = loop {
-        let sent = client.request_with_headers(subject.clone(), headers.clone(), registration.to_string().into()).await;
-        match sent {
-            Ok(answer) => break serde_json::from_slice::<serde_json::Value>(&answer.payload).unwrap(),
-            // No responders until the indexer's subscription is up.
-            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    };
+    // No responders until the indexer's subscription is up: asked again until it answers.
+    let ask = || client.request_with_headers(subject.clone(), headers.clone(), registration.to_string().into());
+    let sent = test_support::wait::until(Duration::from_secs(60), ask, Result::is_ok).await;
+    let answer =
+        serde_json::from_slice::<serde_json::Value>(&sent.expect("the control subject answers").payload).unwrap();
     assert_eq!(answer["status"], 201, "{answer}");
     let unauthorized = client.request(subject.clone(), registration.to_string().into()).await.unwrap();
     assert_eq!(serde_json::from_slice::<serde_json::Value>(&unauthorized.payload).unwrap()["status"], 401);

@@ -3,12 +3,15 @@
 
 mod common;
 
-use common::{context, projected, projected_psy};
+use common::context;
 use fixtures::node::Faults;
-use fixtures::testing::{expected_dfpn, expected_psy, start_node};
 use indexer::backfill::BackfillFrom;
 use indexer::projector::{self, Projector};
 use shared::ProgramKind;
+use test_support::dfpn::expected_dfpn;
+use test_support::node::start_node;
+use test_support::projected::{projected, projected_psy};
+use test_support::psy::expected_psy;
 
 async fn backfilled(
     seed: u64,
@@ -91,7 +94,11 @@ async fn a_retraction_rebuilds_what_it_touched_alone_and_a_transaction_that_reap
     projector.commit().unwrap();
     let without: Vec<&str> = truth.lines().filter(|line| transaction_of(line).0 != signature).collect();
     assert_ne!(expected_dfpn(without.iter().copied()), expected_dfpn(truth.lines()), "the retraction shows");
-    common::assert_same("models", &projected(&projections).models, &expected_dfpn(without.iter().copied()).models);
+    test_support::projected::assert_same(
+        "models",
+        &projected(&projections).models,
+        &expected_dfpn(without.iter().copied()).models,
+    );
     assert_eq!(projected(&projections), expected_dfpn(without.iter().copied()));
     assert!(
         projector.rebuild_reads > 1 && projector.rebuild_reads < context.log.last_seq() / 20,
@@ -160,7 +167,7 @@ async fn telemetry_readings_are_logged_and_projected_one_document_per_sample() {
     assert!(first.num_transactions > 0 && first.sample_period_secs == 60);
     let again = indexer::telemetry::poll_once(&context).await.unwrap();
     assert_eq!(again.sample_slot, first.sample_slot, "no new slot, same sample");
-    fixtures::testing::produce_slots(&node, 160).await;
+    test_support::node::produce_slots(&node, 160).await;
     let later = indexer::telemetry::poll_once(&context).await.unwrap();
     assert_eq!(later.block_height, node.node.tip());
     assert!(later.sample_slot > first.sample_slot);
@@ -265,8 +272,8 @@ fn an_update_waits_for_its_creation_across_a_restart_and_is_dropped_past_the_hor
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chain_and_telemetry_feeds_fold_alike_and_replay_reproduces_them() {
     use fixtures::generator::psy_real::{RealFeedConfig, RealFeedGenerator, TelemetryPost};
-    use fixtures::testing::{expected_psy_with, telemetry_events};
     use shared::control::TelemetryRequest;
+    use test_support::psy::{expected_psy_with, telemetry_events};
 
     let (node, dir, context) = backfilled(33, 3_000).await;
     // A second deployment feeds its nodes' posts over HTTP (the control endpoint's write), some
@@ -303,8 +310,8 @@ async fn chain_and_telemetry_feeds_fold_alike_and_replay_reproduces_them() {
         projector.commit().unwrap();
     }
     projector.finish().unwrap();
-    common::assert_psy(&projected_psy(&projections), &expected);
+    test_support::projected::assert_psy(&projected_psy(&projections), &expected);
     projector::replay(&context.log, &projections, &shared::ProgramSet::defaults()).unwrap();
-    common::assert_psy(&projected_psy(&projections), &expected);
+    test_support::projected::assert_psy(&projected_psy(&projections), &expected);
     node.stop().await;
 }

@@ -1,16 +1,15 @@
 //! Regression tests of issue 15 (the query service as a public API: abuse, slow clients and bad
 //! input), one per item, each against the real service on loopback.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::service::{bare, bare_in, client, closed_within, metric, metric_until, raw, write_family};
 use futures::{SinkExt, StreamExt};
 use projection::schema::Family;
 use query_api::psy::tps::WsLimits;
 use query_api::ratelimit::{Limits, ProxyTrust};
 use serde_json::{json, Value};
+use test_support::service::{bare, bare_in, client, closed_within, metric, metric_until, raw, write_family};
+use test_support::stack::Stack;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -161,7 +160,7 @@ async fn issue15_3_websocket_clients_are_capped_bounded_and_dropped_when_they_st
 /// Item 4: queries tantivy parses but cannot run answer 400 with the DFPN body, never 500.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue15_4_every_search_a_user_can_write_answers_200_or_400() {
-    let w = common::world(common::generous(), None).await;
+    let w = Stack::start().await;
     let queries = [
         "storage_uri:*",
         "name:*",
@@ -275,10 +274,12 @@ async fn issue15_6_slow_clients_are_timed_out_capped_and_not_waited_for() {
 /// its work starts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue15_7_blocking_work_in_flight_is_bounded() {
-    let w = common::world_tuned(common::generous(), None, common::test_intervals(), |c| {
-        c.work = query_api::work::WorkLimits { max_in_flight: 1, max_queued: 0 };
-    })
-    .await;
+    let w = Stack::builder()
+        .query(|c| {
+            c.work = query_api::work::WorkLimits { max_in_flight: 1, max_queued: 0 };
+        })
+        .start()
+        .await;
     let http = client();
     let answers = futures::future::join_all((1..=24).map(|n| {
         let url = format!("{}/worker_events_aggregations?bucket=2min&limit={}", w.psy, 900 + n);

@@ -3,12 +3,9 @@
 //! with more than 65,000 workers pays every one of them. A binary of its own: the proxy test
 //! sets `HTTP_PROXY` for the process.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::service::{bare_in, client, write_family};
 use projection::schema::psy::{Checkpoint, CheckpointFields, WorkerEvent, WorkerEventFields};
 use projection::schema::Family;
 use query_api::auth::{unix_now, Auth};
@@ -16,6 +13,7 @@ use query_api::control::ControlConfig;
 use serde_json::Value;
 use shared::control::{RewardsRequest, WriteOutcome};
 use shared::psy_model::{QProvingJobDataID, WorkerEventSource, WorkerEventStatus};
+use test_support::service::{bare_in, client, write_family};
 use warp::Filter;
 
 const SECRET: &str = "abuse-writes-secret";

@@ -1,12 +1,11 @@
 //! The DFPN surface end to end: fixture chain → indexer (backfill + projector) → query-api, all
 //! on loopback. Every answer is compared with what the test computes from the ground truth.
 
-mod common;
-
-use common::{generous, world};
-use fixtures::testing::DfpnFamily::{Models, Requests, Workers};
 use query_api::ratelimit::Limits;
 use serde_json::{json, Value};
+use test_support::dfpn::DfpnFamily::{Models, Requests, Workers};
+use test_support::stack::{generous, Stack};
+use test_support::wait::until;
 
 fn ids(values: &Value) -> Vec<String> {
     values.as_array().unwrap().iter().map(|v| v["id"].as_str().unwrap().to_owned()).collect()
@@ -14,7 +13,7 @@ fn ids(values: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_endpoint_and_filter_matches_the_ground_truth() {
-    let w = world(generous(), None).await;
+    let w = Stack::start().await;
     let e = &w.expected;
 
     let health = w.ok("/health").await;
@@ -156,7 +155,7 @@ async fn every_endpoint_and_filter_matches_the_ground_truth() {
 }
 
 /// The ids of a search's answer, sorted.
-async fn found(w: &common::World, path: &str) -> Vec<String> {
+async fn found(w: &Stack, path: &str) -> Vec<String> {
     let mut found = ids(&w.ok(path).await);
     found.sort();
     found
@@ -164,7 +163,7 @@ async fn found(w: &common::World, path: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_finds_what_users_paste() {
-    let w = world(generous(), None).await;
+    let w = Stack::start().await;
     let e = &w.expected;
     let encode =
         |q: &str| q.replace('%', "%25").replace('&', "%26").replace('+', "%2B").replace('#', "%23").replace(' ', "%20");
@@ -241,7 +240,7 @@ async fn search_finds_what_users_paste() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_the_documented_error_body() {
-    let w = world(generous(), None).await;
+    let w = Stack::start().await;
     let cases = [
         ("/requests?status=Bogus", 400, "`status`: invalid RequestStatus value \"Bogus\"; expected one of: Created, Committed, Revealed, Finalized, Cancelled, Expired, Disputed (or the on-chain Open, CommitClosed, Finalized, Expired, Cancelled, Disputed)"),
         ("/requests?limit=-1", 400, "`limit` must be a non-negative integer, got \"-1\""),
@@ -279,7 +278,7 @@ async fn bad_input_gets_the_documented_error_body() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_101st_anonymous_request_is_refused_with_headers_and_tokens_get_the_higher_tier() {
     let limits = Limits { anonymous: 100, authenticated: 1_000, window: std::time::Duration::from_secs(3_600) };
-    let w = world(limits, Some("test-secret")).await;
+    let w = Stack::builder().limits(limits).jwt_secret("test-secret").start().await;
     for n in 1..=100u64 {
         let response = w.client.get(format!("{}/health", w.base)).send().await.unwrap();
         assert_eq!(response.status(), 200);
@@ -332,40 +331,31 @@ async fn starts_before_the_projections_exist_and_follows_the_indexers_commits() 
     assert_eq!(get("/requests").await, (200, json!([])));
     assert_eq!(get("/requests/unknown").await.0, 404);
 
-    let node = fixtures::testing::start_node(52, 600, fixtures::node::Faults::default()).await;
-    let context = common::backfilled(&node, &dir.path().join("log")).await;
+    let node = test_support::node::start_node(52, 600, fixtures::node::Faults::default()).await;
+    let context = test_support::stack::backfilled(&node, &dir.path().join("log")).await;
     let mut projector =
         indexer::projector::Projector::open(&dir.path().join("projections"), &shared::ProgramSet::defaults()).unwrap();
     projector.catch_up(&context.log, usize::MAX).unwrap();
     projector.commit().unwrap();
-    let expected = fixtures::testing::expected_dfpn(node.node.ground_truth(None).lines());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let (_, health) = get("/health").await;
-        if health["request_count"] == expected.requests.len() {
-            assert_eq!(health["worker_count"], expected.workers.len());
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "the service never saw the indexer's commit: {health}");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    fixtures::testing::produce_slots(&node, 120).await;
+    let expected = test_support::dfpn::expected_dfpn(node.node.ground_truth(None).lines());
+    let within = std::time::Duration::from_secs(10);
+    let (_, health) = until(within, || get("/health"), |(_, h)| h["request_count"] == expected.requests.len()).await;
+    assert_eq!(
+        health["request_count"],
+        expected.requests.len(),
+        "the service never saw the indexer's commit: {health}"
+    );
+    assert_eq!(health["worker_count"], expected.workers.len());
+    test_support::node::produce_slots(&node, 120).await;
     for program in shared::ProgramKind::ALL {
         context.backfill(program, indexer::backfill::BackfillFrom::Cursor).await.unwrap();
     }
     projector.catch_up(&context.log, usize::MAX).unwrap();
     projector.commit().unwrap();
-    let grown = fixtures::testing::expected_dfpn(node.node.ground_truth(None).lines());
+    let grown = test_support::dfpn::expected_dfpn(node.node.ground_truth(None).lines());
     assert!(grown.requests.len() > expected.requests.len());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let (_, health) = get("/health").await;
-        if health["request_count"] == grown.requests.len() {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "the open reader never reloaded: {health}");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let (_, health) = until(within, || get("/health"), |(_, h)| h["request_count"] == grown.requests.len()).await;
+    assert_eq!(health["request_count"], grown.requests.len(), "the open reader never reloaded: {health}");
     projector.finish().unwrap();
     node.stop().await;
     api.stop().await;
@@ -375,9 +365,9 @@ async fn starts_before_the_projections_exist_and_follows_the_indexers_commits() 
 /// by `indexer replay` (one pass) answer every DFPN endpoint identically, searches included.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_endpoint_answers_the_same_after_replay_searches_included() {
-    let node = fixtures::testing::start_node(53, 3_000, fixtures::node::Faults::default()).await;
+    let node = test_support::node::start_node(53, 3_000, fixtures::node::Faults::default()).await;
     let live = tempfile::tempdir().unwrap();
-    let context = common::backfilled(&node, &live.path().join("log")).await;
+    let context = test_support::stack::backfilled(&node, &live.path().join("log")).await;
     let programs = shared::ProgramSet::defaults();
     let mut projector = indexer::projector::Projector::open(&live.path().join("projections"), &programs).unwrap();
     while projector.catch_up(&context.log, 150).unwrap() > 0 {
@@ -387,7 +377,7 @@ async fn every_endpoint_answers_the_same_after_replay_searches_included() {
     let replayed = tempfile::tempdir().unwrap();
     indexer::projector::replay(&context.log, &replayed.path().join("projections"), &programs).unwrap();
     let truth = node.node.ground_truth(None);
-    let expected = fixtures::testing::expected_dfpn(truth.lines());
+    let expected = test_support::dfpn::expected_dfpn(truth.lines());
     node.stop().await;
 
     let serve = |dir: std::path::PathBuf| async move {
@@ -447,7 +437,7 @@ async fn every_endpoint_answers_the_same_after_replay_searches_included() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_limits_are_capped_at_1000_over_more_rows_than_that() {
-    let w = common::world_of(26_000, generous(), None, common::test_intervals(), |_| {}).await;
+    let w = Stack::builder().events(26_000).start().await;
     let all_requests = w.newest_first(Requests, |_, _| true);
     assert!(all_requests.len() > 1_000, "the chain holds {} requests, more than the cap", all_requests.len());
     for path in ["/requests?limit=5000", "/requests?limit=1001"] {

@@ -1,19 +1,17 @@
 //! The Psy read endpoints end to end, field by field against the truth model
-//! (`common::psy_model`): a fixture chain's Psy records plus telemetry records posted here — a
+//! (`test_support::psy`): a fixture chain's Psy records plus telemetry records posted here — a
 //! history spanning 46 days before the service's fixed clock (so 24-hour windows, `hours=`,
 //! and week and month buckets each exclude part of it) and a checkpoint paying more than 100
 //! workers (the leaderboard's cap). Each real spelling of each filter is checked to answer what
 //! the document's spelling answers; every answer has its OpenAPI schema's fields; after
 //! `indexer replay` every read answers as before.
 
-mod common;
-
-use common::psy_model::{chain_events, time, wire, without_ids, Truth, DAY, HOUR, W};
-use common::{generous, world, World};
 use fixtures::generator::psy_real::TelemetryPost;
 use query_api::auth::{unix_now, Auth};
 use serde_json::{json, Value};
 use shared::psy::PsyEvent;
+use test_support::psy::{chain_events, time, wire, without_ids, Psy, DAY, HOUR, W};
+use test_support::stack::Stack;
 
 const SECRET: &str = "psy-read-secret";
 /// Realms of the posted history (the chain's are multiples of 16384 below this).
@@ -118,7 +116,7 @@ fn paid_checkpoint(now: i64) -> Vec<Value> {
 }
 
 /// Posts a telemetry body and returns the records it is stored as.
-async fn post(w: &World, route: &str, body: Value) -> Vec<PsyEvent> {
+async fn post(w: &Stack, route: &str, body: Value) -> Vec<PsyEvent> {
     let token = bearer();
     let (status, answer) = w.psy_post(route, &body, Some(&token)).await;
     assert_eq!(status, 200, "{route}: {answer}");
@@ -126,12 +124,12 @@ async fn post(w: &World, route: &str, body: Value) -> Vec<PsyEvent> {
         "/telemetry/events" => TelemetryPost::Events(serde_json::from_value(body).unwrap()),
         _ => TelemetryPost::Leaves(serde_json::from_value(body).unwrap()),
     };
-    fixtures::testing::telemetry_events(&post)
+    test_support::psy::telemetry_events(&post)
 }
 
 /// The world with the history and the paid checkpoint posted and rewarded, and the truth.
-async fn fed_world() -> (World, Truth, i64) {
-    let w = world(generous(), Some(SECRET)).await;
+async fn fed_world() -> (Stack, Psy, i64) {
+    let w = Stack::builder().jwt_secret(SECRET).start().await;
     let mut events = chain_events(w.truth_lines.iter().map(String::as_str));
     let (workers, users) = history(w.now);
     for chunk in workers.chunks(100) {
@@ -143,7 +141,7 @@ async fn fed_world() -> (World, Truth, i64) {
     let leaves = json!({"leaves": [{"checkpoint_id": PAID, "fees_collected": FEES, "user_ops_processed": 7,
         "total_transactions": 9, "slots_modified": 3, "timestamp": leaf_time}], "timestamp": leaf_time});
     events.extend(post(&w, "/telemetry/checkpoint/leaves", leaves).await);
-    let truth = Truth::fold(&events);
+    let truth = Psy::folded(events);
     let total = truth.worker.len() as u64;
     let (_, buckets) = w
         .psy_until("/worker_events_aggregations?bucket=all_time", |_, b| b[0]["total_events"].as_u64() == Some(total))
@@ -203,7 +201,7 @@ fn shaped(name: &str, answer: &Value) {
 }
 
 /// Every read answer has its OpenAPI schema's fields.
-async fn check_shapes(w: &World) {
+async fn check_shapes(w: &Stack) {
     let realm = format!("/stats/realms/{REALM}");
     let worker = format!("/stats/workers/{}", history_key(1));
     let cases = [
@@ -234,7 +232,7 @@ async fn check_shapes(w: &World) {
     }
 }
 
-async fn page(w: &World, path: &str) -> Vec<Value> {
+async fn page(w: &Stack, path: &str) -> Vec<Value> {
     let (status, body) = w.psy_get(path).await;
     assert_eq!(status, 200, "{path}: {body}");
     without_ids(&body)
@@ -312,7 +310,7 @@ async fn every_read_endpoint_matches_the_truth_in_either_spelling() {
     // /user_events in both spellings, string user ids.
     let all_users = truth.user_events(|_| true, false);
     assert_eq!(page(&w, "/user_events?limit=1000").await, first_1000(all_users));
-    type UserCase = (Vec<&'static str>, Box<dyn Fn(&common::psy_model::U) -> bool>);
+    type UserCase = (Vec<&'static str>, Box<dyn Fn(&test_support::psy::U) -> bool>);
     let user_cases: Vec<UserCase> = vec![
         (vec!["tx_type=RegisterUser", "tx_type=REGISTER_USER"], Box::new(|u| u.tx_type == "REGISTER_USER")),
         (vec!["tx_type=DeployContract", "tx_type=DEPLOY_CONTRACT"], Box::new(|u| u.tx_type == "DEPLOY_CONTRACT")),
@@ -422,7 +420,7 @@ async fn every_read_endpoint_matches_the_truth_in_either_spelling() {
 }
 
 /// After `indexer replay` of the log into fresh projections, every read answers as before.
-async fn check_replay(w: &mut World) {
+async fn check_replay(w: &mut Stack) {
     let paths = [
         "/worker_events?limit=1000".to_owned(),
         "/worker_events?limit=1000&order=asc&offset=500".into(),
@@ -446,7 +444,7 @@ async fn check_replay(w: &mut World) {
 
 /// A registration read back by `/user_info` (any spelling of its key) and as its
 /// `REGISTER_USER` user event.
-async fn check_user_info(w: &World, now: i64) {
+async fn check_user_info(w: &Stack, now: i64) {
     use ed25519_dalek::Signer;
     let key = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
     let public = key.verifying_key().to_bytes();
@@ -476,7 +474,7 @@ async fn check_user_info(w: &World, now: i64) {
 
 /// The leaderboard (its cap reached) and the paid workers' statistics over the paid checkpoint
 /// (the per-worker reward reads are checked with the checkpoint reads, in `psy_writes.rs`).
-async fn check_rewards(w: &World, truth: &Truth, now: i64) {
+async fn check_rewards(w: &Stack, truth: &Psy, now: i64) {
     let jobs: Vec<u64> = (0..PAID_WORKERS).map(|i| 1 + (i % 3) as u64).collect();
     let per_job = FEES / jobs.iter().sum::<u64>();
     let mut ranked: Vec<(String, u64, u64)> =
@@ -508,7 +506,7 @@ async fn check_rewards(w: &World, truth: &Truth, now: i64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_the_psy_error_body() {
-    let w = world(generous(), None).await;
+    let w = Stack::start().await;
     let bad = |details: &str| json!({"error": "Bad Request: invalid parameters", "details": details});
     let cases = [
         ("/worker_events?status=Done", 400, bad("`status`: invalid WorkerEventStatus value \"Done\"; expected one of: Pending, InProgress, Completed, Failed, Cancelled (or the real service's PENDING, PROCESSING, COMPLETED, FAILED)")),

@@ -8,14 +8,12 @@
 //! Their "now" is the service's clock (the world's fixed time). `websocket.rs` subscribes to
 //! `/ws/user_event` and `/ws/worker_event`, which the API document does not have: they answer 404.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{generous, world, World};
 use futures::StreamExt;
 use query_api::auth::{unix_now, Auth};
 use serde_json::{json, Value};
+use test_support::stack::Stack;
 
 /// The 20-byte key the real clients use for users and workers.
 const CLIENT_KEY: &str = "0x1234567890abcdef1234567890abcdef12345678";
@@ -26,7 +24,7 @@ fn token() -> String {
 }
 
 /// The client unwraps the body `as_array`.
-async fn array(w: &World, path: &str) -> Vec<Value> {
+async fn array(w: &Stack, path: &str) -> Vec<Value> {
     let (status, body) = w.psy_get(path).await;
     assert_eq!(status, 200, "{path}: {body}");
     body.as_array().unwrap_or_else(|| panic!("{path}: not an array: {body}")).clone()
@@ -37,13 +35,13 @@ fn job_id(circuit_type: u64) -> Value {
            "task_index": 0, "data_type": 8, "data_index": 0})
 }
 
-fn at(w: &World, offset_secs: i64) -> String {
+fn at(w: &Stack, offset_secs: i64) -> String {
     shared::psy_model::Timestamp::from_unix_seconds(w.now + offset_secs).to_string()
 }
 
 #[allow(clippy::too_many_arguments)]
 fn worker_event(
-    w: &World,
+    w: &Stack,
     key: &str,
     status: &str,
     source: &str,
@@ -57,13 +55,13 @@ fn worker_event(
            "timestamp": at(w, offset), "created_at": at(w, offset), "updated_at": at(w, offset)})
 }
 
-fn user_event(w: &World, user: &str, tx_type: &str, metadata: Value, offset: i64) -> Value {
+fn user_event(w: &Stack, user: &str, tx_type: &str, metadata: Value, offset: i64) -> Value {
     json!({"user_id": user, "public_key": format!("{user}_key"), "tx_type": tx_type, "metadata": metadata,
            "timestamp": at(w, offset), "created_at": at(w, offset), "updated_at": at(w, offset)})
 }
 
 /// Posts a telemetry body with the injected token; the client prints the JSON answer.
-async fn post(w: &World, body: Value) -> Value {
+async fn post(w: &Stack, body: Value) -> Value {
     let (status, answer) = w.psy_post("/telemetry/events", &body, Some(&token())).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["success"], true, "{answer}");
@@ -72,7 +70,7 @@ async fn post(w: &World, body: Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_real_example_clients_get_what_they_parse() {
-    let w = world(generous(), Some(SECRET)).await;
+    let w = Stack::builder().jwt_secret(SECRET).start().await;
     let now = query_api::timefmt::rfc3339(w.now);
     let day_ago = query_api::timefmt::rfc3339(w.now - 86_400);
 

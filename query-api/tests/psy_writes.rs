@@ -1,26 +1,24 @@
 //! The Psy surface's writes and what reads them: the real telemetry feed (JWT, bounds, a retried
 //! post stored once), the real reward rule (finality 5, fees / jobs, the remainder, a
-//! recalculation never doubling) against an independent computation (`common::psy_rewards` over
-//! `fixtures::testing::ExpectedPsy`), the checkpoint and reward reads, registration, the TPS
+//! recalculation never doubling) against an independent computation (`test_support::psy::rewards`
+//! over the Psy truth model), the checkpoint and reward reads, registration, the TPS
 //! WebSocket, and replay equality.
 //!
 //! Nothing here sleeps for a fixed time standing in for "caught up": every wait polls until a
 //! marker that must arrive has arrived (issue 17).
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use common::psy_rewards::{without_run_fields, RewardTruth};
-use common::{generous, test_intervals, world, world_with, World};
 use ed25519_dalek::{Signer, SigningKey};
 use fixtures::generator::psy_real::{CheckpointFeed, RealFeedConfig, RealFeedGenerator, TelemetryPost};
-use fixtures::testing::{expected_psy, expected_psy_with, telemetry_events};
 use futures::StreamExt;
 use query_api::auth::{unix_now, Auth};
 use serde_json::{json, Value};
 use shared::psy_model::telemetry::{LeavesAccepted, AUTH_BAD_SIGNATURE, AUTH_EXPIRED, AUTH_INVALID, AUTH_MISSING};
+use test_support::psy::rewards::{without_run_fields, RewardTruth};
+use test_support::psy::{expected_psy, telemetry_events, ExpectedPsy, Psy};
+use test_support::stack::{test_intervals, Stack};
 
 const SECRET: &str = "integration-secret";
 
@@ -32,26 +30,19 @@ fn bearer() -> String {
     format!("Bearer {}", token())
 }
 
-async fn admin_status(w: &World) -> Value {
+async fn admin_status(w: &Stack) -> Value {
     let (status, body) = w.psy_get_authorized("/admin/checkpoint-processing-status", Some(&bearer())).await;
     assert_eq!(status, 200, "{body}");
     body
 }
 
 /// Polls `probe` until `done` accepts its value, for at most 60 s: its last value.
-async fn until<T, F, Fut>(mut probe: F, done: impl Fn(&T) -> bool) -> T
+async fn until<T, F, Fut>(probe: F, done: impl Fn(&T) -> bool) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = T>,
 {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let value = probe().await;
-        if done(&value) || std::time::Instant::now() > deadline {
-            return value;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    test_support::wait::until(Duration::from_secs(60), probe, done).await
 }
 
 /// The answer the real service gives a post.
@@ -67,7 +58,7 @@ fn real_answer(post: &TelemetryPost) -> Value {
 }
 
 /// Posts every post of `feeds` with a valid token, checking each real answer.
-async fn post_feeds(w: &World, feeds: &[CheckpointFeed]) {
+async fn post_feeds(w: &Stack, feeds: &[CheckpointFeed]) {
     for post in feeds.iter().flat_map(|f| &f.posts) {
         let (status, answer) = w.psy_post_raw(post.route(), post.body().unwrap(), Some(&bearer())).await;
         assert_eq!((status, &answer), (200, &real_answer(post)), "{}", post.route());
@@ -75,7 +66,7 @@ async fn post_feeds(w: &World, feeds: &[CheckpointFeed]) {
 }
 
 /// Every worker event of checkpoints `[from, to]` the service lists (pages of 1000).
-async fn worker_events_between(w: &World, from: u64, to: u64) -> Vec<Value> {
+async fn worker_events_between(w: &Stack, from: u64, to: u64) -> Vec<Value> {
     let mut all = Vec::new();
     loop {
         let path =
@@ -91,7 +82,7 @@ async fn worker_events_between(w: &World, from: u64, to: u64) -> Vec<Value> {
     }
 }
 
-fn highest_chain_checkpoint(w: &World) -> u64 {
+fn highest_chain_checkpoint(w: &Stack) -> u64 {
     let state = expected_psy(w.truth_lines.iter().map(String::as_str));
     let events = state.worker_events.iter().filter_map(|e| e["checkpoint_id"].as_u64());
     let leaves = state.checkpoints.keys().filter_map(|k| k.parse::<u64>().ok());
@@ -104,7 +95,7 @@ fn feed(first_checkpoint: u64, checkpoints: usize) -> Vec<CheckpointFeed> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn telemetry_posts_are_authenticated_and_bounded_as_the_real_service_and_refusals_store_nothing() {
-    let w = world(generous(), Some(SECRET)).await;
+    let w = Stack::builder().jwt_secret(SECRET).start().await;
     let feeds = feed(highest_chain_checkpoint(&w) + 100, 1);
     let post = feeds[0].posts.iter().find(|p| matches!(p, TelemetryPost::Events(_))).unwrap();
     let before = w.log.last_seq();
@@ -145,7 +136,7 @@ async fn telemetry_posts_are_authenticated_and_bounded_as_the_real_service_and_r
         bearer(),
         shared::psy_model::validate::MAX_BODY_BYTES + 1
     );
-    let answer = common::service::raw(w.api.psy_addr, huge.as_bytes(), Duration::from_secs(10)).await;
+    let answer = test_support::service::raw(w.api.psy_addr, huge.as_bytes(), Duration::from_secs(10)).await;
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     let empty = json!({"leaves": [], "timestamp": "2024-06-01T12:00:00Z"});
     let (status, _) = w.psy_post_raw("/telemetry/checkpoint/leaves", serde_json::to_vec(&empty).unwrap(), auth).await;
@@ -160,8 +151,8 @@ async fn telemetry_posts_are_authenticated_and_bounded_as_the_real_service_and_r
         Box::new(|c: &mut query_api::Config| c.jwt_secret = None) as Box<dyn FnOnce(&mut query_api::Config)>,
         Box::new(|c: &mut query_api::Config| c.jwt_secret = Some(SECRET.into())),
     ] {
-        let bare = common::service::bare(tune).await;
-        let response = common::service::client()
+        let bare = test_support::service::bare(tune).await;
+        let response = test_support::service::client()
             .post(format!("{}/telemetry/events", bare.psy))
             .header("authorization", bearer())
             .body(post.body().unwrap())
@@ -180,7 +171,7 @@ async fn telemetry_posts_are_authenticated_and_bounded_as_the_real_service_and_r
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn telemetry_is_stored_once_and_rewards_follow_the_real_rule_through_replay() {
     let intervals = query_api::Intervals { reward_processing: Duration::from_millis(200), ..test_intervals() };
-    let mut w = world_with(generous(), Some(SECRET), intervals).await;
+    let mut w = Stack::builder().jwt_secret(SECRET).intervals(intervals).start().await;
     let first = highest_chain_checkpoint(&w) + 100;
     let feeds = feed(first, 12);
     let last = first + feeds.len() as u64 - 1;
@@ -209,14 +200,15 @@ async fn telemetry_is_stored_once_and_rewards_follow_the_real_rule_through_repla
     assert_eq!(listed.as_array().map(Vec::len), Some(1));
 
     let posted: Vec<_> = feeds.iter().flat_map(|f| &f.posts).chain([&marker_post]).flat_map(telemetry_events).collect();
-    let state = expected_psy_with(w.truth_lines.iter().map(String::as_str), posted);
+    let psy = Psy::of(w.truth_lines.iter().map(String::as_str), posted);
+    let state = psy.state();
     let expected_events = state.worker_events.iter().filter(|e| e["checkpoint_id"].as_u64() >= Some(first)).count();
     assert_eq!(expected_events, feeds.iter().map(|f| f.truth.worker_events).sum::<usize>() + 1);
     let listed = worker_events_between(&w, first, last).await;
     assert_eq!(listed.len(), expected_events, "every posted worker event exactly once");
 
     // The rule, computed independently; the generator's own record of each checkpoint agrees.
-    let truth = RewardTruth::of(&state);
+    let truth = RewardTruth::of(&psy);
     assert_eq!(truth.current, Some(last));
     for feed in &feeds {
         let id = feed.truth.checkpoint_id;
@@ -294,7 +286,7 @@ async fn telemetry_is_stored_once_and_rewards_follow_the_real_rule_through_repla
 }
 
 /// The checkpoint and reward reads against the truth.
-async fn check_reads(w: &World, state: &fixtures::testing::ExpectedPsy, truth: &RewardTruth) {
+async fn check_reads(w: &Stack, state: &ExpectedPsy, truth: &RewardTruth) {
     for (id, payout) in &truth.paid {
         let leaf = &state.checkpoints[&id.to_string()];
         let jobs: Vec<&Value> = state.jobs.values().filter(|j| j["checkpoint_id"].as_u64() == Some(*id)).collect();
@@ -391,7 +383,7 @@ fn signed_registration(key: &SigningKey, handle: &str, label: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registration_is_verified_and_stored_once() {
-    let w = world(generous(), Some(SECRET)).await;
+    let w = Stack::builder().jwt_secret(SECRET).start().await;
     let key = SigningKey::from_bytes(&[42; 32]);
     let body = signed_registration(&key, "@miner", "Rig #1");
     let (status, answer) = w.psy_post("/register", &body, None).await;
@@ -431,7 +423,7 @@ async fn next_text(socket: &mut Socket) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tps_counts_the_real_weights_in_both_forms() {
-    let w = world(generous(), Some(SECRET)).await;
+    let w = Stack::builder().jwt_secret(SECRET).start().await;
     let at = |offset: i64| shared::psy_model::Timestamp::from_unix_seconds(w.now + offset).to_string();
     let user = |i: usize, tx: &str, offset: i64| {
         json!({"user_id": format!("tps_user_{i}"), "public_key": format!("tps_key_{i}"), "tx_type": tx,
@@ -494,7 +486,7 @@ async fn tps_counts_the_real_weights_in_both_forms() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tps_clients_receive_broadcasts_and_a_stalled_client_delays_no_one() {
-    let w = world(generous(), None).await;
+    let w = Stack::start().await;
     let url = format!("ws://{}/ws/tps", w.api.psy_addr);
     let (mut reader, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
     let (_stalled, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
@@ -527,10 +519,13 @@ async fn tps_clients_receive_broadcasts_and_a_stalled_client_delays_no_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_control_endpoint_writes_answer_503_and_store_nothing() {
-    let w = common::world_tuned(generous(), Some(SECRET), test_intervals(), |config| {
-        config.control = None;
-    })
-    .await;
+    let w = Stack::builder()
+        .jwt_secret(SECRET)
+        .query(|config| {
+            config.control = None;
+        })
+        .start()
+        .await;
     let before = w.log.last_seq();
     let key = SigningKey::from_bytes(&[43; 32]);
     let body = signed_registration(&key, "@nowhere", "Rig without a control endpoint");

@@ -1,6 +1,6 @@
-//! The reward rule's expected outcome, computed here from the expected Psy state alone
-//! (`fixtures::testing::ExpectedPsy`, folded from ground truth and posted telemetry), never from
-//! the service's code or `shared::psy_model::reward`:
+//! The reward rule's expected outcome, computed here from the truth model alone ([`Psy`],
+//! folded from ground truth and posted telemetry), never from the service's code or
+//! `shared::psy_model::reward`:
 //! current = the highest checkpoint of a `COMPLETED` worker event; a checkpoint is final at or
 //! below current − 5 (when that is above 0); its jobs are its `COMPLETED` events on its highest
 //! slot, one per job id (the earliest completion kept); it pays fees / jobs to each job when
@@ -8,8 +8,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use fixtures::testing::ExpectedPsy;
 use serde_json::{json, Value};
+
+use super::{Psy, W};
 
 /// One paid job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,17 +53,19 @@ pub struct RewardTruth {
 }
 
 impl RewardTruth {
-    /// Applies the rule to `state`.
-    pub fn of(state: &ExpectedPsy) -> Self {
-        let completed: Vec<&Value> = state.worker_events.iter().filter(|e| e["status"] == "COMPLETED").collect();
-        let current = completed.iter().filter_map(|e| e["checkpoint_id"].as_u64()).max();
+    /// Applies the rule to the folded records.
+    pub fn of(psy: &Psy) -> Self {
+        let completed: Vec<&W> = psy.worker.iter().filter(|w| w.status == "COMPLETED").collect();
+        let checkpoint = |w: &W| u64::try_from(w.checkpoint_id).ok();
+        let current = completed.iter().filter_map(|w| checkpoint(w)).max();
         let finalized = current.map(|c| c as i64 - 5).filter(|h| *h > 0).map(|h| h as u64);
-        let mut by_checkpoint: BTreeMap<u64, Vec<&Value>> = BTreeMap::new();
-        for e in &completed {
-            by_checkpoint.entry(e["checkpoint_id"].as_u64().unwrap()).or_default().push(e);
+        let mut by_checkpoint: BTreeMap<u64, Vec<&W>> = BTreeMap::new();
+        for w in &completed {
+            by_checkpoint.entry(checkpoint(w).expect("a completed checkpoint id is not negative")).or_default().push(w);
         }
         let mut truth = RewardTruth { current, ..Default::default() };
-        let leaves: BTreeSet<u64> = state.checkpoints.keys().map(|k| k.parse().unwrap()).collect();
+        let leaves: BTreeSet<u64> =
+            psy.leaves.keys().map(|k| u64::try_from(*k).expect("a leaf's checkpoint id is not negative")).collect();
         for id in by_checkpoint.keys().chain(leaves.iter()) {
             if finalized.is_none_or(|h| *id > h) {
                 truth.not_final.insert(*id);
@@ -70,14 +73,14 @@ impl RewardTruth {
         }
         let Some(height) = finalized else { return truth };
         for (id, events) in by_checkpoint.range(..=height) {
-            let slot = events.iter().map(|e| e["slot_id"].as_u64().unwrap()).max().unwrap();
+            let slot = events.iter().map(|w| w.slot_id).max().unwrap();
             let mut kept: BTreeMap<String, PaidJob> = BTreeMap::new();
-            for e in events.iter().filter(|e| e["slot_id"].as_u64() == Some(slot)) {
+            for w in events.iter().filter(|w| w.slot_id == slot) {
                 let job = PaidJob {
-                    job_id: e["job_id"].as_str().unwrap().to_owned(),
-                    worker: e["public_key"].as_str().unwrap_or("unknown").to_owned(),
-                    circuit_type: e["circuit_type"].as_u64().unwrap(),
-                    timestamp_us: e["timestamp_us"].as_i64().unwrap(),
+                    job_id: w.job_id.clone(),
+                    worker: w.public_key.clone().unwrap_or_else(|| "unknown".to_owned()),
+                    circuit_type: u64::from(w.circuit),
+                    timestamp_us: w.ts,
                 };
                 match kept.get(&job.job_id) {
                     Some(earlier) if earlier.timestamp_us <= job.timestamp_us => {}
@@ -86,7 +89,7 @@ impl RewardTruth {
                     }
                 }
             }
-            let fees = state.checkpoints.get(&id.to_string()).and_then(|c| c["fees_collected"].as_u64());
+            let fees = psy.leaves.get(&(*id as i64)).and_then(|l| u64::try_from(l.leaf.fees_collected).ok());
             let n = kept.len() as u64;
             match fees {
                 Some(fees) if fees >= n => {

@@ -1,86 +1,15 @@
-//! The Psy read endpoints' answers computed from the Psy records alone — the chain's ground-truth
-//! lines and the telemetry records a test posts — never from the projector or the handlers.
-//!
-//! Records are folded in log order (the chain's in chain order, then the posted ones in post
-//! order); a record's position stands for its log seq, which orders ties. The document's forms
-//! are written out here: statuses `Pending`/`InProgress`/`Completed`/`Failed`, tx types
+//! The Psy read endpoints' answers of the truth model ([`Psy`]), in the document's forms:
+//! statuses `Pending`/`InProgress`/`Completed`/`Failed`, tx types
 //! `RegisterUser`/`DeployContract`/`UserTransaction` (`GUTA` and `USER_ENDCAP`), circuit types
-//! and topics by name, times RFC 3339. The rules are the ones the README states for each
+//! and topics by name, times RFC 3339. The rules are the ones docs/api.md states for each
 //! endpoint.
-
-#![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
-use shared::psy::PsyEvent;
 use shared::psy_model::{ProvingJobCircuitType, QJobTopic, Timestamp};
 
-/// Microseconds in an hour and in a day.
-pub const HOUR: i64 = 3_600_000_000;
-/// Microseconds in a day.
-pub const DAY: i64 = 24 * HOUR;
-
-/// One worker event record.
-#[derive(Debug, Clone)]
-pub struct W {
-    /// Position in the log.
-    pub order: usize,
-    pub realm_id: Option<i64>,
-    pub public_key: Option<String>,
-    /// Real spelling.
-    pub status: String,
-    pub source: String,
-    pub job_id: String,
-    pub topic: u8,
-    pub circuit: u8,
-    pub slot_id: u64,
-    pub checkpoint_id: i64,
-    pub duration: Option<i64>,
-    pub ts: i64,
-}
-
-/// One user event record.
-#[derive(Debug, Clone)]
-pub struct U {
-    pub order: usize,
-    pub user_id: String,
-    pub public_key: String,
-    /// Real spelling.
-    pub tx_type: String,
-    pub checkpoint_id: Option<i64>,
-    pub ts: i64,
-}
-
-/// The records, folded.
-#[derive(Debug, Default, Clone)]
-pub struct Truth {
-    pub worker: Vec<W>,
-    pub user: Vec<U>,
-    /// Contracts by UUID: (first report's position, newest report's answer).
-    pub contracts: BTreeMap<String, (usize, Value)>,
-    /// Checkpoints some leaf reported.
-    pub leaves: BTreeSet<i64>,
-}
-
-/// The Psy events of ground-truth lines, in chain order (slot, transaction, event index).
-pub fn chain_events<'a>(lines: impl IntoIterator<Item = &'a str>) -> Vec<PsyEvent> {
-    let mut events: Vec<((u64, u64, u64), PsyEvent)> = lines
-        .into_iter()
-        .filter_map(|line| {
-            let entry: Value = serde_json::from_str(line).unwrap();
-            let event = fixtures::testing::psy_event_of(&entry)?;
-            let place = (
-                entry["slot"].as_u64().unwrap(),
-                entry["tx_index"].as_u64().unwrap_or(0),
-                entry["event_index"].as_u64().unwrap_or(0),
-            );
-            Some((place, event))
-        })
-        .collect();
-    events.sort_by_key(|(place, _)| *place);
-    events.into_iter().map(|(_, e)| e).collect()
-}
+use super::{contract_functions, Psy, DAY, HOUR, U, W};
 
 /// A value as a client reads it off the wire: serde_json's float parsing may differ from the
 /// written float in the last bit, so expected floats are compared after the same round trip.
@@ -153,57 +82,7 @@ pub fn bucket_start(bucket: &str, ts: i64, first: i64) -> i64 {
     start * 1_000_000
 }
 
-impl Truth {
-    /// Folds events in log order.
-    pub fn fold(events: &[PsyEvent]) -> Self {
-        let mut t = Truth::default();
-        for (order, event) in events.iter().enumerate() {
-            match event {
-                PsyEvent::WorkerEventReported(e) => t.worker.push(W {
-                    order,
-                    realm_id: e.realm_id,
-                    public_key: e.public_key.clone(),
-                    status: e.status.as_str().to_owned(),
-                    source: e.source.as_str().to_owned(),
-                    job_id: e.job_id.to_string(),
-                    topic: e.job_id.topic.value(),
-                    circuit: e.job_id.circuit_type.value(),
-                    slot_id: e.to_record().slot_id(),
-                    checkpoint_id: e.checkpoint_id,
-                    duration: e.duration,
-                    ts: e.timestamp,
-                }),
-                PsyEvent::UserEventReported(e) => t.user.push(U {
-                    order,
-                    user_id: e.user_id.clone(),
-                    public_key: e.public_key.clone(),
-                    tx_type: e.tx_type.as_str().to_owned(),
-                    checkpoint_id: shared::psy::metadata_value(&e.metadata)
-                        .get("checkpoint_id")
-                        .and_then(Value::as_i64),
-                    ts: e.timestamp,
-                }),
-                PsyEvent::CheckpointLeafReported(e) => {
-                    t.leaves.insert(e.checkpoint_id);
-                }
-                PsyEvent::ContractReported(e) => {
-                    let metadata = shared::psy::metadata_value(&e.metadata);
-                    let functions = fixtures::testing::contract_functions(&metadata);
-                    let first = t.contracts.get(&e.contract_uuid).map_or(order, |(first, _)| *first);
-                    let answer = json!({
-                        "uuid": e.contract_uuid, "deployer": e.deployer,
-                        "state_tree_height": metadata.get("state_tree_height").and_then(Value::as_u64).unwrap_or(0),
-                        "function_count": functions.len(), "functions": functions, "deployed_at": time(e.timestamp),
-                        "contract_id": e.contract_id, "checkpoint_id": e.checkpoint_id,
-                        "function_whitelist_root": e.function_whitelist_root,
-                    });
-                    t.contracts.insert(e.contract_uuid.clone(), (first, answer));
-                }
-            }
-        }
-        t
-    }
-
+impl Psy {
     /// A worker event's document row, without `id`.
     pub fn worker_row(w: &W) -> Value {
         let ended = w.status == "COMPLETED" || w.status == "FAILED";
@@ -245,21 +124,22 @@ impl Truth {
 
     /// `/contracts`, newest first reported first.
     pub fn contracts(&self) -> Vec<Value> {
-        let mut all: Vec<&(usize, Value)> = self.contracts.values().collect();
-        all.sort_by_key(|(first, _)| std::cmp::Reverse(*first));
-        all.into_iter().map(|(_, answer)| answer.clone()).collect()
-    }
-
-    /// Jobs: per job id, its event with the newest time, then the newest in log order.
-    pub fn jobs(&self) -> BTreeMap<&str, &W> {
-        let mut jobs: BTreeMap<&str, &W> = BTreeMap::new();
-        for w in &self.worker {
-            let entry = jobs.entry(&w.job_id).or_insert(w);
-            if (w.ts, w.order) >= (entry.ts, entry.order) {
-                *entry = w;
-            }
-        }
-        jobs
+        let mut all: Vec<&super::Contract> = self.contracts.values().collect();
+        all.sort_by_key(|c| std::cmp::Reverse(c.first));
+        all.into_iter()
+            .map(|c| {
+                let e = &c.report;
+                let metadata = shared::psy::metadata_value(&e.metadata);
+                let functions = contract_functions(&metadata);
+                json!({
+                    "uuid": e.contract_uuid, "deployer": e.deployer,
+                    "state_tree_height": metadata.get("state_tree_height").and_then(Value::as_u64).unwrap_or(0),
+                    "function_count": functions.len(), "functions": functions, "deployed_at": time(e.timestamp),
+                    "contract_id": e.contract_id, "checkpoint_id": e.checkpoint_id,
+                    "function_whitelist_root": e.function_whitelist_root,
+                })
+            })
+            .collect()
     }
 
     /// `/stats`.

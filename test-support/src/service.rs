@@ -2,7 +2,7 @@
 //! indexer (empty, or with projection documents written by the test), raw HTTP on loopback,
 //! and reading `/metrics`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use projection::schema::Family;
 use query_api::{Config, Running};
@@ -69,14 +69,7 @@ pub async fn metric(url: &str, name: &str) -> Option<f64> {
 
 /// Polls metric `name` until `done` accepts it, for at most `within`: its last value.
 pub async fn metric_until(url: &str, name: &str, within: Duration, done: impl Fn(f64) -> bool) -> Option<f64> {
-    let deadline = Instant::now() + within;
-    loop {
-        let value = metric(url, name).await;
-        if value.is_some_and(&done) || Instant::now() > deadline {
-            return value;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    crate::wait::until(within, || metric(url, name), |value| value.is_some_and(&done)).await
 }
 
 /// Whether the server closes `stream` within `within` (reading and dropping what it sends).
