@@ -68,11 +68,19 @@ pub struct SearchQuery {
     pub limit: usize,
 }
 
+/// The service's status in `/health`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Up {
+    /// Serving.
+    Healthy,
+}
+
 /// `GET /health`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Health {
     /// Always `healthy`.
-    pub status: &'static str,
+    pub status: Up,
     /// Requests indexed.
     pub request_count: u64,
     /// Workers indexed.
@@ -85,7 +93,7 @@ pub struct Health {
 pub fn health(projections: &Projections) -> Result<Health> {
     let count = |family| -> Result<u64> { Ok(projections.family(family)?.map_or(0, |r| r.num_docs())) };
     Ok(Health {
-        status: "healthy",
+        status: Up::Healthy,
         request_count: count(Family::Requests)?,
         worker_count: count(Family::Workers)?,
         model_count: count(Family::Models)?,

@@ -80,11 +80,18 @@ impl Default for WsLimits {
 #[derive(Debug, Clone, Serialize)]
 pub struct Wrapped<'a> {
     /// Always `TpsUpdate`, the spelling the real example client expects.
-    pub event_type: &'static str,
+    pub event_type: TpsEvent,
     /// The figures.
     pub data: WrappedData<'a>,
     /// The message's time.
     pub timestamp: &'a str,
+}
+
+/// The event type of a [`Wrapped`] message (the variant's name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum TpsEvent {
+    /// A TPS update (not the newer bare `Tps`: the real example client parses this one).
+    TpsUpdate,
 }
 
 /// The figures of a [`Wrapped`] message.
@@ -100,7 +107,7 @@ pub struct WrappedData<'a> {
 /// The real service's wrapped form of a flat message.
 pub fn wrapped(flat: &TpsMessage) -> Wrapped<'_> {
     Wrapped {
-        event_type: "TpsUpdate",
+        event_type: TpsEvent::TpsUpdate,
         data: WrappedData {
             tps: flat.tps,
             transaction_count: flat.transaction_count,

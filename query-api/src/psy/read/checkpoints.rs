@@ -291,6 +291,17 @@ pub fn job_events(projections: &Projections, checkpoint_id: u64) -> Result<Vec<J
         .collect())
 }
 
+/// A checkpoint's processing status, in the document's spelling (the variant's name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Processing {
+    /// Not final yet.
+    Open,
+    /// Final, not settled.
+    Pending,
+    /// Settled.
+    Completed,
+}
+
 /// `GET /checkpoint/summary/{id}`.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckpointSummary {
@@ -299,7 +310,7 @@ pub struct CheckpointSummary {
     pub total_jobs: u64,
     pub unique_workers: usize,
     pub reward_distribution: BTreeMap<String, u64>,
-    pub processing_status: &'static str,
+    pub processing_status: Processing,
     pub fees_collected: i64,
     pub total_workers: usize,
     pub reward_per_job: u64,
@@ -333,11 +344,11 @@ pub fn summary(projections: &Projections, checkpoint_id: u64) -> Result<Checkpoi
         }
     };
     let status = if settled.is_some() {
-        "Completed"
+        Processing::Completed
     } else if shared::psy_model::reward::is_final(checkpoint_id, current_checkpoint(projections)?) {
-        "Pending"
+        Processing::Pending
     } else {
-        "Open"
+        Processing::Open
     };
     Ok(CheckpointSummary {
         checkpoint_id,

@@ -264,10 +264,18 @@ pub fn contract(projections: &Projections, uuid: &str) -> Result<ContractRow> {
     ContractRow::try_from(found)
 }
 
+/// The service's status in `/health` and `/stats`: always `ok`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Up {
+    /// Serving.
+    Ok,
+}
+
 /// `GET /stats`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Stats {
-    pub status: &'static str,
+    pub status: Up,
     pub worker_events_24h: u64,
     pub user_events_24h: u64,
     pub block_height: i64,
@@ -289,7 +297,7 @@ pub fn stats(projections: &Projections, now: i64) -> Result<Stats> {
         None => 0,
     };
     Ok(Stats {
-        status: "ok",
+        status: Up::Ok,
         worker_events_24h: worker_events,
         user_events_24h: user_events,
         block_height,
@@ -360,10 +368,10 @@ pub fn tps_message(projections: &Projections, now: i64) -> Result<TpsMessage> {
 #[derive(Debug, Clone, Serialize)]
 pub struct Health {
     /// Always `ok`.
-    pub status: &'static str,
+    pub status: Up,
 }
 
 /// `GET /health`.
 pub fn health() -> Health {
-    Health { status: "ok" }
+    Health { status: Up::Ok }
 }
