@@ -8,9 +8,10 @@
 //! service's computation is followed (`../shared/reference/psy-real.md` §3). Stored times are
 //! unix microseconds; the service's clock is in seconds.
 //!
-//! Modules depend downwards only: `events`, `checkpoints` and `buckets` read families;
-//! `jobs`, `realms`, `workers` and `rewards` build on them. The dashboard view and the reward
-//! calculation (`super::views`, `super::rewards`) use these reads, never the reverse.
+//! Within `read`, `rewards`, `buckets` and `realms` read families only; `checkpoints` builds on
+//! `rewards` (settlements), `events` on `checkpoints` (the TPS block height), `jobs` on `realms`,
+//! `workers` on `events` and `rewards`. The dashboard view and the reward calculation
+//! (`super::views`, `super::rewards`) use these reads, never the reverse.
 
 pub mod buckets;
 pub mod checkpoints;
