@@ -296,7 +296,7 @@ async fn issue15_7_blocking_work_in_flight_is_bounded() {
             assert_eq!(body["error"], "Service Unavailable", "{body}");
         }
     }
-    let metrics = format!("http://{}/metrics", w.api.metrics_addr.unwrap());
+    let metrics = format!("http://{}/metrics", w.api().metrics_addr.unwrap());
     assert_eq!(metric(&metrics, "query_api_blocking_peak").await, Some(1.0), "one blocking task at a time");
     let shed = metric(&metrics, "query_api_blocking_shed_total").await.unwrap();
     let refused = answers.iter().filter(|(status, _)| *status == 503).count();

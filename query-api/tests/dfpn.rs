@@ -151,7 +151,7 @@ async fn every_endpoint_and_filter_matches_the_ground_truth() {
     let mut decoded = String::new();
     std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&compressed[..]), &mut decoded).unwrap();
     assert_eq!(serde_json::from_str::<Value>(&decoded).unwrap(), Value::Array(all_requests[..50].to_vec()));
-    w.api.stop().await;
+    w.stop().await;
 }
 
 /// The ids of a search's answer, sorted.
@@ -235,7 +235,7 @@ async fn search_finds_what_users_paste() {
     assert!(!face.is_empty());
     assert_eq!(found(&w, "/models/search?q=face&limit=1000").await, face, "names and URIs carry the token");
     assert_eq!(found(&w, "/models/search?q=name:face&limit=1000").await, face, "field syntax still works");
-    w.api.stop().await;
+    w.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -272,7 +272,7 @@ async fn bad_input_gets_the_documented_error_body() {
     let (status, body) = w.get("/models/search?q=name:(").await;
     assert_eq!(status, 400);
     assert!(body["message"].as_str().unwrap().starts_with("invalid search syntax"), "{body}");
-    w.api.stop().await;
+    w.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -302,7 +302,7 @@ async fn the_101st_anonymous_request_is_refused_with_headers_and_tokens_get_the_
     let forged = query_api::auth::Auth::new("wrong").mint("dashboard", 1, query_api::auth::unix_now());
     let anonymous = w.client.get(format!("{}/health", w.base)).bearer_auth(&forged).send().await.unwrap();
     assert_eq!(anonymous.status(), 429, "a token signed with another secret counts as anonymous");
-    w.api.stop().await;
+    w.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -416,7 +416,7 @@ async fn every_read_endpoint_matches_the_truth_in_either_spelling() {
     check_user_info(&w, now).await;
     check_shapes(&w).await;
     check_replay(&mut w).await;
-    w.api.stop().await;
+    w.stop().await;
 }
 
 /// After `indexer replay` of the log into fresh projections, every read answers as before.
@@ -536,5 +536,5 @@ async fn bad_input_gets_the_psy_error_body() {
     let unknown = format!("0x{}", "ab".repeat(32));
     let (status, body) = w.psy_get(&format!("/user_info?public_key={unknown}")).await;
     assert_eq!((status, body["error"].as_str()), (404, Some("Not Found")));
-    w.api.stop().await;
+    w.stop().await;
 }

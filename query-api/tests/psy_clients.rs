@@ -216,14 +216,14 @@ async fn the_real_example_clients_get_what_they_parse() {
 
     // websocket.rs: the document has no /ws/user_event or /ws/worker_event.
     for path in ["/ws/user_event", "/ws/worker_event"] {
-        let url = format!("ws://{}{path}", w.api.psy_addr);
+        let url = format!("ws://{}{path}", w.api().psy_addr);
         assert!(tokio_tungstenite::connect_async(&url).await.is_err(), "{path} is not served");
     }
 
     // websocket_tps.rs: /ws/tps in the wrapped form; three bursts of 10 user events 6 s apart
     // (here: as soon as the previous burst is counted); frames parse as WebSocketEvent with
     // event_type "TpsUpdate" and TpsData.
-    let url = format!("ws://{}/ws/tps?format=wrapped", w.api.psy_addr);
+    let url = format!("ws://{}/ws/tps?format=wrapped", w.api().psy_addr);
     let (mut socket, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
     for burst in 0..3 {
         let mut events = vec![
@@ -269,5 +269,5 @@ async fn the_real_example_clients_get_what_they_parse() {
         assert_eq!(frame["data"]["transaction_count"], counted, "GUTA weighs 0: {frame}");
         assert_eq!(frame["data"]["tps"], counted as f64 / 12.0);
     }
-    w.api.stop().await;
+    w.stop().await;
 }

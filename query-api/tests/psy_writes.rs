@@ -136,7 +136,7 @@ async fn telemetry_posts_are_authenticated_and_bounded_as_the_real_service_and_r
         bearer(),
         shared::psy_model::validate::MAX_BODY_BYTES + 1
     );
-    let answer = test_support::service::raw(w.api.psy_addr, huge.as_bytes(), Duration::from_secs(10)).await;
+    let answer = test_support::service::raw(w.api().psy_addr, huge.as_bytes(), Duration::from_secs(10)).await;
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     let empty = json!({"leaves": [], "timestamp": "2024-06-01T12:00:00Z"});
     let (status, _) = w.psy_post_raw("/telemetry/checkpoint/leaves", serde_json::to_vec(&empty).unwrap(), auth).await;
@@ -165,7 +165,7 @@ async fn telemetry_posts_are_authenticated_and_bounded_as_the_real_service_and_r
         assert!(details.contains("jwt_secret") || details.contains("control endpoint"), "says why: {body}");
         bare.api.stop().await;
     }
-    w.api.stop().await;
+    w.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -282,7 +282,7 @@ async fn telemetry_is_stored_once_and_rewards_follow_the_real_rule_through_repla
     // Replay from genesis: every read answers exactly as before.
     let paths = replay_paths(&truth, first, &worker);
     w.assert_psy_same_after_replay(&paths).await;
-    w.api.stop().await;
+    w.stop().await;
 }
 
 /// The checkpoint and reward reads against the truth.
@@ -400,7 +400,7 @@ async fn registration_is_verified_and_stored_once() {
     let mut forged = body.clone();
     forged["label"] = json!("Rig #2");
     assert_eq!(w.psy_post("/register", &forged, None).await.0, 401);
-    w.api.stop().await;
+    w.stop().await;
 }
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -450,8 +450,8 @@ async fn tps_counts_the_real_weights_in_both_forms() {
         .filter(|e| day.contains(&e["timestamp_us"].as_i64().unwrap()) && e["tx_type"] != "GUTA")
         .count();
 
-    let flat_url = format!("ws://{}/ws/tps", w.api.psy_addr);
-    let wrapped_url = format!("ws://{}/ws/tps?format=wrapped", w.api.psy_addr);
+    let flat_url = format!("ws://{}/ws/tps", w.api().psy_addr);
+    let wrapped_url = format!("ws://{}/ws/tps?format=wrapped", w.api().psy_addr);
     let (mut flat, _) = tokio_tungstenite::connect_async(&flat_url).await.unwrap();
     let (mut wrapped, _) = tokio_tungstenite::connect_async(&wrapped_url).await.unwrap();
     // Marker: a broadcast that counts the posted events (broadcasts come every 100 ms).
@@ -481,13 +481,13 @@ async fn tps_counts_the_real_weights_in_both_forms() {
                "timestamp": query_api::timefmt::rfc3339(w.now)}, "timestamp": query_api::timefmt::rfc3339(w.now)})
     );
     assert_eq!(w.psy_get("/ws/tps?format=xml").await.0, 400);
-    w.api.stop().await;
+    w.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tps_clients_receive_broadcasts_and_a_stalled_client_delays_no_one() {
     let w = Stack::start().await;
-    let url = format!("ws://{}/ws/tps", w.api.psy_addr);
+    let url = format!("ws://{}/ws/tps", w.api().psy_addr);
     let (mut reader, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
     let (_stalled, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
     let (status, _) = w.psy_get("/ws/tps").await;
@@ -496,7 +496,7 @@ async fn tps_clients_receive_broadcasts_and_a_stalled_client_delays_no_one() {
     while received.len() < 20 {
         received.push(next_text(&mut reader).await);
     }
-    let metrics_url = format!("http://{}/metrics", w.api.metrics_addr.unwrap());
+    let metrics_url = format!("http://{}/metrics", w.api().metrics_addr.unwrap());
     let metrics = w.client.get(&metrics_url).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("query_api_ws_clients 2"), "{metrics}");
     assert!(
@@ -514,7 +514,7 @@ async fn tps_clients_receive_broadcasts_and_a_stalled_client_delays_no_one() {
         assert_eq!(message["timestamp"], query_api::timefmt::rfc3339(w.now));
         assert_eq!(message["block_height"], block_height);
     }
-    w.api.stop().await;
+    w.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -540,5 +540,5 @@ async fn without_a_control_endpoint_writes_answer_503_and_store_nothing() {
     let public_hex = body["public_key"].as_str().unwrap().to_owned();
     assert_eq!(w.psy_get(&format!("/user_info?public_key={public_hex}")).await.0, 404, "nothing registered");
     assert_eq!(w.log.last_seq(), before, "the log holds nothing new");
-    w.api.stop().await;
+    w.stop().await;
 }

@@ -1,7 +1,7 @@
 //! The running system in process, on loopback port 0: [`Stack::start`] starts a fixture node,
 //! the indexer (a backfill from genesis of every program, the projector following the log, the
 //! control endpoint taking the API's writes) and query-api over the same data directory, and
-//! stops the indexer when dropped ([`Stack::stop`] stops everything); the ground truth is kept
+//! stops them when dropped ([`Stack::stop`] waits for each to end); the ground truth is kept
 //! for the truth models. Each part is started through the crates' own roots:
 //! `indexer::context::Context::builder`, `indexer::projector::spawn`, `indexer::control::serve`
 //! and `query_api::start`.
@@ -147,7 +147,7 @@ impl StackBuilder {
             log: context.log.clone(),
             indexer: IndexerSide { shutdown: indexer_shutdown, projector_thread: Some(projector_thread) },
             control_url,
-            api,
+            api: Some(api),
             base,
             psy,
             expected: expected_dfpn(truth_lines.iter().map(String::as_str)),
@@ -170,8 +170,8 @@ pub struct Stack {
     indexer: IndexerSide,
     /// Where the control endpoint listens.
     pub control_url: String,
-    /// The running service.
-    pub api: Running,
+    /// The running service (taken by [`Stack::stop`] or on drop).
+    api: Option<Running>,
     /// DFPN base URL.
     pub base: String,
     /// Psy base URL.
@@ -190,6 +190,22 @@ pub struct Stack {
     dir: tempfile::TempDir,
 }
 
+/// On drop the indexer stops (the projector joined after a last commit, the control endpoint
+/// closed) and query-api and the node are told to stop on the test's runtime.
+impl Drop for Stack {
+    fn drop(&mut self) {
+        self.indexer.stop_quietly();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            if let Some(api) = self.api.take() {
+                runtime.spawn(api.stop());
+            }
+            if let Some(node) = self.node.take() {
+                runtime.spawn(node.stop());
+            }
+        }
+    }
+}
+
 /// The in-process indexer parts: the projector thread and the control endpoint, stopped on drop.
 struct IndexerSide {
     shutdown: tokio::sync::watch::Sender<bool>,
@@ -205,8 +221,8 @@ impl IndexerSide {
     }
 }
 
-impl Drop for IndexerSide {
-    fn drop(&mut self) {
+impl IndexerSide {
+    fn stop_quietly(&mut self) {
         let _ = self.shutdown.send(true);
         if let Some(thread) = self.projector_thread.take() {
             let _ = thread.join();
@@ -234,14 +250,19 @@ impl Stack {
 
     /// Stops everything: query-api (in-progress requests get the shutdown grace), the
     /// projector (after a last commit), the control endpoint and the node.
-    pub async fn stop(self) {
-        let Stack { api, mut indexer, node, dir, .. } = self;
-        api.stop().await;
-        indexer.stop();
-        if let Some(node) = node {
+    pub async fn stop(mut self) {
+        if let Some(api) = self.api.take() {
+            api.stop().await;
+        }
+        self.indexer.stop();
+        if let Some(node) = self.node.take() {
             node.stop().await;
         }
-        drop(dir);
+    }
+
+    /// The running service (its addresses).
+    pub fn api(&self) -> &Running {
+        self.api.as_ref().expect("the service runs until the stack stops")
     }
 
     /// The data directory (log and projections).
