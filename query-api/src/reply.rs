@@ -100,6 +100,14 @@ pub fn json(surface: Surface, result: Result<serde_json::Value, ApiError>) -> Re
     }
 }
 
+/// `response` with `connection: close`: for an answer given before the request's body was read
+/// (a refused token, a body over its bound), so that a client does not send its next request on
+/// a connection the server drops with the unread body.
+pub fn closing(mut response: Response) -> Response {
+    response.headers_mut().insert(warp::http::header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
 /// The error body of `surface` for `error`.
 pub fn error_body(surface: Surface, error: &ApiError) -> serde_json::Value {
     match surface {

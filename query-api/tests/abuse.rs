@@ -428,7 +428,8 @@ async fn issue15_8_year_9999_times_aggregate_without_a_panic() {
 
 /// A telemetry post without a valid token is refused before its body is read: the 401 arrives
 /// while the announced 4 MiB body is still unsent, so an anonymous client cannot make the service
-/// buffer bodies.
+/// buffer bodies; the answer says `connection: close`, so a pooled client does not send its next
+/// request on the connection the unread body ends.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unauthorized_telemetry_post_is_refused_before_its_body_is_read() {
     let service = bare(|c| c.jwt_secret = Some("abuse-telemetry-secret".into())).await;
@@ -446,6 +447,7 @@ async fn an_unauthorized_telemetry_post_is_refused_before_its_body_is_read() {
         let text = String::from_utf8_lossy(&answer[..read]);
         assert!(text.starts_with("HTTP/1.1 401"), "{text}");
         assert!(text.contains(r#""status":401"#), "the real body: {text}");
+        assert!(text.to_ascii_lowercase().contains("\r\nconnection: close\r\n"), "{text}");
     }
     service.api.stop().await;
 }

@@ -10,7 +10,7 @@ use warp::Filter;
 use super::with_state;
 use crate::error::ApiError;
 use crate::psy::{register, request, rewards, telemetry};
-use crate::reply::{bounded, json, run, to_json, Surface, MAX_BODY_BYTES};
+use crate::reply::{bounded, closing, json, run, to_json, Surface, MAX_BODY_BYTES};
 use crate::routes::{route, Route};
 use crate::State;
 
@@ -112,7 +112,7 @@ async fn register_user(state: Arc<State>, body: warp::hyper::body::Bytes) -> Res
 /// rejections pass on.
 async fn body_refusal(rejection: warp::Rejection, limit: u64) -> Result<warp::reply::Response, warp::Rejection> {
     if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
-        Ok(json(Surface::Psy, Err(ApiError::PayloadTooLarge(limit))))
+        Ok(closing(json(Surface::Psy, Err(ApiError::PayloadTooLarge(limit)))))
     } else if rejection.find::<warp::reject::LengthRequired>().is_some() {
         Ok(json(Surface::Psy, Err(ApiError::BadRequest("a Content-Length header is required".into()))))
     } else {
@@ -148,7 +148,7 @@ fn telemetry_route(
         })
         .recover(move |rejection: warp::Rejection| async move {
             match rejection.find::<Refused>() {
-                Some(Refused(err)) => Ok(json(Surface::Psy, Err(err.clone()))),
+                Some(Refused(err)) => Ok(closing(json(Surface::Psy, Err(err.clone())))),
                 None => body_refusal(rejection, limit).await,
             }
         })
