@@ -83,9 +83,22 @@ impl WorkerEvent {
     /// real processor reads it), else the job id's `slot_id` (the real default is 0, which is
     /// what every real example's job id carries).
     pub fn slot_id(&self) -> u64 {
-        self.metadata.as_ref().and_then(|m| m.get("slot_id")).and_then(Value::as_u64).unwrap_or(self.job_id.slot_id)
+        self.metadata
+            .as_ref()
+            .and_then(|m| m.get(SLOT_ID_METADATA_KEY))
+            .and_then(Value::as_u64)
+            .unwrap_or(self.job_id.slot_id)
+    }
+
+    /// Metadata that carries only `slot_id`: what a stored event keeps of its metadata for the
+    /// reward rule, so that [`Self::slot_id`] of the rebuilt event is the stored slot.
+    pub fn slot_metadata(slot_id: u64) -> Value {
+        Value::Object(serde_json::Map::from_iter([(SLOT_ID_METADATA_KEY.to_owned(), Value::from(slot_id))]))
     }
 }
+
+/// The metadata key the real processor reads a worker event's slot from.
+pub const SLOT_ID_METADATA_KEY: &str = "slot_id";
 
 /// One user report of a node (the real `UserEvent`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

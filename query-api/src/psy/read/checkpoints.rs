@@ -102,7 +102,7 @@ fn completed_events(projections: &Projections, checkpoint_id: i64) -> Result<Vec
                 job_id: text.parse::<QProvingJobDataID>().map_err(internal)?,
                 checkpoint_id,
                 duration: duration[i],
-                metadata: Some(json!({ "slot_id": slot[i].unwrap_or(0) })),
+                metadata: Some(RealWorkerEvent::slot_metadata(slot[i].unwrap_or(0))),
                 timestamp: Timestamp::from_unix_micros(time[i].unwrap_or(0)),
                 created_at: None,
                 updated_at: None,
