@@ -79,6 +79,9 @@ if ! command -v sbpf >/dev/null 2>&1 && [[ ! -x "$HOME/.cargo/bin/sbpf" ]]; then
     log "installing the sbpf assembler (about 4 minutes)"
     nice -n "$nice_n" cargo install sbpf --version 0.3.3 --locked
 fi
+# The checks' expected answers come from the truth models (test-support), through this binary.
+(nice -n "$nice_n" cargo build --locked -p test-support --bin truth) || die "building the truth models' binary"
+export TRUTH_BIN="$CARGO_TARGET_DIR/debug/truth"
 python3 validator/e2e/check.py selftest || die "the checks' self-test"
 emitter="$(fixtures/programs/build.sh)"
 log "emitter: $emitter ($(stat -c %s "$emitter") bytes)"
@@ -104,7 +107,8 @@ stack_init "$work" # logs in $work; kept there on failure (or with E2E_DIR)
 mkdir -p "$work/bin"
 # Run copies: a build from another clone sharing the target directory replaces the binaries there
 # (a clone at the same path even shares cargo's fingerprints, so this build may look fresh).
-for b in indexer query-api fixture-node; do cp "$CARGO_TARGET_DIR/debug/$b" "$work/bin/$b"; done
+for b in indexer query-api fixture-node truth; do cp "$CARGO_TARGET_DIR/debug/$b" "$work/bin/$b"; done
+export TRUTH_BIN="$work/bin/truth"
 bin="$work/bin"
 STACK_BIN="$bin"
 "$bin/fixture-node" events --help >/dev/null 2>&1 && "$bin/indexer" export --help >/dev/null 2>&1 \

@@ -15,12 +15,15 @@ instruction that emits none), S the sender's record (`validator-harness send --o
 per transaction with its status, slot, position in the block, block time and entries, each with
 the `event_index` it got), X an `indexer export`.
 
-The DFPN state the API must show is folded here, independently of the indexer: each sent payload
-is decoded with this file's own Borsh layouts of the five DFPN programs (and checked against the
-fixture's ground truth), the successful transactions are replayed in chain order (slot, position
-in the block, execution order) by the rules of shared/reference/dfpn-programs.md §5 and §6, and
-account ids are derived as the programs derive them (`find_program_address`, below). The Psy
-entries (the real Psy model's record events) are folded in psy.py from the fixture's truth.
+The state the API must show comes from the workspace's one truth model per program
+(test-support/src/dfpn.rs and test-support/src/psy/, which every Rust test uses too), run
+through test-support's `truth` binary on E, S and X (`expected_answers`, below): the successful
+transactions' entries folded, the DFPN ones in chain order (slot, position in the block, event
+index), the Psy ones in the export's log order (a record's seq is its id and breaks ties). What
+stays here is no fold: each sent payload is decoded with this file's own Borsh layouts of the
+five DFPN programs and checked against the fixture's ground truth, account ids are derived as the
+programs derive them (`find_program_address`, below) for the 404 checks, and the sent history
+is checked for orders no program produces (`history`).
 
 Prints what it checked; exits 1 with the mismatches otherwise. Nothing that cannot be checked is
 skipped silently: it is a mismatch.
@@ -32,7 +35,9 @@ import hashlib
 import http.server
 import io
 import json
+import os
 import struct
+import subprocess
 import tempfile
 import sys
 import threading
@@ -392,18 +397,34 @@ class Sent:
         return sorted(ok, key=lambda tx: (tx["slot"], tx["tx_index"]))
 
 
-# --- the fold ------------------------------------------------------------------------------------
+# --- the expected state: the Rust truth models (test-support's `truth` binary) ---------------
 
-MIN_WORKER_STAKE = 5_000_000_000_000
-REQUEST_FINAL = {"Finalized": "Finalized", "Expired": "Expired"}
-MODEL_API_STATUS = {"Pending": "Inactive", "Active": "Active", "Suspended": "Inactive", "Retired": "Deprecated"}
 
-REQUEST_FIELDS = ["id", "requester", "content_hash", "storage_uri", "modalities", "status", "fee_amount", "deadline",
-                  "commit_deadline", "created_at", "commit_count", "reveal_count"]
-WORKER_FIELDS = ["id", "operator", "stake", "reputation", "modalities", "status", "tasks_completed", "tasks_failed",
-                 "last_active_slot"]
-MODEL_FIELDS = ["id", "developer", "name", "version", "modalities", "model_uri", "status", "score", "total_uses",
-                "created_at"]
+def truth_bin():
+    """The `truth` binary (test-support/src/bin/truth.rs): $TRUTH_BIN, else the debug build in
+    $CARGO_TARGET_DIR (~/.cache/indexer-target), as scripts/real-validator-e2e.sh builds it."""
+    if os.environ.get("TRUTH_BIN"):
+        return os.environ["TRUTH_BIN"]
+    target = os.environ.get("CARGO_TARGET_DIR") or os.path.expanduser("~/.cache/indexer-target")
+    return os.path.join(target, "debug", "truth")
+
+
+def expected_answers(events, sent, export=None):
+    """The answers the query service must give for the sent history, from the workspace's one
+    truth model per program (test-support's `dfpn` and `psy`, never the code under test): the
+    DFPN lists newest first by creation (their entries folded in chain order), the Psy lists
+    and statistics (folded in the export's log order, ids its seqs); see truth.rs."""
+    command = [truth_bin(), "--events", events, "--sent", sent] + (["--export", export] if export else [])
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+    except OSError as e:
+        sys.exit(f"check.py: cannot run {command[0]} ({e}): build it with `cargo build -p test-support --bin truth`")
+    if done.returncode != 0:
+        sys.exit(f"check.py: {' '.join(command)} failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
+    return json.loads(done.stdout)
+
+
+# --- the history: checks of the sent order that no fold answers --------------------------------
 
 
 CREATORS = {"RequestCreated": "requests", "WorkerRegistered": "workers", "ModelRegistered": "models"}
@@ -429,224 +450,49 @@ def entity_key(entry, disputes):
     return None
 
 
-class Fold:
-    """DFPN API objects from successful transactions in chain order (reference §5, §6).
 
-    An entry of an entity no successful transaction creates changes nothing (the chain would
-    have failed it, as it failed the creation); those are counted in `orphans` and reported. An
-    entry that landed before the successful creation of its entity is a history no program
-    produces (the sender holds such entries back until the creation was processed): it cannot
-    be checked, and is a problem."""
 
-    def __init__(self, creations):
-        self.requests, self.workers, self.models = {}, {}, {}
-        self.created = {}        # (family, key) -> chain position (slot, tx_index, event_index) of the creation
-        self.will_create = creations
-        self.orphans = []
-        self.problems = []
-        self.newest_n = {}       # (family, key) -> the largest fixture position applied so far
-        self.reordered = set()   # entities whose entries landed out of their fixture order
-
-    def apply_tx(self, tx):
-        """Applies a transaction's entries in execution order (the record lists them so)."""
+def history(sent):
+    """The successful DFPN entries in chain order (slot, position in the block, execution
+    order), checked for histories the truth model cannot vouch for: an entry that landed before
+    the successful creation of its entity (no program produces that; the sender holds such
+    entries back until the creation was processed), a dispute's end whose request no
+    ResolveDispute/CloseDispute instruction of its transaction names, a RequestFinalized with a
+    status finalize never sets. Returns (problems, orphans: entries of an entity no successful
+    transaction creates, which change nothing, as the chain failed the creation; reordered:
+    entities whose entries landed out of their fixture order)."""
+    order = sent.chain_order()
+    will_create = {entity_key(e, {}) for tx in order for e in tx["entries"]
+                   if e["name"] in CREATORS and e["program"] != "psy"}
+    created, newest_n, reordered, orphans, problems = set(), {}, set(), [], []
+    for tx in order:
         disputes = {e["fields"]["dispute"]: e["fields"]["request"] for e in tx["entries"]
                     if e["kind"] == "instruction" and e["name"] in ("ResolveDispute", "CloseDispute")}
-        for entry in tx["entries"]:
-            if entry["program"] not in ("analysis_marketplace", "worker_registry", "model_registry"):
+        for e in tx["entries"]:
+            if e["program"] not in ("analysis_marketplace", "worker_registry", "model_registry"):
                 continue
-            entry["place"] = (tx["slot"], tx["tx_index"], entry["event_index"])
-            target = entity_key(entry, disputes)
-            if target:
-                if entry["n"] < self.newest_n.get(target, -1):
-                    self.reordered.add(target)
-                self.newest_n[target] = max(entry["n"], self.newest_n.get(target, -1))
-            if (target and entry["name"] not in CREATORS and target not in self.created
-                    and target in self.will_create):
-                self.problems.append(f"n={entry['n']} {entry['name']} (transaction {tx['signature']}, slot "
-                                     f"{tx['slot']}) landed before the creation of {target[0]} {target[1]}: "
-                                     f"no program produces that history, the API state cannot be checked")
+            f = e["fields"]
+            if e["name"] in ("DisputeResolved", "DisputeClosed") and f["dispute_id"] not in disputes:
+                problems.append(f"n={e['n']} {e['name']} in {tx['signature']}: no ResolveDispute/CloseDispute "
+                                f"instruction of that transaction names dispute {f['dispute_id']}, so its request is unknown")
                 continue
-            handler = getattr(self, f"on_{entry['name']}", None)
-            if handler:
-                handler(tx, entry, entry["fields"], disputes)
-
-    def orphan(self, entry, key):
-        self.orphans.append(f"{entry['name']} n={entry['n']} on {key}")
-
-    # requests
-    def on_RequestCreated(self, tx, e, f, _):
-        rid = f["request_id"]
-        self.requests[rid] = {
-            "id": rid, "requester": f["requester"], "content_hash": f["content_hash"], "storage_uri": f["storage_uri"],
-            "modalities": f["required_modalities"], "status": "Created", "fee_amount": f["fee_amount"],
-            "deadline": f["deadline"], "commit_deadline": f["commit_deadline"], "created_at": tx["block_time"],
-            "commit_count": 0, "reveal_count": 0,
-        }
-        self.created[("requests", rid)] = e["place"]
-
-    def request(self, e, rid):
-        r = self.requests.get(rid)
-        if r is None:
-            self.orphan(e, rid)
-        return r
-
-    def on_ResultCommitted(self, tx, e, f, _):
-        if r := self.request(e, f["request_id"]):
-            r["commit_count"] = min(255, r["commit_count"] + 1)
-            if r["status"] == "Created":
-                r["status"] = "Committed"
-
-    def on_ResultRevealed(self, tx, e, f, _):
-        if r := self.request(e, f["request_id"]):
-            r["reveal_count"] = min(255, r["reveal_count"] + 1)
-            if r["status"] in ("Created", "Committed"):
-                r["status"] = "Revealed"
-
-    def on_RequestFinalized(self, tx, e, f, _):
-        if r := self.request(e, f["request_id"]):
-            if f["status"] not in REQUEST_FINAL:
-                self.problems.append(f"n={e['n']}: RequestFinalized with status {f['status']}, which finalize never sets")
-            else:
-                r["status"] = REQUEST_FINAL[f["status"]]
-
-    def on_RequestExpired(self, tx, e, f, _):
-        if r := self.request(e, f["request_id"]):
-            r["status"] = "Expired"
-
-    def on_RequestCancelled(self, tx, e, f, _):
-        if r := self.request(e, f["request_id"]):
-            r["status"] = "Cancelled"
-
-    def on_DisputeOpened(self, tx, e, f, _):
-        if r := self.request(e, f["request_id"]):
-            r["status"] = "Disputed"
-
-    def dispute_ended(self, tx, e, f, disputes):
-        rid = disputes.get(f["dispute_id"])
-        if rid is None:
-            self.problems.append(f"n={e['n']} {e['name']} in {tx['signature']}: no ResolveDispute/CloseDispute "
-                                 f"instruction of that transaction names dispute {f['dispute_id']}, so its request is unknown")
-            return
-        if (r := self.request(e, rid)) and r["status"] == "Disputed":
-            r["status"] = "Finalized"
-
-    on_DisputeResolved = dispute_ended
-    on_DisputeClosed = dispute_ended
-
-    # workers
-    def on_WorkerRegistered(self, tx, e, f, _):
-        op = f["operator"]
-        self.workers[op] = {
-            "id": worker_id(e["program_id"], op), "operator": op, "stake": f["stake"], "reputation": 5000,
-            "modalities": f["modalities"], "status": "Active", "tasks_completed": 0, "tasks_failed": 0,
-            "last_active_slot": tx["slot"],
-        }
-        self.created[("workers", op)] = e["place"]
-
-    def worker(self, e, op):
-        w = self.workers.get(op)
-        if w is None:
-            self.orphan(e, op)
-        return w
-
-    def on_WorkerUpdated(self, tx, e, f, _):
-        if w := self.worker(e, f["operator"]):
-            w["stake"], w["modalities"] = f["stake"], f["modalities"]
-
-    def on_WorkerStatusChanged(self, tx, e, f, _):
-        if w := self.worker(e, f["operator"]):
-            w["status"] = "Active" if f["active"] else "Inactive"
-
-    def on_WorkerUnbondingStarted(self, tx, e, f, _):
-        if w := self.worker(e, f["operator"]):
-            if w["stake"] - f["amount"] < MIN_WORKER_STAKE:
-                w["status"] = "Unbonding"
-
-    def on_WorkerWithdrawn(self, tx, e, f, _):
-        if w := self.worker(e, f["operator"]):
-            w["stake"] -= f["amount"]
-            if not f["closed"]:
-                w["status"] = "Active"
-
-    def on_WorkerReputationUpdated(self, tx, e, f, _):
-        if w := self.worker(e, f["operator"]):
-            w["reputation"], w["tasks_completed"], w["tasks_failed"] = f["reputation"], f["tasks_completed"], f["tasks_failed"]
-            w["last_active_slot"] = tx["slot"]
-
-    def on_WorkerSlashed(self, tx, e, f, _):
-        if w := self.worker(e, f["operator"]):
-            w["stake"] = f["remaining_stake"]
-            if f["remaining_stake"] < MIN_WORKER_STAKE:
-                w["status"] = "Slashed"
-
-    # models
-    def on_ModelRegistered(self, tx, e, f, _):
-        mid = model_id(e["program_id"], f["developer"], f["model_id"])
-        self.models[mid] = {
-            "id": mid, "developer": f["developer"], "name": f["name"], "version": f["version"],
-            "modalities": f["modalities"], "model_uri": f["model_uri"], "status": None, "score": 0, "total_uses": 0,
-            "created_at": tx["block_time"],
-        }
-        self.set_model(mid, "Pending")
-        self.created[("models", mid)] = e["place"]
-
-    def model(self, e, f):
-        mid = model_id(e["program_id"], f["developer"], f["model_id"])
-        m = self.models.get(mid)
-        if m is None:
-            self.orphan(e, mid)
-        return m
-
-    def set_model(self, mid, chain_status):
-        """Sets the on-chain status (Pending/Active/Retired/Suspended) as the API maps it."""
-        self.models[mid]["status"] = MODEL_API_STATUS[chain_status]
-
-    def on_ModelUpdated(self, tx, e, f, _):
-        if m := self.model(e, f):
-            m["version"], m["model_uri"] = f["new_version"], f["new_model_uri"]
-            self.set_model(m["id"], "Pending")
-
-    def on_ModelActivated(self, tx, e, f, _):
-        if m := self.model(e, f):
-            m["score"] = f["score"]
-            self.set_model(m["id"], "Active")
-
-    def on_ModelRetired(self, tx, e, f, _):
-        if m := self.model(e, f):
-            self.set_model(m["id"], "Retired")
-
-    def on_ModelSuspended(self, tx, e, f, _):
-        if m := self.model(e, f):
-            self.set_model(m["id"], "Suspended")
-
-    def on_ModelReactivated(self, tx, e, f, _):
-        if m := self.model(e, f):
-            self.set_model(m["id"], "Active")
-
-    def on_ModelScoreUpdated(self, tx, e, f, _):
-        if m := self.model(e, f):
-            m["score"] = f["new_score"]
-
-    def on_ModelStakeWithdrawn(self, tx, e, f, _):
-        """The account is closed; the API keeps its last document (reference §6.3: Deprecated)."""
-        self.model(e, f)
-
-    def on_IncrementUsage(self, tx, e, f, _):
-        m = self.models.get(f["model"])
-        if m is None:
-            self.orphan(e, f["model"])
-        else:
-            m["total_uses"] += 1
-
-
-def fold(sent):
-    order = sent.chain_order()
-    creations = {entity_key(e, {}) for tx in order for e in tx["entries"]
-                 if e["name"] in CREATORS and e["program"] != "psy"}
-    result = Fold(creations)
-    for tx in order:
-        result.apply_tx(tx)
-    return result
+            if e["name"] == "RequestFinalized" and f["status"] not in ("Finalized", "Expired"):
+                problems.append(f"n={e['n']}: RequestFinalized with status {f['status']}, which finalize never sets")
+            target = entity_key(e, disputes)
+            if not target:
+                continue
+            if e["n"] < newest_n.get(target, -1):
+                reordered.add(target)
+            newest_n[target] = max(e["n"], newest_n.get(target, -1))
+            if e["name"] in CREATORS:
+                created.add(target)
+            elif target not in will_create:
+                orphans.append(f"{e['name']} n={e['n']} on {target[1]}")
+            elif target not in created:
+                problems.append(f"n={e['n']} {e['name']} (transaction {tx['signature']}, slot {tx['slot']}) landed "
+                                f"before the creation of {target[0]} {target[1]}: no program produces that history, "
+                                f"the API state cannot be checked")
+    return problems, orphans, reordered
 
 
 # --- commands ------------------------------------------------------------------------------------
@@ -751,50 +597,41 @@ def check_same(args):
            f"position, block time) in both")
 
 
-def seqs_of(export):
-    """{(signature, event_index): log seq} of an export's chain records, and problems."""
-    records, problems = exported(export)
-    return {k: line["seq"] for k, line in records.items()}, problems
-
-
 DFPN_FAMILIES = [("requests", "RequestCreated", lambda f, e: f["request_id"], "/requests/", "id"),
                  ("workers", "WorkerRegistered", lambda f, e: f["operator"], "/workers/", "operator"),
                  ("models", "ModelRegistered", lambda f, e: model_id(e["program_id"], f["developer"], f["model_id"]),
                   "/models/", "id")]
 
 
-def dfpn_problems(sent, dfpn):
-    """The DFPN endpoints against the fold; returns (problems, answers checked, note). The lists
-    are newest first by the chain position of the creating event (slot, position in the block,
-    event index: the projection's `created_version`), compared in that order."""
-    folded = fold(sent)
-    problems = list(folded.problems)
+def dfpn_problems(sent, expected, dfpn):
+    """The DFPN endpoints against the truth model's objects (`expected["dfpn"]`); returns
+    (problems, answers checked, note). The lists are newest first by the chain position of the
+    creating event (slot, position in the block, event index: the projection's
+    `created_version`), compared in that order."""
+    problems, orphans, reordered = history(sent)
     checked = 0
-    fields_of = {"requests": REQUEST_FIELDS, "workers": WORKER_FIELDS, "models": MODEL_FIELDS}
+    counts = {}
     for family, creator, key_of, path, key_field in DFPN_FAMILIES:
-        want = getattr(folded, family)
-        for key, obj in want.items():
-            if list(obj) != fields_of[family]:
-                problems.append(f"fold of {family} {key}: fields {list(obj)}")  # a defect of this file
-        if not want:
+        items = expected["dfpn"][family]
+        counts[family] = len(items)
+        if not items:
             problems.append(f"no {family} were created by a successful transaction: nothing to check")
             continue
-        order = sorted(want, key=lambda k: folded.created[(family, k)], reverse=True)
         # The whole list, paged, every field of every item, in the API's order.
         checked += 1
-        compare_list(f"/{family}", get_all(dfpn, f"/{family}", problems), [want[k] for k in order], problems,
-                     key=key_field)
+        compare_list(f"/{family}", get_all(dfpn, f"/{family}", problems), items, problems, key=key_field)
         # Every single object by id (workers by operator).
-        for k in order:
+        for obj in items:
+            k = obj[key_field]
             checked += 1
             status, body = get(f"{dfpn}{path}{urllib.parse.quote(k)}")
             if status != 200:
                 problems.append(f"{path}{k}: status {status} {str(body)[:200]}")
             else:
-                compare_object(f"{path}{k}", body, want[k], problems)
+                compare_object(f"{path}{k}", body, obj, problems)
         # Entities only failed or dropped transactions created: 404.
         absent = {key_of(e["fields"], e) for tx in sent.txs if tx["status"] != "ok" for e in tx["entries"]
-                  if e["name"] == creator and e["program"] != "psy"} - set(want)
+                  if e["name"] == creator and e["program"] != "psy"} - {obj[key_field] for obj in items}
         for k in sorted(absent):
             checked += 1
             status, body = get(f"{dfpn}{path}{urllib.parse.quote(k)}")
@@ -802,22 +639,22 @@ def dfpn_problems(sent, dfpn):
                 problems.append(f"{path}{k}: status {status}, expected 404 (created only by a failed transaction)")
     checked += 1
     status, health = get(f"{dfpn}/health")
-    want_health = {"status": "healthy", "request_count": len(folded.requests), "worker_count": len(folded.workers),
-                   "model_count": len(folded.models)}
+    want_health = {"status": "healthy", "request_count": counts["requests"], "worker_count": counts["workers"],
+                   "model_count": counts["models"]}
     if status != 200:
         problems.append(f"/health: status {status} {health}")
     else:
         compare_object("/health", health, want_health, problems)
-    note = (f"{len(folded.requests)} requests, {len(folded.workers)} workers, {len(folded.models)} models folded; "
-            f"{len(folded.reordered)} of them had entries land out of their fixture order; "
-            f"{len(folded.orphans)} entries named an entity no successful transaction created and changed nothing")
+    note = (f"{counts['requests']} requests, {counts['workers']} workers, {counts['models']} models in the truth model; "
+            f"{len(reordered)} of them had entries land out of their fixture order; "
+            f"{len(orphans)} entries named an entity no successful transaction created and changed nothing")
     return problems, checked, note
 
 
-def api_problems(sent, seqs, dfpn, psy_url):
-    d, d_checked, d_note = dfpn_problems(sent, dfpn)
-    p, p_checked, p_note = psy.psy_problems(sent, psy_url, seqs)
-    return d + p, d_checked, d_note, p_checked, p_note
+def api_problems(sent, expected, dfpn, psy_url):
+    d, d_checked, d_note = dfpn_problems(sent, expected, dfpn)
+    p, p_checked, p_note = psy.psy_problems(sent, expected, psy_url)
+    return expected["problems"] + d + p, d_checked, d_note, p_checked, p_note
 
 
 def check_api(args):
@@ -825,19 +662,20 @@ def check_api(args):
     reloading after a commit) until they all match or `--settle` seconds passed; reports the
     last attempt."""
     sent = Sent(args.events, args.sent)
-    seqs, export_problems = seqs_of(lines(args.export))
+    _, export_problems = exported(lines(args.export))
+    expected = expected_answers(args.events, args.sent, args.export)
     deadline, attempts = time.monotonic() + args.settle, 0
     while True:
         attempts += 1
-        problems, d_checked, d_note, p_checked, p_note = api_problems(sent, seqs, args.dfpn.rstrip("/"),
+        problems, d_checked, d_note, p_checked, p_note = api_problems(sent, expected, args.dfpn.rstrip("/"),
                                                                        args.psy.rstrip("/"))
         if not problems or time.monotonic() >= deadline:
             break
         time.sleep(0.5)
     report(sent.problems + export_problems + problems, f"endpoints vs sent state, attempt {attempts}",
-           f"endpoints ok (attempt {attempts}): {d_checked} DFPN answers match the independent fold of the sent "
-           f"history, every field, lists whole and newest first by the creation's chain position ({d_note}); {p_checked} Psy "
-           f"answers likewise ({p_note})")
+           f"endpoints ok (attempt {attempts}): {d_checked} DFPN answers match the truth model (test-support) of the "
+           f"sent history, every field, lists whole and newest first by the creation's chain position ({d_note}); "
+           f"{p_checked} Psy answers likewise ({p_note})")
 
 
 # --- self-test -----------------------------------------------------------------------------------
@@ -1083,6 +921,8 @@ def synthetic_chain():
                                "deadline": 2_000, "commit_deadline": 1_500, "created_at": late["block_time"],
                                "commit_count": 0, "reveal_count": 0}},
         "absent": {"/workers/": key(9), "/requests/": key(10)},
+        # The lists' order: newest first by the creation's chain position.
+        "order": {"requests": [key(11), req], "workers": [op], "models": [model]},
         "psy": psy_expected,
         "seqs": seqs,
     }
@@ -1113,13 +953,11 @@ class FakeApi(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def right_answers(expected, folded):
+def right_answers(expected):
     """The answers of a service that is right about the synthetic chain."""
     answers = {"/health": (200, {"status": "healthy", "request_count": 2, "worker_count": 1, "model_count": 1})}
     for family, path in (("requests", "/requests/"), ("workers", "/workers/"), ("models", "/models/")):
-        # Newest first by chain position: here one creation per slot, so by slot.
-        items = sorted(expected[family].values(), key=lambda o: -folded.created[(family, o.get("operator", o["id"]))][0])
-        answers[f"/{family}"] = (200, items)
+        answers[f"/{family}"] = (200, [expected[family][k] for k in expected["order"][family]])
         for k, obj in expected[family].items():
             answers[f"{path}{k}"] = (200, obj)
     ep = expected["psy"]
@@ -1146,11 +984,18 @@ def set_item(at, **fields):
     return change
 
 
-def api_selftest(expect, sent, expected, folded, url):
+def write_export(path, seqs):
+    """An export holding only the records' keys and seqs (what the truth binary reads of it)."""
+    with open(path, "w") as f:
+        f.writelines(json.dumps({"kind": "event", "signature": k[0], "event_index": k[1], "seq": v}) + "\n"
+                     for k, v in seqs.items())
+
+
+def api_selftest(expect, sent, expected, truth_answers, url):
     """The API check against a fake service: right answers pass; each plausible bug fails."""
     seqs = expected["seqs"]
-    answers = right_answers(expected, folded)
-    run = lambda: api_problems(sent, seqs, url, url)  # noqa: E731
+    answers = right_answers(expected)
+    run = lambda: api_problems(sent, truth_answers, url, url)  # noqa: E731
     FakeApi.answers = answers
     problems, d_checked, _, p_checked, _ = run()
     expect(not problems and (d_checked, p_checked) == (10, 9),
@@ -1215,9 +1060,7 @@ def api_selftest(expect, sent, expected, folded, url):
     # attempt; one still wrong at the end fails.
     with tempfile.TemporaryDirectory() as directory:
         export = f"{directory}/export.jsonl"
-        with open(export, "w") as f:
-            f.writelines(json.dumps({"kind": "event", "signature": k[0], "event_index": k[1], "seq": v}) + "\n"
-                         for k, v in seqs.items())
+        write_export(export, seqs)
         args = argparse.Namespace(events=sent.events_path, sent=sent.sent_path, export=export, dfpn=url, psy=url,
                                   settle=10.0)
         FakeApi.answers = mutated(answers, "/worker_events", swap)
@@ -1306,16 +1149,30 @@ def selftest(_args):
         events, sent_path = chain.write(directory)
         sent = Sent(events, sent_path)
         expect(not sent.problems, f"the synthetic record reads cleanly: {sent.problems}")
-        folded = fold(sent)
-        expect(not folded.problems, f"the synthetic fold: {folded.problems}")
-        for family in ("requests", "workers", "models"):
-            got = getattr(folded, family)
-            expect(got == expected[family], f"fold of {family}: {got} != {expected[family]}")
-        expect(len(folded.orphans) == 1 and folded.orphans[0].endswith(f"on {key(12)}"), f"orphans: {folded.orphans}")
+        problems, orphans, _ = history(sent)
+        expect(not problems, f"the synthetic history: {problems}")
+        expect(len(orphans) == 1 and orphans[0].endswith(f"on {key(12)}"), f"orphans: {orphans}")
+        # The truth models (the `truth` binary) on the synthetic chain: the objects and orders
+        # this test states by hand, the Psy lists in the export's seq order.
+        export = f"{directory}/export.jsonl"
+        write_export(export, expected["seqs"])
+        truth_answers = expected_answers(events, sent_path, export)
+        expect(not truth_answers["problems"], f"the truth binary's problems: {truth_answers['problems']}")
+        for family, _, _, _, key_field in DFPN_FAMILIES:
+            got = truth_answers["dfpn"][family]
+            want = [expected[family][k] for k in expected["order"][family]]
+            expect(got == want, f"truth model of {family}: {got} != {want}")
+        ep, tp = expected["psy"], truth_answers["psy"]
+        for name, got, want in (("/contracts", tp["contracts"], [ep["contracts"][u] for u in ep["/contracts"]]),
+                                ("/worker_events", tp["worker_events"], ep["/worker_events"]),
+                                ("/user_events", tp["user_events"], ep["/user_events"]),
+                                ("/stats/jobs/counts", tp["job_counts"], ep["/stats/jobs/counts"]),
+                                ("/stats/jobs/all-realms", tp["all_realms"], ep["/stats/jobs/all-realms"])):
+            expect(got == want, f"truth model of {name}: {got} != {want}")
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeApi)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         try:
-            api_selftest(expect, sent, expected, folded, f"http://127.0.0.1:{server.server_address[1]}")
+            api_selftest(expect, sent, expected, truth_answers, f"http://127.0.0.1:{server.server_address[1]}")
         finally:
             server.shutdown()
 
@@ -1327,10 +1184,10 @@ def selftest(_args):
     broken.tx([("model_registry", "ModelRegistered", {"developer": key(2), "model_id": "ab" * 32, "name": "m",
                                                        "version": "1", "modalities": 8, "model_uri": "u", "stake": 1})])
     with tempfile.TemporaryDirectory() as directory:
-        folded = fold(Sent(*broken.write(directory)))
-        expect(any("request is unknown" in p for p in folded.problems), "a DisputeClosed without CloseDispute")
-        expect(any("landed before the creation of models" in p for p in folded.problems),
-               f"an activation before the registration: {folded.problems}")
+        problems = history(Sent(*broken.write(directory)))[0]
+        expect(any("request is unknown" in p for p in problems), "a DisputeClosed without CloseDispute")
+        expect(any("landed before the creation of models" in p for p in problems),
+               f"an activation before the registration: {problems}")
 
     lookup.selftest(expect)
 
@@ -1339,8 +1196,8 @@ def selftest(_args):
         for f in failures:
             print(f"  - {f}", file=sys.stderr)
         sys.exit(1)
-    print("selftest ok: keys and PDAs, 41 event layouts and 4 instruction layouts, the DFPN and Psy folds, the API "
-          "check (every field, documented orders, paging past 1,000; each of 18 bugs fails), the v0 check")
+    print("selftest ok: keys and PDAs, 41 event layouts and 4 instruction layouts, the DFPN and Psy truth models (test-support's "
+          "`truth` binary) on a synthetic chain, the history checks, the API check (every field, documented orders, paging past 1,000; each of 20 planted bugs fails), the v0 check")
 
 
 def main():

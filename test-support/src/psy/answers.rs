@@ -96,14 +96,20 @@ impl Psy {
         })
     }
 
-    /// `/worker_events` rows of the events `keep` selects, by (checkpoint, time, log order).
-    pub fn worker_events(&self, keep: impl Fn(&W) -> bool, ascending: bool) -> Vec<Value> {
+    /// The worker events `keep` selects in `/worker_events`' order: by (checkpoint, time, log
+    /// order).
+    pub fn worker_records(&self, keep: impl Fn(&W) -> bool, ascending: bool) -> Vec<&W> {
         let mut events: Vec<&W> = self.worker.iter().filter(|w| keep(w)).collect();
         events.sort_by_key(|w| (w.checkpoint_id, w.ts, w.order));
         if !ascending {
             events.reverse();
         }
-        events.into_iter().map(Self::worker_row).collect()
+        events
+    }
+
+    /// `/worker_events` rows of the events `keep` selects, by (checkpoint, time, log order).
+    pub fn worker_events(&self, keep: impl Fn(&W) -> bool, ascending: bool) -> Vec<Value> {
+        self.worker_records(keep, ascending).into_iter().map(Self::worker_row).collect()
     }
 
     /// A user event's document row, without `id`.
@@ -112,14 +118,19 @@ impl Psy {
                "checkpoint_id": u.checkpoint_id, "timestamp": time(u.ts)})
     }
 
-    /// `/user_events` rows of the events `keep` selects, by (time, log order).
-    pub fn user_events(&self, keep: impl Fn(&U) -> bool, ascending: bool) -> Vec<Value> {
+    /// The user events `keep` selects in `/user_events`' order: by (time, log order).
+    pub fn user_records(&self, keep: impl Fn(&U) -> bool, ascending: bool) -> Vec<&U> {
         let mut events: Vec<&U> = self.user.iter().filter(|u| keep(u)).collect();
         events.sort_by_key(|u| (u.ts, u.order));
         if !ascending {
             events.reverse();
         }
-        events.into_iter().map(Self::user_row).collect()
+        events
+    }
+
+    /// `/user_events` rows of the events `keep` selects, by (time, log order).
+    pub fn user_events(&self, keep: impl Fn(&U) -> bool, ascending: bool) -> Vec<Value> {
+        self.user_records(keep, ascending).into_iter().map(Self::user_row).collect()
     }
 
     /// `/contracts`, newest first reported first.
