@@ -18,13 +18,14 @@
 #     successful one with version 0 and the loaded addresses the sender compiled (writable and
 #     read-only), its instruction entries resolve as sent over static then loaded keys, and the
 #     log holds all its entries (`check.py v0`; skipped with E2E_V0_EVERY=0);
-#   - every answer of the query service equals an independent fold of the sent history, every
+#   - every answer of the query service equals the test-support truth models' answers over the
+#     sent history (its `truth` binary: independent of the code under test), every
 #     field, lists whole (paged) in their documented order: the DFPN lists, every request, worker
 #     and model by id, /health; the Psy contracts (list and each by uuid), worker and user events
 #     (ids and order from the log seqs of the export), job counts and realm statistics; entities
 #     created only by failed transactions are 404 (`check.py api`);
 #   - `indexer backfill --from genesis` into a fresh data dir reaches the same log content, and a
-#     query service over it passes the same `check.py api` against the fold (not against the
+#     query service over it passes the same `check.py api` against the truth (not against the
 #     live service).
 # It prints the entries/s the indexer sustained live and exits non-zero on any mismatch.
 #
@@ -276,7 +277,7 @@ log "backfill from genesis: ${backfill_secs}s"
 dfpn2=$(stack_free_port); psy2=$(stack_free_port)
 STACK_NAME=query-api-fresh STACK_DATA="$work/fresh" DFPN_PORT=$dfpn2 PSY_PORT=$psy2 API_METRICS_PORT=$(stack_free_port) \
     stack_start_api --rate-limit-anonymous 1000000
-# The backfilled service against the same fold of the sent history (not against the live one),
+# The backfilled service against the same truth over the sent history (not against the live one),
 # its lists in the order of its own log.
 python3 validator/e2e/check.py api --events "$work/events.jsonl" --sent "$work/sent.jsonl" \
     --export "$work/fresh-export.jsonl" --settle 30 \

@@ -153,19 +153,36 @@ pub async fn create_tables(
     let mut accounts = Vec::with_capacity(tables.len());
     let mut last_extended = 0;
     for (table, chunk) in tables.iter().zip(addresses.chunks(LOOKUP_TABLE_MAX_ADDRESSES)) {
-        let account = rpc
-            .get_account_with_commitment(table, CommitmentConfig::confirmed())
-            .await
-            .with_context(|| format!("getAccountInfo {table}"))?
-            .value
-            .with_context(|| format!("lookup table {table} does not exist"))?;
-        let state = AddressLookupTable::deserialize(&account.data)
-            .map_err(|err| anyhow::anyhow!("lookup table {table}: {err}"))?;
-        if state.addresses.as_ref() != chunk {
-            bail!("lookup table {table} holds {} addresses, not the {} extended", state.addresses.len(), chunk.len());
-        }
-        last_extended = last_extended.max(state.meta.last_extended_slot);
-        accounts.push(AddressLookupTableAccount { key: *table, addresses: state.addresses.to_vec() });
+        // The confirmed bank an account is read from can trail the confirmation of the extension
+        // (seen on a loaded machine: the table read back empty): a table holding a prefix of its
+        // addresses is read again until the deadline; any other content is an error at once.
+        let (held_addresses, extended_slot) = loop {
+            let account = rpc
+                .get_account_with_commitment(table, CommitmentConfig::confirmed())
+                .await
+                .with_context(|| format!("getAccountInfo {table}"))?
+                .value;
+            let held = match account {
+                Some(account) => {
+                    let state = AddressLookupTable::deserialize(&account.data)
+                        .map_err(|err| anyhow::anyhow!("lookup table {table}: {err}"))?;
+                    if state.addresses.as_ref() == chunk {
+                        break (state.addresses.to_vec(), state.meta.last_extended_slot);
+                    }
+                    if !chunk.starts_with(&state.addresses) {
+                        bail!("lookup table {table} holds addresses that were not extended");
+                    }
+                    state.addresses.len()
+                }
+                None => 0,
+            };
+            if Instant::now() >= deadline {
+                bail!("lookup table {table} holds {held} addresses, not the {} extended", chunk.len());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        last_extended = last_extended.max(extended_slot);
+        accounts.push(AddressLookupTableAccount { key: *table, addresses: held_addresses });
     }
     while rpc.get_slot_with_commitment(CommitmentConfig::finalized()).await.context("getSlot")? <= last_extended {
         if Instant::now() >= deadline {
