@@ -3,11 +3,14 @@
 //!
 //! `schema` declares every family (fields, options, entity struct, document conversions),
 //! `doc_value` says how a Rust value is stored in a field, `entity` holds the DFPN API objects
-//! built from the stored entities. `read` is the readers' side: each family opened with its
-//! fields resolved once, typed snapshots, paged and column reads and the DFPN search; `query`
+//! built from the stored entities. `store` is the writer's side (the indexer's projector): each
+//! family's index opened or created, entities read back, documents written and deleted by key,
+//! commits with the folded seq as payload. `read` is the readers' side: each family opened with
+//! its fields resolved once, typed snapshots, paged and column reads and the DFPN search; `query`
 //! and `aggregate` build queries and aggregations from resolved fields and enum values, never
-//! from field names. This is the only crate of the workspace that names tantivy (query-api uses
-//! it only in its tests); the chain model stays in `shared`.
+//! from field names. This is the only crate whose code depends on tantivy (indexer and query-api
+//! use it only in their tests, test-support to read indexes back); the chain model stays in
+//! `shared`.
 #![deny(missing_docs)]
 
 pub mod aggregate;

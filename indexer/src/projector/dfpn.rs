@@ -1,5 +1,6 @@
 //! Folds the five DFPN programs' events and decoded instructions into the API's Request, Worker
-//! and Model objects (`../shared/reference/dfpn-programs.md` §6).
+//! and Model objects (§6 of the project's DFPN reference, `dfpn-programs.md`, kept outside this
+//! repository).
 //!
 //! Every fold is order-independent, so a notification backfilled after newer ones changes
 //! nothing: counts add up, "set" fields keep the value of the newest update in chain order

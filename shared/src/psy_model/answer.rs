@@ -1,6 +1,6 @@
 //! The document's answer forms over the real records that more than one reader needs:
 //! `/stats/jobs/counts` in the document's keys. (The document's worker and user event rows are
-//! built by the query service's handlers, `query-api/src/psy/handlers.rs`: `id` the log seq,
+//! built by the query service's reads, `query-api/src/psy/read/events.rs`: `id` the log seq,
 //! `job_id` the string form, `start_time` = time − duration for an ended attempt, `end_time` its
 //! time once `COMPLETED`/`FAILED`, a user event's `checkpoint_id` = `metadata.checkpoint_id`.)
 

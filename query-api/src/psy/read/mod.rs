@@ -5,8 +5,8 @@
 //! Answers keep `psy-api-services.md`'s field names, types and spellings (`Completed`,
 //! `InProgress`, `RegisterUser`, circuit types and topics by name, RFC 3339 UTC times) and add
 //! the real fields the document lacks after its own. Where the document is silent the real
-//! service's computation is followed (`../shared/reference/psy-real.md` §3). Stored times are
-//! unix microseconds; the service's clock is in seconds.
+//! service's computation is followed (§3 of the project's reference `psy-real.md`, kept outside
+//! this repository). Stored times are unix microseconds; the service's clock is in seconds.
 //!
 //! Within `read`, `rewards`, `buckets` and `realms` read families only; `checkpoints` builds on
 //! `rewards` (settlements), `events` on `checkpoints` (the TPS block height), `jobs` on `realms`,
