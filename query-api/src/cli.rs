@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::auth::{unix_now, Auth};
-use crate::control::{ControlConfig, NatsControl};
+use crate::control::{self, ControlConfig, NatsControl};
 use crate::psy::tps::{self, WsLimits};
 use crate::ratelimit::{self, ClientKeys, Limits, Network, ProxyTrust};
 use crate::server::{self, ConnectionLimits};
@@ -72,13 +72,13 @@ pub struct ServeArgs {
     #[arg(long, env = "PORT")]
     pub port: Option<u16>,
     /// Requests per window for anonymous clients.
-    #[arg(long, env = "RATE_LIMIT_ANONYMOUS", default_value_t = 100)]
+    #[arg(long, env = "RATE_LIMIT_ANONYMOUS", default_value_t = ratelimit::DEFAULT_ANONYMOUS_LIMIT)]
     pub rate_limit_anonymous: u64,
     /// Requests per window for clients with a valid bearer token.
-    #[arg(long, env = "RATE_LIMIT_AUTHENTICATED", default_value_t = 1_000)]
+    #[arg(long, env = "RATE_LIMIT_AUTHENTICATED", default_value_t = ratelimit::DEFAULT_AUTHENTICATED_LIMIT)]
     pub rate_limit_authenticated: u64,
     /// Window length in seconds.
-    #[arg(long, env = "RATE_LIMIT_WINDOW_SECS", default_value_t = 60)]
+    #[arg(long, env = "RATE_LIMIT_WINDOW_SECS", default_value_t = ratelimit::DEFAULT_WINDOW_SECS)]
     pub rate_limit_window_secs: u64,
     /// One trusted proxy in front (nginx): the client is the X-Forwarded-For hop it appended,
     /// the right-most one (same as --trusted-proxy-hops 1).
@@ -86,7 +86,7 @@ pub struct ServeArgs {
     pub trust_forwarded_for: bool,
     /// Number of trusted proxies in front, the peer included: the client is the right-most
     /// X-Forwarded-For hop past them (0: the peer is the client).
-    #[arg(long, env = "TRUSTED_PROXY_HOPS", default_value_t = 0, conflicts_with = "trusted_proxies")]
+    #[arg(long, env = "TRUSTED_PROXY_HOPS", default_value_t = ratelimit::DEFAULT_TRUSTED_PROXY_HOPS, conflicts_with = "trusted_proxies")]
     pub trusted_proxy_hops: u8,
     /// Addresses or CIDR networks of trusted proxies (repeat or comma-separate): the client is
     /// the right-most X-Forwarded-For hop outside them, when the peer is one of them.
@@ -152,7 +152,7 @@ pub struct ServeArgs {
     pub cors_origins: Vec<String>,
     /// URL of the indexer's control endpoint, where the Psy writes (register, telemetry, rewards)
     /// go.
-    #[arg(long, env = "CONTROL_URL", default_value = "http://127.0.0.1:9466")]
+    #[arg(long, env = "CONTROL_URL", default_value = control::DEFAULT_CONTROL_URL)]
     pub control_url: String,
     /// Token of the indexer's control endpoint; without it the Psy writes answer 503.
     #[arg(long, env = "CONTROL_TOKEN", hide_env_values = true)]

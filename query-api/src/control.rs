@@ -14,6 +14,10 @@ use tokio::sync::OnceCell;
 
 use crate::error::{ApiError, Result};
 
+/// Default URL of the indexer's control endpoint (`--control-url`): the indexer's default control
+/// bind on loopback.
+pub const DEFAULT_CONTROL_URL: &str = "http://127.0.0.1:9466";
+
 /// Where the control endpoint is and the token it expects.
 #[derive(Debug, Clone)]
 pub struct ControlConfig {

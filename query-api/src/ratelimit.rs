@@ -26,6 +26,14 @@ pub const DEFAULT_MAX_CLIENTS: usize = 100_000;
 pub const DEFAULT_IPV6_PREFIX: u8 = 64;
 /// Overflow keys new clients share once the map is full.
 pub const OVERFLOW_BUCKETS: u64 = 256;
+/// Default requests per window for anonymous clients.
+pub const DEFAULT_ANONYMOUS_LIMIT: u64 = 100;
+/// Default requests per window for clients with a valid bearer token.
+pub const DEFAULT_AUTHENTICATED_LIMIT: u64 = 1_000;
+/// Default window length, in seconds.
+pub const DEFAULT_WINDOW_SECS: u64 = 60;
+/// Default number of trusted proxies in front (0: the peer is the client).
+pub const DEFAULT_TRUSTED_PROXY_HOPS: u8 = 0;
 
 /// Limits per window.
 #[derive(Debug, Clone, Copy)]
@@ -40,7 +48,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { anonymous: 100, authenticated: 1_000, window: Duration::from_secs(60) }
+        Self {
+            anonymous: DEFAULT_ANONYMOUS_LIMIT,
+            authenticated: DEFAULT_AUTHENTICATED_LIMIT,
+            window: Duration::from_secs(DEFAULT_WINDOW_SECS),
+        }
     }
 }
 

@@ -12,7 +12,7 @@
 #   stack_ports VAR[=DEF]...  a port per VAR: the environment's, else DEF, else a free one
 #   stack_secrets [DIR]       JWT_SECRET (kept in DIR when given) and CONTROL_TOKEN, exported
 #   stack_argv PART [FLAGS]   STACK_ARGV := the canonical command of PART (node, indexer, api,
-#                             backfill) followed by FLAGS
+#                             backfill, replay) followed by FLAGS
 #   stack_start_node|stack_start_indexer|stack_start_api [FLAGS]
 #                             start PART in the background and wait until it answers its health
 #                             endpoint; its log is $STACK_LOGS/<name>.log (name: STACK_NAME or the
