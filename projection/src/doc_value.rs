@@ -4,6 +4,12 @@
 use tantivy::schema::{Field, Value};
 use tantivy::TantivyDocument;
 
+/// A document that does not hold a field its schema requires (a [`DocValue`] read back as
+/// `None`): what reading a stored entity from its document fails with.
+#[derive(Debug, thiserror::Error)]
+#[error("projection document lacks a valid `{0}` field")]
+pub struct MissingField(pub &'static str);
+
 /// A value stored in one document field.
 pub trait DocValue: Sized {
     /// Writes the value (nothing for `None`).

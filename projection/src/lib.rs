@@ -2,8 +2,9 @@
 //! that writes them (indexer) and the service that reads them (query-api).
 //!
 //! `schema` declares every family (fields, options, entity struct, document conversions),
-//! `doc_value` says how a Rust value is stored in a field, `entity` holds the DFPN API objects
-//! built from the stored entities. `store` is the writer's side (the indexer's projector): each
+//! `doc_value` says how a Rust value is stored in a field (and what a document lacking one fails
+//! with), `worker_history` holds the worker stake and status changes the fold keeps, `entity` the
+//! DFPN API objects built from the stored entities. `store` is the writer's side (the indexer's projector): each
 //! family's index opened or created, entities read back, documents written and deleted by key,
 //! commits with the folded seq as payload. `read` is the readers' side: each family opened with
 //! its fields resolved once, typed snapshots, paged and column reads and the DFPN search; `query`
@@ -20,5 +21,6 @@ pub mod query;
 pub mod read;
 pub mod schema;
 pub mod store;
+pub mod worker_history;
 
 pub use schema::Family;

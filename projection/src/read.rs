@@ -15,7 +15,7 @@ use std::sync::{Mutex, OnceLock};
 use tantivy::schema::Field;
 use tantivy::{Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument};
 
-use crate::entity::MissingField;
+use crate::doc_value::MissingField;
 use crate::query::Q;
 use crate::schema::{Family, FamilyFields, FromDocument};
 
@@ -194,7 +194,7 @@ impl<F> Read<'_, F> {
 
     /// Number of matching documents.
     pub fn count(&self, query: &Q) -> Result<u64> {
-        crate::query::count(&self.searcher, &**query)
+        page::count(&self.searcher, &**query)
     }
 
     /// Reads the entity `E` of this family from `doc`.
@@ -209,11 +209,12 @@ impl<F> Read<'_, F> {
 
     /// The entity of the first document whose text field equals `value`.
     pub fn first<E: FromDocument<Fields = F>>(&self, field: Field, value: &str) -> Result<Option<E>> {
-        crate::query::first(&self.searcher, field, value)?.map(|doc| self.load(&doc)).transpose()
+        page::first(&self.searcher, field, value)?.map(|doc| self.load(&doc)).transpose()
     }
 }
 
 mod columns;
+mod page;
 mod search;
 
 pub use columns::Segment;

@@ -119,7 +119,7 @@ pub trait FromDocument: Sized {
     /// The fields struct of its family.
     type Fields;
     /// Reads the entity from its document.
-    fn from_document(doc: &tantivy::TantivyDocument, f: &Self::Fields) -> Result<Self, crate::entity::MissingField>;
+    fn from_document(doc: &tantivy::TantivyDocument, f: &Self::Fields) -> Result<Self, crate::doc_value::MissingField>;
 }
 
 macro_rules! families {
@@ -258,17 +258,17 @@ macro_rules! family {
             }
 
             /// Reads the entity back from its document.
-            pub fn from_document(doc: &tantivy::TantivyDocument, f: &$fields) -> Result<Self, $crate::entity::MissingField> {
+            pub fn from_document(doc: &tantivy::TantivyDocument, f: &$fields) -> Result<Self, $crate::doc_value::MissingField> {
                 Ok(Self {
                     $( $field: <$ty as $crate::doc_value::DocValue>::read(doc, f.$field)
-                        .ok_or($crate::entity::MissingField(stringify!($field)))?, )*
+                        .ok_or($crate::doc_value::MissingField(stringify!($field)))?, )*
                 })
             }
         }
 
         impl $crate::schema::FromDocument for $entity {
             type Fields = $fields;
-            fn from_document(doc: &tantivy::TantivyDocument, f: &$fields) -> Result<Self, $crate::entity::MissingField> {
+            fn from_document(doc: &tantivy::TantivyDocument, f: &$fields) -> Result<Self, $crate::doc_value::MissingField> {
                 $entity::from_document(doc, f)
             }
         }

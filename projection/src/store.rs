@@ -12,7 +12,7 @@ use tantivy::query::TermQuery;
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term};
 
-use crate::entity::MissingField;
+use crate::doc_value::MissingField;
 use crate::schema::dfpn::{Model, ModelFields, Request, RequestFields, Worker, WorkerFields};
 use crate::schema::psy::{
     Checkpoint, CheckpointFields, Contract, ContractFields, Job, JobFields, RewardDistribution,

@@ -1,4 +1,6 @@
-//! Status and kind enums with exactly the string forms the API documents use.
+//! The DFPN status enums with exactly the string forms the API documents use, their mapping from
+//! the on-chain ones, and the `status` filter's on-chain aliases (the Psy ones are
+//! `psy_model::doc`).
 //!
 //! Each enum is Borsh-encoded on chain as its variant index (Anchor's layout), is written and
 //! parsed as its variant name (`"Committed"`, `"InProgress"`, ...), and lists its values in `ALL`
@@ -6,85 +8,7 @@
 
 use crate::error::Error;
 use crate::event::dfpn;
-
-macro_rules! string_enum {
-    ($(#[doc = $doc:literal])* $name:ident { $($(#[doc = $vdoc:literal])* $variant:ident),* $(,)? }) => {
-        $(#[doc = $doc])*
-        #[derive(anchor_lang::prelude::AnchorSerialize, anchor_lang::prelude::AnchorDeserialize, Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $name {
-            $($(#[doc = $vdoc])* $variant),*
-        }
-
-        impl $name {
-            /// Every value, in declaration (and Borsh index) order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),*];
-
-            /// The documented string form.
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => stringify!($variant)),* }
-            }
-        }
-
-        impl From<$name> for &'static str {
-            fn from(value: $name) -> &'static str {
-                value.as_str()
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl std::str::FromStr for $name {
-            type Err = $crate::error::Error;
-            fn from_str(value: &str) -> Result<Self, $crate::error::Error> {
-                match value {
-                    $(stringify!($variant) => Ok($name::$variant),)*
-                    _ => Err($crate::error::Error::InvalidEnumValue {
-                        kind: stringify!($name),
-                        value: value.to_owned(),
-                        expected: [$(stringify!($variant)),*].join(", "),
-                    }),
-                }
-            }
-        }
-
-        impl serde::Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.serialize_str(self.as_str())
-            }
-        }
-
-        impl<'de> serde::Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let value = <String as serde::Deserialize>::deserialize(deserializer)?;
-                value.parse().map_err(serde::de::Error::custom)
-            }
-        }
-
-        impl $crate::field::EventField for $name {
-            fn idl_type() -> serde_json::Value {
-                serde_json::json!({ "defined": { "name": stringify!($name) } })
-            }
-            fn to_json(&self) -> serde_json::Value {
-                serde_json::json!(self.as_str())
-            }
-        }
-
-        impl $crate::field::IdlDefinedType for $name {
-            fn idl_definition() -> serde_json::Value {
-                serde_json::json!({
-                    "name": stringify!($name),
-                    "docs": $crate::field::trim_docs(&[$($doc),*]),
-                    "type": { "kind": "enum", "variants": [$(serde_json::json!({ "name": stringify!($variant) })),*] }
-                })
-            }
-        }
-    };
-}
-pub(crate) use string_enum;
+use crate::string_enum::string_enum;
 
 string_enum! {
     /// Status of a DFPN analysis request as the API document names it (see
@@ -209,53 +133,6 @@ impl StatusFilter {
     }
 }
 
-string_enum! {
-    /// The API document's spelling of a Psy worker event status (answers); the real statuses
-    /// are `psy_model::WorkerEventStatus`.
-    WorkerEventStatus {
-        /// The job exists and waits for a worker.
-        Pending,
-        /// A worker is proving the job.
-        InProgress,
-        /// The proof was produced.
-        Completed,
-        /// The worker failed to produce the proof.
-        Failed,
-        /// The job was withdrawn before completion.
-        Cancelled,
-    }
-}
-
-string_enum! {
-    /// The API document's spelling of a Psy user event kind (answers); the real kinds are
-    /// `psy_model::UserEventTxType`.
-    UserEventTxType {
-        /// A user registered.
-        RegisterUser,
-        /// A user deployed a contract.
-        DeployContract,
-        /// A user called a contract function.
-        UserTransaction,
-    }
-}
-
-string_enum! {
-    /// The API document's job categories of `/worker_events` (defined over the real circuit types
-    /// by `psy_model::category`).
-    JobFilterCategory {
-        /// Every job.
-        All,
-        /// Jobs proving user registrations.
-        UserRegistration,
-        /// Jobs proving contract deployments.
-        ContractDeployment,
-        /// Jobs proving contract executions.
-        ContractExecution,
-        /// Aggregation and state maintenance jobs.
-        Maintenance,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,7 +147,6 @@ mod tests {
             err.to_string(),
             "invalid RequestStatus value \"committed\"; expected one of: Created, Committed, Revealed, Finalized, Cancelled, Expired, Disputed"
         );
-        assert_eq!(serde_json::to_string(&WorkerEventStatus::InProgress).unwrap(), "\"InProgress\"");
     }
 
     #[test]

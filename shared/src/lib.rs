@@ -22,6 +22,7 @@ pub mod process;
 pub mod program;
 pub mod psy_model;
 pub mod rpc;
+mod string_enum;
 
 pub use decoder::{
     decode_transaction, DecodedEvent, DecodedTransaction, InstructionGroup, MessageInstruction, SkipReason,

@@ -12,8 +12,8 @@
 use std::collections::HashMap;
 
 use projection::doc_value::{Modalities, Stored};
-use projection::entity::{WorkerChange, WorkerHistory};
 use projection::schema::dfpn::{Model, Request, Worker};
+use projection::worker_history::{WorkerChange, WorkerHistory};
 use shared::dfpn::{self as chain, DfpnInstruction, MarketplaceEvent, ModelRegistryEvent, WorkerRegistryEvent};
 use shared::enums::{ModelStatus, RequestStatus, WorkerStatus};
 use shared::field::hex;

@@ -5,7 +5,7 @@
 
 use super::{key, number, stored, stored_bytes, words_text};
 use crate::doc_value::{Modalities, Stored};
-use crate::entity::WorkerHistory;
+use crate::worker_history::WorkerHistory;
 use shared::enums::{ModelStatus, RequestStatus, WorkerStatus};
 use shared::event::dfpn as chain;
 use tantivy::schema::{Field, Schema, SchemaBuilder};

@@ -2,10 +2,10 @@
 //! `reward_only`; reference §2.4) beside the API document's five categories, each defined over
 //! the real circuit types.
 
+use super::doc;
 use super::job_enums::ProvingJobCircuitType as C;
 use super::macros::spelled_enum;
 use super::status::{both_spellings, WorkerEventStatus};
-use crate::enums as doc;
 use crate::error::Result;
 
 spelled_enum! {

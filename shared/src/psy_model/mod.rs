@@ -1,7 +1,7 @@
 //! The real Psy data model of `PsyProtocol/psy-sdk` (see `../shared/reference/psy-real.md`).
 //!
 //! It holds the real enums with their numbers and spellings and their mapping to the API
-//! document's spellings (`status`, `category`, `job_enums`), the job id struct and its string form
+//! document's spellings (`status`, `category`, `job_enums`; the document's enums in `doc`), the job id struct and its string form
 //! (`job_id`), the telemetry payloads the real coordinator and realm nodes post, with their
 //! validation (`telemetry`, `validate`, `keys`, `time`) and idempotency keys (`idempotency`), and
 //! the real checkpoint reward rule as pure functions (`reward`), and a proposal of the document's
@@ -21,6 +21,7 @@ mod macros;
 
 pub mod answer;
 pub mod category;
+pub mod doc;
 pub mod idempotency;
 pub mod job_enums;
 pub mod job_id;

@@ -2,12 +2,12 @@
 //! `UserEventTxType` (reference §2.1–§2.3) — their rendering in the API document's spelling and
 //! the filter parsers that take both spellings.
 //!
-//! The document's enums are the ones already in [`crate::enums`] (`Pending`, `InProgress`, ...).
+//! The document's enums are the ones in [`super::doc`] (`Pending`, `InProgress`, ...).
 //! Where the document names a value the real model lacks, its meaning over the real values is a
 //! judgement of ours, written on [`status_filter`] and [`tx_type_filter`].
 
+use super::doc;
 use super::macros::spelled_enum;
-use crate::enums as doc;
 use crate::error::{Error, Result};
 
 spelled_enum! {

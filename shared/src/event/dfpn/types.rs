@@ -4,8 +4,8 @@
 use anchor_lang::prelude::{AnchorDeserialize, AnchorSerialize};
 use serde_json::{json, Value};
 
-use crate::enums::string_enum;
 use crate::field::{EventField, IdlDefinedType};
+use crate::string_enum::string_enum;
 
 string_enum! {
     /// On-chain status of an analysis request (`AnalysisRequest.status`).
