@@ -3,7 +3,7 @@
 //! The command line (`cli.rs`) only turns flags into these.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use shared::ProgramSet;
@@ -12,8 +12,7 @@ use solana_commitment_config::CommitmentConfig;
 use crate::error::{Error, Result};
 use crate::stream::NatsConfig;
 
-/// Data directory unless configured (`<dir>/log`, `<dir>/projections`).
-pub const DEFAULT_DATA_DIR: &str = "data";
+pub use projection::{projections_dir, DEFAULT_DATA_DIR};
 /// Solana JSON-RPC URL unless configured.
 pub const DEFAULT_RPC_URL: &str = "http://127.0.0.1:8899";
 /// Solana PubSub URL unless configured.
@@ -92,11 +91,6 @@ impl Config {
     pub fn projections_dir(&self) -> PathBuf {
         projections_dir(&self.data_dir)
     }
-}
-
-/// Where the projections live under a data directory.
-pub fn projections_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("projections")
 }
 
 /// A commitment by name: processed, confirmed or finalized.

@@ -24,3 +24,14 @@ pub mod store;
 pub mod worker_history;
 
 pub use schema::Family;
+
+use std::path::{Path, PathBuf};
+
+/// The indexer's data directory unless configured (`<dir>/log`, `<dir>/projections`): the
+/// indexer writes there and query-api reads there, so both take the default from here.
+pub const DEFAULT_DATA_DIR: &str = "data";
+
+/// Where the projections live under a data directory (one index per family inside).
+pub fn projections_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("projections")
+}

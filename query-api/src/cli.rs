@@ -37,6 +37,13 @@ pub struct Cli {
 }
 
 /// The subcommands (parsed once, so the size difference between them does not matter).
+/// `token`'s subject unless given (an operator's token).
+pub const DEFAULT_TOKEN_SUBJECT: &str = "ops";
+/// `token`'s validity in hours unless given.
+pub const DEFAULT_TOKEN_HOURS: u64 = 3;
+/// `--nats-url` unless given: empty, the writes go to --control-url.
+pub const NATS_OFF: &str = "";
+
 #[derive(Debug, Subcommand)]
 #[allow(clippy::large_enum_variant)]
 pub enum Command {
@@ -45,10 +52,10 @@ pub enum Command {
     /// Print a JWT for `--sub`, signed with JWT_SECRET.
     Token {
         /// Subject of the token.
-        #[arg(long, default_value = "ops")]
+        #[arg(long, default_value = DEFAULT_TOKEN_SUBJECT)]
         sub: String,
         /// Validity in hours.
-        #[arg(long, env = "JWT_EXPIRATION_HOURS", default_value_t = 3)]
+        #[arg(long, env = "JWT_EXPIRATION_HOURS", default_value_t = DEFAULT_TOKEN_HOURS)]
         hours: u64,
         /// The signing secret.
         #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
@@ -60,7 +67,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// The indexer's data directory.
-    #[arg(long, env = "INDEXER_DATA_DIR", default_value = "data")]
+    #[arg(long, env = "INDEXER_DATA_DIR", default_value = projection::DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
     /// Address of the DFPN surface.
     #[arg(long, env = "DFPN_BIND", default_value_t = crate::DEFAULT_DFPN_ADDR)]
@@ -148,7 +155,7 @@ pub struct ServeArgs {
     #[arg(long, env = "STATS_NOW")]
     pub now: Option<i64>,
     /// Origins allowed by CORS (repeat; `*` for any).
-    #[arg(long = "cors-origin", env = "CORS_ORIGINS", value_delimiter = ',', default_value = "*")]
+    #[arg(long = "cors-origin", env = "CORS_ORIGINS", value_delimiter = ',', default_value = crate::ANY_ORIGIN)]
     pub cors_origins: Vec<String>,
     /// URL of the indexer's control endpoint, where the Psy writes (register, telemetry, rewards)
     /// go.
@@ -159,7 +166,7 @@ pub struct ServeArgs {
     pub control_token: Option<String>,
     /// NATS client URL (`nats://host:4222`); when set, the Psy writes go to the indexer over NATS
     /// request-reply on `<stream>.control.*` instead of --control-url (empty: off).
-    #[arg(long, env = "NATS_URL", default_value = "")]
+    #[arg(long, env = "NATS_URL", default_value = NATS_OFF)]
     pub nats_url: String,
     /// Name of the indexer's JetStream stream (the control subjects' prefix).
     #[arg(long, env = "NATS_STREAM", default_value = DEFAULT_NATS_STREAM)]

@@ -86,6 +86,8 @@ pub struct Config {
 
 /// Default address of the DFPN surface.
 pub const DEFAULT_DFPN_ADDR: SocketAddr = loopback(3030);
+/// The CORS origin that allows any origin (the default).
+pub const ANY_ORIGIN: &str = "*";
 /// Default address of the Psy surface.
 pub const DEFAULT_PSY_ADDR: SocketAddr = loopback(3000);
 /// Default address of the Prometheus `/metrics` listener (`serve` turns it on).
@@ -119,7 +121,7 @@ impl Config {
             work: WorkLimits::default(),
             ws: WsLimits::default(),
             jwt_secret: None,
-            cors_origins: vec!["*".into()],
+            cors_origins: vec![ANY_ORIGIN.into()],
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             clock: Clock::System,
             control: None,
@@ -227,7 +229,7 @@ impl State {
     /// The shared state of a service configured by `config`.
     pub fn new(config: &Config) -> Self {
         Self {
-            projections: Projections::new(&config.data_dir.join("projections")),
+            projections: Projections::new(&projection::projections_dir(&config.data_dir)),
             limiter: RateLimiter::new(config.limits, config.rate_limit_max_clients),
             auth: config.jwt_secret.as_deref().map(Auth::new),
             client_keys: config.client_keys.clone(),
@@ -317,7 +319,7 @@ pub fn unix_millis() -> u64 {
 fn cors(origins: &[String]) -> warp::cors::Builder {
     let builder =
         warp::cors().allow_methods(["GET", "POST", "OPTIONS"]).allow_headers(["authorization", "content-type"]);
-    if origins.iter().any(|origin| origin == "*") {
+    if origins.iter().any(|origin| origin == ANY_ORIGIN) {
         builder.allow_any_origin()
     } else {
         builder.allow_origins(origins.iter().map(String::as_str))

@@ -62,7 +62,7 @@ pub async fn run(config: FollowConfig, external: watch::Receiver<bool>) -> Resul
     let (stop, shutdown) = super::linked_shutdown(external);
     let log = Arc::new(EventLog::open(&config.data_dir.join("log"), config.cache_bytes)?);
     log.mark_mirror()?;
-    let mut projector = Projector::open(&config.data_dir.join("projections"), &config.programs)?;
+    let mut projector = Projector::open(&projection::projections_dir(&config.data_dir), &config.programs)?;
     let metrics = Arc::new(Metrics::default());
     let projected = projector.committed_seq();
     tracing::info!(
