@@ -46,28 +46,6 @@ impl From<MissingField> for ReadError {
 /// Result of a read.
 pub type Result<T, E = ReadError> = std::result::Result<T, E>;
 
-/// Resolves the fields struct of `family` in `schema`, type-erased (a reader holds one).
-fn resolve(family: Family, schema: &tantivy::schema::Schema) -> Box<dyn Any + Send + Sync> {
-    use crate::schema::{dfpn, psy, ResolveFields};
-    fn boxed<F: ResolveFields>(schema: &tantivy::schema::Schema) -> Box<dyn Any + Send + Sync> {
-        Box::new(F::resolve_in(schema))
-    }
-    match family {
-        Family::Requests => boxed::<dfpn::RequestFields>(schema),
-        Family::Workers => boxed::<dfpn::WorkerFields>(schema),
-        Family::Models => boxed::<dfpn::ModelFields>(schema),
-        Family::Users => boxed::<psy::UserFields>(schema),
-        Family::UserEvents => boxed::<psy::UserEventFields>(schema),
-        Family::WorkerEvents => boxed::<psy::WorkerEventFields>(schema),
-        Family::Jobs => boxed::<psy::JobFields>(schema),
-        Family::Checkpoints => boxed::<psy::CheckpointFields>(schema),
-        Family::Contracts => boxed::<psy::ContractFields>(schema),
-        Family::Telemetry => boxed::<psy::TelemetrySampleFields>(schema),
-        Family::RewardDistributions => boxed::<psy::RewardDistributionFields>(schema),
-        Family::RewardRuns => boxed::<psy::RewardRunFields>(schema),
-    }
-}
-
 /// One family's index and reader, with its fields resolved when it opened.
 pub struct FamilyReader {
     index: Index,
@@ -84,7 +62,7 @@ impl FamilyReader {
             Index::open_in_dir(path).map_err(|err| ReadError::Internal(format!("{}: {err}", path.display())))?;
         crate::schema::register_tokenizers(&index);
         let reader = index.reader_builder().reload_policy(ReloadPolicy::OnCommitWithDelay).try_into()?;
-        let fields = resolve(family, &index.schema());
+        let fields = family.resolve_any(&index.schema());
         Ok(Self { index, reader, fields, totals: Mutex::new((u64::MAX, HashMap::new())) })
     }
 

@@ -7,90 +7,92 @@
 
 use tantivy::schema::{Schema, FAST, INDEXED, STORED, STRING};
 
-/// An entity family with its own index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Family {
+/// Declares every family once: the [`Family`] enum, [`Family::ALL`], each index's directory name,
+/// schema and type-erased resolved fields, the fields structs' [`FamilyFields`], and
+/// `with_families!`, which hands the list to a macro of another module (the store's).
+macro_rules! families {
+    ($( $(#[doc = $doc:literal])* $family:ident = $dir:literal: $module:ident::$entity:ident / $fields:ident, $name:ident; )*) => {
+        /// An entity family with its own index.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Family {
+            $( $(#[doc = $doc])* $family, )*
+        }
+
+        /// How many families there are.
+        const FAMILY_COUNT: usize = [$(stringify!($family)),*].len();
+
+        impl Family {
+            /// Every family.
+            pub const ALL: [Family; FAMILY_COUNT] = [$(Family::$family),*];
+
+            /// The index directory name.
+            pub fn dir_name(self) -> &'static str {
+                match self {
+                    $( Family::$family => $dir, )*
+                }
+            }
+
+            /// The schema of the family's index.
+            pub fn schema(self) -> Schema {
+                let mut builder = Schema::builder();
+                match self {
+                    $( Family::$family => $module::$fields::declare(&mut builder), )*
+                }
+                builder.build()
+            }
+
+            /// The family's fields struct resolved in `schema`, type-erased (a reader holds one
+            /// per family and hands it out typed).
+            pub fn resolve_any(self, schema: &Schema) -> Box<dyn std::any::Any + Send + Sync> {
+                match self {
+                    $( Family::$family => Box::new($module::$fields::resolve(schema)), )*
+                }
+            }
+        }
+
+        $(impl FamilyFields for $module::$fields {
+            const FAMILY: Family = Family::$family;
+        })*
+
+        /// Calls `$callback! { module::Entity => Family, module::Fields, name; ... }` with every
+        /// family.
+        macro_rules! with_families {
+            ($callback:ident) => {
+                $callback! { $( crate::schema::$module::$entity => $family, crate::schema::$module::$fields, $name; )* }
+            };
+        }
+        pub(crate) use with_families;
+    };
+}
+
+families! {
     /// DFPN analysis requests.
-    Requests,
+    Requests = "requests": dfpn::Request / RequestFields, requests;
     /// DFPN workers.
-    Workers,
+    Workers = "workers": dfpn::Worker / WorkerFields, workers;
     /// DFPN detection models.
-    Models,
+    Models = "models": dfpn::Model / ModelFields, models;
     /// Psy registered users.
-    Users,
+    Users = "users": psy::User / UserFields, users;
     /// Psy user events (registrations, deployments, transactions), one document per event.
-    UserEvents,
+    UserEvents = "user_events": psy::UserEvent / UserEventFields, user_events;
     /// Psy proving-job worker events, one document per event.
-    WorkerEvents,
+    WorkerEvents = "worker_events": psy::WorkerEvent / WorkerEventFields, worker_events;
     /// Psy proving jobs folded from their worker events (start, end, duration, final status).
-    Jobs,
+    Jobs = "jobs": psy::Job / JobFields, jobs;
     /// Psy checkpoints.
-    Checkpoints,
+    Checkpoints = "checkpoints": psy::Checkpoint / CheckpointFields, checkpoints;
     /// Psy deployed contracts.
-    Contracts,
+    Contracts = "contracts": psy::Contract / ContractFields, contracts;
     /// Cluster telemetry: one document per performance sample, updated by every poll.
-    Telemetry,
+    Telemetry = "telemetry": psy::TelemetrySample / TelemetrySampleFields, telemetry;
     /// Psy reward distributions (one per rewarded job), from the reward calculation.
-    RewardDistributions,
+    RewardDistributions = "reward_distributions": psy::RewardDistribution / RewardDistributionFields, reward_distributions;
     /// Psy checkpoints whose rewards were calculated, one document per checkpoint.
-    RewardRuns,
+    RewardRuns = "reward_runs": psy::RewardRun / RewardRunFields, reward_runs;
 }
 
 impl Family {
-    /// Every family.
-    pub const ALL: [Family; 12] = [
-        Family::Requests,
-        Family::Workers,
-        Family::Models,
-        Family::Users,
-        Family::UserEvents,
-        Family::WorkerEvents,
-        Family::Jobs,
-        Family::Checkpoints,
-        Family::Contracts,
-        Family::Telemetry,
-        Family::RewardDistributions,
-        Family::RewardRuns,
-    ];
-
-    /// The index directory name.
-    pub fn dir_name(self) -> &'static str {
-        match self {
-            Family::Requests => "requests",
-            Family::Workers => "workers",
-            Family::Models => "models",
-            Family::Users => "users",
-            Family::UserEvents => "user_events",
-            Family::WorkerEvents => "worker_events",
-            Family::Jobs => "jobs",
-            Family::Checkpoints => "checkpoints",
-            Family::Contracts => "contracts",
-            Family::Telemetry => "telemetry",
-            Family::RewardDistributions => "reward_distributions",
-            Family::RewardRuns => "reward_runs",
-        }
-    }
-
-    /// The schema of the family's index.
-    pub fn schema(self) -> Schema {
-        let mut builder = Schema::builder();
-        match self {
-            Family::Requests => dfpn::RequestFields::declare(&mut builder),
-            Family::Workers => dfpn::WorkerFields::declare(&mut builder),
-            Family::Models => dfpn::ModelFields::declare(&mut builder),
-            Family::Users => psy::UserFields::declare(&mut builder),
-            Family::UserEvents => psy::UserEventFields::declare(&mut builder),
-            Family::WorkerEvents => psy::WorkerEventFields::declare(&mut builder),
-            Family::Jobs => psy::JobFields::declare(&mut builder),
-            Family::Checkpoints => psy::CheckpointFields::declare(&mut builder),
-            Family::Contracts => psy::ContractFields::declare(&mut builder),
-            Family::Telemetry => psy::TelemetrySampleFields::declare(&mut builder),
-            Family::RewardDistributions => psy::RewardDistributionFields::declare(&mut builder),
-            Family::RewardRuns => psy::RewardRunFields::declare(&mut builder),
-        }
-        builder.build()
-    }
-
     /// The field that identifies an entity's document (its key in the projector): the worker's
     /// operator for workers (every worker event names it; the account is derived from it),
     /// `id` elsewhere.
@@ -120,29 +122,6 @@ pub trait FromDocument: Sized {
     type Fields;
     /// Reads the entity from its document.
     fn from_document(doc: &tantivy::TantivyDocument, f: &Self::Fields) -> Result<Self, crate::doc_value::MissingField>;
-}
-
-macro_rules! families {
-    ($($fields:path => $family:ident),* $(,)?) => {
-        $(impl FamilyFields for $fields {
-            const FAMILY: Family = Family::$family;
-        })*
-    };
-}
-
-families! {
-    dfpn::RequestFields => Requests,
-    dfpn::WorkerFields => Workers,
-    dfpn::ModelFields => Models,
-    psy::UserFields => Users,
-    psy::UserEventFields => UserEvents,
-    psy::WorkerEventFields => WorkerEvents,
-    psy::JobFields => Jobs,
-    psy::CheckpointFields => Checkpoints,
-    psy::ContractFields => Contracts,
-    psy::TelemetrySampleFields => Telemetry,
-    psy::RewardDistributionFields => RewardDistributions,
-    psy::RewardRunFields => RewardRuns,
 }
 
 /// Name of the tokenizer of URIs, content ids and model names: splits on every character that
@@ -194,7 +173,7 @@ macro_rules! fields {
                 $( fields!(@add builder, $kind, stringify!($field), $options); )*
             }
 
-            /// Resolves the fields in a schema built by [`Family::schema`].
+            /// Resolves the fields in a schema built by [`crate::schema::Family::schema`].
             pub fn resolve(schema: &Schema) -> Self {
                 Self { $($field: schema.get_field(stringify!($field)).expect(concat!("schema declares ", stringify!($field))),)* }
             }

@@ -13,12 +13,6 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term};
 
 use crate::doc_value::MissingField;
-use crate::schema::dfpn::{Model, ModelFields, Request, RequestFields, Worker, WorkerFields};
-use crate::schema::psy::{
-    Checkpoint, CheckpointFields, Contract, ContractFields, Job, JobFields, RewardDistribution,
-    RewardDistributionFields, RewardRun, RewardRunFields, TelemetrySample, TelemetrySampleFields, User, UserEvent,
-    UserEventFields, UserFields, WorkerEvent, WorkerEventFields,
-};
 use crate::schema::Family;
 
 /// A document of a family's index (an entity converted by [`Store::document`]).
@@ -41,22 +35,6 @@ pub enum StoreError {
 /// What the store's operations return.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// Every family's resolved fields, looked up once when the store opens.
-pub struct Fields {
-    requests: RequestFields,
-    workers: WorkerFields,
-    models: ModelFields,
-    users: UserFields,
-    user_events: UserEventFields,
-    worker_events: WorkerEventFields,
-    jobs: JobFields,
-    checkpoints: CheckpointFields,
-    contracts: ContractFields,
-    telemetry: TelemetrySampleFields,
-    reward_distributions: RewardDistributionFields,
-    reward_runs: RewardRunFields,
-}
-
 /// An entity stored as one document of its family's index.
 pub trait Stored: Sized {
     /// The family whose index holds it.
@@ -72,7 +50,7 @@ pub trait Stored: Sized {
 }
 
 macro_rules! stored {
-    ($($entity:ident => $family:ident, $fields:ident, $name:ident;)*) => {
+    ($($entity:ty => $family:ident, $fields:ty, $name:ident;)*) => {
         $(
             impl Stored for $entity {
                 const FAMILY: Family = Family::$family;
@@ -81,36 +59,28 @@ macro_rules! stored {
                     &all.$name
                 }
                 fn to_document(&self, fields: &$fields) -> Document {
-                    $entity::to_document(self, fields)
+                    <$entity>::to_document(self, fields)
                 }
                 fn from_document(doc: &Document, fields: &$fields) -> Result<Self, MissingField> {
-                    $entity::from_document(doc, fields)
+                    <$entity>::from_document(doc, fields)
                 }
             }
         )*
 
+        /// Every family's resolved fields, looked up once when the store opens.
+        pub struct Fields {
+            $( $name: $fields, )*
+        }
+
         impl Fields {
             fn resolve(families: &HashMap<Family, FamilyIndex>) -> Self {
-                Self { $( $name: $fields::resolve(&families[&Family::$family].schema), )* }
+                Self { $( $name: <$fields>::resolve(&families[&Family::$family].schema), )* }
             }
         }
     };
 }
 
-stored! {
-    Request => Requests, RequestFields, requests;
-    Worker => Workers, WorkerFields, workers;
-    Model => Models, ModelFields, models;
-    User => Users, UserFields, users;
-    UserEvent => UserEvents, UserEventFields, user_events;
-    WorkerEvent => WorkerEvents, WorkerEventFields, worker_events;
-    Job => Jobs, JobFields, jobs;
-    Checkpoint => Checkpoints, CheckpointFields, checkpoints;
-    Contract => Contracts, ContractFields, contracts;
-    TelemetrySample => Telemetry, TelemetrySampleFields, telemetry;
-    RewardDistribution => RewardDistributions, RewardDistributionFields, reward_distributions;
-    RewardRun => RewardRuns, RewardRunFields, reward_runs;
-}
+crate::schema::with_families!(stored);
 
 /// One family's index, writer and reader.
 struct FamilyIndex {

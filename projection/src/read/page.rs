@@ -11,7 +11,7 @@ use crate::query::{i64_range, text_term, u64_range, Q};
 use crate::schema::FromDocument;
 
 impl<F> Read<'_, F> {
-    /// A page of the matching entities sorted by a u64 fast field ([`page_by`]).
+    /// A page of the matching entities sorted by a u64 fast field (`page_by`).
     pub fn page<E: FromDocument<Fields = F>>(
         &self,
         query: &Q,
@@ -25,7 +25,7 @@ impl<F> Read<'_, F> {
     }
 
     /// A page of the matching entities sorted by two i64 fast fields then a u64 one
-    /// ([`page_by_keys`]).
+    /// (`page_by_keys`).
     pub fn page_by_keys<E: FromDocument<Fields = F>>(
         &self,
         query: &Q,
